@@ -1,0 +1,50 @@
+# clgan build. `make` builds the tools; `make test` builds and runs every test.
+CC      ?= cc
+CFLAGS  ?= -O2
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP -Ihost -Imodels -Ibuild \
+           -DCL_TARGET_OPENCL_VERSION=120 -isystem /usr/include/stb
+LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
+
+HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
+HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
+TOOLS     := train
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+CL_SRC    := kernels/common.cl $(filter-out kernels/common.cl,$(sort $(wildcard kernels/*.cl)))
+
+all: $(TOOLS)
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Kernel sources are embedded in the binaries (built at run time by the OpenCL driver), so the
+# tools run from any directory. CLGAN_KERNEL_DIR=kernels loads them from disk instead.
+build/embed_cl: tools/embed_cl.c
+	@mkdir -p build
+	$(CC) -std=c11 -Wall -Wextra -O2 $< -o $@
+build/kernels_embedded.c: build/embed_cl $(CL_SRC)
+	build/embed_cl $(CL_SRC) > $@
+build/kernels_embedded.o: build/kernels_embedded.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/libclgan.a: $(HOST_OBJ)
+	ar rcs $@ $^
+
+$(TOOLS): %: build/tools/%.o build/libclgan.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+build/tests/%: build/tests/%.o build/libclgan.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+tests: $(TEST_BIN)
+
+test: all $(TEST_BIN)
+	@sh tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf build $(TOOLS)
+
+.PHONY: all test tests clean
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

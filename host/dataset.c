@@ -1,0 +1,81 @@
+#include "dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clerr.h"
+#include "idx.h"
+#include "rng.h"
+#include "util.h"
+
+static void upload_order(dataset *d, const int *order) {
+    CL_CHECK(clEnqueueWriteBuffer(d->cl->q, d->order, CL_TRUE, 0, (size_t)d->n * sizeof(int), order, 0, NULL, NULL));
+}
+
+void dataset_order_identity(dataset *d) {
+    int *o = xmalloc((size_t)d->n * sizeof *o);
+    for (int i = 0; i < d->n; i++) o[i] = i;
+    upload_order(d, o);
+    free(o);
+}
+
+int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const char *labels_path, int limit,
+                     char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    idx_images im;
+    if (idx_load_images(images_path, &im, err, errlen) != 0) return -1;
+    int n = limit > 0 && limit < im.n ? limit : im.n;
+    if (labels_path) {
+        int nl;
+        if (idx_load_labels(labels_path, &d->labels, &nl, err, errlen) != 0) {
+            idx_free_images(&im);
+            return -1;
+        }
+        if (nl != im.n) {
+            set_err(err, errlen, "%s: %d labels for %d images in %s", labels_path, nl, im.n, images_path);
+            idx_free_images(&im);
+            free(d->labels);
+            d->labels = NULL;
+            return -1;
+        }
+    }
+    d->cl = cl;
+    d->n = n;
+    d->c = 1;
+    d->h = im.rows;
+    d->w = im.cols;
+    size_t cnt = (size_t)n * d->h * d->w;
+    float *f = xmalloc(cnt * sizeof *f);
+    for (size_t i = 0; i < cnt; i++) f[i] = im.pixels[i] / 255.0f;
+    idx_free_images(&im);
+    d->data = clg_alloc(cl, cnt);
+    clg_write(cl, d->data, 0, cnt, f);
+    free(f);
+    cl_int st;
+    d->order = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (size_t)n * sizeof(int), NULL, &st);
+    CL_CHECK(st);
+    dataset_order_identity(d);
+    return 0;
+}
+
+void dataset_free(dataset *d) {
+    if (d->data) clReleaseMemObject(d->data);
+    if (d->order) clReleaseMemObject(d->order);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+void dataset_shuffle(dataset *d, unsigned long long seed, unsigned epoch) {
+    int *o = xmalloc((size_t)d->n * sizeof *o);
+    for (int i = 0; i < d->n; i++) o[i] = i;
+    rng_seq r = rng_seq_make(seed, RNG_STREAM_SHUFFLE, epoch);
+    rng_shuffle(&r, o, d->n);
+    upload_order(d, o);
+    free(o);
+}
+
+void dataset_batch(dataset *d, int first, int count, tensor out, float scale) {
+    int len = d->c * d->h * d->w;
+    CLG_LAUNCH1(d->cl, "gather_rows", (size_t)count * len, KMEM(out.mem), KINT(out.off), KMEM(d->data), KMEM(d->order),
+                KINT(first), KINT(count), KINT(len), KFLOAT(scale));
+}

@@ -1,0 +1,334 @@
+#include "device.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clerr.h"
+#include "util.h"
+
+extern const char *const clg_embedded_cl[][2]; /* build/kernels_embedded.c */
+
+/* ---- enumeration ---------------------------------------------------------------------------- */
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+} dev_ref;
+
+static int enumerate(dev_ref *out, int cap) {
+    cl_uint np = 0;
+    if (clGetPlatformIDs(0, NULL, &np) != CL_SUCCESS || np == 0) return 0;
+    cl_platform_id plats[16];
+    if (np > 16) np = 16;
+    CL_CHECK(clGetPlatformIDs(np, plats, NULL));
+    int n = 0;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS) continue;
+        cl_device_id devs[32];
+        if (nd > 32) nd = 32;
+        CL_CHECK(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, nd, devs, NULL));
+        for (cl_uint d = 0; d < nd && n < cap; d++) out[n++] = (dev_ref){plats[p], devs[d]};
+    }
+    return n;
+}
+
+static void trim(char *s) {
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    size_t lead = strspn(s, " \t");
+    if (lead) memmove(s, s + lead, strlen(s + lead) + 1);
+}
+
+typedef struct {
+    char platform[256], device[256], driver[128], type[8];
+    cl_ulong mem, max_alloc;
+    cl_uint cu;
+    size_t max_wg;
+} dev_info;
+
+static void query(dev_ref r, dev_info *i) {
+    memset(i, 0, sizeof *i);
+    CL_CHECK(clGetPlatformInfo(r.platform, CL_PLATFORM_NAME, sizeof i->platform - 1, i->platform, NULL));
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_NAME, sizeof i->device - 1, i->device, NULL));
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DRIVER_VERSION, sizeof i->driver - 1, i->driver, NULL));
+    trim(i->platform);
+    trim(i->device);
+    trim(i->driver);
+    cl_device_type t;
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_TYPE, sizeof t, &t, NULL));
+    strcpy(i->type, (t & CL_DEVICE_TYPE_GPU) ? "gpu" : (t & CL_DEVICE_TYPE_CPU) ? "cpu" : "other");
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof i->mem, &i->mem, NULL));
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof i->max_alloc, &i->max_alloc, NULL));
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof i->cu, &i->cu, NULL));
+    CL_CHECK(clGetDeviceInfo(r.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof i->max_wg, &i->max_wg, NULL));
+}
+
+static void format_line(int idx, const dev_info *i, char *out, size_t outlen) {
+    snprintf(out, outlen, "%d: %s / %s (%s, %.1f GiB, %u compute units)", idx, i->platform, i->device,
+             i->type, (double)i->mem / (1024.0 * 1024.0 * 1024.0), i->cu);
+}
+
+void clg_list_devices(FILE *f) {
+    dev_ref refs[64];
+    int n = enumerate(refs, 64);
+    if (n == 0) fprintf(f, "no OpenCL devices found (is an ICD such as pocl-opencl-icd installed?)\n");
+    for (int d = 0; d < n; d++) {
+        dev_info i;
+        char line[700];
+        query(refs[d], &i);
+        format_line(d, &i, line, sizeof line);
+        fprintf(f, "%s\n", line);
+    }
+}
+
+static int contains_ci(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return n == 0;
+}
+
+/* Returns the chosen index, or -1 with err listing the devices. */
+static int choose(const dev_ref *refs, int n, const char *spec, char *err, size_t errlen) {
+    if (n == 0) {
+        set_err(err, errlen, "no OpenCL devices found (is an ICD such as pocl-opencl-icd installed?)");
+        return -1;
+    }
+    dev_info info;
+    if (!spec || !*spec) {
+        for (int d = 0; d < n; d++) {
+            query(refs[d], &info);
+            if (strcmp(info.type, "gpu") == 0) return d;
+        }
+        return 0;
+    }
+    char *end;
+    long idx = strtol(spec, &end, 10);
+    if (*end == '\0' && end != spec) {
+        if (idx >= 0 && idx < n) return (int)idx;
+    } else {
+        for (int d = 0; d < n; d++) {
+            query(refs[d], &info);
+            if (contains_ci(info.platform, spec) || contains_ci(info.device, spec) ||
+                contains_ci(info.type, spec))
+                return d;
+        }
+    }
+    size_t used = (size_t)snprintf(err, errlen, "no OpenCL device matches '%s'; devices:", spec);
+    for (int d = 0; d < n && used < errlen; d++) {
+        char line[700];
+        query(refs[d], &info);
+        format_line(d, &info, line, sizeof line);
+        used += (size_t)snprintf(err + used, errlen - used, "\n  %s", line);
+    }
+    return -1;
+}
+
+/* ---- program build with an on-disk binary cache -------------------------------------------- */
+
+static char *load_sources(void) {
+    const char *dir = getenv("CLGAN_KERNEL_DIR");
+    size_t cap = 1 << 16, len = 0;
+    char *all = xmalloc(cap);
+    all[0] = '\0';
+    for (int i = 0; clg_embedded_cl[i][0]; i++) {
+        char *owned = NULL;
+        const char *src = clg_embedded_cl[i][1];
+        if (dir && *dir) {
+            char path[4096], err[512];
+            snprintf(path, sizeof path, "%s/%s", dir, clg_embedded_cl[i][0]);
+            owned = read_file(path, NULL, err, sizeof err);
+            if (!owned) die("%s", err);
+            src = owned;
+        }
+        /* #line keeps the build log's line numbers pointing into the right file. */
+        size_t need = strlen(src) + strlen(clg_embedded_cl[i][0]) + 64;
+        while (len + need >= cap) all = xrealloc(all, cap *= 2);
+        len += (size_t)sprintf(all + len, "#line 1 \"%s\"\n%s\n", clg_embedded_cl[i][0], src);
+        free(owned);
+    }
+    return all;
+}
+
+static void cache_path(const clg_ctx *c, const char *src, const char *opts, char *out, size_t outlen) {
+    uint64_t h = FNV1A64_INIT;
+    h = fnv1a64(c->platform_name, strlen(c->platform_name), h);
+    h = fnv1a64(c->device_name, strlen(c->device_name), h);
+    h = fnv1a64(c->driver_version, strlen(c->driver_version), h);
+    h = fnv1a64(opts, strlen(opts), h);
+    h = fnv1a64(src, strlen(src), h);
+    const char *dir = getenv("CLGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (dir && *dir) snprintf(out, outlen, "%s/%016llx.bin", dir, (unsigned long long)h);
+    else if (xdg && *xdg) snprintf(out, outlen, "%s/clgan/%016llx.bin", xdg, (unsigned long long)h);
+    else snprintf(out, outlen, "%s/.cache/clgan/%016llx.bin", home ? home : "/tmp", (unsigned long long)h);
+}
+
+static cl_program try_cached(clg_ctx *c, const char *path, const char *opts) {
+    size_t len;
+    char err[512];
+    unsigned char *bin = (unsigned char *)read_file(path, &len, err, sizeof err);
+    if (!bin) return NULL;
+    cl_int st, bst;
+    const unsigned char *bins[1] = {bin};
+    cl_program p = clCreateProgramWithBinary(c->ctx, 1, &c->device, &len, bins, &bst, &st);
+    free(bin);
+    if (st != CL_SUCCESS || bst != CL_SUCCESS) return NULL;
+    if (clBuildProgram(p, 1, &c->device, opts, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(p);
+        return NULL; /* stale or foreign binary: rebuild from source */
+    }
+    return p;
+}
+
+static void save_cache(clg_ctx *c, cl_program p, const char *path) {
+    size_t len = 0;
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS || !len) return;
+    unsigned char *bin = xmalloc(len);
+    unsigned char *bins[1] = {bin};
+    char dir[4400], err[512];
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        /* A cache that cannot be written only costs build time next run. */
+        if (mkdir_p(dir, err, sizeof err) == 0) write_file_atomic(path, bin, len, err, sizeof err);
+    }
+    (void)c;
+    free(bin);
+}
+
+static void build_program(clg_ctx *c) {
+    const char *opts = "-cl-std=CL1.2";
+    char *src = load_sources();
+    char path[4300];
+    cache_path(c, src, opts, path, sizeof path);
+    c->program = try_cached(c, path, opts);
+    if (!c->program) {
+        cl_int st;
+        const char *srcs[1] = {src};
+        c->program = clCreateProgramWithSource(c->ctx, 1, srcs, NULL, &st);
+        CL_CHECK(st);
+        st = clBuildProgram(c->program, 1, &c->device, opts, NULL, NULL);
+        if (st != CL_SUCCESS) {
+            size_t loglen = 0;
+            clGetProgramBuildInfo(c->program, c->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &loglen);
+            char *log = xmalloc(loglen + 1);
+            clGetProgramBuildInfo(c->program, c->device, CL_PROGRAM_BUILD_LOG, loglen, log, NULL);
+            log[loglen] = '\0';
+            fprintf(stderr, "%s\n", log);
+            die("building kernels/*.cl for %s failed: %s (%d); build log above", c->device_name,
+                cl_err_name(st), st);
+        }
+        save_cache(c, c->program, path);
+    }
+    free(src);
+}
+
+cl_kernel clg_kernel(clg_ctx *c, const char *name) {
+    for (int i = 0; i < c->nkernels; i++)
+        if (strcmp(c->kernels[i].name, name) == 0) return c->kernels[i].k;
+    if (!c->program) build_program(c);
+    cl_int st;
+    cl_kernel k = clCreateKernel(c->program, name, &st);
+    if (st != CL_SUCCESS) die("clCreateKernel(%s) failed: %s (%d)", name, cl_err_name(st), st);
+    c->kernels = xrealloc(c->kernels, (size_t)(c->nkernels + 1) * sizeof *c->kernels);
+    snprintf(c->kernels[c->nkernels].name, sizeof c->kernels[0].name, "%s", name);
+    c->kernels[c->nkernels++].k = k;
+    return k;
+}
+
+void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
+                int nargs, const karg *args) {
+    cl_kernel k = clg_kernel(c, kernel);
+    for (int i = 0; i < nargs; i++) {
+        cl_int st = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
+        if (st != CL_SUCCESS)
+            die("clSetKernelArg(%s, arg %d) failed: %s (%d)", kernel, i, cl_err_name(st), st);
+    }
+    size_t g[3];
+    for (int d = 0; d < dims; d++) {
+        g[d] = global[d] ? global[d] : 1;
+        if (local) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    cl_int st = clEnqueueNDRangeKernel(c->q, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    if (st != CL_SUCCESS) die("clEnqueueNDRangeKernel(%s) failed: %s (%d)", kernel, cl_err_name(st), st);
+}
+
+/* ---- open / close ---------------------------------------------------------------------------- */
+
+clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
+    if (!spec || !*spec) spec = getenv("CLGAN_DEVICE");
+    dev_ref refs[64];
+    int n = enumerate(refs, 64);
+    int d = choose(refs, n, spec, err, errlen);
+    if (d < 0) return NULL;
+    clg_ctx *c = xcalloc(1, sizeof *c);
+    dev_info i;
+    query(refs[d], &i);
+    c->index = d;
+    c->platform = refs[d].platform;
+    c->device = refs[d].device;
+    snprintf(c->platform_name, sizeof c->platform_name, "%s", i.platform);
+    snprintf(c->device_name, sizeof c->device_name, "%s", i.device);
+    snprintf(c->driver_version, sizeof c->driver_version, "%s", i.driver);
+    c->global_mem = i.mem;
+    c->max_alloc = i.max_alloc;
+    c->compute_units = i.cu;
+    c->max_wg = i.max_wg;
+    c->is_gpu = strcmp(i.type, "gpu") == 0;
+    c->profiling = profiling;
+    cl_int st;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
+    c->ctx = clCreateContext(props, 1, &c->device, NULL, NULL, &st);
+    CL_CHECK(st);
+    c->q = clCreateCommandQueue(c->ctx, c->device, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
+    CL_CHECK(st);
+    return c;
+}
+
+void clg_close(clg_ctx *c) {
+    if (!c) return;
+    clFinish(c->q);
+    for (int i = 0; i < c->nkernels; i++) clReleaseKernel(c->kernels[i].k);
+    free(c->kernels);
+    if (c->program) clReleaseProgram(c->program);
+    clReleaseCommandQueue(c->q);
+    clReleaseContext(c->ctx);
+    free(c);
+}
+
+void clg_describe(const clg_ctx *c, char *out, size_t outlen) {
+    snprintf(out, outlen, "%s / %s (%s, %.1f GiB, %u compute units)", c->platform_name, c->device_name,
+             c->is_gpu ? "gpu" : "cpu", (double)c->global_mem / (1024.0 * 1024.0 * 1024.0), c->compute_units);
+}
+
+/* ---- buffers --------------------------------------------------------------------------------- */
+
+cl_mem clg_alloc(clg_ctx *c, size_t nfloats) {
+    cl_int st;
+    size_t bytes = (nfloats ? nfloats : 1) * sizeof(float);
+    cl_mem m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &st);
+    if (st != CL_SUCCESS)
+        die("clCreateBuffer(%zu bytes) on %s failed: %s (%d)", bytes, c->device_name, cl_err_name(st), st);
+    return m;
+}
+
+void clg_write(clg_ctx *c, cl_mem m, size_t off, size_t n, const float *src) {
+    if (!n) return;
+    CL_CHECK(clEnqueueWriteBuffer(c->q, m, CL_TRUE, off * sizeof(float), n * sizeof(float), src, 0, NULL, NULL));
+}
+
+void clg_read(clg_ctx *c, cl_mem m, size_t off, size_t n, float *dst) {
+    if (!n) return;
+    CL_CHECK(clEnqueueReadBuffer(c->q, m, CL_TRUE, off * sizeof(float), n * sizeof(float), dst, 0, NULL, NULL));
+}
+
+void clg_fill(clg_ctx *c, cl_mem m, size_t off, size_t n, float value) {
+    if (!n) return;
+    CLG_LAUNCH1(c, "fill", n, KMEM(m), KINT(off), KINT(n), KFLOAT(value));
+}
+
+void clg_finish(clg_ctx *c) { CL_CHECK(clFinish(c->q)); }

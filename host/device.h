@@ -1,0 +1,73 @@
+/* The OpenCL device a tool runs on: choosing it, its context and queue, its kernels.
+ * There is no global device state: every function takes the clg_ctx it works on. */
+#ifndef CLGAN_DEVICE_H
+#define CLGAN_DEVICE_H
+#include <stddef.h>
+#include <stdio.h>
+#include <CL/cl.h>
+
+typedef struct {
+    char name[64];
+    cl_kernel k;
+} clg_kernel_entry;
+
+typedef struct clg_ctx {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context ctx;
+    cl_command_queue q;
+    int index;                      /* position in clg_list_devices' numbering */
+    char platform_name[256], device_name[256], driver_version[128];
+    cl_ulong global_mem, max_alloc;
+    cl_uint compute_units;
+    size_t max_wg;                  /* largest work-group size */
+    int is_gpu, profiling;
+    cl_program program;             /* every kernels/ (*.cl) file, built once per context */
+    clg_kernel_entry *kernels;      /* kernels created so far, looked up by name */
+    int nkernels;
+} clg_ctx;
+
+/* Prints one line per device: index, platform, device, type, memory, compute units. */
+void clg_list_devices(FILE *f);
+
+/* Opens a device. spec: an index from clg_list_devices, or a case-insensitive substring of the
+ * platform name, device name or type ("gpu", "cpu"); NULL or "" means the environment variable
+ * CLGAN_DEVICE, else the first GPU, else the first device. profiling: enable event timestamps.
+ * Returns NULL with err filled (an unknown device lists the devices that exist). */
+clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen);
+void clg_close(clg_ctx *c);
+
+/* One line naming the device, e.g. "NVIDIA CUDA / NVIDIA H100 (gpu, 80 GiB, 132 CU)". */
+void clg_describe(const clg_ctx *c, char *out, size_t outlen);
+
+/* The kernel of that name from kernels/ (*.cl) (built on first use of the context; the build log is
+ * printed and the program exits if the build fails). */
+cl_kernel clg_kernel(clg_ctx *c, const char *name);
+
+/* Kernel arguments for clg_launch: KMEM(buffer), KINT(int), KFLOAT(float), KULONG(...). */
+typedef struct {
+    size_t size;
+    const void *ptr;
+} karg;
+#define KMEM(m) ((karg){sizeof(cl_mem), &(cl_mem){(m)}})
+#define KINT(i) ((karg){sizeof(cl_int), &(cl_int){(cl_int)(i)}})
+#define KUINT(i) ((karg){sizeof(cl_uint), &(cl_uint){(cl_uint)(i)}})
+#define KFLOAT(x) ((karg){sizeof(cl_float), &(cl_float){(cl_float)(x)}})
+#define KLOCAL(bytes) ((karg){(bytes), NULL})
+
+/* Sets the arguments and enqueues the named kernel over `dims` dimensions. global[] is rounded up
+ * to a multiple of local[] (kernels check their bounds); local NULL lets the driver choose. */
+void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
+                int nargs, const karg *args);
+#define CLG_LAUNCH1(c, kernel, n, ...)                                                       \
+    clg_launch((c), (kernel), 1, (size_t[]){(size_t)(n)}, NULL,                            \
+               (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), (karg[]){__VA_ARGS__})
+
+/* Buffers. Sizes in floats. */
+cl_mem clg_alloc(clg_ctx *c, size_t nfloats);
+void clg_write(clg_ctx *c, cl_mem m, size_t off, size_t n, const float *src);   /* blocking */
+void clg_read(clg_ctx *c, cl_mem m, size_t off, size_t n, float *dst);          /* blocking */
+void clg_fill(clg_ctx *c, cl_mem m, size_t off, size_t n, float value);
+void clg_finish(clg_ctx *c);
+
+#endif

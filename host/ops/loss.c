@@ -1,0 +1,100 @@
+/* Scalar losses: per-element terms into scratch, then one reduction. Backward kernels read the
+ * upstream gradient from device memory. */
+#include "ops.h"
+#include "util.h"
+
+/* Element terms of kernel `terms` for two same-shaped inputs, summed into a new scalar variable. */
+static int reduce_terms(tape *t, const char *terms, int a, int b, float scale, int wants_grad) {
+    tensor av = tape_val(t, a), bv = tape_val(t, b);
+    if (!tsame_shape(av, bv)) die("%s: shapes differ (%dx%dx%dx%d vs %dx%dx%dx%d)", terms, av.n, av.c, av.h, av.w,
+                                  bv.n, bv.c, bv.h, bv.w);
+    size_t n = tnumel(av);
+    tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
+    CLG_LAUNCH1(t->cl, terms, n, KMEM(tmp.mem), KINT(tmp.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem), KINT(bv.off),
+                KINT(n));
+    int out = tape_new(t, 1, 1, 1, 1, wants_grad);
+    k_reduce_sum(t->cl, tape_val(t, out), tmp, n, scale);
+    return out;
+}
+
+static void bce_backward(tape *t, const tnode *nd) {
+    float beta;
+    tensor dp = tape_grad(t, nd->in[0], &beta);
+    if (!dp.mem) return;
+    tensor p = tape_val(t, nd->in[0]), tg = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
+    size_t n = tnumel(p);
+    CLG_LAUNCH1(t->cl, "bce_bwd", n, KMEM(dp.mem), KINT(dp.off), KMEM(p.mem), KINT(p.off), KMEM(tg.mem), KINT(tg.off),
+                KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KINT(n), KFLOAT(beta));
+}
+
+int op_bce_sum(tape *t, int p, int target, float scale) {
+    int y = reduce_terms(t, "bce_terms", p, target, scale, tape_any_grad(t, 1, &p));
+    int ins[2] = {p, target};
+    tnode *nd = tape_record(t, bce_backward, "bce", y, 2, ins);
+    if (nd) nd->farg[0] = scale;
+    return y;
+}
+
+static void kl_backward(tape *t, const tnode *nd) {
+    float bmu, blv;
+    tensor dmu = tape_grad(t, nd->in[0], &bmu), dlv = tape_grad(t, nd->in[1], &blv);
+    tensor mu = tape_val(t, nd->in[0]), lv = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
+    size_t n = tnumel(mu);
+    CLG_LAUNCH1(t->cl, "kl_bwd", n, KMEM(dmu.mem), KINT(dmu.off), KMEM(dlv.mem), KINT(dlv.off), KMEM(mu.mem),
+                KINT(mu.off), KMEM(lv.mem), KINT(lv.off), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KINT(n),
+                KFLOAT(bmu), KFLOAT(blv));
+}
+
+int op_kl_normal_sum(tape *t, int mu, int logvar, float scale) {
+    int ins[2] = {mu, logvar};
+    int y = reduce_terms(t, "kl_terms", mu, logvar, scale, tape_any_grad(t, 2, ins));
+    tnode *nd = tape_record(t, kl_backward, "kl_normal", y, 2, ins);
+    if (nd) nd->farg[0] = scale;
+    return y;
+}
+
+static void sqerr_backward(tape *t, const tnode *nd) {
+    tensor a = tape_val(t, nd->in[0]), b = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
+    size_t n = tnumel(a);
+    for (int side = 0; side < 2; side++) {
+        float beta;
+        tensor d = tape_grad(t, nd->in[side], &beta);
+        if (!d.mem) continue;
+        CLG_LAUNCH1(t->cl, "sqerr_bwd", n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
+                    KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KFLOAT(side ? -1.0f : 1.0f), KINT(n), KFLOAT(beta));
+    }
+}
+
+int op_sqerr_sum(tape *t, int a, int b, float scale) {
+    int ins[2] = {a, b};
+    int y = reduce_terms(t, "sqerr_terms", a, b, scale, tape_any_grad(t, 2, ins));
+    tnode *nd = tape_record(t, sqerr_backward, "sqerr", y, 2, ins);
+    if (nd) nd->farg[0] = scale;
+    return y;
+}
+
+static void lincomb_backward(tape *t, const tnode *nd) {
+    tensor g = tape_out_grad(t, nd);
+    for (int side = 0; side < 2; side++) {
+        float beta;
+        tensor d = tape_grad(t, nd->in[side], &beta);
+        if (!d.mem) continue;
+        CLG_LAUNCH1(t->cl, "scalar_grad", 1, KMEM(d.mem), KINT(d.off), KMEM(g.mem), KINT(g.off),
+                    KFLOAT(nd->farg[side]), KFLOAT(beta));
+    }
+}
+
+int op_lincomb(tape *t, int a, float wa, int b, float wb) {
+    int ins[2] = {a, b};
+    if (tnumel(tape_val(t, a)) != 1 || tnumel(tape_val(t, b)) != 1) die("op_lincomb: inputs must be scalars");
+    int y = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 2, ins));
+    tensor yv = tape_val(t, y), av = tape_val(t, a), bv = tape_val(t, b);
+    CLG_LAUNCH1(t->cl, "scalar_lincomb", 1, KMEM(yv.mem), KINT(yv.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem),
+                KINT(bv.off), KFLOAT(wa), KFLOAT(wb));
+    tnode *nd = tape_record(t, lincomb_backward, "lincomb", y, 2, ins);
+    if (nd) {
+        nd->farg[0] = wa;
+        nd->farg[1] = wb;
+    }
+    return y;
+}

@@ -1,0 +1,16 @@
+/* Small pieces every training loop shares: paths in the run folder, the progress line, loss plots. */
+#ifndef CLGAN_RUNUTIL_H
+#define CLGAN_RUNUTIL_H
+#include <stddef.h>
+
+/* out = dir/name */
+void run_path(char *out, size_t outlen, const char *dir, const char *name);
+
+/* "1:02:03" or "2:03" for a number of seconds. */
+void format_duration(double seconds, char *out, size_t outlen);
+
+/* Draws the columns of a CSV written by losslog (step, loss...) as a PNG line plot, averaging the
+ * rows into at most 1000 points. */
+int plot_csv(const char *csv_path, const char *png_path, const char *title, char *err, size_t errlen);
+
+#endif

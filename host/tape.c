@@ -1,0 +1,109 @@
+#include "tape.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define ARENA_CHUNK_FLOATS ((size_t)16 << 20) /* 64 MiB */
+
+void tape_init(tape *t, clg_ctx *cl) {
+    memset(t, 0, sizeof *t);
+    t->cl = cl;
+    t->grad_enabled = 1;
+    arena_init(&t->ar, cl, ARENA_CHUNK_FLOATS);
+}
+
+void tape_free(tape *t) {
+    arena_free(&t->ar);
+    free(t->vars);
+    free(t->nodes);
+    memset(t, 0, sizeof *t);
+}
+
+void tape_reset(tape *t) {
+    t->nvars = 0;
+    t->nnodes = 0;
+    arena_reset(&t->ar);
+}
+
+static int push_var(tape *t, tvar v) {
+    if (t->nvars == t->vcap) {
+        t->vcap = t->vcap ? 2 * t->vcap : 256;
+        t->vars = xrealloc(t->vars, (size_t)t->vcap * sizeof *t->vars);
+    }
+    t->vars[t->nvars] = v;
+    return t->nvars++;
+}
+
+int tape_input(tape *t, tensor v) { return push_var(t, (tvar){.val = v}); }
+
+int tape_param(tape *t, net *n, int i) {
+    return push_var(t, (tvar){.val = net_tensor(n, i), .grad = net_grad(n, i), .requires_grad = n->requires_grad,
+                              .is_param = 1});
+}
+
+int tape_new(tape *t, int n, int c, int h, int w, int requires_grad) {
+    tensor v = arena_tensor(&t->ar, n, c, h, w);
+    return push_var(t, (tvar){.val = v, .requires_grad = requires_grad && t->grad_enabled});
+}
+
+int tape_detach(tape *t, int v) { return push_var(t, (tvar){.val = t->vars[v].val}); }
+
+int tape_any_grad(const tape *t, int nin, const int *in) {
+    if (!t->grad_enabled) return 0;
+    for (int i = 0; i < nin; i++)
+        if (in[i] >= 0 && t->vars[in[i]].requires_grad) return 1;
+    return 0;
+}
+
+tnode *tape_record(tape *t, backward_fn fn, const char *op, int out, int nin, const int *in) {
+    if (!tape_wants_grad(t, out)) return NULL;
+    if (t->nnodes == t->ncap) {
+        t->ncap = t->ncap ? 2 * t->ncap : 256;
+        t->nodes = xrealloc(t->nodes, (size_t)t->ncap * sizeof *t->nodes);
+    }
+    tnode *nd = &t->nodes[t->nnodes++];
+    memset(nd, 0, sizeof *nd);
+    nd->backward = fn;
+    nd->op = op;
+    nd->out = out;
+    nd->nin = nin;
+    for (int i = 0; i < nin; i++) nd->in[i] = in[i];
+    return nd;
+}
+
+tensor tape_grad(tape *t, int v, float *beta) {
+    if (v < 0 || !t->vars[v].requires_grad) {
+        *beta = 0;
+        return (tensor){0};
+    }
+    tvar *x = &t->vars[v];
+    if (x->is_param) {
+        *beta = 1;
+        return x->grad;
+    }
+    if (!x->grad.mem) x->grad = arena_tensor(&t->ar, x->val.n, x->val.c, x->val.h, x->val.w);
+    *beta = x->grad_state ? 1.0f : 0.0f;
+    x->grad_state = 1;
+    return x->grad;
+}
+
+void tape_backward(tape *t, int loss) {
+    if (tnumel(t->vars[loss].val) != 1) die("tape_backward: the loss must be a scalar");
+    if (!t->vars[loss].requires_grad) die("tape_backward: the loss does not depend on anything that wants a gradient");
+    float beta;
+    tensor g = tape_grad(t, loss, &beta);
+    clg_fill(t->cl, g.mem, g.off, 1, 1.0f);
+    for (int i = t->nnodes - 1; i >= 0; i--) {
+        const tnode *nd = &t->nodes[i];
+        if (t->vars[nd->out].grad_state) nd->backward(t, nd);
+    }
+}
+
+float tape_read_scalar(tape *t, int v) {
+    float x;
+    tensor s = t->vars[v].val;
+    clg_read(t->cl, s.mem, s.off, 1, &x);
+    return x;
+}

@@ -1,0 +1,74 @@
+/* The autograd tape. An op's forward launches its kernel and, when a gradient is wanted, records a
+ * node; tape_backward() walks the nodes in reverse and adds each op's contribution into the
+ * gradients of its inputs. A variable (an int handle) is a tensor on the tape plus its gradient.
+ *
+ * Gradients of activations are written the first time (beta 0, no zero-fill needed) and added to
+ * after that (beta 1); gradients of parameters always add into the network's gradient buffer,
+ * which the training step zeroes. tape_detach() and net.requires_grad cut the graph the way GAN
+ * schedules need (fakes detached for the D step; D frozen during the G step). */
+#ifndef CLGAN_TAPE_H
+#define CLGAN_TAPE_H
+#include <stdint.h>
+
+#include "arena.h"
+#include "net.h"
+
+typedef struct {
+    tensor val, grad;
+    int requires_grad; /* a gradient is wanted for this variable */
+    int grad_state;    /* 0: not written yet this backward; 1: written */
+    int is_param;      /* grad is a slice of a network's gradient buffer: always accumulate */
+} tvar;
+
+struct tape;
+struct tnode;
+typedef void (*backward_fn)(struct tape *t, const struct tnode *nd);
+
+typedef struct tnode {
+    backward_fn backward;
+    const char *op;
+    int out, in[4], nin;
+    tensor saved[4];
+    int iarg[4];
+    float farg[4];
+} tnode;
+
+typedef struct tape {
+    clg_ctx *cl;
+    arena ar;
+    tvar *vars;
+    int nvars, vcap;
+    tnode *nodes;
+    int nnodes, ncap;
+    int grad_enabled; /* 0 (evaluation): ops record nothing and outputs want no gradient */
+} tape;
+
+void tape_init(tape *t, clg_ctx *cl);
+void tape_free(tape *t);
+/* Forgets every variable and node and releases the arena: call after each step. */
+void tape_reset(tape *t);
+
+int tape_input(tape *t, tensor v);            /* a leaf that wants no gradient */
+int tape_param(tape *t, net *n, int i);       /* a leaf whose gradient adds into n's gradient buffer */
+int tape_new(tape *t, int n, int c, int h, int w, int requires_grad); /* arena storage */
+int tape_detach(tape *t, int v);              /* the same storage, cut from the graph */
+static inline tensor tape_val(const tape *t, int v) { return t->vars[v].val; }
+static inline int tape_wants_grad(const tape *t, int v) { return t->grad_enabled && t->vars[v].requires_grad; }
+/* True if any of the inputs wants a gradient (then the op's output does too). */
+int tape_any_grad(const tape *t, int nin, const int *in);
+
+/* Records a node for output `out` (only when out wants a gradient; returns NULL otherwise). */
+tnode *tape_record(tape *t, backward_fn fn, const char *op, int out, int nin, const int *in);
+
+/* The gradient tensor of v to write into, and the beta to write it with (0: overwrite, first write;
+ * 1: accumulate). Returns a tensor with mem NULL when v wants no gradient. */
+tensor tape_grad(tape *t, int v, float *beta);
+/* The upstream gradient of an op's output (always written when its node runs). */
+static inline tensor tape_out_grad(const tape *t, const tnode *nd) { return t->vars[nd->out].grad; }
+
+/* Seeds d(loss)/d(loss) = 1 for a scalar loss and runs every recorded node in reverse. */
+void tape_backward(tape *t, int loss);
+
+float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variable */
+
+#endif

@@ -1,0 +1,33 @@
+/* The models the train tool knows, and the INI keys they all share. */
+#include <string.h>
+
+#include "model.h"
+#include "vae.h"
+
+const cfg_key common_keys[] = {
+    {"model", "type", CFG_CHOICE, "vae", "which model to train", "vae", 0, 0},
+    {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 0, 0},
+    {"run", "seed", CFG_INT, "1", "seed of every random draw (init, data order, noise)", NULL, 0, 2147483647},
+    {"run", "log_every", CFG_INT, "50", "steps between progress lines and losses.csv flushes", NULL, 1, 4096},
+    {"train", "epochs", CFG_INT, "10", "passes over the training set", NULL, 1, 100000},
+    {"train", "batch_size", CFG_INT, "128", "images per step", NULL, 1, 65536},
+    {"train", "max_steps", CFG_INT, "0", "stop (with a checkpoint) after this many steps in all; 0 = no limit", NULL, 0, 2147483647},
+    {"train", "lr", CFG_FLOAT, "1e-3", "Adam learning rate", NULL, 0, 10},
+    {"train", "beta1", CFG_FLOAT, "0.9", "Adam beta1", NULL, 0, 1},
+    {"train", "beta2", CFG_FLOAT, "0.999", "Adam beta2", NULL, 0, 1},
+    {"train", "eps", CFG_FLOAT, "1e-8", "Adam epsilon", NULL, 0, 1},
+    {"train", "weight_decay", CFG_FLOAT, "0", "L2 weight decay added to the gradient (PyTorch Adam)", NULL, 0, 1},
+};
+const int common_nkeys = (int)(sizeof common_keys / sizeof common_keys[0]);
+
+static const model_desc *const models[] = {&vae_model};
+
+const model_desc *model_find(const char *type) {
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+        if (strcmp(models[i]->type, type) == 0) return models[i];
+    return NULL;
+}
+
+void model_list(FILE *f) {
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) fprintf(f, "  %-10s %s\n", models[i]->type, models[i]->summary);
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages clgan needs (when missing) and builds the tools.
+# Run as root, or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs=(build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
+      libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+make -j"$(nproc)"

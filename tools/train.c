@@ -1,0 +1,126 @@
+/* ./train -c ini/vae.ini: trains the model an INI file describes, in a run folder of its own. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "device.h"
+#include "model.h"
+#include "runutil.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: train -c FILE.ini [--set section.key=value]... [-d DEVICE]\n"
+            "       train --resume RUN_DIR [-c FILE.ini] [--set ...] [-d DEVICE]\n"
+            "       train --list-devices | --list-models | --keys MODEL\n"
+            "\n"
+            "  -c, --config FILE   the INI file (see ini/); every key has a default\n"
+            "  --set S.K=V         override one key (repeatable), e.g. --set train.epochs=2\n"
+            "  -d, --device DEV    an index from --list-devices or part of a platform/device name\n"
+            "                      (nvidia, amd, intel, pocl, cpu, gpu); default $CLGAN_DEVICE,\n"
+            "                      else the first GPU, else the first device\n"
+            "  --resume RUN_DIR    continue the run in RUN_DIR from its checkpoint (its config.ini\n"
+            "                      unless -c is given)\n"
+            "  --keys MODEL        print the INI keys of MODEL as a Markdown table\n");
+}
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* A fresh run never overwrites an earlier one: runs/vae, then runs/vae-2, runs/vae-3, ... */
+static void fresh_run_dir(const char *want, char *out, size_t outlen) {
+    char ck[4300];
+    snprintf(out, outlen, "%s", want);
+    for (int i = 2;; i++) {
+        run_path(ck, sizeof ck, out, "checkpoint.safetensors");
+        if (!file_exists(ck)) return;
+        snprintf(out, outlen, "%s-%d", want, i);
+    }
+}
+
+static cfg *schema_for(const model_desc *m) {
+    cfg *c = cfg_new();
+    cfg_add_keys(c, common_keys, common_nkeys);
+    cfg_add_keys(c, m->keys, m->nkeys);
+    return c;
+}
+
+int main(int argc, char **argv) {
+    const char *config = NULL, *device = NULL, *resume = NULL;
+    const char **sets = xcalloc((size_t)argc, sizeof *sets);
+    int nsets = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_next = i + 1 < argc;
+        if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has_next) config = argv[++i];
+        else if ((!strcmp(a, "-d") || !strcmp(a, "--device")) && has_next) device = argv[++i];
+        else if (!strcmp(a, "--set") && has_next) sets[nsets++] = argv[++i];
+        else if (!strcmp(a, "--resume") && has_next) resume = argv[++i];
+        else if (!strcmp(a, "--list-devices")) { clg_list_devices(stdout); return 0; }
+        else if (!strcmp(a, "--list-models")) { model_list(stdout); return 0; }
+        else if (!strcmp(a, "--keys") && has_next) {
+            const model_desc *m = model_find(argv[++i]);
+            if (!m) { fprintf(stderr, "clgan: unknown model '%s'; models:\n", argv[i]); model_list(stderr); return 1; }
+            cfg *c = schema_for(m);
+            cfg_print_markdown(c, stdout);
+            cfg_free(c);
+            return 0;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else { fprintf(stderr, "clgan: unknown or incomplete argument '%s'\n", a); usage(stderr); return 1; }
+    }
+    char resume_cfg[4300];
+    if (resume && !config) {
+        run_path(resume_cfg, sizeof resume_cfg, resume, "config.ini");
+        config = resume_cfg;
+    }
+    if (!config) { usage(stderr); return 1; }
+
+    char err[4096], type[256] = "vae";
+    int rc = cfg_peek(config, "model", "type", type, sizeof type, err, sizeof err);
+    if (rc < 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    const model_desc *m = model_find(type);
+    if (!m) {
+        fprintf(stderr, "clgan: %s: [model] type = %s is not a model clgan knows; models:\n", config, type);
+        model_list(stderr);
+        return 1;
+    }
+    cfg *c = schema_for(m);
+    if (cfg_parse_file(c, config, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    for (int i = 0; i < nsets; i++)
+        if (cfg_set(c, sets[i], err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+
+    char dir[4200], ck[4300];
+    if (resume) {
+        snprintf(dir, sizeof dir, "%s", resume);
+        run_path(ck, sizeof ck, dir, "checkpoint.safetensors");
+        if (!file_exists(ck)) { fprintf(stderr, "clgan: --resume %s: no checkpoint at %s\n", resume, ck); return 1; }
+        if (cfg_set_value(c, "run", "dir", dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    } else {
+        fresh_run_dir(cfg_str(c, "run", "dir"), dir, sizeof dir);
+        if (strcmp(dir, cfg_str(c, "run", "dir")) != 0) {
+            printf("%s already holds a run; this one goes to %s\n", cfg_str(c, "run", "dir"), dir);
+            if (cfg_set_value(c, "run", "dir", dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+        }
+    }
+    /* Open the device before touching the run folder: a wrong -d leaves nothing behind. */
+    clg_ctx *cl = clg_open(device, 0, err, sizeof err);
+    if (!cl) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    if (mkdir_p(dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    char cfgout[4300];
+    run_path(cfgout, sizeof cfgout, dir, "config.ini");
+    if (cfg_write(c, cfgout, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    char desc[600];
+    clg_describe(cl, desc, sizeof desc);
+    printf("clgan %s: %s\ndevice %s\nrun folder %s (effective config in config.ini)\n", m->type, m->summary, desc, dir);
+    fflush(stdout);
+    int status = m->train(c, cl, dir, resume != NULL);
+    clg_close(cl);
+    cfg_free(c);
+    free(sets);
+    return status;
+}
