@@ -10,6 +10,7 @@ HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
 TOOLS     := train
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+TEST_SH   := $(wildcard tests/test_*.sh)
 CL_SRC    := kernels/common.cl $(filter-out kernels/common.cl,$(sort $(wildcard kernels/*.cl)))
 
 all: $(TOOLS)
@@ -40,7 +41,7 @@ build/tests/%: build/tests/%.o build/libclgan.a
 tests: $(TEST_BIN)
 
 test: all $(TEST_BIN)
-	@sh tests/run.sh $(TEST_BIN)
+	@sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 clean:
 	rm -rf build $(TOOLS)

@@ -73,7 +73,11 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else { fprintf(stderr, "clgan: unknown or incomplete argument '%s'\n", a); usage(stderr); return 1; }
     }
-    char resume_cfg[4300];
+    char resume_cfg[4300], ck[4300];
+    if (resume) {
+        run_path(ck, sizeof ck, resume, "checkpoint.safetensors");
+        if (!file_exists(ck)) { fprintf(stderr, "clgan: --resume %s: no checkpoint at %s\n", resume, ck); return 1; }
+    }
     if (resume && !config) {
         run_path(resume_cfg, sizeof resume_cfg, resume, "config.ini");
         config = resume_cfg;
@@ -94,11 +98,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nsets; i++)
         if (cfg_set(c, sets[i], err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
 
-    char dir[4200], ck[4300];
+    char dir[4200];
     if (resume) {
         snprintf(dir, sizeof dir, "%s", resume);
-        run_path(ck, sizeof ck, dir, "checkpoint.safetensors");
-        if (!file_exists(ck)) { fprintf(stderr, "clgan: --resume %s: no checkpoint at %s\n", resume, ck); return 1; }
         if (cfg_set_value(c, "run", "dir", dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     } else {
         fresh_run_dir(cfg_str(c, "run", "dir"), dir, sizeof dir);

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""PyTorch side of tests/test_vae_parity.c. Usage: /usr/bin/python3 tests/vae_parity.py DIR
+
+DIR holds what clgan wrote: init.safetensors (initial weights), trace.safetensors ("eps"
+[steps, B, zdim] and "losses" [steps, 3] = recon, kl, loss per step) and final.safetensors
+(weights and Adam moments after the steps). This script trains the same VAE in PyTorch from the
+same weights on the same batches (the first steps*B Fashion-MNIST training images, in file
+order) with the same noise, and compares every step's losses and the final weights and moments.
+Prints one line per comparison and exits 1 on any failure. Needs only numpy and torch."""
+import gzip
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TRAIN_IMAGES = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
+LOSS_TOL = 1e-4   # relative error of each step's recon, kl and loss
+PARAM_TOL = 1e-4  # max |ours - torch| / max |torch| of each final weight tensor
+M_TOL = 1e-4      # the same measure for Adam's first moment (exp_avg vs adam_m)
+V_TOL = 1e-4      # ... and second moment (exp_avg_sq vs adam_v)
+PARAMS = ["fc1.weight", "fc1.bias", "fc21.weight", "fc21.bias", "fc22.weight", "fc22.bias",
+          "fc3.weight", "fc3.bias", "fc4.weight", "fc4.bias"]
+
+
+def load_safetensors(path):
+    """Returns ({name: float32 array}, metadata) of a safetensors file (F32 tensors only)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + hlen].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + hlen:]
+    out = {}
+    for name, info in header.items():
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}, expected F32")
+        b, e = info["data_offsets"]
+        shape = tuple(info["shape"])
+        n = int(np.prod(shape)) if shape else 1
+        if e - b != 4 * n or e > len(data):
+            raise ValueError(f"{path}: tensor {name}: offsets {b},{e} do not fit shape {shape}")
+        out[name] = np.frombuffer(data, dtype="<f4", count=n, offset=b).reshape(shape).copy()
+    return out, meta
+
+
+def load_idx_images(path, count):
+    """The first `count` images of a gzipped IDX3 file as float32 [count, 784] in [0, 1]."""
+    with gzip.open(path, "rb") as f:
+        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
+        if magic != 0x803:
+            raise ValueError(f"{path}: bad IDX magic {magic:#x}")
+        if count > n:
+            raise ValueError(f"{path}: wants {count} images, the file has {n}")
+        pix = np.frombuffer(f.read(count * rows * cols), dtype=np.uint8)
+    return (pix.astype(np.float32) / np.float32(255)).reshape(count, rows * cols)
+
+
+class VAE(nn.Module):
+    def __init__(self, in_dim, hidden, zdim):
+        super().__init__()
+        self.fc1 = nn.Linear(in_dim, hidden)
+        self.fc21 = nn.Linear(hidden, zdim)
+        self.fc22 = nn.Linear(hidden, zdim)
+        self.fc3 = nn.Linear(zdim, hidden)
+        self.fc4 = nn.Linear(hidden, in_dim)
+
+    def forward(self, x, eps):
+        h = F.relu(self.fc1(x))
+        mu, lv = self.fc21(h), self.fc22(h)
+        z = mu + torch.exp(0.5 * lv) * eps
+        xhat = torch.sigmoid(self.fc4(F.relu(self.fc3(z))))
+        return mu, lv, xhat
+
+
+failures = 0
+count = 0
+
+
+def report(name, err, tol):
+    global failures, count
+    ok = bool(err <= tol)  # NaN fails
+    count += 1
+    failures += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} {name:<34} err {err:.3e}  tol {tol:.0e}")
+
+
+def max_rel(ours, ref):
+    ours = np.asarray(ours, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    scale = np.max(np.abs(ref))
+    return float(np.max(np.abs(ours - ref)) / scale) if scale > 0 else float(np.max(np.abs(ours - ref)))
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    d = sys.argv[1]
+    torch.set_num_threads(2)
+    torch.manual_seed(0)  # irrelevant (every weight and all noise come from clgan), but fixed
+    init, _ = load_safetensors(f"{d}/init.safetensors")
+    trace, tmeta = load_safetensors(f"{d}/trace.safetensors")
+    final, _ = load_safetensors(f"{d}/final.safetensors")
+    eps_all, our_losses = trace["eps"], trace["losses"]
+    steps, B, zdim = eps_all.shape
+    if tmeta.get("batch_size", str(B)) != str(B) or our_losses.shape != (steps, 3):
+        print(f"FAIL trace.safetensors is inconsistent: eps {eps_all.shape}, losses {our_losses.shape}, {tmeta}")
+        return 1
+    hidden, in_dim = init["vae.fc1.weight"].shape
+    print(f"torch {torch.__version__}: VAE {in_dim}-{hidden}-{zdim}, B={B}, {steps} Adam steps")
+
+    x_all = torch.from_numpy(load_idx_images(TRAIN_IMAGES, steps * B))
+    model = VAE(in_dim, hidden, zdim)
+    sd = {name[len("vae."):]: torch.from_numpy(a) for name, a in init.items()
+          if name.startswith("vae.") and not name.endswith((".adam_m", ".adam_v"))}
+    model.load_state_dict(sd, strict=True)  # every parameter present, nothing extra
+    # The initial checkpoint's moments are zero, as PyTorch's lazily created state is.
+    for p in PARAMS:
+        for k in (".adam_m", ".adam_v"):
+            if np.any(init["vae." + p + k] != 0):
+                print(f"FAIL init.safetensors: vae.{p}{k} is not zero")
+                return 1
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
+
+    for s in range(steps):
+        x = x_all[s * B:(s + 1) * B]
+        eps = torch.from_numpy(eps_all[s])
+        opt.zero_grad()
+        mu, lv, xhat = model(x, eps)
+        recon = F.binary_cross_entropy(xhat, x, reduction="sum") / B
+        kl = 0.5 * torch.sum(torch.exp(lv) + mu * mu - 1 - lv) / B
+        loss = recon + kl
+        loss.backward()
+        opt.step()
+        ref = [recon.item(), kl.item(), loss.item()]
+        for j, name in enumerate(("recon", "kl", "loss")):
+            ours = float(our_losses[s, j])
+            report(f"step {s:2d} {name} ({ours:.6g})", abs(ours - ref[j]) / abs(ref[j]), LOSS_TOL)
+
+    named = dict(model.named_parameters())
+    for p in PARAMS:
+        tp = named[p]
+        st = opt.state[tp]
+        report(f"final {p}", max_rel(final["vae." + p], tp.detach().numpy()), PARAM_TOL)
+        report(f"final {p} adam_m", max_rel(final["vae." + p + ".adam_m"], st["exp_avg"].numpy()), M_TOL)
+        report(f"final {p} adam_v", max_rel(final["vae." + p + ".adam_v"], st["exp_avg_sq"].numpy()), V_TOL)
+        if int(st["step"]) != steps:
+            report(f"torch step count of {p} ({int(st['step'])})", float("inf"), 0)
+
+    print(f"vae_parity: {count} comparisons, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
