@@ -30,4 +30,8 @@ int tape_randn(tape *t, int n, int c, int h, int w, uint64_t seed, uint32_t stre
 void k_axpby(clg_ctx *c, tensor y, tensor x, size_t n, float a, float b);
 void k_reduce_sum(clg_ctx *c, tensor out, tensor x, size_t n, float scale);
 
+#include "ops_conv.h" /* convolutions */
+#include "ops_elem.h" /* more activations, shape ops, more losses */
+#include "ops_norm.h" /* batch and instance norm */
+
 #endif

@@ -29,8 +29,8 @@ typedef struct tnode {
     const char *op;
     int out, in[4], nin;
     tensor saved[4];
-    int iarg[4];
-    float farg[4];
+    int iarg[8];
+    float farg[8];
 } tnode;
 
 typedef struct tape {
