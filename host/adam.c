@@ -21,7 +21,8 @@ void adam_step(adam *o) {
     double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
     net *n = o->net;
     CLG_LAUNCH1(n->cl, "adam_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->m), KMEM(o->v), KINT(n->total),
-                KFLOAT(o->lr / bc1), KFLOAT(1.0 / sqrt(bc2)), KFLOAT(o->beta1), KFLOAT(o->beta2), KFLOAT(o->eps),
+                KFLOAT(o->lr / bc1), KFLOAT(1.0 / sqrt(bc2)), KFLOAT(o->beta1), KFLOAT(o->beta2), KFLOAT(1.0 - o->beta1),
+                KFLOAT(1.0 - o->beta2), KFLOAT(o->eps),
                 KFLOAT(o->weight_decay));
 }
 

@@ -52,6 +52,17 @@ int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const cha
     clg_write(cl, d->data, 0, cnt, f);
     free(f);
     cl_int st;
+    if (d->labels) {
+        int *li = xmalloc((size_t)n * sizeof *li);
+        for (int i = 0; i < n; i++) {
+            li[i] = d->labels[i];
+            if (li[i] + 1 > d->ncls) d->ncls = li[i] + 1;
+        }
+        d->labels_dev = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (size_t)n * sizeof(int), NULL, &st);
+        CL_CHECK(st);
+        CL_CHECK(clEnqueueWriteBuffer(cl->q, d->labels_dev, CL_TRUE, 0, (size_t)n * sizeof(int), li, 0, NULL, NULL));
+        free(li);
+    }
     d->order = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (size_t)n * sizeof(int), NULL, &st);
     CL_CHECK(st);
     dataset_order_identity(d);
@@ -61,6 +72,7 @@ int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const cha
 void dataset_free(dataset *d) {
     if (d->data) clReleaseMemObject(d->data);
     if (d->order) clReleaseMemObject(d->order);
+    if (d->labels_dev) clReleaseMemObject(d->labels_dev);
     free(d->labels);
     memset(d, 0, sizeof *d);
 }
@@ -78,4 +90,17 @@ void dataset_batch(dataset *d, int first, int count, tensor out, float scale) {
     int len = d->c * d->h * d->w;
     CLG_LAUNCH1(d->cl, "gather_rows", (size_t)count * len, KMEM(out.mem), KINT(out.off), KMEM(d->data), KMEM(d->order),
                 KINT(first), KINT(count), KINT(len), KFLOAT(scale));
+}
+
+void dataset_batch_resized(dataset *d, int first, int count, tensor out, float lo, float hi) {
+    CLG_LAUNCH1(d->cl, "gather_resize", (size_t)count * d->c * out.h * out.w, KMEM(out.mem), KINT(out.off), KMEM(d->data),
+                KMEM(d->order), KINT(first), KINT(count), KINT(d->c), KINT(d->h), KINT(d->w), KINT(out.h), KINT(out.w),
+                KFLOAT(lo), KFLOAT(hi));
+}
+
+void dataset_onehot(dataset *d, int first, int count, tensor out) {
+    if (!d->labels_dev) die("dataset_onehot: the data set was loaded without labels");
+    if (out.c != d->ncls) die("dataset_onehot: %d label planes asked for, the data set has %d classes", out.c, d->ncls);
+    CLG_LAUNCH1(d->cl, "gather_onehot", tnumel(out), KMEM(out.mem), KINT(out.off), KMEM(d->labels_dev), KMEM(d->order),
+                KINT(first), KINT(count), KINT(d->ncls), KINT(out.h * out.w));
 }

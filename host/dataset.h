@@ -10,6 +10,8 @@ typedef struct {
     int n, c, h, w;
     cl_mem data;
     unsigned char *labels; /* n labels, or NULL */
+    cl_mem labels_dev;     /* the labels as ints on the device, or NULL */
+    int ncls;              /* 1 + the largest label */
     cl_mem order;          /* n ints: the current epoch's order (identity until dataset_shuffle) */
 } dataset;
 
@@ -22,5 +24,11 @@ void dataset_shuffle(dataset *d, unsigned long long seed, unsigned epoch);
 void dataset_order_identity(dataset *d);
 /* Gathers rows [first, first+count) of the current order into out (count x c x h x w). */
 void dataset_batch(dataset *d, int first, int count, tensor out, float scale);
+/* The same rows resized (bilinear, as torch's interpolate with align_corners=False) to out's h x w and
+ * mapped from [0, 1] to [lo, hi] (e.g. -1, 1 for GANs with a tanh output). */
+void dataset_batch_resized(dataset *d, int first, int count, tensor out, float lo, float hi);
+
+/* One-hot labels of the same rows: out {count, ncls, H, W}, each label's plane 1 and the others 0. */
+void dataset_onehot(dataset *d, int first, int count, tensor out);
 
 #endif

@@ -23,6 +23,9 @@ int op_sqerr_sum(tape *t, int a, int b, float scale);
 /* wa*a + wb*b for scalars. */
 int op_lincomb(tape *t, int a, float wa, int b, float wb);
 
+/* The same data seen with another shape of the same number of elements (no copy). */
+int op_reshape(tape *t, int x, int n, int c, int h, int w);
+
 /* A new input variable of standard normals drawn on the device from (seed, stream, step). */
 int tape_randn(tape *t, int n, int c, int h, int w, uint64_t seed, uint32_t stream, uint32_t step);
 

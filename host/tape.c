@@ -48,6 +48,10 @@ int tape_new(tape *t, int n, int c, int h, int w, int requires_grad) {
     return push_var(t, (tvar){.val = v, .requires_grad = requires_grad && t->grad_enabled});
 }
 
+int tape_new_view(tape *t, tensor v, int requires_grad) {
+    return push_var(t, (tvar){.val = v, .requires_grad = requires_grad && t->grad_enabled});
+}
+
 int tape_detach(tape *t, int v) { return push_var(t, (tvar){.val = t->vars[v].val}); }
 
 int tape_any_grad(const tape *t, int nin, const int *in) {

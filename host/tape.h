@@ -52,6 +52,7 @@ int tape_input(tape *t, tensor v);            /* a leaf that wants no gradient *
 int tape_param(tape *t, net *n, int i);       /* a leaf whose gradient adds into n's gradient buffer */
 int tape_new(tape *t, int n, int c, int h, int w, int requires_grad); /* arena storage */
 int tape_detach(tape *t, int v);              /* the same storage, cut from the graph */
+int tape_new_view(tape *t, tensor v, int requires_grad); /* a variable over existing storage */
 static inline tensor tape_val(const tape *t, int v) { return t->vars[v].val; }
 static inline int tape_wants_grad(const tape *t, int v) { return t->grad_enabled && t->vars[v].requires_grad; }
 /* True if any of the inputs wants a gradient (then the op's output does too). */

@@ -52,3 +52,33 @@ __kernel void reduce_sum(__global float *out, int ooff, __global const float *x,
     }
     if (l == 0) out[ooff] = tmp[0] * scale;
 }
+
+/* dst[r] = lo + (hi - lo) * bilinear resize of src[idx[r]] (c x h x w, values in [0, 1]) to c x oh x ow,
+ * with half-pixel centres (torch's interpolate(mode='bilinear', align_corners=False)). */
+__kernel void gather_resize(__global float *dst, int doff, __global const float *src, __global const int *idx,
+                            int ioff, int rows, int c, int h, int w, int oh, int ow, float lo, float hi) {
+    int i = get_global_id(0);
+    int per = c * oh * ow;
+    if (i >= rows * per) return;
+    int r = i / per, k = i - r * per;
+    int ch = k / (oh * ow), p = k - ch * oh * ow, oy = p / ow, ox = p - oy * ow;
+    float sy = fmax((oy + 0.5f) * (float)h / (float)oh - 0.5f, 0.0f);
+    float sx = fmax((ox + 0.5f) * (float)w / (float)ow - 0.5f, 0.0f);
+    int y0 = min((int)sy, h - 1), x0 = min((int)sx, w - 1);
+    int y1 = min(y0 + 1, h - 1), x1 = min(x0 + 1, w - 1);
+    float fy = sy - (float)y0, fx = sx - (float)x0;
+    __global const float *s = src + (long)idx[ioff + r] * c * h * w + ch * h * w;
+    float v = (1.0f - fy) * ((1.0f - fx) * s[y0 * w + x0] + fx * s[y0 * w + x1]) +
+              fy * ((1.0f - fx) * s[y1 * w + x0] + fx * s[y1 * w + x1]);
+    dst[doff + i] = lo + (hi - lo) * v;
+}
+
+/* One-hot label planes: dst[r, k, :, :] = (labels[idx[r]] == k) for k < ncls, over hw pixels
+ * (hw = 1 gives plain one-hot vectors). */
+__kernel void gather_onehot(__global float *dst, int doff, __global const int *labels, __global const int *idx,
+                            int ioff, int rows, int ncls, int hw) {
+    int i = get_global_id(0);
+    if (i >= rows * ncls * hw) return;
+    int r = i / (ncls * hw), k = (i / hw) % ncls;
+    dst[doff + i] = labels[idx[ioff + r]] == k ? 1.0f : 0.0f;
+}

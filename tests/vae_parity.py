@@ -19,9 +19,30 @@ import torch.nn.functional as F
 
 TRAIN_IMAGES = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 LOSS_TOL = 1e-4   # relative error of each step's recon, kl and loss
-PARAM_TOL = 1e-4  # max |ours - torch| / max |torch| of each final weight tensor
-M_TOL = 1e-4      # the same measure for Adam's first moment (exp_avg vs adam_m)
-V_TOL = 1e-4      # ... and second moment (exp_avg_sq vs adam_v)
+PARAM_TOL = 1e-4  # max |ours - torch| / max |torch| of each final weight tensor (see below)
+# Adam's moments are linear in the gradients and agree to ~3e-7; 5e-6 catches a biased update such
+# as 1 - beta2 rounded in float32 (1.3e-5 off), which an earlier Adam kernel had.
+M_TOL = 5e-6      # the same measure for Adam's first moment (exp_avg vs adam_m)
+V_TOL = 5e-6      # ... and second moment (exp_avg_sq vs adam_v)
+
+# Final weights are compared in two groups. Adam turns even a tiny gradient into a step of about
+# lr (a first step is lr*g/(|g| + 1e-8)), so a weight's final value is only as accurate as the
+# *relative* accuracy of its gradients. float32 rounding leaves every gradient tensor with an
+# absolute error of ~1e-7 of its largest element in both engines (measured: 4e-7 for ours and for
+# torch's, against float64), and an element whose gradient was cancelled down to less than
+# CANCELLED = 1e-4 of its tensor's largest (border pixels that are nonzero in one or two images
+# of a batch: 5 terms of ~1e-3 summing to 3e-8 in fc1.weight at step 0) has a gradient that is
+# noise to 1e-3 or worse. Both engines compute those correctly to float32 and still disagree by
+# percents, and Adam takes a full-size step along that noise: dstep/dg = lr*eps/(|g|+eps)^2,
+# up to lr/(4 eps) = 2.5e4 near |g| = eps, so a 1e-9 gradient difference moves the weight by up
+# to 2.5e-5, 7e-4 of max|fc1.weight| (0.036). Measured here: 1.6e-4 in fc1.weight (largest at
+# element (287, 47)), and replacing torch's step-0 fc1.weight gradient by ours (which agrees with
+# float64 to 4e-7) brings the whole tensor to 6e-6 (with Adam's 1 - beta2 taken in double on both
+# sides); so those elements (identified from torch's own gradients, at any step) are held to
+# CANCELLED_TOL = 1e-3, and every other element to PARAM_TOL. Adam's moments are linear
+# in the gradients, have no such amplification, and are held to M_TOL / V_TOL everywhere.
+CANCELLED = 1e-4
+CANCELLED_TOL = 1e-3
 PARAMS = ["fc1.weight", "fc1.bias", "fc21.weight", "fc21.bias", "fc22.weight", "fc22.bias",
           "fc3.weight", "fc3.bias", "fc4.weight", "fc4.bias"]
 
@@ -85,10 +106,11 @@ def report(name, err, tol):
     ok = bool(err <= tol)  # NaN fails
     count += 1
     failures += not ok
-    print(f"{'ok  ' if ok else 'FAIL'} {name:<34} err {err:.3e}  tol {tol:.0e}")
+    print(f"{'ok  ' if ok else 'FAIL'} {name:<44} err {err:.3e}  tol {tol:.0e}")
 
 
 def max_rel(ours, ref):
+    """max |ours - ref| / max |ref| (the plain max |ours - ref| if ref is all zeros)."""
     ours = np.asarray(ours, dtype=np.float64)
     ref = np.asarray(ref, dtype=np.float64)
     scale = np.max(np.abs(ref))
@@ -126,6 +148,8 @@ def main():
                 return 1
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)
 
+    named = dict(model.named_parameters())
+    cancelled = {p: torch.zeros_like(named[p], dtype=torch.bool) for p in PARAMS}
     for s in range(steps):
         x = x_all[s * B:(s + 1) * B]
         eps = torch.from_numpy(eps_all[s])
@@ -135,17 +159,25 @@ def main():
         kl = 0.5 * torch.sum(torch.exp(lv) + mu * mu - 1 - lv) / B
         loss = recon + kl
         loss.backward()
+        with torch.no_grad():
+            for p in PARAMS:
+                g = named[p].grad.abs()
+                cancelled[p] |= (g > 0) & (g < CANCELLED * g.max())
         opt.step()
         ref = [recon.item(), kl.item(), loss.item()]
         for j, name in enumerate(("recon", "kl", "loss")):
             ours = float(our_losses[s, j])
             report(f"step {s:2d} {name} ({ours:.6g})", abs(ours - ref[j]) / abs(ref[j]), LOSS_TOL)
 
-    named = dict(model.named_parameters())
     for p in PARAMS:
         tp = named[p]
         st = opt.state[tp]
-        report(f"final {p}", max_rel(final["vae." + p], tp.detach().numpy()), PARAM_TOL)
+        ours, ref = final["vae." + p].astype(np.float64), tp.detach().double().numpy()
+        diff = np.abs(ours - ref) / np.max(np.abs(ref))
+        mask = cancelled[p].numpy()
+        report(f"final {p} [{np.count_nonzero(~mask)}]", float(np.max(diff[~mask])), PARAM_TOL)
+        if mask.any():
+            report(f"final {p} cancelled-grad [{np.count_nonzero(mask)}]", float(np.max(diff[mask])), CANCELLED_TOL)
         report(f"final {p} adam_m", max_rel(final["vae." + p + ".adam_m"], st["exp_avg"].numpy()), M_TOL)
         report(f"final {p} adam_v", max_rel(final["vae." + p + ".adam_v"], st["exp_avg_sq"].numpy()), V_TOL)
         if int(st["step"]) != steps:
