@@ -5,6 +5,9 @@
 
 #include "util.h"
 
+/* Optimizer state tensors are named after the optimizer: ".adam_m"/".adam_v", ".rmsprop_m"/".rmsprop_v". */
+static const char *state_prefix(const optim *o) { return o->kind == OPT_RMSPROP ? "rmsprop" : "adam"; }
+
 static void fill_tensor(st_tensor *t, const char *netname, const param *p, const char *suffix, float *data) {
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s.%s%s", netname, p->name, suffix);
@@ -28,14 +31,17 @@ int ckpt_save(const char *path, const ckpt_part *parts, int nparts, const char *
         if (parts[i].opt) {
             m = bufs[3 * i + 1] = xmalloc(nt->total * sizeof(float));
             v = bufs[3 * i + 2] = xmalloc(nt->total * sizeof(float));
-            adam_download(parts[i].opt, m, v);
+            optim_download(parts[i].opt, m, v);
         }
         for (int k = 0; k < nt->np; k++) {
             const param *p = &nt->p[k];
             fill_tensor(&ts[n++], nt->name, p, "", w + p->off);
             if (m) {
-                fill_tensor(&ts[n++], nt->name, p, ".adam_m", m + p->off);
-                fill_tensor(&ts[n++], nt->name, p, ".adam_v", v + p->off);
+                char sm[16], sv[16];
+                snprintf(sm, sizeof sm, ".%s_m", state_prefix(parts[i].opt));
+                snprintf(sv, sizeof sv, ".%s_v", state_prefix(parts[i].opt));
+                fill_tensor(&ts[n++], nt->name, p, sm, m + p->off);
+                fill_tensor(&ts[n++], nt->name, p, sv, v + p->off);
             }
         }
     }
@@ -83,17 +89,17 @@ int ckpt_load(const char *path, const ckpt_part *parts, int nparts, int with_opt
             snprintf(name, sizeof name, "%s.%s", nt->name, p->name);
             rc = take(file, path, name, p, w, err, errlen);
             if (opt && rc == 0) {
-                snprintf(name, sizeof name, "%s.%s.adam_m", nt->name, p->name);
+                snprintf(name, sizeof name, "%s.%s.%s_m", nt->name, p->name, state_prefix(parts[i].opt));
                 rc = take(file, path, name, p, m, err, errlen);
             }
             if (opt && rc == 0) {
-                snprintf(name, sizeof name, "%s.%s.adam_v", nt->name, p->name);
+                snprintf(name, sizeof name, "%s.%s.%s_v", nt->name, p->name, state_prefix(parts[i].opt));
                 rc = take(file, path, name, p, v, err, errlen);
             }
         }
         if (rc == 0) {
             net_upload(nt, w);
-            if (opt) adam_upload(parts[i].opt, m, v);
+            if (opt) optim_upload(parts[i].opt, m, v);
         }
         free(w);
         free(m);

@@ -1,14 +1,15 @@
 /* Checkpoints: the weights of one or more networks and their Adam moments in one safetensors file
- * (names "<net>.<param>", "<net>.<param>.adam_m", "<net>.<param>.adam_v"), with string metadata
+ * (names "<net>.<param>", "<net>.<param>.adam_m", "<net>.<param>.adam_v" -- rmsprop_m/_v for RMSprop),
+ * with string metadata
  * (step, epoch, optimizer step counts, seed, the effective configuration). Written atomically. */
 #ifndef CLGAN_CHECKPOINT_H
 #define CLGAN_CHECKPOINT_H
-#include "adam.h"
+#include "optim.h"
 #include "safetensors.h"
 
 typedef struct {
     net *net;
-    adam *opt; /* NULL: weights only */
+    optim *opt; /* NULL: weights only */
 } ckpt_part;
 
 int ckpt_save(const char *path, const ckpt_part *parts, int nparts, const char *const *meta_key,

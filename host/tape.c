@@ -96,6 +96,9 @@ tensor tape_grad(tape *t, int v, float *beta) {
 void tape_backward(tape *t, int loss) {
     if (tnumel(t->vars[loss].val) != 1) die("tape_backward: the loss must be a scalar");
     if (!t->vars[loss].requires_grad) die("tape_backward: the loss does not depend on anything that wants a gradient");
+    /* A new pass: gradients written by an earlier backward on this tape (e.g. the D step before the
+     * G step of a GAN) are stale and must be overwritten, not added to. */
+    for (int i = 0; i < t->nvars; i++) t->vars[i].grad_state = 0;
     float beta;
     tensor g = tape_grad(t, loss, &beta);
     clg_fill(t->cl, g.mem, g.off, 1, 1.0f);

@@ -22,7 +22,7 @@ typedef struct {
     const char *dir;
     dataset train, test;
     vae m;
-    adam opt;
+    optim opt;
     tape t;
     unsigned long long seed;
     long step, spe, epochs;
@@ -172,7 +172,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     if (dataset_load_idx(&r.test, cl, cfg_str(c, "data", "test_images"), NULL, 0, err, sizeof err) != 0) return fail(err);
     vae_create(&r.m, cl, r.train.h * r.train.w, (int)cfg_int(c, "vae", "hidden"), (int)cfg_int(c, "vae", "zdim"),
                cfg_bool(c, "vae", "relu_latent"), (float)cfg_float(c, "vae", "kl_weight"));
-    adam_init(&r.opt, &r.m.net, cfg_float(c, "train", "lr"), cfg_float(c, "train", "beta1"),
+    optim_adam(&r.opt, &r.m.net, cfg_float(c, "train", "lr"), cfg_float(c, "train", "beta1"),
               cfg_float(c, "train", "beta2"), cfg_float(c, "train", "eps"), cfg_float(c, "train", "weight_decay"));
     tape_init(&r.t, cl);
     const int B = (int)cfg_int(c, "train", "batch_size"), log_every = (int)cfg_int(c, "run", "log_every");
@@ -219,7 +219,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
             dataset_batch(&r.train, first, count, xb, 1.0f);
             vae_vars v = vae_forward(&r.m, &r.t, tape_input(&r.t, xb), r.seed, (unsigned)r.step);
             tape_backward(&r.t, v.loss);
-            adam_step(&r.opt);
+            optim_step(&r.opt);
             r.step++;
             tensor sc[3] = {tape_val(&r.t, v.recon), tape_val(&r.t, v.kl), tape_val(&r.t, v.loss)};
             if (losslog_push(&ll, r.step, sc, err, sizeof err) != 0) {
@@ -285,7 +285,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     fclose(evalcsv);
     losslog_close(&ll);
     tape_free(&r.t);
-    adam_free(&r.opt);
+    optim_free(&r.opt);
     vae_free(&r.m);
     dataset_free(&r.train);
     dataset_free(&r.test);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
+#include "optim.h"
 #include "check.h"
 #include "ops.h"
 #include "rng.h"
@@ -246,15 +246,15 @@ static void test_adam(void) {
     size_t tot = n.total;
     float *w = randv(tot, -1, 1);
     net_upload(&n, w);
-    adam o;
+    optim o;
     const double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.01;
-    adam_init(&o, &n, lr, b1, b2, eps, wd);
+    optim_adam(&o, &n, lr, b1, b2, eps, wd);
     double *pw = dvec(tot), *m = dvec(tot), *v = dvec(tot);
     for (size_t i = 0; i < tot; i++) pw[i] = w[i];
     for (int step = 1; step <= 3; step++) {
         float *g = randv(tot, -1, 1);
         clg_write(cl, n.g, 0, tot, g);
-        adam_step(&o);
+        optim_step(&o);
         for (size_t i = 0; i < tot; i++) {
             double gi = g[i] + wd * pw[i];
             m[i] = b1 * m[i] + (1 - b1) * gi;
@@ -269,7 +269,7 @@ static void test_adam(void) {
     /* parameters are O(1): compare on that scale (float32 rounding of p is ~1e-7) */
     check_close("adam 3 steps vs C reference", got, pw, (long)tot, 1e-5, 1.0);
     free(w); free(pw); free(m); free(v); free(got);
-    adam_free(&o);
+    optim_free(&o);
     net_free(&n);
 }
 

@@ -40,7 +40,7 @@ static void cleanup(void) {
     if (rmdir(tmpdir) != 0) perror(tmpdir);
 }
 
-static int save_ckpt(vae *m, adam *opt, const char *name, long step) {
+static int save_ckpt(vae *m, optim *opt, const char *name, long step) {
     char path[256], err[512], stepstr[32], adam_t[32];
     tmp_path(path, sizeof path, name);
     snprintf(stepstr, sizeof stepstr, "%ld", step);
@@ -79,8 +79,8 @@ int main(void) {
     vae m;
     vae_create(&m, cl, 784, 400, ZDIM, 0, 1.0f);
     vae_init_weights(&m, SEED);
-    adam opt;
-    adam_init(&opt, &m.net, 1e-3, 0.9, 0.999, 1e-8, 0);
+    optim opt;
+    optim_adam(&opt, &m.net, 1e-3, 0.9, 0.999, 1e-8, 0);
     tape t;
     tape_init(&t, cl);
 
@@ -108,7 +108,7 @@ int main(void) {
         losses[3 * s + 1] = tape_read_scalar(&t, v.kl);
         losses[3 * s + 2] = tape_read_scalar(&t, v.loss);
         tape_backward(&t, v.loss);
-        adam_step(&opt);
+        optim_step(&opt);
         printf("step %2d  recon %.6f  kl %.6f  loss %.6f\n", s, losses[3 * s], losses[3 * s + 1], losses[3 * s + 2]);
     }
     clg_finish(cl);
@@ -157,7 +157,7 @@ int main(void) {
     free(eps);
     free(losses);
     tape_free(&t);
-    adam_free(&opt);
+    optim_free(&opt);
     vae_free(&m);
     dataset_free(&train);
     clg_close(cl);

@@ -14,3 +14,15 @@ __kernel void adam_step(__global float *p, __global const float *g, __global flo
     v[i] = vi;
     p[i] -= lr_bc1 * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
 }
+
+/* RMSprop as torch.optim.RMSprop (no momentum, not centered):
+ * g += wd*p; v = alpha*v + (1-alpha)*g^2; p -= lr * g / (sqrt(v) + eps). */
+__kernel void rmsprop_step(__global float *p, __global const float *g, __global float *v, int n, float lr, float alpha,
+                           float one_minus_alpha, float eps, float wd) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float gi = g[i] + wd * p[i];
+    float vi = alpha * v[i] + one_minus_alpha * gi * gi;
+    v[i] = vi;
+    p[i] -= lr * gi / (sqrt(vi) + eps);
+}

@@ -1,0 +1,51 @@
+#include "optim.h"
+
+#include <math.h>
+
+static void init(optim *o, optim_kind kind, net *n) {
+    *o = (optim){.kind = kind, .net = n};
+    o->m = clg_alloc(n->cl, n->total);
+    o->v = clg_alloc(n->cl, n->total);
+    clg_fill(n->cl, o->m, 0, n->total, 0.0f);
+    clg_fill(n->cl, o->v, 0, n->total, 0.0f);
+}
+
+void optim_adam(optim *o, net *n, double lr, double beta1, double beta2, double eps, double weight_decay) {
+    init(o, OPT_ADAM, n);
+    o->lr = lr, o->beta1 = beta1, o->beta2 = beta2, o->eps = eps, o->weight_decay = weight_decay;
+}
+
+void optim_rmsprop(optim *o, net *n, double lr, double alpha, double eps, double weight_decay) {
+    init(o, OPT_RMSPROP, n);
+    o->lr = lr, o->beta2 = alpha, o->eps = eps, o->weight_decay = weight_decay;
+}
+
+void optim_free(optim *o) {
+    if (o->m) clReleaseMemObject(o->m);
+    if (o->v) clReleaseMemObject(o->v);
+    o->m = o->v = NULL;
+}
+
+void optim_step(optim *o) {
+    o->t++;
+    net *n = o->net;
+    if (o->kind == OPT_RMSPROP) {
+        CLG_LAUNCH1(n->cl, "rmsprop_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->v), KINT(n->total), KFLOAT(o->lr),
+                    KFLOAT(o->beta2), KFLOAT(1.0 - o->beta2), KFLOAT(o->eps), KFLOAT(o->weight_decay));
+        return;
+    }
+    double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
+    CLG_LAUNCH1(n->cl, "adam_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->m), KMEM(o->v), KINT(n->total),
+                KFLOAT(o->lr / bc1), KFLOAT(1.0 / sqrt(bc2)), KFLOAT(o->beta1), KFLOAT(o->beta2), KFLOAT(1.0 - o->beta1),
+                KFLOAT(1.0 - o->beta2), KFLOAT(o->eps), KFLOAT(o->weight_decay));
+}
+
+void optim_download(optim *o, float *m_host, float *v_host) {
+    clg_read(o->net->cl, o->m, 0, o->net->total, m_host);
+    clg_read(o->net->cl, o->v, 0, o->net->total, v_host);
+}
+
+void optim_upload(optim *o, const float *m_host, const float *v_host) {
+    clg_write(o->net->cl, o->m, 0, o->net->total, m_host);
+    clg_write(o->net->cl, o->v, 0, o->net->total, v_host);
+}
