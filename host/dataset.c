@@ -39,23 +39,36 @@ int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const cha
             return -1;
         }
     }
-    d->cl = cl;
-    d->n = n;
-    d->c = 1;
-    d->h = im.rows;
-    d->w = im.cols;
-    size_t cnt = (size_t)n * d->h * d->w;
+    size_t cnt = (size_t)n * im.rows * im.cols;
     float *f = xmalloc(cnt * sizeof *f);
     for (size_t i = 0; i < cnt; i++) f[i] = im.pixels[i] / 255.0f;
-    idx_free_images(&im);
-    d->data = clg_alloc(cl, cnt);
-    clg_write(cl, d->data, 0, cnt, f);
+    unsigned char *labels = d->labels;
+    d->labels = NULL;
+    dataset_from_host(d, cl, f, n, 1, im.rows, im.cols, labels);
+    free(labels);
     free(f);
+    idx_free_images(&im);
+    return 0;
+}
+
+void dataset_from_host(dataset *d, clg_ctx *cl, const float *data01, int n, int c, int h, int w,
+                       const unsigned char *labels) {
+    memset(d, 0, sizeof *d);
+    d->cl = cl;
+    d->n = n;
+    d->c = c;
+    d->h = h;
+    d->w = w;
+    size_t cnt = (size_t)n * c * h * w;
+    d->data = clg_alloc(cl, cnt);
+    clg_write(cl, d->data, 0, cnt, data01);
     cl_int st;
-    if (d->labels) {
+    if (labels) {
+        d->labels = xmalloc((size_t)n);
+        memcpy(d->labels, labels, (size_t)n);
         int *li = xmalloc((size_t)n * sizeof *li);
         for (int i = 0; i < n; i++) {
-            li[i] = d->labels[i];
+            li[i] = labels[i];
             if (li[i] + 1 > d->ncls) d->ncls = li[i] + 1;
         }
         d->labels_dev = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (size_t)n * sizeof(int), NULL, &st);
@@ -66,7 +79,6 @@ int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const cha
     d->order = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY, (size_t)n * sizeof(int), NULL, &st);
     CL_CHECK(st);
     dataset_order_identity(d);
-    return 0;
 }
 
 void dataset_free(dataset *d) {

@@ -18,6 +18,9 @@ typedef struct {
 /* Loads IDX images (and labels_path's labels unless NULL); limit > 0 keeps the first `limit`. */
 int dataset_load_idx(dataset *d, clg_ctx *cl, const char *images_path, const char *labels_path, int limit,
                      char *err, size_t errlen);
+/* A data set from host memory: n images c x h x w with values in [0, 1], and optional labels. */
+void dataset_from_host(dataset *d, clg_ctx *cl, const float *data01, int n, int c, int h, int w,
+                       const unsigned char *labels);
 void dataset_free(dataset *d);
 /* Sets the order for an epoch: a permutation drawn from (seed, RNG_STREAM_SHUFFLE, epoch). */
 void dataset_shuffle(dataset *d, unsigned long long seed, unsigned epoch);

@@ -12,6 +12,8 @@ enum {
     RNG_STREAM_SAMPLE = 4,  /* fixed noise for sample grids */
     RNG_STREAM_TEST = 5,    /* tests */
     RNG_STREAM_DROPOUT = 6,
+    RNG_STREAM_GP = 7,      /* gradient-penalty interpolation weights: step = training step */
+    RNG_STREAM_AUGMENT = 8, /* data augmentation (crops, flips): step = position in the epoch */
 };
 
 void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], uint32_t out[4]);
