@@ -1,6 +1,24 @@
 /* Differentiable ops of the conv family (host/ops/conv*.c, kernels/conv*.cl). Included by host/ops.h. */
 #ifndef CLGAN_OPS_CONV_H
 #define CLGAN_OPS_CONV_H
+#include <stddef.h>
+
 #include "tape.h"
+
+typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
+
+/* y = conv2d(x, w) + b. x {N, Cin, H, W}; w {Cout, Cin, k, k} (PyTorch layout); b {Cout} or -1.
+   Output H' = (H + 2*pad - k)/stride + 1. Reflection padding as torch.nn.ReflectionPad2d (requires pad < H, W). */
+int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode);
+
+/* Transposed convolution as torch.nn.ConvTranspose2d: w {Cin, Cout, k, k}; H' = (H-1)*stride - 2*pad + k + output_padding.
+   Requires 0 <= output_padding < stride (as PyTorch does). b {Cout} or -1. */
+int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding);
+
+/* Both ops go through im2col + GEMM over groups of samples: a group's column matrix (and its
+ * channel-major copy of the data) is kept at or below this many floats of scratch, unless one sample
+ * alone needs more. Default 1 << 22 (16 MiB). Returns the previous limit; 0 restores the default.
+ * Meant for tests (to force several groups) and tuning; not thread-safe. */
+size_t conv_set_group_floats(size_t floats);
 
 #endif

@@ -1,0 +1,263 @@
+/* 2-D convolution and transposed convolution over im2col + CLBlast GEMM (kernels/conv.cl).
+ *
+ * Both ops are one geometry seen from its two sides. The "image" side is {N, C, IH, IW}; the
+ * "column" side is {N, OC, OH, OW}, the output of convolving the image with a weight viewed as the
+ * matrix Wm {OC, K}, K = C*k*k. Per group of G samples, with cols = im2col(image) {K, G*L}
+ * (L = OH*OW) and X' the column-side tensor in channel-major layout {OC, G*L}:
+ *   forward of a conv                      column side = Wm * cols                    (cols_gemm)
+ *   adjoint (conv data gradient)           image += col2im(Wm^T * X')                 (gemm_col2im)
+ *   weight gradient                        dWm += X' * cols^T                         (weight_grad)
+ * conv2d:           image = x, column side = y, Wm = w {Cout, Cin*k*k}:
+ *                   forward cols_gemm(x -> y); dx gemm_col2im(dy -> dx); dw weight_grad(x, dy).
+ * conv_transpose2d: image = y, column side = x, Wm = w {Cin, Cout*k*k} (PyTorch's layout is
+ *                   exactly that matrix): forward gemm_col2im(x -> y); dx cols_gemm(dy -> dx);
+ *                   dw weight_grad(dy, x).
+ * ConvTranspose2d's output size (H-1)*s - 2p + k + op, with op < s, is an image size that a conv
+ * with the same k, s, p maps back onto exactly H: the two sides agree.
+ *
+ * Groups: the column matrix for a whole batch can be large, so samples are taken G at a time with
+ * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from the tape's arena. */
+#include <limits.h>
+
+#include "blas.h"
+#include "ops.h"
+#include "util.h"
+
+#define CONV_GROUP_FLOATS_DEFAULT ((size_t)1 << 22)
+static size_t conv_group_floats = CONV_GROUP_FLOATS_DEFAULT;
+
+size_t conv_set_group_floats(size_t floats) {
+    size_t old = conv_group_floats;
+    conv_group_floats = floats ? floats : CONV_GROUP_FLOATS_DEFAULT;
+    return old;
+}
+
+typedef struct {
+    int N, C, IH, IW; /* image side */
+    int OC, OH, OW;   /* column side */
+    int k, s, p, reflect;
+} cgeom;
+
+static int gK(const cgeom *g) { return g->C * g->k * g->k; }
+static int gL(const cgeom *g) { return g->OH * g->OW; }
+
+/* Samples per group. */
+static int group_size(const cgeom *g) {
+    size_t per = (size_t)(gK(g) > g->OC ? gK(g) : g->OC) * (size_t)gL(g);
+    size_t G = conv_group_floats / (per ? per : 1);
+    if (G < 1) G = 1;
+    if (G > (size_t)g->N) G = (size_t)g->N;
+    return (int)G;
+}
+
+/* Kernel offsets and sizes are ints. */
+static int ki(size_t v, const char *what) {
+    if (v > (size_t)INT_MAX) die("conv: %s (%zu) does not fit the kernels' int arguments", what, v);
+    return (int)v;
+}
+
+/* cols {K, G*L} = im2col of image samples n0 .. n0+G-1. */
+static void im2col(clg_ctx *c, const cgeom *g, tensor cols, tensor img, int n0, int G) {
+    size_t n = (size_t)gK(g) * G * gL(g);
+    size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
+    CLG_LAUNCH1(c, "conv_im2col", ki(n, "column matrix size"), KMEM(cols.mem), KINT(ki(cols.off, "offset")),
+                KMEM(img.mem), KINT(ki(ioff, "offset")), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH),
+                KINT(g->OW), KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect));
+}
+
+/* image samples n0.. = beta*image + col2im(cols) (+ bias per channel when bias.mem). */
+static void col2im(clg_ctx *c, const cgeom *g, tensor img, int n0, int G, tensor cols, tensor bias, float beta) {
+    size_t n = (size_t)G * g->C * g->IH * g->IW;
+    size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
+    CLG_LAUNCH1(c, "conv_col2im", ki(n, "image size"), KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
+                KINT(ki(cols.off, "offset")), KMEM(bias.mem ? bias.mem : cols.mem), KINT(ki(bias.off, "offset")),
+                KINT(bias.mem != NULL), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH), KINT(g->OW),
+                KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect), KFLOAT(beta));
+}
+
+/* dst {OC, G*L} = column-side samples n0.. of src (NCHW {N, OC, OH, OW}). */
+static void to_cgl(clg_ctx *c, const cgeom *g, tensor dst, tensor src, int n0, int G) {
+    size_t n = (size_t)G * g->OC * gL(g);
+    size_t soff = src.off + (size_t)n0 * g->OC * gL(g);
+    CLG_LAUNCH1(c, "conv_nchw_to_cgl", ki(n, "tensor size"), KMEM(dst.mem), KINT(ki(dst.off, "offset")),
+                KMEM(src.mem), KINT(ki(soff, "offset")), KINT(G), KINT(g->OC), KINT(gL(g)));
+}
+
+/* Column-side samples n0.. of dst (NCHW) = beta*dst + src {OC, G*L} (+ bias when bias.mem). */
+static void from_cgl(clg_ctx *c, const cgeom *g, tensor dst, int n0, int G, tensor src, tensor bias, float beta) {
+    size_t n = (size_t)G * g->OC * gL(g);
+    size_t doff = dst.off + (size_t)n0 * g->OC * gL(g);
+    CLG_LAUNCH1(c, "conv_cgl_to_nchw", ki(n, "tensor size"), KMEM(dst.mem), KINT(ki(doff, "offset")), KMEM(src.mem),
+                KINT(ki(src.off, "offset")), KMEM(bias.mem ? bias.mem : src.mem), KINT(ki(bias.off, "offset")),
+                KINT(bias.mem != NULL), KINT(G), KINT(g->OC), KINT(gL(g)), KFLOAT(beta));
+}
+
+/* A group's scratch from the arena: the column matrix {K, G*L} and the channel-major column-side
+ * copy {OC, G*L}, reused by every group of the call (the queue is in order). */
+static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
+    size_t GL = (size_t)G * gL(g);
+    ki((size_t)gK(g) * GL, "column matrix size");
+    ki((size_t)g->OC * GL, "tensor size");
+    *cols = arena_tensor(&t->ar, gK(g), (int)GL, 1, 1);
+    *tmp = arena_tensor(&t->ar, g->OC, (int)GL, 1, 1);
+}
+
+/* out (column side) = beta*out + Wm * im2col(img) (+ bias). */
+static void cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    int G = group_size(g), K = gK(g), L = gL(g);
+    tensor cols, tmp;
+    scratch(t, g, G, &cols, &tmp);
+    for (int n0 = 0; n0 < g->N; n0 += G) {
+        int gs = g->N - n0 < G ? g->N - n0 : G;
+        size_t GL = (size_t)gs * L;
+        im2col(t->cl, g, cols, img, n0, gs);
+        blas_gemm(t->cl, 0, 0, (size_t)g->OC, GL, (size_t)K, 1.0f, w.mem, w.off, (size_t)K, cols.mem, cols.off, GL,
+                  0.0f, tmp.mem, tmp.off, GL);
+        from_cgl(t->cl, g, out, n0, gs, tmp, bias, beta);
+    }
+}
+
+/* img = beta*img + col2im(Wm^T * src) (+ bias), src on the column side. */
+static void gemm_col2im(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int G = group_size(g), K = gK(g), L = gL(g);
+    tensor cols, tmp;
+    scratch(t, g, G, &cols, &tmp);
+    for (int n0 = 0; n0 < g->N; n0 += G) {
+        int gs = g->N - n0 < G ? g->N - n0 : G;
+        size_t GL = (size_t)gs * L;
+        to_cgl(t->cl, g, tmp, src, n0, gs);
+        blas_gemm(t->cl, 1, 0, (size_t)K, GL, (size_t)g->OC, 1.0f, w.mem, w.off, (size_t)K, tmp.mem, tmp.off, GL,
+                  0.0f, cols.mem, cols.off, GL);
+        col2im(t->cl, g, img, n0, gs, cols, bias, beta);
+    }
+}
+
+/* dWm {OC, K} = beta*dWm + src' * im2col(img)^T, summed over the batch. */
+static void weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int G = group_size(g), K = gK(g), L = gL(g);
+    tensor cols, tmp;
+    scratch(t, g, G, &cols, &tmp);
+    for (int n0 = 0; n0 < g->N; n0 += G) {
+        int gs = g->N - n0 < G ? g->N - n0 : G;
+        size_t GL = (size_t)gs * L;
+        im2col(t->cl, g, cols, img, n0, gs);
+        to_cgl(t->cl, g, tmp, src, n0, gs);
+        blas_gemm(t->cl, 0, 1, (size_t)g->OC, (size_t)K, GL, 1.0f, tmp.mem, tmp.off, GL, cols.mem, cols.off, GL,
+                  n0 == 0 ? beta : 1.0f, dw.mem, dw.off, (size_t)K);
+    }
+}
+
+/* db[c] = beta*db[c] + sum over n, h, w of dy[n, c, h, w]. */
+static void bias_grad(clg_ctx *c, tensor db, tensor dy, float beta) {
+    size_t wg = 128;
+    while (wg > c->max_wg) wg /= 2;
+    size_t global = (size_t)dy.c * wg;
+    karg args[] = {KMEM(db.mem), KINT(ki(db.off, "offset")), KMEM(dy.mem), KINT(ki(dy.off, "offset")), KINT(dy.n),
+                   KINT(dy.c), KINT(ki((size_t)dy.h * dy.w, "image size")), KFLOAT(beta),
+                   KLOCAL(wg * sizeof(float))};
+    clg_launch(c, "conv_bias_grad", 1, &global, &wg, 9, args);
+}
+
+static void maybe_bias_grad(tape *t, const tnode *nd) {
+    if (nd->in[2] < 0) return;
+    float beta;
+    tensor db = tape_grad(t, nd->in[2], &beta);
+    if (db.mem) bias_grad(t->cl, db, tape_out_grad(t, nd), beta);
+}
+
+static tensor bias_tensor(tape *t, int b) { return b >= 0 ? tape_val(t, b) : (tensor){0}; }
+
+/* ---- conv2d -------------------------------------------------------------------------------- */
+
+static cgeom conv_geom(tensor x, tensor w, tensor y, int stride, int pad, int reflect) {
+    return (cgeom){.N = x.n, .C = x.c, .IH = x.h, .IW = x.w, .OC = w.n, .OH = y.h, .OW = y.w, .k = w.h, .s = stride,
+                   .p = pad, .reflect = reflect};
+}
+
+static void conv2d_backward(tape *t, const tnode *nd) {
+    tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
+    cgeom g = conv_geom(x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
+    float beta;
+    tensor dx = tape_grad(t, nd->in[0], &beta);
+    if (dx.mem) gemm_col2im(t, &g, dy, w, dx, (tensor){0}, beta);
+    tensor dw = tape_grad(t, nd->in[1], &beta);
+    if (dw.mem) weight_grad(t, &g, x, dy, dw, beta);
+    maybe_bias_grad(t, nd);
+}
+
+static void check_weight_bias(tape *t, const char *op, tensor w, int b, int cout) {
+    if (w.h != w.w || w.h < 1) die("%s: weight must be {*, *, k, k}, got {%d, %d, %d, %d}", op, w.n, w.c, w.h, w.w);
+    if (b >= 0 && (int)tnumel(tape_val(t, b)) != cout)
+        die("%s: bias has %zu elements, expected %d", op, tnumel(tape_val(t, b)), cout);
+}
+
+int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) {
+    tensor xv = tape_val(t, x), wv = tape_val(t, w);
+    check_weight_bias(t, "op_conv2d", wv, b, wv.n);
+    if (wv.c != xv.c) die("op_conv2d: input has %d channels, weight expects %d", xv.c, wv.c);
+    if (stride < 1 || pad < 0) die("op_conv2d: stride %d, pad %d", stride, pad);
+    if (mode != PAD_ZERO && mode != PAD_REFLECT) die("op_conv2d: unknown padding mode %d", (int)mode);
+    if (mode == PAD_REFLECT && (pad >= xv.h || pad >= xv.w))
+        die("op_conv2d: reflection padding %d needs an input larger than %dx%d", pad, xv.h, xv.w);
+    int k = wv.h;
+    if (xv.h + 2 * pad < k || xv.w + 2 * pad < k)
+        die("op_conv2d: kernel %d larger than the padded input %dx%d (pad %d)", k, xv.h, xv.w, pad);
+    int oh = (xv.h + 2 * pad - k) / stride + 1, ow = (xv.w + 2 * pad - k) / stride + 1;
+    int ins[3] = {x, w, b};
+    int y = tape_new(t, xv.n, wv.n, oh, ow, tape_any_grad(t, 3, ins));
+    tensor yv = tape_val(t, y);
+    cgeom g = conv_geom(xv, wv, yv, stride, pad, mode == PAD_REFLECT);
+    cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
+    tnode *nd = tape_record(t, conv2d_backward, "conv2d", y, 3, ins);
+    if (nd) {
+        nd->iarg[0] = stride;
+        nd->iarg[1] = pad;
+        nd->iarg[2] = mode == PAD_REFLECT;
+    }
+    return y;
+}
+
+/* ---- conv_transpose2d ---------------------------------------------------------------------- */
+
+/* Image side y {N, Cout, H', W'}; column side x {N, Cin, H, W}; w {Cin, Cout, k, k}. */
+static cgeom convt_geom(tensor x, tensor w, tensor y, int stride, int pad) {
+    return (cgeom){.N = y.n, .C = y.c, .IH = y.h, .IW = y.w, .OC = w.n, .OH = x.h, .OW = x.w, .k = w.h, .s = stride,
+                   .p = pad, .reflect = 0};
+}
+
+static void convt_backward(tape *t, const tnode *nd) {
+    tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
+    cgeom g = convt_geom(x, w, dy, nd->iarg[0], nd->iarg[1]);
+    float beta;
+    tensor dx = tape_grad(t, nd->in[0], &beta);
+    if (dx.mem) cols_gemm(t, &g, dy, w, dx, (tensor){0}, beta);
+    tensor dw = tape_grad(t, nd->in[1], &beta);
+    if (dw.mem) weight_grad(t, &g, dy, x, dw, beta);
+    maybe_bias_grad(t, nd);
+}
+
+int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding) {
+    tensor xv = tape_val(t, x), wv = tape_val(t, w);
+    check_weight_bias(t, "op_conv_transpose2d", wv, b, wv.c);
+    if (wv.n != xv.c) die("op_conv_transpose2d: input has %d channels, weight expects %d", xv.c, wv.n);
+    if (stride < 1 || pad < 0 || output_padding < 0 || output_padding >= stride)
+        die("op_conv_transpose2d: stride %d, pad %d, output_padding %d (needs 0 <= output_padding < stride)", stride,
+            pad, output_padding);
+    int k = wv.h;
+    int oh = (xv.h - 1) * stride - 2 * pad + k + output_padding, ow = (xv.w - 1) * stride - 2 * pad + k + output_padding;
+    if (oh < 1 || ow < 1)
+        die("op_conv_transpose2d: output would be %dx%d (input %dx%d, k %d, stride %d, pad %d)", oh, ow, xv.h, xv.w, k,
+            stride, pad);
+    int ins[3] = {x, w, b};
+    int y = tape_new(t, xv.n, wv.c, oh, ow, tape_any_grad(t, 3, ins));
+    tensor yv = tape_val(t, y);
+    cgeom g = convt_geom(xv, wv, yv, stride, pad);
+    gemm_col2im(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
+    tnode *nd = tape_record(t, convt_backward, "conv_transpose2d", y, 3, ins);
+    if (nd) {
+        nd->iarg[0] = stride;
+        nd->iarg[1] = pad;
+        nd->iarg[2] = output_padding;
+    }
+    return y;
+}

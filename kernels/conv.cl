@@ -1,0 +1,126 @@
+/* Convolution helpers (host/ops/conv.c): im2col / col2im with zero or reflection padding, the
+ * channel-major <-> NCHW permutes around the GEMMs, and the bias gradient.
+ *
+ * Geometry, shared by every kernel here. The "image" side is a group of G samples {G, C, IH, IW}
+ * (NCHW, starting at the sample the host points to). The "column" side has OH x OW positions
+ * (L = OH*OW): the output of a convolution of the image with a k x k kernel, stride s, padding p.
+ * The column matrix is {K, G*L} row-major with K = C*k*k, row (c, ki, kj), column g*L + oy*OW + ox;
+ * it holds image[g, c, oy*s - p + ki, ox*s - p + kj] (0 in zero padding; reflected into the image
+ * for reflection padding, as torch.nn.ReflectionPad2d, which needs p < IH, IW).
+ * Backward kernels compute dst = beta*dst + value (beta 0 overwrites, even NaN). */
+
+#define CONV_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+
+/* Reflect a coordinate in [-p, n-1+p] into [0, n-1] (p < n). */
+int conv_reflect(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
+
+__kernel void conv_im2col(__global float *cols, int coff, __global const float *img, int ioff, int G, int C,
+                          int IH, int IW, int OH, int OW, int k, int s, int p, int reflect) {
+    int i = get_global_id(0);
+    int L = OH * OW, GL = G * L, kk2 = k * k;
+    if (i >= C * kk2 * GL) return;
+    int r = i / GL, j = i - r * GL;
+    int g = j / L, l = j - g * L;
+    int oy = l / OW, ox = l - oy * OW;
+    int c = r / kk2, rk = r - c * kk2;
+    int ki = rk / k, kj = rk - ki * k;
+    int iy = oy * s - p + ki, ix = ox * s - p + kj;
+    float v = 0.0f;
+    if (reflect) {
+        iy = conv_reflect(iy, IH);
+        ix = conv_reflect(ix, IW);
+        v = img[ioff + ((g * C + c) * IH + iy) * IW + ix];
+    } else if (iy >= 0 && iy < IH && ix >= 0 && ix < IW) {
+        v = img[ioff + ((g * C + c) * IH + iy) * IW + ix];
+    }
+    cols[coff + i] = v;
+}
+
+/* The padded coordinates (in [-p, n-1+p]) that read image coordinate i: i itself, and with
+ * reflection its mirror images -i and 2(n-1)-i where they fall inside the padding. Returns how many. */
+int conv_sources(int i, int n, int p, int reflect, int *q) {
+    int m = 0;
+    q[m++] = i;
+    if (reflect) {
+        if (i > 0 && i <= p) q[m++] = -i;
+        if (i < n - 1 && n - 1 - i <= p) q[m++] = 2 * (n - 1) - i;
+    }
+    return m;
+}
+
+/* img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum of every column entry that reads
+ * (g, c, y, x): the adjoint of conv_im2col. One work item per image element; no atomics. */
+__kernel void conv_col2im(__global float *img, int ioff, __global const float *cols, int coff,
+                          __global const float *bias, int boff, int has_bias, int G, int C, int IH, int IW, int OH,
+                          int OW, int k, int s, int p, int reflect, float beta) {
+    int i = get_global_id(0);
+    if (i >= G * C * IH * IW) return;
+    int ix = i % IW, t = i / IW;
+    int iy = t % IH;
+    t /= IH;
+    int c = t % C, g = t / C;
+    int L = OH * OW, GL = G * L;
+    int qy[3], qx[3];
+    int ny = conv_sources(iy, IH, p, reflect, qy), nx = conv_sources(ix, IW, p, reflect, qx);
+    float sum = 0.0f;
+    for (int a = 0; a < ny; a++)
+        for (int ki = 0; ki < k; ki++) {
+            int ty = qy[a] + p - ki;
+            if (ty < 0 || ty % s) continue;
+            int oy = ty / s;
+            if (oy >= OH) continue;
+            for (int b = 0; b < nx; b++)
+                for (int kj = 0; kj < k; kj++) {
+                    int tx = qx[b] + p - kj;
+                    if (tx < 0 || tx % s) continue;
+                    int ox = tx / s;
+                    if (ox >= OW) continue;
+                    sum += cols[coff + ((c * k + ki) * k + kj) * GL + g * L + oy * OW + ox];
+                }
+        }
+    if (has_bias) sum += bias[boff + c];
+    CONV_ACC(img[ioff + i], sum);
+}
+
+/* dst {G, C, L} (NCHW) = beta*dst + src {C, G*L} (channel-major) + (bias[c] if has_bias). */
+__kernel void conv_cgl_to_nchw(__global float *dst, int doff, __global const float *src, int soff,
+                               __global const float *bias, int boff, int has_bias, int G, int C, int L, float beta) {
+    int i = get_global_id(0);
+    if (i >= G * C * L) return;
+    int l = i % L, t = i / L;
+    int c = t % C, g = t / C;
+    float v = src[soff + (c * G + g) * L + l];
+    if (has_bias) v += bias[boff + c];
+    CONV_ACC(dst[doff + i], v);
+}
+
+/* dst {C, G*L} (channel-major) = src {G, C, L} (NCHW). */
+__kernel void conv_nchw_to_cgl(__global float *dst, int doff, __global const float *src, int soff, int G, int C,
+                               int L) {
+    int i = get_global_id(0);
+    if (i >= G * C * L) return;
+    int l = i % L, t = i / L;
+    int g = t % G, c = t / G;
+    dst[doff + i] = src[soff + (g * C + c) * L + l];
+}
+
+/* db[c] = beta*db[c] + sum over n, l of dy {N, C, L}: one work-group per channel; the local size is a
+ * power of two. */
+__kernel void conv_bias_grad(__global float *db, int dboff, __global const float *dy, int dyoff, int N, int C, int L,
+                             float beta, __local float *tmp) {
+    int c = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
+    float s = 0.0f;
+    for (int j = l; j < N * L; j += wg) {
+        int n = j / L;
+        s += dy[dyoff + (n * C + c) * L + (j - n * L)];
+    }
+    tmp[l] = s;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = wg / 2; h > 0; h >>= 1) {
+        if (l < h) tmp[l] += tmp[l + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0 && c < C) CONV_ACC(db[dboff + c], tmp[0]);
+}
+
+#undef CONV_ACC

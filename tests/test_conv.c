@@ -1,0 +1,348 @@
+/* The conv op family (host/ops/conv.c, kernels/conv.cl) against a plain C double-precision
+ * reference written from the definitions (direct loops: conv2d gathers with zero or reflection
+ * padding, conv_transpose2d scatters as torch.nn.ConvTranspose2d), forward and every gradient
+ * (x, w, b), on random non-zero inputs with odd sizes at non-zero offsets; arena memory is poisoned
+ * with NaN first (a first-written gradient must overwrite it), parameter gradients hold random
+ * values beforehand (the tape must add to them), and some cases run with a small group limit so
+ * the batch goes through im2col/GEMM in several groups (with a partial last group). Then a
+ * finite-difference check through the tape for one reflect-padded conv2d and one transposed conv. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ops.h"
+#include "rng.h"
+#include "util.h"
+
+static clg_ctx *cl;
+static rng_seq R;
+
+static float *randv(size_t n, float lo, float hi) {
+    float *v = xmalloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        float x;
+        do x = lo + (hi - lo) * rng_uniform(&R);
+        while (fabsf(x) < 1e-3f); /* never (near) zero */
+        v[i] = x;
+    }
+    return v;
+}
+
+/* A tensor at an odd offset inside a fresh buffer, so offset handling is exercised. */
+static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
+    size_t cnt = (size_t)n * c * h * w;
+    tensor t = {.mem = clg_alloc(cl, cnt + off + 11), .off = off, .n = n, .c = c, .h = h, .w = w};
+    clg_fill(cl, t.mem, 0, cnt + off + 11, 12345.0f); /* garbage around the tensor */
+    clg_write(cl, t.mem, off, cnt, v);
+    return t;
+}
+
+static float *download(tensor t) {
+    float *v = xmalloc(tnumel(t) * sizeof *v);
+    clg_read(cl, t.mem, t.off, tnumel(t), v);
+    return v;
+}
+
+static double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
+
+/* One test case. conv2d: w {Cout, Cin, k, k}; transposed: w {Cin, Cout, k, k}, op = output_padding. */
+typedef struct {
+    const char *name;
+    int transposed, N, Cin, Cout, H, W, k, s, p, op, reflect;
+    int bias;   /* with a bias */
+    int x_grad; /* x wants a gradient (else a plain input: its gradient must be skipped) */
+    int twice;  /* the op is applied twice to the same inputs: every gradient accumulates twice */
+    int groups; /* samples per im2col/GEMM group forced through the group limit (0: default) */
+} ccase;
+
+static int out_h(const ccase *c) {
+    return c->transposed ? (c->H - 1) * c->s - 2 * c->p + c->k + c->op : (c->H + 2 * c->p - c->k) / c->s + 1;
+}
+static int out_w(const ccase *c) {
+    return c->transposed ? (c->W - 1) * c->s - 2 * c->p + c->k + c->op : (c->W + 2 * c->p - c->k) / c->s + 1;
+}
+
+/* Index of a padded coordinate in the input, or -1 in zero padding. */
+static int src_coord(int i, int n, int reflect) {
+    if (reflect) return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i);
+    return i < 0 || i >= n ? -1 : i;
+}
+
+/* Reference. dy == NULL: y = op(x, w, b). Otherwise adds the gradients for upstream dy into dx, dw,
+ * db (each may be NULL). Every term is visited by the same loops in both directions, written
+ * from the definition of each op. */
+static void ref_op(const ccase *c, const float *x, const float *w, const float *b, double *y, const double *dy,
+                   double *dx, double *dw, double *db) {
+    int N = c->N, Ci = c->Cin, Co = c->Cout, H = c->H, W = c->W, k = c->k, s = c->s, p = c->p;
+    int OH = out_h(c), OW = out_w(c);
+    if (!dy)
+        for (int n = 0; n < N; n++)
+            for (int co = 0; co < Co; co++)
+                for (int l = 0; l < OH * OW; l++) y[(n * Co + co) * OH * OW + l] = b ? b[co] : 0.0;
+    if (dy && db)
+        for (int n = 0; n < N; n++)
+            for (int co = 0; co < Co; co++)
+                for (int l = 0; l < OH * OW; l++) db[co] += dy[(n * Co + co) * OH * OW + l];
+    for (int n = 0; n < N; n++)
+        for (int co = 0; co < Co; co++)
+            for (int ci = 0; ci < Ci; ci++)
+                for (int ki = 0; ki < k; ki++)
+                    for (int kj = 0; kj < k; kj++) {
+                        size_t wi = c->transposed ? (((size_t)ci * Co + co) * k + ki) * k + kj
+                                                  : (((size_t)co * Ci + ci) * k + ki) * k + kj;
+                        if (!c->transposed) { /* gather: y[oy, ox] reads x at oy*s - p + ki */
+                            for (int oy = 0; oy < OH; oy++)
+                                for (int ox = 0; ox < OW; ox++) {
+                                    int iy = src_coord(oy * s - p + ki, H, c->reflect);
+                                    int ix = src_coord(ox * s - p + kj, W, c->reflect);
+                                    if (iy < 0 || ix < 0) continue;
+                                    size_t xi = (((size_t)n * Ci + ci) * H + iy) * W + ix;
+                                    size_t yi = (((size_t)n * Co + co) * OH + oy) * OW + ox;
+                                    if (!dy) y[yi] += (double)x[xi] * w[wi];
+                                    else {
+                                        if (dx) dx[xi] += dy[yi] * w[wi];
+                                        if (dw) dw[wi] += dy[yi] * x[xi];
+                                    }
+                                }
+                        } else { /* scatter: x[iy, ix] adds into y at iy*s - p + ki */
+                            for (int iy = 0; iy < H; iy++)
+                                for (int ix = 0; ix < W; ix++) {
+                                    int oy = iy * s - p + ki, ox = ix * s - p + kj;
+                                    if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                                    size_t xi = (((size_t)n * Ci + ci) * H + iy) * W + ix;
+                                    size_t yi = (((size_t)n * Co + co) * OH + oy) * OW + ox;
+                                    if (!dy) y[yi] += (double)x[xi] * w[wi];
+                                    else {
+                                        if (dx) dx[xi] += dy[yi] * w[wi];
+                                        if (dw) dw[wi] += dy[yi] * x[xi];
+                                    }
+                                }
+                        }
+                    }
+}
+
+/* Compares with relative tolerance rtol against max(|ref|, 0.1 * RMS(ref)): float32 sums of m
+ * terms err by ~ m * 6e-8 * |term| at worst, far below 1e-4 of the tensor's RMS, while a missing or
+ * misplaced term is of the RMS's order. */
+static int cmp(const char *what, const float *got, const double *ref, long n, double rtol) {
+    double ss = 0;
+    for (long i = 0; i < n; i++) ss += ref[i] * ref[i];
+    double rms = sqrt(ss / (n ? n : 1));
+    return check_close(what, got, ref, n, rtol, rms > 0 ? 0.1 * rms : 1e-30);
+}
+
+static int apply(tape *t, const ccase *c, int x, int w, int b) {
+    return c->transposed ? op_conv_transpose2d(t, x, w, b, c->s, c->p, c->op)
+                         : op_conv2d(t, x, w, b, c->s, c->p, c->reflect ? PAD_REFLECT : PAD_ZERO);
+}
+
+/* The group limit that gives c->groups samples per group (the column matrix or the channel-major
+ * copy, whichever is larger, per sample). */
+static size_t group_limit(const ccase *c) {
+    int K, OC, L;
+    if (c->transposed) {
+        K = c->Cout * c->k * c->k, OC = c->Cin, L = c->H * c->W;
+    } else {
+        K = c->Cin * c->k * c->k, OC = c->Cout, L = out_h(c) * out_w(c);
+    }
+    return (size_t)(K > OC ? K : OC) * L * c->groups;
+}
+
+static void test_case(const ccase *c) {
+    int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
+        wb = c->transposed ? c->Cout : c->Cin;
+    size_t nx = (size_t)N * c->Cin * c->H * c->W, ny = (size_t)N * c->Cout * OH * OW, nw = (size_t)wa * wb * c->k * c->k;
+    size_t old_limit = c->groups ? conv_set_group_floats(group_limit(c)) : 0;
+    tape t;
+    tape_init(&t, cl);
+    /* poison the arena: everything the op and the tape allocate starts as NaN */
+    tensor probe = arena_tensor(&t.ar, 1 << 21, 1, 1, 1);
+    clg_fill(cl, probe.mem, probe.off, 1 << 21, NAN);
+    arena_reset(&t.ar);
+    net nt;
+    net_init(&nt, cl, "conv");
+    int wi = net_add(&nt, "w", 4, (int[]){wa, wb, c->k, c->k});
+    int bi = c->bias ? net_add(&nt, "b", 1, (int[]){c->Cout}) : -1;
+    net_alloc(&nt);
+    float *x = randv(nx, -1, 1), *w = randv(nw, -0.5f, 0.5f), *b = c->bias ? randv(c->Cout, -1, 1) : NULL;
+    clg_write(cl, nt.w, nt.p[wi].off, nw, w);
+    if (b) clg_write(cl, nt.w, nt.p[bi].off, c->Cout, b);
+    float *g0 = randv(nt.total, -1, 1); /* pre-existing parameter gradients */
+    clg_write(cl, nt.g, 0, nt.total, g0);
+    tensor xt = upload_at(x, N, c->Cin, c->H, c->W, 37);
+    int xv;
+    if (c->x_grad) {
+        xv = tape_new(&t, N, c->Cin, c->H, c->W, 1);
+        k_axpby(cl, tape_val(&t, xv), xt, nx, 1.0f, 0.0f);
+    } else {
+        xv = tape_input(&t, xt);
+    }
+    int wv = tape_param(&t, &nt, wi), bv = c->bias ? tape_param(&t, &nt, bi) : -1;
+    int y = apply(&t, c, xv, wv, bv);
+    int y2 = c->twice ? apply(&t, c, xv, wv, bv) : -1;
+    tensor yt = tape_val(&t, y);
+    CHECK(yt.n == N && yt.c == c->Cout && yt.h == OH && yt.w == OW, "%s: output {%d,%d,%d,%d}, want {%d,%d,%d,%d}",
+          c->name, yt.n, yt.c, yt.h, yt.w, N, c->Cout, OH, OW);
+    double *yr = dvec(ny);
+    ref_op(c, x, w, b, yr, NULL, NULL, NULL, NULL);
+    char what[128];
+    float *yg = download(yt);
+    snprintf(what, sizeof what, "%s forward", c->name);
+    cmp(what, yg, yr, (long)ny, 1e-4);
+    if (y2 >= 0) {
+        float *y2g = download(tape_val(&t, y2));
+        snprintf(what, sizeof what, "%s forward (2nd use)", c->name);
+        cmp(what, y2g, yr, (long)ny, 1e-4);
+        free(y2g);
+    }
+    /* L = 0.5 * sum (y - T)^2 (per use) gives dL/dy = y - T */
+    float *T = randv(ny, -1, 1);
+    int Tv = tape_input(&t, upload_at(T, N, c->Cout, OH, OW, 5));
+    int L = op_sqerr_sum(&t, y, Tv, 0.5f);
+    if (y2 >= 0) L = op_lincomb(&t, L, 1.0f, op_sqerr_sum(&t, y2, Tv, 0.5f), 1.0f);
+    tape_backward(&t, L);
+    double *dy = dvec(ny), *dx = dvec(nx), *dw = dvec(nw), *db = dvec(c->Cout);
+    for (size_t i = 0; i < ny; i++) dy[i] = yr[i] - T[i];
+    ref_op(c, x, w, b, NULL, dy, dx, dw, b ? db : NULL);
+    double uses = c->twice ? 2.0 : 1.0;
+    for (size_t i = 0; i < nx; i++) dx[i] *= uses;
+    for (size_t i = 0; i < nw; i++) dw[i] = uses * dw[i] + g0[nt.p[wi].off + i];
+    for (int i = 0; i < c->Cout && b; i++) db[i] = uses * db[i] + g0[nt.p[bi].off + i];
+    float *gall = xmalloc(nt.total * sizeof *gall);
+    clg_read(cl, nt.g, 0, nt.total, gall);
+    if (c->x_grad) {
+        float *dxg = download(t.vars[xv].grad);
+        snprintf(what, sizeof what, "%s dx", c->name);
+        cmp(what, dxg, dx, (long)nx, 1e-4);
+        free(dxg);
+    } else {
+        CHECK(t.vars[xv].grad.mem == NULL, "%s: an input that wants no gradient got one", c->name);
+    }
+    snprintf(what, sizeof what, "%s dw (added to existing)", c->name);
+    cmp(what, gall + nt.p[wi].off, dw, (long)nw, 1e-4);
+    if (b) {
+        snprintf(what, sizeof what, "%s db (added to existing)", c->name);
+        cmp(what, gall + nt.p[bi].off, db, c->Cout, 1e-4);
+    }
+    free(x); free(w); free(b); free(g0); free(yr); free(yg); free(T); free(dy); free(dx); free(dw); free(db);
+    free(gall);
+    clReleaseMemObject(xt.mem);
+    clReleaseMemObject(t.vars[Tv].val.mem);
+    net_free(&nt);
+    tape_free(&t);
+    if (c->groups) conv_set_group_floats(old_limit);
+}
+
+/* ---- finite differences through the tape ----------------------------------------------------
+ * x, w and b are all parameters of one net, so a perturbation is a host edit of one float and its
+ * analytic gradient lands in net.g (zeroed first). The loss is L = 0.5 * sum (y - T)^2: the
+ * analytic gradient comes from tape_backward through op_sqerr_sum; for the differences, y is
+ * computed on the device (float32, the same op, gradients off) and L summed on the host in double.
+ *
+ * Step and tolerance. y is affine in any single element of x, w or b, so L is exactly quadratic in
+ * it and the central difference (L(v+) - L(v-)) / (v+ - v-) (v+- the float32 values actually
+ * uploaded) has no truncation error at any step: only float32 rounding of y remains. Each y_j is a
+ * float32 sum of at most Cin*k*k + 1 terms of size <= ~0.5, rounded to ~1e-7 relative, and a step
+ * changes at most Cout*k*k outputs, each moving L by (y_j - T_j) * (its rounding change), |y - T|
+ * ~ 1: the difference of L errs by <~ 1e-5, which over 2h = 0.2 is ~ 5e-5 in the gradient. The
+ * gradients are O(1) (RMS ~ 0.5 to 5), so the comparison is |fd - an| <= 1e-3 * max(|an|,
+ * 0.1 * RMS(an)): ~10x above that error (the worst seen is printed), far below what a wrong
+ * gradient gives (one lost or misplaced term, e.g. a reflected contribution mapped to the wrong
+ * pixel, is ~ |y - T| * |w| ~ 0.1 to 0.5, a relative error near 1). Every element is checked. */
+static double host_loss(const float *y, const float *T, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += 0.5 * ((double)y[i] - T[i]) * ((double)y[i] - T[i]);
+    return s;
+}
+
+static void fd_case(const ccase *c) {
+    int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
+        wb = c->transposed ? c->Cout : c->Cin;
+    size_t ny = (size_t)N * c->Cout * OH * OW;
+    net nt;
+    net_init(&nt, cl, "fd");
+    int pi[3];
+    pi[0] = net_add(&nt, "x", 4, (int[]){N, c->Cin, c->H, c->W});
+    pi[1] = net_add(&nt, "w", 4, (int[]){wa, wb, c->k, c->k});
+    pi[2] = net_add(&nt, "b", 1, (int[]){c->Cout});
+    net_alloc(&nt);
+    float *v = xmalloc(nt.total * sizeof *v);
+    for (int i = 0; i < 3; i++) {
+        float *r = randv(nt.p[pi[i]].numel, i == 1 ? -0.5f : -1.0f, i == 1 ? 0.5f : 1.0f);
+        memcpy(v + nt.p[pi[i]].off, r, nt.p[pi[i]].numel * sizeof *r);
+        free(r);
+    }
+    net_upload(&nt, v);
+    net_zero_grad(&nt);
+    float *T = randv(ny, -1, 1);
+    tensor Tt = upload_at(T, N, c->Cout, OH, OW, 3);
+    tape t;
+    tape_init(&t, cl);
+    int y = apply(&t, c, tape_param(&t, &nt, pi[0]), tape_param(&t, &nt, pi[1]), tape_param(&t, &nt, pi[2]));
+    tape_backward(&t, op_sqerr_sum(&t, y, tape_input(&t, Tt), 0.5f));
+    float *an = xmalloc(nt.total * sizeof *an);
+    clg_read(cl, nt.g, 0, nt.total, an);
+    double *fd = dvec(nt.total);
+    float *yv = xmalloc(ny * sizeof *yv);
+    const float h = 0.1f;
+    t.grad_enabled = 0;
+    for (size_t i = 0; i < nt.total; i++) {
+        float vp = v[i] + h, vm = v[i] - h;
+        double L[2];
+        for (int side = 0; side < 2; side++) {
+            clg_write(cl, nt.w, i, 1, side ? &vm : &vp);
+            tape_reset(&t);
+            int yy = apply(&t, c, tape_param(&t, &nt, pi[0]), tape_param(&t, &nt, pi[1]), tape_param(&t, &nt, pi[2]));
+            clg_read(cl, tape_val(&t, yy).mem, tape_val(&t, yy).off, ny, yv);
+            L[side] = host_loss(yv, T, ny);
+        }
+        clg_write(cl, nt.w, i, 1, &v[i]);
+        fd[i] = (L[0] - L[1]) / ((double)vp - vm);
+    }
+    const char *names[3] = {"dx", "dw", "db"};
+    for (int k = 0; k < 3; k++) {
+        char what[128];
+        snprintf(what, sizeof what, "fd %s %s", c->name, names[k]);
+        cmp(what, an + nt.p[pi[k]].off, fd + nt.p[pi[k]].off, (long)nt.p[pi[k]].numel, 1e-3);
+    }
+    free(v); free(T); free(an); free(fd); free(yv);
+    clReleaseMemObject(Tt.mem);
+    net_free(&nt);
+    tape_free(&t);
+}
+
+int main(void) {
+    char err[2048];
+    cl = clg_open(NULL, 0, err, sizeof err);
+    if (!cl) { fprintf(stderr, "%s\n", err); return 1; }
+    char d[512];
+    clg_describe(cl, d, sizeof d);
+    printf("device: %s\n", d);
+    R = rng_seq_make(11, RNG_STREAM_TEST, 0);
+    double t0 = now_seconds();
+    /* name, transposed, N, Cin, Cout, H, W, k, s, p, op, reflect, bias, x_grad, twice, groups */
+    const ccase cases[] = {
+        {"conv k3 s1 p1 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"conv k4 s2 p1 zero 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"conv k7 s1 p3 reflect 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 7, 1, 3, 0, 1, 1, 1, 0, 0},
+        {"conv k1 s1 p0 no bias, x input 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 1, 1, 0, 0, 0, 0, 0, 0, 0},
+        {"conv k3 s2 p1 reflect twice, groups 2+1", 0, 3, 3, 5, 9, 7, 3, 2, 1, 0, 1, 1, 1, 1, 2},
+        {"conv k3 s1 p2 reflect 2x3x3x4->5", 0, 2, 3, 5, 3, 4, 3, 1, 2, 0, 1, 1, 1, 0, 0},
+        {"conv k4 s2 p0 zero, groups 1+1+1", 0, 3, 3, 5, 9, 7, 4, 2, 0, 0, 0, 1, 1, 0, 1},
+        {"convT k4 s2 p1 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"convT k3 s2 p1 op1 3x3x9x7->5, groups 2+1", 1, 3, 3, 5, 9, 7, 3, 2, 1, 1, 0, 1, 1, 0, 2},
+        {"convT k4 s1 p0 from 1x1 3x7x1x1->5, no bias", 1, 3, 7, 5, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0},
+        {"convT k3 s1 p1 twice 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 1, 0},
+        {"convT k7 s2 p3 op1, x input 3x3x5x4->5", 1, 3, 3, 5, 5, 4, 7, 2, 3, 1, 0, 1, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+    const ccase fds[] = {
+        {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0},
+        {"convT k3 s2 p1 op1 2x3x4x3->4", 1, 2, 3, 4, 4, 3, 3, 2, 1, 1, 0, 1, 1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) fd_case(&fds[i]);
+    printf("conv tests took %.1f s\n", now_seconds() - t0);
+    clg_close(cl);
+    TEST_END();
+}
