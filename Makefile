@@ -24,7 +24,10 @@ build/%.o: %.c
 build/embed_cl: tools/embed_cl.c
 	@mkdir -p build
 	$(CC) -std=c11 -Wall -Wextra -O2 $< -o $@
-build/kernels_embedded.c: build/embed_cl $(CL_SRC)
+# The list of kernel files is a dependency too, so removing a .cl file re-embeds the rest.
+CL_LIST := build/cl_list.txt
+$(shell mkdir -p build; echo '$(CL_SRC)' | cmp -s - $(CL_LIST) || echo '$(CL_SRC)' > $(CL_LIST))
+build/kernels_embedded.c: build/embed_cl $(CL_SRC) $(CL_LIST)
 	build/embed_cl $(CL_SRC) > $@
 build/kernels_embedded.o: build/kernels_embedded.c
 	$(CC) $(CFLAGS) -c $< -o $@
