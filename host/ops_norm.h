@@ -3,4 +3,22 @@
 #define CLGAN_OPS_NORM_H
 #include "tape.h"
 
+/* Batch norm over N, H, W per channel, as torch.nn.BatchNorm2d (BatchNorm1d for {N, C, 1, 1}).
+   gamma, beta: {C} parameters or -1 (affine=False). running_mean / running_var: persistent tensors {C}
+   owned by the caller (not tape variables). training != 0: normalise with the batch's mean and biased
+   variance, and update running_* with momentum (running = (1-m)*running + m*batch; the variance update
+   uses the unbiased batch variance, as PyTorch). training == 0: normalise with running_*.
+   In training mode running_mean and running_var may both have mem NULL: no running statistics are kept
+   (track_running_stats=False). Training needs more than one value per channel (N*H*W > 1), as PyTorch.
+   The batch statistics are computed on the device (two-pass, compensated sums) and kept for backward,
+   which goes through them: dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*H*W;
+   dgamma = sum(dy*xhat), dbeta = sum(dy). In evaluation mode the op is a fixed affine map per channel. */
+int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                 float momentum, float eps);
+
+/* Instance norm per (sample, channel) over H, W, as torch.nn.InstanceNorm2d (no running stats; CycleGAN's
+   default is affine=False, pass -1). gamma, beta: {C} or -1. Biased variance; backward as batch norm's
+   with the statistics of each (sample, channel) plane, M = H*W. */
+int op_instancenorm(tape *t, int x, int gamma, int beta, float eps);
+
 #endif

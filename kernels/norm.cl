@@ -1,0 +1,178 @@
+/* Normalisation (batch norm, instance norm). Both normalise "groups" of a NCHW tensor x of C
+ * channels and HW = H*W pixels per plane:
+ *   batch norm:    G = C groups (one per channel), M = N*HW elements each;
+ *   instance norm: G = N*C groups (one per plane), M = HW elements each.
+ * In both, group g starts at x[xoff + g*HW], and its element j is at
+ *   x[xoff + g*HW + (j / HW) * stride + j % HW]   with stride = C*HW
+ * (for instance norm j / HW is always 0). Element i of the tensor belongs to group (i / HW) % G, and
+ * its channel (the index of gamma and beta) is that group % C.
+ *
+ * Per-group statistics live in one buffer `st` of 3*G floats at soff: mean [0, G), inverse standard
+ * deviation 1/sqrt(var + eps) [G, 2G), biased variance [2G, 3G).
+ *
+ * Reductions run one work-group per group (local size a power of two, __local scratch passed by the
+ * host). Backward kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held. */
+
+#define NORM_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+
+/* Address of element j of group g. */
+int norm_index(int xoff, int g, int j, int HW, int stride) {
+    int q = j / HW;
+    return xoff + g * HW + q * stride + (j - q * HW);
+}
+
+/* Tree sum of tmp[0, wg) into tmp[0] (all work-items of the group must call it). */
+void norm_tree_sum(__local float *tmp, int l, int wg) {
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = wg / 2; s > 0; s >>= 1) {
+        if (l < s) tmp[l] += tmp[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+/* Mean and variance of each group, two passes over the data: the mean, then the centred sums
+ * sum(d) and sum(d^2) with d = x - mean; var = (sum(d^2) - sum(d)^2 / M) / M (the corrected
+ * two-pass formula: sum(d) is zero up to the rounding of the mean, and subtracting its square
+ * removes that rounding's first-order effect); the stored mean is refined to mean + sum(d)/M likewise.
+ * Each work-item accumulates with Kahan summation, the
+ * work-group then sums pairwise. tmp: 2*wg floats. */
+__kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, int M, int G, float eps,
+                         __global float *st, int soff, __local float *tmp) {
+    int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
+    float s = 0.0f, comp = 0.0f;
+    for (int j = l; j < M; j += wg) {
+        float v = x[norm_index(xoff, g, j, HW, stride)] - comp;
+        float t = s + v;
+        comp = (t - s) - v;
+        s = t;
+    }
+    tmp[l] = s;
+    norm_tree_sum(tmp, l, wg);
+    float mean = tmp[0] / (float)M;
+    barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read tmp[0] before it is overwritten */
+    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
+    for (int j = l; j < M; j += wg) {
+        float d = x[norm_index(xoff, g, j, HW, stride)] - mean;
+        float v1 = d - c1, t1 = s1 + v1;
+        c1 = (t1 - s1) - v1;
+        s1 = t1;
+        float v2 = d * d - c2, t2 = s2 + v2;
+        c2 = (t2 - s2) - v2;
+        s2 = t2;
+    }
+    __local float *tmp2 = tmp + wg;
+    tmp[l] = s1;
+    tmp2[l] = s2;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = wg / 2; h > 0; h >>= 1) {
+        if (l < h) {
+            tmp[l] += tmp[l + h];
+            tmp2[l] += tmp2[l + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) {
+        float sd = tmp[0];
+        float var = fmax((tmp2[0] - sd * sd / (float)M) / (float)M, 0.0f);
+        st[soff + g] = mean + sd / (float)M;
+        st[soff + G + g] = 1.0f / sqrt(var + eps);
+        st[soff + 2 * G + g] = var;
+    }
+}
+
+/* Batch norm's running statistics (one work-item per channel), as PyTorch:
+ * running = (1 - m) * running + m * batch, with the unbiased variance var * M / (M - 1). */
+__kernel void norm_running_update(__global float *rm, int rmoff, __global float *rv, int rvoff,
+                                  __global const float *st, int soff, int C, int M, float momentum) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float unbiased = st[soff + 2 * C + c] * ((float)M / (float)(M - 1));
+    rm[rmoff + c] = (1.0f - momentum) * rm[rmoff + c] + momentum * st[soff + c];
+    rv[rvoff + c] = (1.0f - momentum) * rv[rvoff + c] + momentum * unbiased;
+}
+
+/* Statistics from the running estimates (batch norm in evaluation mode). */
+__kernel void norm_stats_from_running(__global float *st, int soff, __global const float *rm, int rmoff,
+                                      __global const float *rv, int rvoff, int C, float eps) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float v = rv[rvoff + c];
+    st[soff + c] = rm[rmoff + c];
+    st[soff + C + c] = 1.0f / sqrt(v + eps);
+    st[soff + 2 * C + c] = v;
+}
+
+/* y = (x - mean) * invstd * gamma + beta, elementwise over n elements; has_gamma / has_beta 0 mean
+ * gamma 1 / beta 0 (their buffers are then placeholders and never read). */
+__kernel void norm_apply(__global float *y, int yoff, __global const float *x, int xoff,
+                         __global const float *st, int soff, __global const float *gamma, int goff, int has_gamma,
+                         __global const float *bta, int boff, int has_beta, int n, int HW, int G, int C) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int g = (i / HW) % G, c = g % C;
+    float v = (x[xoff + i] - st[soff + g]) * st[soff + G + g];
+    if (has_gamma) v *= gamma[goff + c];
+    if (has_beta) v += bta[boff + c];
+    y[yoff + i] = v;
+}
+
+/* Per-group sums for backward: sums[g] = sum(dy), sums[G + g] = sum(dy * xhat), with
+ * xhat = (x - mean) * invstd. tmp: 2*wg floats. */
+__kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const float *x, int xoff,
+                            __global const float *st, int soff, int HW, int stride, int M, int G,
+                            __global float *sums, int sumoff, __local float *tmp) {
+    int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
+    float mean = st[soff + g], invstd = st[soff + G + g];
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int j = l; j < M; j += wg) {
+        int k = norm_index(0, g, j, HW, stride);
+        float d = dy[dyoff + k];
+        s1 += d;
+        s2 += d * ((x[xoff + k] - mean) * invstd);
+    }
+    __local float *tmp2 = tmp + wg;
+    tmp[l] = s1;
+    tmp2[l] = s2;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = wg / 2; h > 0; h >>= 1) {
+        if (l < h) {
+            tmp[l] += tmp[l + h];
+            tmp2[l] += tmp2[l + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) {
+        sums[sumoff + g] = tmp[0];
+        sums[sumoff + G + g] = tmp2[0];
+    }
+}
+
+/* Gradient of a per-channel parameter from per-group sums s (reps groups per channel, group
+ * k*C + c for channel c): d[c] = beta*d[c] + sum_k s[k*C + c]. */
+__kernel void norm_param_grad(__global float *d, int doff, __global const float *s, int off, int C, int reps,
+                              float beta) {
+    int c = get_global_id(0);
+    if (c >= C) return;
+    float v = 0.0f;
+    for (int k = 0; k < reps; k++) v += s[off + k * C + c];
+    NORM_ACC(d[doff + c], v);
+}
+
+/* dx = beta*dx + gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M) through the statistics
+ * (through_stats != 0: they were computed from x), or gamma * invstd * dy (fixed statistics). */
+__kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *dy, int dyoff,
+                          __global const float *x, int xoff, __global const float *st, int soff,
+                          __global const float *gamma, int goff, int has_gamma, __global const float *sums,
+                          int sumoff, int through_stats, int n, int HW, int G, int C, int M, float beta) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int g = (i / HW) % G, c = g % C;
+    float invstd = st[soff + G + g];
+    float scale = has_gamma ? gamma[goff + c] * invstd : invstd;
+    float v = dy[dyoff + i];
+    if (through_stats) {
+        float xhat = (x[xoff + i] - st[soff + g]) * invstd;
+        v -= (sums[sumoff + g] + xhat * sums[sumoff + G + g]) / (float)M;
+    }
+    NORM_ACC(dx[dxoff + i], scale * v);
+}
