@@ -72,3 +72,33 @@ __kernel void scalar_lincomb(__global float *out, int ooff, __global const float
 __kernel void scalar_grad(__global float *d, int doff, __global const float *g, int goff, float w, float beta) {
     if (get_global_id(0) == 0) ACC(d[doff], w * g[goff]);
 }
+
+/* Sum: dx = beta*dx + g*scale, the upstream gradient of scale*sum(x) broadcast. */
+__kernel void sum_all_bwd(__global float *dx, int dxoff, __global const float *g, int goff, float scale, int n,
+                          float beta) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    ACC(dx[dxoff + i], g[goff] * scale);
+}
+
+/* BCE with logits per element: max(z,0) - z*y + log1p(exp(-|z|)), finite for any finite z. The target is
+ * y[yoff + i] when has_target, else the constant yconst (y is then any valid buffer, never read). */
+__kernel void bce_logits_terms(__global float *out, int ooff, __global const float *z, int zoff,
+                               __global const float *y, int yoff, int has_target, float yconst, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float zv = z[zoff + i], tv = has_target ? y[yoff + i] : yconst;
+    out[ooff + i] = fmax(zv, 0.0f) - zv * tv + log1p(exp(-fabs(zv)));
+}
+
+/* dz = beta*dz + g*scale*(sigmoid(z) - y), sigmoid in the branch that cannot overflow. */
+__kernel void bce_logits_bwd(__global float *dz, int dzoff, __global const float *z, int zoff,
+                             __global const float *y, int yoff, int has_target, float yconst,
+                             __global const float *g, int goff, float scale, int n, float beta) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float zv = z[zoff + i], tv = has_target ? y[yoff + i] : yconst;
+    float e = exp(-fabs(zv));
+    float s = zv >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    ACC(dz[dzoff + i], g[goff] * scale * (s - tv));
+}

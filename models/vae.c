@@ -9,7 +9,15 @@ static const cfg_key vae_keys[] = {
      "IDX images to train on (gzip or plain)", NULL, 0, 0},
     {"data", "test_images", CFG_STR, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
      "IDX images for the test reconstruction error and grids", NULL, 0, 0},
+    {"data", "train_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
+     "IDX labels of the training images (conditional VAE)", NULL, 0, 0},
+    {"data", "test_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+     "IDX labels of the test images (conditional VAE)", NULL, 0, 0},
     {"data", "train_limit", CFG_INT, "0", "use only the first N training images; 0 = all", NULL, 0, 2147483647},
+    {"vae", "arch", CFG_CHOICE, "mlp", "mlp: fully-connected encoder (seed 003); conv: two 3x3 convolutions first (seed 002)", "mlp|conv", 0, 0},
+    {"vae", "conv1", CFG_INT, "8", "channels of the first encoder convolution (arch = conv)", NULL, 1, 4096},
+    {"vae", "conv2", CFG_INT, "16", "channels of the second encoder convolution (arch = conv)", NULL, 1, 4096},
+    {"vae", "conditional", CFG_BOOL, "false", "conditional VAE: the one-hot label joins the encoder input and z (seed 002)", NULL, 0, 0},
     {"vae", "zdim", CFG_INT, "5", "latent dimensions", NULL, 1, 4096},
     {"vae", "hidden", CFG_INT, "400", "hidden units of the encoder and decoder", NULL, 1, 65536},
     {"vae", "kl_weight", CFG_FLOAT, "1", "weight of the KL term against the reconstruction BCE (1:1 in the seed)", NULL, 0, 1e6},
@@ -20,35 +28,51 @@ static const cfg_key vae_keys[] = {
 
 const model_desc vae_model = {
     .type = "vae",
-    .summary = "fully-connected VAE (seed 003): 784-400-zdim-400-784, BCE + KL",
+    .summary = "VAE (seed 003: 784-400-zdim-400-784, BCE + KL), convolutional and conditional (seed 002)",
     .keys = vae_keys,
     .nkeys = (int)(sizeof vae_keys / sizeof vae_keys[0]),
     .train = vae_train,
 };
 
-void vae_create(vae *m, clg_ctx *cl, int in_dim, int hidden, int zdim, int relu_latent, float kl_weight) {
-    *m = (vae){.cl = cl, .in_dim = in_dim, .hidden = hidden, .zdim = zdim, .relu_latent = relu_latent,
-               .kl_weight = kl_weight};
+void vae_create_spec(vae *m, clg_ctx *cl, const vae_spec *sp) {
+    *m = (vae){.cl = cl, .s = *sp, .hidden = sp->hidden, .zdim = sp->zdim, .relu_latent = sp->relu_latent,
+               .kl_weight = sp->kl_weight, .c1_w = -1, .c1_b = -1, .c2_w = -1, .c2_b = -1};
+    m->in_dim = sp->in_c * sp->in_h * sp->in_w;
+    int hidden = sp->hidden, zdim = sp->zdim, enc_in = m->in_dim;
     net_init(&m->net, cl, "vae");
+    if (sp->conv1 > 0) {
+        m->c1_w = net_add(&m->net, "conv1.weight", 4, (int[]){sp->conv1, sp->in_c, 3, 3});
+        m->c1_b = net_add(&m->net, "conv1.bias", 1, (int[]){sp->conv1});
+        m->c2_w = net_add(&m->net, "conv2.weight", 4, (int[]){sp->conv2, sp->conv1, 3, 3});
+        m->c2_b = net_add(&m->net, "conv2.bias", 1, (int[]){sp->conv2});
+        enc_in = sp->conv2 * sp->in_h * sp->in_w; /* stride 1, padding 1: the image size is kept */
+    }
     /* PyTorch's names and layouts, so checkpoints map one to one onto an nn.Module state_dict. */
-    m->fc1_w = net_add(&m->net, "fc1.weight", 2, (int[]){hidden, in_dim});
+    m->fc1_w = net_add(&m->net, "fc1.weight", 2, (int[]){hidden, enc_in + sp->ncls});
     m->fc1_b = net_add(&m->net, "fc1.bias", 1, (int[]){hidden});
     m->fc21_w = net_add(&m->net, "fc21.weight", 2, (int[]){zdim, hidden});
     m->fc21_b = net_add(&m->net, "fc21.bias", 1, (int[]){zdim});
     m->fc22_w = net_add(&m->net, "fc22.weight", 2, (int[]){zdim, hidden});
     m->fc22_b = net_add(&m->net, "fc22.bias", 1, (int[]){zdim});
-    m->fc3_w = net_add(&m->net, "fc3.weight", 2, (int[]){hidden, zdim});
+    m->fc3_w = net_add(&m->net, "fc3.weight", 2, (int[]){hidden, zdim + sp->ncls});
     m->fc3_b = net_add(&m->net, "fc3.bias", 1, (int[]){hidden});
-    m->fc4_w = net_add(&m->net, "fc4.weight", 2, (int[]){in_dim, hidden});
-    m->fc4_b = net_add(&m->net, "fc4.bias", 1, (int[]){in_dim});
+    m->fc4_w = net_add(&m->net, "fc4.weight", 2, (int[]){m->in_dim, hidden});
+    m->fc4_b = net_add(&m->net, "fc4.bias", 1, (int[]){m->in_dim});
     net_alloc(&m->net);
+}
+
+void vae_create(vae *m, clg_ctx *cl, int in_dim, int hidden, int zdim, int relu_latent, float kl_weight) {
+    vae_spec s = {.in_c = 1, .in_h = 1, .in_w = in_dim, .hidden = hidden, .zdim = zdim, .relu_latent = relu_latent,
+                  .kl_weight = kl_weight};
+    vae_create_spec(m, cl, &s);
 }
 
 void vae_init_weights(vae *m, unsigned long long seed) {
     for (int i = 0; i < m->net.np; i++) {
-        /* weight {out, in} and its bias share the bound 1/sqrt(in) */
+        /* each weight is followed by its bias; both get U(+-1/sqrt(fan_in)), fan_in = size(1) * k * k */
         const param *w = &m->net.p[i % 2 ? i - 1 : i];
-        net_init_uniform(&m->net, i, 1.0f / sqrtf((float)w->shape[1]), seed);
+        int fan_in = w->shape[1] * (w->ndim == 4 ? w->shape[2] * w->shape[3] : 1);
+        net_init_uniform(&m->net, i, 1.0f / sqrtf((float)fan_in), seed);
     }
 }
 
@@ -58,21 +82,37 @@ static int lin(vae *m, tape *t, int x, int w, int b) {
     return op_linear(t, x, tape_param(t, &m->net, w), tape_param(t, &m->net, b));
 }
 
-int vae_encode_mu(vae *m, tape *t, int x) {
-    int h = op_relu(t, lin(m, t, x, m->fc1_w, m->fc1_b));
-    int mu = lin(m, t, h, m->fc21_w, m->fc21_b);
+/* The encoder's hidden layer: [conv, relu, conv, relu,] [++ y,] fc1, relu. */
+static int encode_hidden(vae *m, tape *t, int x, int y) {
+    int B = tape_val(t, x).n;
+    if (m->c1_w >= 0) {
+        x = op_reshape(t, x, B, m->s.in_c, m->s.in_h, m->s.in_w);
+        x = op_relu(t, op_conv2d(t, x, tape_param(t, &m->net, m->c1_w), tape_param(t, &m->net, m->c1_b), 1, 1, PAD_ZERO));
+        x = op_relu(t, op_conv2d(t, x, tape_param(t, &m->net, m->c2_w), tape_param(t, &m->net, m->c2_b), 1, 1, PAD_ZERO));
+    }
+    if (y >= 0) x = op_concat_channels(t, op_reshape(t, x, B, trow(tape_val(t, x)), 1, 1), y);
+    return op_relu(t, lin(m, t, x, m->fc1_w, m->fc1_b));
+}
+
+int vae_encode_mu(vae *m, tape *t, int x, int y) {
+    int mu = lin(m, t, encode_hidden(m, t, x, y), m->fc21_w, m->fc21_b);
     return m->relu_latent ? op_relu(t, mu) : mu;
 }
 
-int vae_decode(vae *m, tape *t, int z) {
+int vae_decode(vae *m, tape *t, int z, int y) {
+    if (y >= 0) z = op_concat_channels(t, z, y);
     int h = op_relu(t, lin(m, t, z, m->fc3_w, m->fc3_b));
     return op_sigmoid(t, lin(m, t, h, m->fc4_w, m->fc4_b));
 }
 
 vae_vars vae_forward(vae *m, tape *t, int x, unsigned long long seed, unsigned step) {
+    return vae_forward_y(m, t, x, -1, seed, step);
+}
+
+vae_vars vae_forward_y(vae *m, tape *t, int x, int y, unsigned long long seed, unsigned step) {
     vae_vars v;
     int B = tape_val(t, x).n;
-    int h = op_relu(t, lin(m, t, x, m->fc1_w, m->fc1_b));
+    int h = encode_hidden(m, t, x, y);
     v.mu = lin(m, t, h, m->fc21_w, m->fc21_b);
     v.logvar = lin(m, t, h, m->fc22_w, m->fc22_b);
     if (m->relu_latent) {
@@ -81,7 +121,7 @@ vae_vars vae_forward(vae *m, tape *t, int x, unsigned long long seed, unsigned s
     }
     v.eps = tape_randn(t, B, m->zdim, 1, 1, seed, RNG_STREAM_NOISE, step);
     v.z = op_reparam(t, v.mu, v.logvar, v.eps);
-    v.xhat = vae_decode(m, t, v.z);
+    v.xhat = vae_decode(m, t, v.z, y);
     /* Flattened views of x and x_hat so shapes match for the BCE. */
     tensor xv = tape_val(t, x);
     int xflat = tape_input(t, (tensor){xv.mem, xv.off, B, m->in_dim, 1, 1});

@@ -33,6 +33,14 @@ static int fail(const char *msg) {
     return 1;
 }
 
+/* One-hot labels of rows [first, first+count) of d's current order (conditional VAE), else -1. */
+static int labels(vae_run *r, dataset *d, int first, int count) {
+    if (!r->m.s.ncls) return -1;
+    tensor y = arena_tensor(&r->t.ar, count, r->m.s.ncls, 1, 1);
+    dataset_onehot(d, first, count, y);
+    return tape_input(&r->t, y);
+}
+
 /* Mean squared error between test images and their reconstructions decoded from mu. */
 static double eval_mse(vae_run *r, int nimages) {
     tape *t = &r->t;
@@ -44,8 +52,8 @@ static double eval_mse(vae_run *r, int nimages) {
         tape_reset(t);
         tensor xb = arena_tensor(&t->ar, count, 1, r->test.h, r->test.w);
         dataset_batch(&r->test, first, count, xb, 1.0f);
-        int x = tape_input(t, xb);
-        int xhat = vae_decode(&r->m, t, vae_encode_mu(&r->m, t, x));
+        int x = tape_input(t, xb), y = labels(r, &r->test, first, count);
+        int xhat = vae_decode(&r->m, t, vae_encode_mu(&r->m, t, x, y), y);
         int xflat = tape_input(t, (tensor){xb.mem, xb.off, count, r->m.in_dim, 1, 1});
         sum += tape_read_scalar(t, op_sqerr_sum(t, xhat, xflat, 1.0f));
     }
@@ -59,20 +67,39 @@ static int write_grids(vae_run *r, const char *tag, char *err, size_t errlen) {
     tape *t = &r->t;
     int n = GRID * GRID, D = r->m.in_dim, Z = r->m.zdim;
     float *z = xmalloc((size_t)n * Z * sizeof *z), *img = xmalloc((size_t)n * D * sizeof *img);
+    int ncls = r->m.s.ncls, rows = ncls ? ncls : GRID;
+    if (ncls) { /* one row per class, one z per column */
+        n = ncls * GRID;
+        z = xrealloc(z, (size_t)n * Z * sizeof *z);
+        img = xrealloc(img, (size_t)n * D * sizeof *img);
+    }
     float *pairs = xmalloc((size_t)2 * n * D * sizeof *pairs), *orig = xmalloc((size_t)n * D * sizeof *orig);
     float *recon = xmalloc((size_t)n * D * sizeof *recon);
     rng_seq rs = rng_seq_make(r->seed, RNG_STREAM_SAMPLE, 0);
     for (int i = 0; i < n * Z; i++) z[i] = rng_normal(&rs);
+    if (ncls)
+        for (int i = GRID; i < n; i++) memcpy(z + (size_t)i * Z, z + (size_t)(i % GRID) * Z, (size_t)Z * sizeof *z);
     t->grad_enabled = 0;
     tape_reset(t);
     tensor zt = arena_tensor(&t->ar, n, Z, 1, 1);
     clg_write(r->cl, zt.mem, zt.off, (size_t)n * Z, z);
-    tensor s = tape_val(t, vae_decode(&r->m, t, tape_input(t, zt)));
+    int ys = -1;
+    if (ncls) {
+        float *oh = xcalloc((size_t)n * ncls, sizeof *oh);
+        for (int i = 0; i < n; i++) oh[(size_t)i * ncls + i / GRID] = 1.0f;
+        tensor yt = arena_tensor(&t->ar, n, ncls, 1, 1);
+        clg_write(r->cl, yt.mem, yt.off, (size_t)n * ncls, oh);
+        free(oh);
+        ys = tape_input(t, yt);
+    }
+    tensor s = tape_val(t, vae_decode(&r->m, t, tape_input(t, zt), ys));
     clg_read(r->cl, s.mem, s.off, (size_t)n * D, img);
     tape_reset(t);
+    n = GRID * GRID; /* 36 test images beside their reconstructions */
     tensor xb = arena_tensor(&t->ar, n, 1, r->test.h, r->test.w);
     dataset_batch(&r->test, 0, n, xb, 1.0f);
-    tensor rec = tape_val(t, vae_decode(&r->m, t, vae_encode_mu(&r->m, t, tape_input(t, xb))));
+    int yr = labels(r, &r->test, 0, n);
+    tensor rec = tape_val(t, vae_decode(&r->m, t, vae_encode_mu(&r->m, t, tape_input(t, xb), yr), yr));
     clg_read(r->cl, xb.mem, xb.off, (size_t)n * D, orig);
     clg_read(r->cl, rec.mem, rec.off, (size_t)n * D, recon);
     for (int i = 0; i < n; i++) { /* each test image, then its reconstruction */
@@ -86,7 +113,7 @@ static int write_grids(vae_run *r, const char *tag, char *err, size_t errlen) {
     run_path(p1, sizeof p1, r->dir, name);
     snprintf(name, sizeof name, "reconstructions%s.png", tag);
     run_path(p2, sizeof p2, r->dir, name);
-    int rc = png_write_grid(p1, img, n, 1, r->test.h, r->test.w, GRID, GRID, 0, 1, 2, err, errlen);
+    int rc = png_write_grid(p1, img, rows * GRID, 1, r->test.h, r->test.w, rows, GRID, 0, 1, 2, err, errlen);
     if (rc == 0) rc = png_write_grid(p2, pairs, 2 * n, 1, r->test.h, r->test.w, GRID, 2 * GRID, 0, 1, 2, err, errlen);
     free(z);
     free(img);
@@ -166,12 +193,20 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     char err[4096];
     vae_run r = {.c = c, .cl = cl, .dir = run_dir};
     r.seed = (unsigned long long)cfg_int(c, "run", "seed");
-    if (dataset_load_idx(&r.train, cl, cfg_str(c, "data", "train_images"), NULL, (int)cfg_int(c, "data", "train_limit"),
+    int cond = cfg_bool(c, "vae", "conditional");
+    if (dataset_load_idx(&r.train, cl, cfg_str(c, "data", "train_images"), cond ? cfg_str(c, "data", "train_labels") : NULL,
+                         (int)cfg_int(c, "data", "train_limit"), err, sizeof err) != 0)
+        return fail(err);
+    if (dataset_load_idx(&r.test, cl, cfg_str(c, "data", "test_images"), cond ? cfg_str(c, "data", "test_labels") : NULL, 0,
                          err, sizeof err) != 0)
         return fail(err);
-    if (dataset_load_idx(&r.test, cl, cfg_str(c, "data", "test_images"), NULL, 0, err, sizeof err) != 0) return fail(err);
-    vae_create(&r.m, cl, r.train.h * r.train.w, (int)cfg_int(c, "vae", "hidden"), (int)cfg_int(c, "vae", "zdim"),
-               cfg_bool(c, "vae", "relu_latent"), (float)cfg_float(c, "vae", "kl_weight"));
+    int conv = !strcmp(cfg_str(c, "vae", "arch"), "conv");
+    vae_spec spec = {.in_c = 1, .in_h = r.train.h, .in_w = r.train.w, .hidden = (int)cfg_int(c, "vae", "hidden"),
+                     .zdim = (int)cfg_int(c, "vae", "zdim"), .relu_latent = cfg_bool(c, "vae", "relu_latent"),
+                     .conv1 = conv ? (int)cfg_int(c, "vae", "conv1") : 0, .conv2 = conv ? (int)cfg_int(c, "vae", "conv2") : 0,
+                     .ncls = cond ? (r.train.ncls > r.test.ncls ? r.train.ncls : r.test.ncls) : 0,
+                     .kl_weight = (float)cfg_float(c, "vae", "kl_weight")};
+    vae_create_spec(&r.m, cl, &spec);
     optim_adam(&r.opt, &r.m.net, cfg_float(c, "train", "lr"), cfg_float(c, "train", "beta1"),
               cfg_float(c, "train", "beta2"), cfg_float(c, "train", "eps"), cfg_float(c, "train", "weight_decay"));
     tape_init(&r.t, cl);
@@ -209,7 +244,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     for (long epoch = r.step / r.spe; epoch < r.epochs && r.step < stop_at && status == 0; epoch++) {
         dataset_shuffle(&r.train, r.seed, (unsigned)epoch);
         double t_epoch = now_seconds(), eval_secs = 0;
-        long it = r.step % r.spe;
+        long it = r.step % r.spe, it_start = it;
         int full_epoch = it == 0;
         for (; it < r.spe && r.step < stop_at; it++) {
             int first = (int)(it * B), count = r.train.n - first < B ? r.train.n - first : B;
@@ -217,7 +252,8 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
             net_zero_grad(&r.m.net);
             tensor xb = arena_tensor(&r.t.ar, count, 1, r.train.h, r.train.w);
             dataset_batch(&r.train, first, count, xb, 1.0f);
-            vae_vars v = vae_forward(&r.m, &r.t, tape_input(&r.t, xb), r.seed, (unsigned)r.step);
+            vae_vars v = vae_forward_y(&r.m, &r.t, tape_input(&r.t, xb), labels(&r, &r.train, first, count), r.seed,
+                                       (unsigned)r.step);
             tape_backward(&r.t, v.loss);
             optim_step(&r.opt);
             r.step++;
@@ -266,7 +302,10 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
                 epochs_timed++;
             }
             printf("epoch %ld done: %.2f s of training (%.1f it/s), test reconstruction MSE %.5f (%.1f s for eval and grids)\n",
-                   epoch + 1, secs, (double)(it - (full_epoch ? 0 : r.step % r.spe)) / secs, last_mse, now_seconds() - t0);
+                   epoch + 1, secs, (double)(it - it_start) / secs, last_mse, now_seconds() - t0);
+        } else if (write_grids(&r, "", err, sizeof err) != 0) { /* stopped by train.max_steps */
+            status = fail(err);
+            break;
         }
         if (save_checkpoint(&r, err, sizeof err) != 0) {
             status = fail(err);

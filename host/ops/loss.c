@@ -98,3 +98,63 @@ int op_lincomb(tape *t, int a, float wa, int b, float wb) {
     }
     return y;
 }
+
+/* ---- scale * sum(x) ---- */
+
+static void sum_backward(tape *t, const tnode *nd) {
+    float beta;
+    tensor dx = tape_grad(t, nd->in[0], &beta);
+    if (!dx.mem) return;
+    tensor g = tape_out_grad(t, nd);
+    size_t n = tnumel(dx);
+    CLG_LAUNCH1(t->cl, "sum_all_bwd", n, KMEM(dx.mem), KINT(dx.off), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]),
+                KINT(n), KFLOAT(beta));
+}
+
+int op_sum(tape *t, int x, float scale) {
+    tensor xv = tape_val(t, x);
+    int y = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &x));
+    k_reduce_sum(t->cl, tape_val(t, y), xv, tnumel(xv), scale);
+    tnode *nd = tape_record(t, sum_backward, "sum", y, 1, &x);
+    if (nd) nd->farg[0] = scale;
+    return y;
+}
+
+/* ---- BCE with logits: farg scale, yconst; in[1] the target or -1 ---- */
+
+static void bce_logits_backward(tape *t, const tnode *nd) {
+    float beta;
+    tensor dz = tape_grad(t, nd->in[0], &beta);
+    if (!dz.mem) return;
+    tensor z = tape_val(t, nd->in[0]), g = tape_out_grad(t, nd);
+    int has_target = nd->in[1] >= 0;
+    tensor y = has_target ? tape_val(t, nd->in[1]) : z; /* z stands in for the unread target buffer */
+    size_t n = tnumel(z);
+    CLG_LAUNCH1(t->cl, "bce_logits_bwd", n, KMEM(dz.mem), KINT(dz.off), KMEM(z.mem), KINT(z.off), KMEM(y.mem),
+                KINT(y.off), KINT(has_target), KFLOAT(nd->farg[1]), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]),
+                KINT(n), KFLOAT(beta));
+}
+
+int op_bce_logits_sum(tape *t, int z, int target, float yconst, float scale) {
+    tensor zv = tape_val(t, z);
+    tensor yv = zv;
+    if (target >= 0) {
+        yv = tape_val(t, target);
+        if (!tsame_shape(zv, yv))
+            die("op_bce_logits_sum: shapes differ (%dx%dx%dx%d vs %dx%dx%dx%d)", zv.n, zv.c, zv.h, zv.w, yv.n, yv.c,
+                yv.h, yv.w);
+    }
+    size_t n = tnumel(zv);
+    tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
+    CLG_LAUNCH1(t->cl, "bce_logits_terms", n, KMEM(tmp.mem), KINT(tmp.off), KMEM(zv.mem), KINT(zv.off), KMEM(yv.mem),
+                KINT(yv.off), KINT(target >= 0), KFLOAT(yconst), KINT(n));
+    int out = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &z)); /* the target takes no gradient */
+    k_reduce_sum(t->cl, tape_val(t, out), tmp, n, scale);
+    int ins[2] = {z, target};
+    tnode *nd = tape_record(t, bce_logits_backward, "bce_logits", out, 2, ins);
+    if (nd) {
+        nd->farg[0] = scale;
+        nd->farg[1] = yconst;
+    }
+    return out;
+}

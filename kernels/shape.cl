@@ -1,0 +1,90 @@
+/* Shape ops: nearest upsampling, average pooling, channel concatenation, addition. Backward kernels
+ * gather (one work-item per input element, no atomics) and write dst = beta*dst + grad (beta 0
+ * overwrites, even NaN). Tensors are NCHW; nc = N*C planes of h x w. */
+
+#define SHAPE_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+
+/* y {nc, 2h, 2w} from x {nc, h, w}: one work-item per output element. */
+__kernel void upsample_nearest2x_fwd(__global float *y, int yoff, __global const float *x, int xoff, int nc, int h,
+                                     int w) {
+    int i = get_global_id(0);
+    int w2 = 2 * w, hw4 = 4 * h * w;
+    if (i >= nc * hw4) return;
+    int p = i / hw4, r = i - p * hw4;
+    int oh = r / w2, ow = r - oh * w2;
+    y[yoff + i] = x[xoff + p * h * w + (oh >> 1) * w + (ow >> 1)];
+}
+
+/* dx {nc, h, w}: the sum of the four dy elements each input element was copied to. */
+__kernel void upsample_nearest2x_bwd(__global float *dx, int dxoff, __global const float *dy, int dyoff, int nc,
+                                     int h, int w, float beta) {
+    int j = get_global_id(0);
+    int hw = h * w, w2 = 2 * w;
+    if (j >= nc * hw) return;
+    int p = j / hw, r = j - p * hw;
+    int ih = r / w, iw = r - ih * w;
+    int b = dyoff + p * 4 * hw + 2 * ih * w2 + 2 * iw;
+    float s = dy[b] + dy[b + 1] + dy[b + w2] + dy[b + w2 + 1];
+    SHAPE_ACC(dx[dxoff + j], s);
+}
+
+/* Average pooling without padding: y {nc, oh, ow}, window k x k at stride s, divided by k*k. */
+__kernel void avgpool2d_fwd(__global float *y, int yoff, __global const float *x, int xoff, int nc, int h, int w,
+                            int oh, int ow, int k, int s) {
+    int i = get_global_id(0);
+    int ohw = oh * ow;
+    if (i >= nc * ohw) return;
+    int p = i / ohw, r = i - p * ohw;
+    int py = r / ow, px = r - py * ow;
+    __global const float *xp = x + xoff + p * h * w + py * s * w + px * s;
+    float acc = 0.0f;
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) acc += xp[a * w + b];
+    y[yoff + i] = acc / (float)(k * k);
+}
+
+/* dx {nc, h, w}: the sum of dy over every window that covers the element, / (k*k); elements no window
+ * covers (the last rows/columns when (h - k) % s != 0) get 0. Output row py covers rows py*s .. py*s+k-1,
+ * so input row y is covered by py in [ceil((y-k+1)/s), floor(y/s)] within [0, oh-1]. */
+__kernel void avgpool2d_bwd(__global float *dx, int dxoff, __global const float *dy, int dyoff, int nc, int h, int w,
+                            int oh, int ow, int k, int s, float beta) {
+    int j = get_global_id(0);
+    int hw = h * w;
+    if (j >= nc * hw) return;
+    int p = j / hw, r = j - p * hw;
+    int iy = r / w, ix = r - iy * w;
+    int y0 = iy >= k ? (iy - k) / s + 1 : 0, y1 = min(iy / s, oh - 1);
+    int x0 = ix >= k ? (ix - k) / s + 1 : 0, x1 = min(ix / s, ow - 1);
+    __global const float *dp = dy + dyoff + p * oh * ow;
+    float acc = 0.0f;
+    for (int a = y0; a <= y1; a++)
+        for (int b = x0; b <= x1; b++) acc += dp[a * ow + b];
+    SHAPE_ACC(dx[dxoff + j], acc / (float)(k * k));
+}
+
+/* y {n, ca+cb, hw} = a {n, ca, hw} ++ b {n, cb, hw} along channels. */
+__kernel void concat_channels_fwd(__global float *y, int yoff, __global const float *a, int aoff,
+                                  __global const float *b, int boff, int n, int ca, int cb, int hw) {
+    int i = get_global_id(0);
+    int la = ca * hw, lb = cb * hw, l = la + lb;
+    if (i >= n * l) return;
+    int q = i / l, r = i - q * l;
+    y[yoff + i] = r < la ? a[aoff + q * la + r] : b[boff + q * lb + r - la];
+}
+
+/* d {n, cpart, hw} (+)= the channels c0 .. c0+cpart-1 of dy {n, ctot, hw}: the gradient of one side. */
+__kernel void concat_channels_bwd(__global float *d, int doff, __global const float *dy, int dyoff, int n, int cpart,
+                                  int c0, int ctot, int hw, float beta) {
+    int j = get_global_id(0);
+    int lp = cpart * hw;
+    if (j >= n * lp) return;
+    int q = j / lp, r = j - q * lp;
+    SHAPE_ACC(d[doff + j], dy[dyoff + q * ctot * hw + c0 * hw + r]);
+}
+
+/* y = a + b elementwise. */
+__kernel void add_tensors_fwd(__global float *y, int yoff, __global const float *a, int aoff, __global const float *b,
+                              int boff, int n) {
+    int i = get_global_id(0);
+    if (i < n) y[yoff + i] = a[aoff + i] + b[boff + i];
+}
