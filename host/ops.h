@@ -34,6 +34,7 @@ void k_axpby(clg_ctx *c, tensor y, tensor x, size_t n, float a, float b);
 void k_reduce_sum(clg_ctx *c, tensor out, tensor x, size_t n, float scale);
 
 #include "ops_conv.h" /* convolutions */
+#include "ops_grad.h" /* backward passes as ops: gradient penalties */
 #include "ops_elem.h" /* more activations, shape ops, more losses */
 #include "ops_norm.h" /* batch and instance norm */
 

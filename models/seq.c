@@ -1,0 +1,151 @@
+#include "seq.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void seq_init(seqnet *s, clg_ctx *cl, const char *name) {
+    memset(s, 0, sizeof *s);
+    net_init(&s->params, cl, name);
+    char bn[40];
+    snprintf(bn, sizeof bn, "%s", name);
+    net_init(&s->buffers, cl, bn);
+    s->buffers.requires_grad = 0;
+}
+
+static layer *push(seqnet *s, layer_kind kind) {
+    if (s->built) die("seqnet %s: layer added after seq_build", s->params.name);
+    if (s->n == s->cap) s->L = xrealloc(s->L, (size_t)(s->cap = s->cap ? 2 * s->cap : 16) * sizeof *s->L);
+    layer *l = &s->L[s->n++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->w_idx = l->b_idx = l->rm_idx = l->rv_idx = -1;
+    return l;
+}
+
+static int add_param(seqnet *s, const char *what, int ndim, const int *shape) {
+    char name[64];
+    snprintf(name, sizeof name, "%d.%s", s->n - 1, what);
+    return net_add(&s->params, name, ndim, shape);
+}
+
+void seq_linear(seqnet *s, int in, int out, int bias) {
+    layer *l = push(s, L_LINEAR);
+    l->in = in, l->out = out, l->bias = bias;
+    l->w_idx = add_param(s, "weight", 2, (int[]){out, in});
+    if (bias) l->b_idx = add_param(s, "bias", 1, (int[]){out});
+}
+
+void seq_conv(seqnet *s, int in, int out, int k, int stride, int pad, int bias, int padmode) {
+    layer *l = push(s, L_CONV);
+    l->in = in, l->out = out, l->k = k, l->stride = stride, l->pad = pad, l->bias = bias, l->padmode = padmode;
+    l->w_idx = add_param(s, "weight", 4, (int[]){out, in, k, k});
+    if (bias) l->b_idx = add_param(s, "bias", 1, (int[]){out});
+}
+
+void seq_tconv(seqnet *s, int in, int out, int k, int stride, int pad, int outpad, int bias) {
+    layer *l = push(s, L_TCONV);
+    l->in = in, l->out = out, l->k = k, l->stride = stride, l->pad = pad, l->outpad = outpad, l->bias = bias;
+    l->w_idx = add_param(s, "weight", 4, (int[]){in, out, k, k});
+    if (bias) l->b_idx = add_param(s, "bias", 1, (int[]){out});
+}
+
+void seq_bn(seqnet *s, int c) {
+    layer *l = push(s, L_BN);
+    l->c = c, l->f = 1e-5f, l->momentum = 0.1f;
+    l->w_idx = add_param(s, "weight", 1, (int[]){c});
+    l->b_idx = add_param(s, "bias", 1, (int[]){c});
+    char name[64];
+    snprintf(name, sizeof name, "%d.running_mean", s->n - 1);
+    l->rm_idx = net_add(&s->buffers, name, 1, (int[]){c});
+    snprintf(name, sizeof name, "%d.running_var", s->n - 1);
+    l->rv_idx = net_add(&s->buffers, name, 1, (int[]){c});
+}
+
+void seq_instnorm(seqnet *s, int c, int affine) {
+    layer *l = push(s, L_IN);
+    l->c = c, l->f = 1e-5f;
+    if (affine) {
+        l->w_idx = add_param(s, "weight", 1, (int[]){c});
+        l->b_idx = add_param(s, "bias", 1, (int[]){c});
+    }
+}
+
+void seq_act(seqnet *s, layer_kind kind, float f) { push(s, kind)->f = f; }
+
+void seq_reshape(seqnet *s, int c, int h, int w) {
+    layer *l = push(s, L_RESHAPE);
+    l->c = c, l->h = h, l->w = w;
+}
+
+void seq_build(seqnet *s) {
+    s->built = 1;
+    net_alloc(&s->params);
+    if (s->buffers.np == 0) net_add(&s->buffers, "none", 1, (int[]){1}); /* keeps the buffer net valid */
+    net_alloc(&s->buffers);
+    for (int i = 0; i < s->n; i++)
+        if (s->L[i].kind == L_BN) net_init_const(&s->buffers, s->L[i].rv_idx, 1.0f);
+}
+
+void seq_free(seqnet *s) {
+    net_free(&s->params);
+    net_free(&s->buffers);
+    free(s->L);
+    memset(s, 0, sizeof *s);
+}
+
+void seq_init_weights(seqnet *s, init_scheme scheme, unsigned long long seed) {
+    net *p = &s->params;
+    for (int i = 0; i < s->n; i++) {
+        layer *l = &s->L[i];
+        if (l->w_idx < 0) continue;
+        int is_norm = l->kind == L_BN || l->kind == L_IN;
+        if (is_norm) {
+            if (scheme == INIT_DCGAN) net_init_normal(p, l->w_idx, 1.0f, 0.02f, seed);
+            else net_init_const(p, l->w_idx, 1.0f);
+            net_init_const(p, l->b_idx, 0.0f);
+            continue;
+        }
+        /* fan_in as PyTorch computes it from the weight: size(1) * receptive field */
+        const param *w = &p->p[l->w_idx];
+        int fan_in = w->shape[1] * (w->ndim == 4 ? w->shape[2] * w->shape[3] : 1);
+        float bound = 1.0f / sqrtf((float)fan_in);
+        if (scheme == INIT_DCGAN) net_init_normal(p, l->w_idx, 0.0f, 0.02f, seed);
+        else net_init_uniform(p, l->w_idx, bound, seed);
+        if (l->b_idx >= 0) {
+            if (scheme == INIT_DCGAN) net_init_const(p, l->b_idx, 0.0f);
+            else net_init_uniform(p, l->b_idx, bound, seed);
+        }
+    }
+}
+
+int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
+    net *p = &s->params;
+    for (int i = 0; i < s->n; i++) {
+        layer *l = &s->L[i];
+        int w = l->w_idx >= 0 ? tape_param(t, p, l->w_idx) : -1;
+        int b = l->b_idx >= 0 ? tape_param(t, p, l->b_idx) : -1;
+        switch (l->kind) {
+        case L_LINEAR: x = op_linear(t, x, w, b); break;
+        case L_CONV: x = op_conv2d(t, x, w, b, l->stride, l->pad, (pad_mode)l->padmode); break;
+        case L_TCONV: x = op_conv_transpose2d(t, x, w, b, l->stride, l->pad, l->outpad); break;
+        case L_BN:
+            x = op_batchnorm(t, x, w, b, net_tensor(&s->buffers, l->rm_idx), net_tensor(&s->buffers, l->rv_idx),
+                             ctx->training, l->momentum, l->f);
+            break;
+        case L_IN: x = op_instancenorm(t, x, w, b, l->f); break;
+        case L_RELU: x = op_relu(t, x); break;
+        case L_LRELU: x = op_leaky_relu(t, x, l->f); break;
+        case L_TANH: x = op_tanh(t, x); break;
+        case L_SIGMOID: x = op_sigmoid(t, x); break;
+        case L_ELU: x = op_elu(t, x, l->f); break;
+        case L_DROPOUT: x = op_dropout(t, x, l->f, ctx->training, ctx->seed, ctx->step * 64u + (unsigned)i); break;
+        case L_UPSAMPLE: x = op_upsample_nearest2x(t, x); break;
+        case L_RESHAPE: x = op_reshape(t, x, tape_val(t, x).n, l->c, l->h, l->w); break;
+        }
+    }
+    return x;
+}
