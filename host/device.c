@@ -227,6 +227,13 @@ static void build_program(clg_ctx *c) {
     free(src);
 }
 
+static clg_kernel_entry *kernel_entry(clg_ctx *c, const char *name) {
+    for (int i = 0; i < c->nkernels; i++)
+        if (strcmp(c->kernels[i].name, name) == 0) return &c->kernels[i];
+    clg_kernel(c, name);
+    return &c->kernels[c->nkernels - 1];
+}
+
 cl_kernel clg_kernel(clg_ctx *c, const char *name) {
     for (int i = 0; i < c->nkernels; i++)
         if (strcmp(c->kernels[i].name, name) == 0) return c->kernels[i].k;
@@ -236,13 +243,23 @@ cl_kernel clg_kernel(clg_ctx *c, const char *name) {
     if (st != CL_SUCCESS) die("clCreateKernel(%s) failed: %s (%d)", name, cl_err_name(st), st);
     c->kernels = xrealloc(c->kernels, (size_t)(c->nkernels + 1) * sizeof *c->kernels);
     snprintf(c->kernels[c->nkernels].name, sizeof c->kernels[0].name, "%s", name);
-    c->kernels[c->nkernels++].k = k;
+    c->kernels[c->nkernels].k = k;
+    CL_CHECK(clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof(size_t),
+                                      &c->kernels[c->nkernels].max_wg, NULL));
+    c->nkernels++;
     return k;
 }
 
 void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
                 int nargs, const karg *args) {
-    cl_kernel k = clg_kernel(c, kernel);
+    clg_kernel_entry *e = kernel_entry(c, kernel);
+    cl_kernel k = e->k;
+    size_t local1[1];
+    if (!local && dims == 1) {
+        local1[0] = CLG_DEFAULT_WG;
+        while (local1[0] > 1 && (local1[0] > e->max_wg || local1[0] > c->max_wg)) local1[0] /= 2;
+        local = local1;
+    }
     for (int i = 0; i < nargs; i++) {
         cl_int st = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].ptr);
         if (st != CL_SUCCESS)
@@ -253,8 +270,51 @@ void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, 
         g[d] = global[d] ? global[d] : 1;
         if (local) g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
-    cl_int st = clEnqueueNDRangeKernel(c->q, k, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int st = clEnqueueNDRangeKernel(c->q, k, (cl_uint)dims, NULL, g, local, 0, NULL, c->profiling ? &ev : NULL);
     if (st != CL_SUCCESS) die("clEnqueueNDRangeKernel(%s) failed: %s (%d)", kernel, cl_err_name(st), st);
+    if (ev) clg_prof_event(c, kernel, ev);
+}
+
+struct clg_prof {
+    char name[64];
+    long count;
+    double ms;
+};
+
+void clg_prof_event(clg_ctx *c, const char *name, cl_event ev) {
+    CL_CHECK(clWaitForEvents(1, &ev));
+    cl_ulong t0 = 0, t1 = 0;
+    CL_CHECK(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL));
+    CL_CHECK(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL));
+    clReleaseEvent(ev);
+    int i = 0;
+    while (i < c->nprof && strcmp(c->prof[i].name, name) != 0) i++;
+    if (i == c->nprof) {
+        c->prof = xrealloc(c->prof, (size_t)(c->nprof + 1) * sizeof *c->prof);
+        memset(&c->prof[i], 0, sizeof c->prof[i]);
+        snprintf(c->prof[i].name, sizeof c->prof[i].name, "%s", name);
+        c->nprof++;
+    }
+    c->prof[i].count++;
+    c->prof[i].ms += (double)(t1 - t0) * 1e-6;
+}
+
+static int by_time(const void *a, const void *b) {
+    double x = ((const struct clg_prof *)a)->ms, y = ((const struct clg_prof *)b)->ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void clg_prof_report(clg_ctx *c, FILE *f) {
+    if (!c->nprof) return;
+    qsort(c->prof, (size_t)c->nprof, sizeof *c->prof, by_time);
+    double total = 0;
+    for (int i = 0; i < c->nprof; i++) total += c->prof[i].ms;
+    fprintf(f, "%-32s %8s %12s %7s\n", "kernel", "calls", "device ms", "share");
+    for (int i = 0; i < c->nprof; i++)
+        fprintf(f, "%-32s %8ld %12.2f %6.1f%%\n", c->prof[i].name, c->prof[i].count, c->prof[i].ms,
+                100.0 * c->prof[i].ms / total);
+    fprintf(f, "%-32s %8s %12.2f\n", "total", "", total);
 }
 
 /* ---- open / close ---------------------------------------------------------------------------- */
@@ -279,12 +339,13 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
     c->compute_units = i.cu;
     c->max_wg = i.max_wg;
     c->is_gpu = strcmp(i.type, "gpu") == 0;
-    c->profiling = profiling;
+    const char *penv = getenv("CLGAN_PROFILE");
+    c->profiling = profiling || (penv && *penv && strcmp(penv, "0") != 0);
     cl_int st;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
     c->ctx = clCreateContext(props, 1, &c->device, NULL, NULL, &st);
     CL_CHECK(st);
-    c->q = clCreateCommandQueue(c->ctx, c->device, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
+    c->q = clCreateCommandQueue(c->ctx, c->device, c->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
     CL_CHECK(st);
     return c;
 }
@@ -292,6 +353,8 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
 void clg_close(clg_ctx *c) {
     if (!c) return;
     clFinish(c->q);
+    if (c->profiling) clg_prof_report(c, stderr);
+    free(c->prof);
     for (int i = 0; i < c->nkernels; i++) clReleaseKernel(c->kernels[i].k);
     free(c->kernels);
     if (c->program) clReleaseProgram(c->program);

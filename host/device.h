@@ -9,6 +9,7 @@
 typedef struct {
     char name[64];
     cl_kernel k;
+    size_t max_wg; /* CL_KERNEL_WORK_GROUP_SIZE */
 } clg_kernel_entry;
 
 typedef struct clg_ctx {
@@ -25,6 +26,8 @@ typedef struct clg_ctx {
     cl_program program;             /* every kernels/ (*.cl) file, built once per context */
     clg_kernel_entry *kernels;      /* kernels created so far, looked up by name */
     int nkernels;
+    struct clg_prof *prof;          /* per-kernel device time when profiling (CLGAN_PROFILE=1) */
+    int nprof;
 } clg_ctx;
 
 /* Prints one line per device: index, platform, device, type, memory, compute units. */
@@ -36,6 +39,12 @@ void clg_list_devices(FILE *f);
  * Returns NULL with err filled (an unknown device lists the devices that exist). */
 clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen);
 void clg_close(clg_ctx *c);
+
+/* Profiling (clg_open with profiling != 0, or CLGAN_PROFILE=1 in the environment): every launch waits
+ * for its event and adds its device time to a per-kernel total. clg_prof_event records a finished
+ * event under a name (CLBlast calls use it); clg_prof_report prints the table, largest first. */
+void clg_prof_event(clg_ctx *c, const char *name, cl_event ev);
+void clg_prof_report(clg_ctx *c, FILE *f);
 
 /* One line naming the device, e.g. "NVIDIA CUDA / NVIDIA H100 (gpu, 80 GiB, 132 CU)". */
 void clg_describe(const clg_ctx *c, char *out, size_t outlen);
@@ -56,7 +65,10 @@ typedef struct {
 #define KLOCAL(bytes) ((karg){(bytes), NULL})
 
 /* Sets the arguments and enqueues the named kernel over `dims` dimensions. global[] is rounded up
- * to a multiple of local[] (kernels check their bounds); local NULL lets the driver choose. */
+ * to a multiple of local[] (kernels check their bounds). local NULL: a 1-D launch gets work-groups of
+ * CLG_DEFAULT_WG (or less, as the kernel allows) -- left to the driver, a global size with few small
+ * divisors can get work-groups of one item, which on PoCL costs ten times more -- and others the driver's. */
+#define CLG_DEFAULT_WG 128
 void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
                 int nargs, const karg *args);
 #define CLG_LAUNCH1(c, kernel, n, ...)                                                       \

@@ -14,26 +14,34 @@
 /* Reflect a coordinate in [-p, n-1+p] into [0, n-1] (p < n). */
 int conv_reflect(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
 
+/* One work-item per row of the output (r = (c, ki, kj), sample g, output row oy), looping over the
+ * OW columns: the index arithmetic is paid once per row, and reads and writes run along memory. */
 __kernel void conv_im2col(__global float *cols, int coff, __global const float *img, int ioff, int G, int C,
                           int IH, int IW, int OH, int OW, int k, int s, int p, int reflect) {
     int i = get_global_id(0);
-    int L = OH * OW, GL = G * L, kk2 = k * k;
-    if (i >= C * kk2 * GL) return;
-    int r = i / GL, j = i - r * GL;
-    int g = j / L, l = j - g * L;
-    int oy = l / OW, ox = l - oy * OW;
+    int kk2 = k * k;
+    if (i >= C * kk2 * G * OH) return;
+    int oy = i % OH, t = i / OH;
+    int g = t % G, r = t / G;
     int c = r / kk2, rk = r - c * kk2;
     int ki = rk / k, kj = rk - ki * k;
-    int iy = oy * s - p + ki, ix = ox * s - p + kj;
-    float v = 0.0f;
-    if (reflect) {
-        iy = conv_reflect(iy, IH);
-        ix = conv_reflect(ix, IW);
-        v = img[ioff + ((g * C + c) * IH + iy) * IW + ix];
-    } else if (iy >= 0 && iy < IH && ix >= 0 && ix < IW) {
-        v = img[ioff + ((g * C + c) * IH + iy) * IW + ix];
+    int iy = oy * s - p + ki;
+    __global float *dst = cols + coff + ((long)r * G + g) * OH * OW + oy * OW;
+    if (reflect) iy = conv_reflect(iy, IH);
+    if (iy < 0 || iy >= IH) {
+        for (int ox = 0; ox < OW; ox++) dst[ox] = 0.0f;
+        return;
     }
-    cols[coff + i] = v;
+    __global const float *src = img + ioff + ((g * C + c) * IH + iy) * IW;
+    int x0 = kj - p;
+    if (reflect) {
+        for (int ox = 0; ox < OW; ox++) dst[ox] = src[conv_reflect(ox * s + x0, IW)];
+    } else {
+        for (int ox = 0; ox < OW; ox++) {
+            int ix = ox * s + x0;
+            dst[ox] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
+        }
+    }
 }
 
 /* The padded coordinates (in [-p, n-1+p]) that read image coordinate i: i itself, and with
@@ -53,33 +61,38 @@ int conv_sources(int i, int n, int p, int reflect, int *q) {
 __kernel void conv_col2im(__global float *img, int ioff, __global const float *cols, int coff,
                           __global const float *bias, int boff, int has_bias, int G, int C, int IH, int IW, int OH,
                           int OW, int k, int s, int p, int reflect, float beta) {
+    /* one work-item per image row (g, c, iy), looping over its IW pixels */
     int i = get_global_id(0);
-    if (i >= G * C * IH * IW) return;
-    int ix = i % IW, t = i / IW;
-    int iy = t % IH;
-    t /= IH;
+    if (i >= G * C * IH) return;
+    int iy = i % IH, t = i / IH;
     int c = t % C, g = t / C;
     int L = OH * OW, GL = G * L;
     int qy[3], qx[3];
-    int ny = conv_sources(iy, IH, p, reflect, qy), nx = conv_sources(ix, IW, p, reflect, qx);
-    float sum = 0.0f;
-    for (int a = 0; a < ny; a++)
-        for (int ki = 0; ki < k; ki++) {
-            int ty = qy[a] + p - ki;
-            if (ty < 0 || ty % s) continue;
-            int oy = ty / s;
-            if (oy >= OH) continue;
-            for (int b = 0; b < nx; b++)
-                for (int kj = 0; kj < k; kj++) {
-                    int tx = qx[b] + p - kj;
-                    if (tx < 0 || tx % s) continue;
-                    int ox = tx / s;
-                    if (ox >= OW) continue;
-                    sum += cols[coff + ((c * k + ki) * k + kj) * GL + g * L + oy * OW + ox];
-                }
-        }
-    if (has_bias) sum += bias[boff + c];
-    CONV_ACC(img[ioff + i], sum);
+    int ny = conv_sources(iy, IH, p, reflect, qy);
+    float b = has_bias ? bias[boff + c] : 0.0f;
+    __global float *row = img + ioff + ((g * C + c) * IH + iy) * IW;
+    for (int ix = 0; ix < IW; ix++) {
+        int nx = conv_sources(ix, IW, p, reflect, qx);
+        float sum = 0.0f;
+        for (int a = 0; a < ny; a++)
+            for (int ki = 0; ki < k; ki++) {
+                int ty = qy[a] + p - ki;
+                if (ty < 0 || ty % s) continue;
+                int oy = ty / s;
+                if (oy >= OH) continue;
+                __global const float *crow = cols + coff + (c * k + ki) * k * GL + g * L + oy * OW;
+                for (int bb = 0; bb < nx; bb++)
+                    for (int kj = 0; kj < k; kj++) {
+                        int tx = qx[bb] + p - kj;
+                        if (tx < 0 || tx % s) continue;
+                        int ox = tx / s;
+                        if (ox >= OW) continue;
+                        sum += crow[kj * GL + ox];
+                    }
+            }
+        sum += b;
+        CONV_ACC(row[ix], sum);
+    }
 }
 
 /* dst {G, C, L} (NCHW) = beta*dst + src {C, G*L} (channel-major) + (bias[c] if has_bias). */

@@ -60,7 +60,8 @@ static int ki(size_t v, const char *what) {
 static void im2col(clg_ctx *c, const cgeom *g, tensor cols, tensor img, int n0, int G) {
     size_t n = (size_t)gK(g) * G * gL(g);
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
-    CLG_LAUNCH1(c, "conv_im2col", ki(n, "column matrix size"), KMEM(cols.mem), KINT(ki(cols.off, "offset")),
+    ki(n, "column matrix size");
+    CLG_LAUNCH1(c, "conv_im2col", (size_t)gK(g) * G * g->OH, KMEM(cols.mem), KINT(ki(cols.off, "offset")),
                 KMEM(img.mem), KINT(ki(ioff, "offset")), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH),
                 KINT(g->OW), KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect));
 }
@@ -69,7 +70,8 @@ static void im2col(clg_ctx *c, const cgeom *g, tensor cols, tensor img, int n0, 
 static void col2im(clg_ctx *c, const cgeom *g, tensor img, int n0, int G, tensor cols, tensor bias, float beta) {
     size_t n = (size_t)G * g->C * g->IH * g->IW;
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
-    CLG_LAUNCH1(c, "conv_col2im", ki(n, "image size"), KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
+    ki(n, "image size");
+    CLG_LAUNCH1(c, "conv_col2im", (size_t)G * g->C * g->IH, KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
                 KINT(ki(cols.off, "offset")), KMEM(bias.mem ? bias.mem : cols.mem), KINT(ki(bias.off, "offset")),
                 KINT(bias.mem != NULL), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH), KINT(g->OW),
                 KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect), KFLOAT(beta));
