@@ -67,10 +67,28 @@ __kernel void conv_col2im(__global float *img, int ioff, __global const float *c
     int iy = i % IH, t = i / IH;
     int c = t % C, g = t / C;
     int L = OH * OW, GL = G * L;
-    int qy[3], qx[3];
-    int ny = conv_sources(iy, IH, p, reflect, qy);
     float b = has_bias ? bias[boff + c] : 0.0f;
     __global float *row = img + ioff + ((g * C + c) * IH + iy) * IW;
+    __global const float *cbase = cols + coff + c * k * k * GL + g * L;
+    if (!reflect) {
+        /* Only kernel rows ki with (iy + p - ki) divisible by s reach this pixel: step through those. */
+        for (int ix = 0; ix < IW; ix++) {
+            float sum = 0.0f;
+            for (int ki = (iy + p) % s; ki < k; ki += s) {
+                int oy = (iy + p - ki) / s;
+                if (oy < 0 || oy >= OH) continue;
+                __global const float *crow = cbase + ki * k * GL + oy * OW;
+                for (int kj = (ix + p) % s; kj < k; kj += s) {
+                    int ox = (ix + p - kj) / s;
+                    if (ox >= 0 && ox < OW) sum += crow[kj * GL + ox];
+                }
+            }
+            CONV_ACC(row[ix], sum + b);
+        }
+        return;
+    }
+    int qy[3], qx[3];
+    int ny = conv_sources(iy, IH, p, reflect, qy);
     for (int ix = 0; ix < IW; ix++) {
         int nx = conv_sources(ix, IW, p, reflect, qx);
         float sum = 0.0f;
@@ -80,7 +98,7 @@ __kernel void conv_col2im(__global float *img, int ioff, __global const float *c
                 if (ty < 0 || ty % s) continue;
                 int oy = ty / s;
                 if (oy >= OH) continue;
-                __global const float *crow = cols + coff + (c * k + ki) * k * GL + g * L + oy * OW;
+                __global const float *crow = cbase + ki * k * GL + oy * OW;
                 for (int bb = 0; bb < nx; bb++)
                     for (int kj = 0; kj < k; kj++) {
                         int tx = qx[bb] + p - kj;
@@ -90,8 +108,7 @@ __kernel void conv_col2im(__global float *img, int ioff, __global const float *c
                         sum += crow[kj * GL + ox];
                     }
             }
-        sum += b;
-        CONV_ACC(row[ix], sum);
+        CONV_ACC(row[ix], sum + b);
     }
 }
 
