@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "devtest.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
@@ -82,22 +83,14 @@ static float *randnz(size_t n, float lo, float hi) {
 
 /* A tensor at offset `off` inside a fresh buffer surrounded by garbage. */
 static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    size_t cnt = (size_t)n * c * h * w;
-    tensor t = {.mem = clg_alloc(cl, cnt + off + 11), .off = off, .n = n, .c = c, .h = h, .w = w};
     if (nbufs == (int)(sizeof bufs / sizeof bufs[0])) die("test_elem: too many buffers");
+    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
     bufs[nbufs++] = t.mem;
-    clg_fill(cl, t.mem, 0, cnt + off + 11, 12345.0f);
-    clg_write(cl, t.mem, off, cnt, v);
     return t;
 }
 
-static float *download(tensor t) {
-    float *v = xmalloc(tnumel(t) * sizeof *v);
-    clg_read(cl, t.mem, t.off, tnumel(t), v);
-    return v;
-}
+static float *download(tensor t) { return dev_download(cl, t); }
 
-static double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
 
 /* A leaf that wants a gradient: its value at offset `off` of one buffer, its gradient at offset goff
  * of another that starts all NaN (the first write, beta 0, must overwrite it). */

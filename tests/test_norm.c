@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "devtest.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
@@ -46,22 +47,14 @@ static void release_uploads(void) {
 
 /* A tensor at an odd offset inside a fresh buffer, garbage around it. */
 static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    size_t cnt = (size_t)n * c * h * w;
-    tensor t = {.mem = clg_alloc(cl, cnt + off + 11), .off = off, .n = n, .c = c, .h = h, .w = w};
     if (nuploads == 64) die("test_norm: too many uploads");
+    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
     uploads[nuploads++] = t.mem;
-    clg_fill(cl, t.mem, 0, cnt + off + 11, 12345.0f);
-    clg_write(cl, t.mem, off, cnt, v);
     return t;
 }
 
-static float *download(tensor t) {
-    float *v = xmalloc(tnumel(t) * sizeof *v);
-    clg_read(cl, t.mem, t.off, tnumel(t), v);
-    return v;
-}
+static float *download(tensor t) { return dev_download(cl, t); }
 
-static double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
 
 /* Fills the tape's arena with NaN, so anything read before it is written shows. */
 static void poison_arena(tape *t) {

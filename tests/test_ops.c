@@ -7,6 +7,7 @@
 
 #include "optim.h"
 #include "check.h"
+#include "devtest.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
@@ -22,20 +23,11 @@ static float *randv(size_t n, float lo, float hi) {
 
 /* A tensor at an odd offset inside a fresh buffer, so offset handling is exercised. */
 static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    size_t cnt = (size_t)n * c * h * w;
-    tensor t = {.mem = clg_alloc(cl, cnt + off + 11), .off = off, .n = n, .c = c, .h = h, .w = w};
-    clg_fill(cl, t.mem, 0, cnt + off + 11, 12345.0f); /* garbage around the tensor */
-    clg_write(cl, t.mem, off, cnt, v);
-    return t;
+    return dev_upload_at(cl, v, n, c, h, w, off);
 }
 
-static float *download(tensor t) {
-    float *v = xmalloc(tnumel(t) * sizeof *v);
-    clg_read(cl, t.mem, t.off, tnumel(t), v);
-    return v;
-}
+static float *download(tensor t) { return dev_download(cl, t); }
 
-static double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
 
 /* L = 0.5 * sum (y - T)^2 gives dL/dy = y - T: a random upstream gradient for backward checks. */
 static int upstream_loss(tape *t, int y, const float *T, double **dy_ref, const double *y_ref) {

@@ -1,0 +1,26 @@
+/* Helpers shared by the tests that run kernels: tensors placed at odd offsets inside buffers full of
+ * garbage (so offset handling and out-of-bounds writes show), downloads, double accumulators. */
+#ifndef CLGAN_DEVTEST_H
+#define CLGAN_DEVTEST_H
+#include "device.h"
+#include "tensor.h"
+#include "util.h"
+
+/* A fresh buffer of garbage (12345) with v's n*c*h*w floats at offset off. */
+static inline tensor dev_upload_at(clg_ctx *cl, const float *v, int n, int c, int h, int w, size_t off) {
+    size_t cnt = (size_t)n * c * h * w;
+    tensor t = {.mem = clg_alloc(cl, cnt + off + 11), .off = off, .n = n, .c = c, .h = h, .w = w};
+    clg_fill(cl, t.mem, 0, cnt + off + 11, 12345.0f);
+    clg_write(cl, t.mem, off, cnt, v);
+    return t;
+}
+
+static inline float *dev_download(clg_ctx *cl, tensor t) {
+    float *v = xmalloc(tnumel(t) * sizeof *v);
+    clg_read(cl, t.mem, t.off, tnumel(t), v);
+    return v;
+}
+
+static inline double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
+
+#endif
