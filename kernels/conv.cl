@@ -14,32 +14,37 @@
 /* Reflect a coordinate in [-p, n-1+p] into [0, n-1] (p < n). */
 int conv_reflect(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
 
-/* One work-item per row of the output (r = (c, ki, kj), sample g, output row oy), looping over the
- * OW columns: the index arithmetic is paid once per row, and reads and writes run along memory. */
+/* One work-item per (r = (c, ki, kj), sample g): it writes that row's OH x OW block of the column
+ * matrix, contiguous in memory, so the index arithmetic is paid once per block. */
 __kernel void conv_im2col(__global float *cols, int coff, __global const float *img, int ioff, int G, int C,
                           int IH, int IW, int OH, int OW, int k, int s, int p, int reflect) {
     int i = get_global_id(0);
     int kk2 = k * k;
-    if (i >= C * kk2 * G * OH) return;
-    int oy = i % OH, t = i / OH;
-    int g = t % G, r = t / G;
+    if (i >= C * kk2 * G) return;
+    int g = i % G, r = i / G;
     int c = r / kk2, rk = r - c * kk2;
     int ki = rk / k, kj = rk - ki * k;
-    int iy = oy * s - p + ki;
-    __global float *dst = cols + coff + ((long)r * G + g) * OH * OW + oy * OW;
-    if (reflect) iy = conv_reflect(iy, IH);
-    if (iy < 0 || iy >= IH) {
-        for (int ox = 0; ox < OW; ox++) dst[ox] = 0.0f;
-        return;
-    }
-    __global const float *src = img + ioff + ((g * C + c) * IH + iy) * IW;
+    __global float *dst = cols + coff + ((long)r * G + g) * OH * OW;
+    __global const float *plane = img + ioff + (g * C + c) * IH * IW;
     int x0 = kj - p;
-    if (reflect) {
-        for (int ox = 0; ox < OW; ox++) dst[ox] = src[conv_reflect(ox * s + x0, IW)];
-    } else {
-        for (int ox = 0; ox < OW; ox++) {
-            int ix = ox * s + x0;
-            dst[ox] = ix >= 0 && ix < IW ? src[ix] : 0.0f;
+    for (int oy = 0; oy < OH; oy++, dst += OW) {
+        int iy = oy * s - p + ki;
+        if (reflect) iy = conv_reflect(iy, IH);
+        if (iy < 0 || iy >= IH) {
+            for (int ox = 0; ox < OW; ox++) dst[ox] = 0.0f;
+            continue;
+        }
+        __global const float *src = plane + iy * IW;
+        if (reflect) {
+            for (int ox = 0; ox < OW; ox++) dst[ox] = src[conv_reflect(ox * s + x0, IW)];
+        } else {
+            int lo = x0 < 0 ? (-x0 + s - 1) / s : 0;          /* first ox with ix >= 0 */
+            int hi = IW - 1 - x0 < 0 ? 0 : (IW - 1 - x0) / s + 1; /* first ox with ix >= IW */
+            if (hi > OW) hi = OW;
+            if (lo > OW) lo = OW;
+            for (int ox = 0; ox < lo; ox++) dst[ox] = 0.0f;
+            for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * s + x0];
+            for (int ox = hi > lo ? hi : lo; ox < OW; ox++) dst[ox] = 0.0f;
         }
     }
 }
@@ -61,54 +66,55 @@ int conv_sources(int i, int n, int p, int reflect, int *q) {
 __kernel void conv_col2im(__global float *img, int ioff, __global const float *cols, int coff,
                           __global const float *bias, int boff, int has_bias, int G, int C, int IH, int IW, int OH,
                           int OW, int k, int s, int p, int reflect, float beta) {
-    /* one work-item per image row (g, c, iy), looping over its IW pixels */
+    /* one work-item per image plane (g, c), looping over its pixels */
     int i = get_global_id(0);
-    if (i >= G * C * IH) return;
-    int iy = i % IH, t = i / IH;
-    int c = t % C, g = t / C;
+    if (i >= G * C) return;
+    int c = i % C, g = i / C;
     int L = OH * OW, GL = G * L;
     float b = has_bias ? bias[boff + c] : 0.0f;
-    __global float *row = img + ioff + ((g * C + c) * IH + iy) * IW;
     __global const float *cbase = cols + coff + c * k * k * GL + g * L;
-    if (!reflect) {
-        /* Only kernel rows ki with (iy + p - ki) divisible by s reach this pixel: step through those. */
-        for (int ix = 0; ix < IW; ix++) {
-            float sum = 0.0f;
-            for (int ki = (iy + p) % s; ki < k; ki += s) {
-                int oy = (iy + p - ki) / s;
-                if (oy < 0 || oy >= OH) continue;
-                __global const float *crow = cbase + ki * k * GL + oy * OW;
-                for (int kj = (ix + p) % s; kj < k; kj += s) {
-                    int ox = (ix + p - kj) / s;
-                    if (ox >= 0 && ox < OW) sum += crow[kj * GL + ox];
+    for (int iy = 0; iy < IH; iy++) {
+        __global float *row = img + ioff + ((g * C + c) * IH + iy) * IW;
+        if (!reflect) {
+            /* Only kernel taps with (i + p - tap) divisible by s reach this pixel: step through those. */
+            for (int ix = 0; ix < IW; ix++) {
+                float sum = 0.0f;
+                for (int ki = (iy + p) % s; ki < k; ki += s) {
+                    int oy = (iy + p - ki) / s;
+                    if (oy < 0 || oy >= OH) continue;
+                    __global const float *crow = cbase + ki * k * GL + oy * OW;
+                    for (int kj = (ix + p) % s; kj < k; kj += s) {
+                        int ox = (ix + p - kj) / s;
+                        if (ox >= 0 && ox < OW) sum += crow[kj * GL + ox];
+                    }
                 }
+                CONV_ACC(row[ix], sum + b);
             }
+            continue;
+        }
+        int qy[3], qx[3];
+        int ny = conv_sources(iy, IH, p, reflect, qy);
+        for (int ix = 0; ix < IW; ix++) {
+            int nx = conv_sources(ix, IW, p, reflect, qx);
+            float sum = 0.0f;
+            for (int a = 0; a < ny; a++)
+                for (int ki = 0; ki < k; ki++) {
+                    int ty = qy[a] + p - ki;
+                    if (ty < 0 || ty % s) continue;
+                    int oy = ty / s;
+                    if (oy >= OH) continue;
+                    __global const float *crow = cbase + ki * k * GL + oy * OW;
+                    for (int bb = 0; bb < nx; bb++)
+                        for (int kj = 0; kj < k; kj++) {
+                            int tx = qx[bb] + p - kj;
+                            if (tx < 0 || tx % s) continue;
+                            int ox = tx / s;
+                            if (ox >= OW) continue;
+                            sum += crow[kj * GL + ox];
+                        }
+                }
             CONV_ACC(row[ix], sum + b);
         }
-        return;
-    }
-    int qy[3], qx[3];
-    int ny = conv_sources(iy, IH, p, reflect, qy);
-    for (int ix = 0; ix < IW; ix++) {
-        int nx = conv_sources(ix, IW, p, reflect, qx);
-        float sum = 0.0f;
-        for (int a = 0; a < ny; a++)
-            for (int ki = 0; ki < k; ki++) {
-                int ty = qy[a] + p - ki;
-                if (ty < 0 || ty % s) continue;
-                int oy = ty / s;
-                if (oy >= OH) continue;
-                __global const float *crow = cbase + ki * k * GL + oy * OW;
-                for (int bb = 0; bb < nx; bb++)
-                    for (int kj = 0; kj < k; kj++) {
-                        int tx = qx[bb] + p - kj;
-                        if (tx < 0 || tx % s) continue;
-                        int ox = tx / s;
-                        if (ox >= OW) continue;
-                        sum += crow[kj * GL + ox];
-                    }
-            }
-        CONV_ACC(row[ix], sum + b);
     }
 }
 

@@ -61,7 +61,7 @@ static void im2col(clg_ctx *c, const cgeom *g, tensor cols, tensor img, int n0, 
     size_t n = (size_t)gK(g) * G * gL(g);
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
     ki(n, "column matrix size");
-    CLG_LAUNCH1(c, "conv_im2col", (size_t)gK(g) * G * g->OH, KMEM(cols.mem), KINT(ki(cols.off, "offset")),
+    CLG_LAUNCH1(c, "conv_im2col", (size_t)gK(g) * G, KMEM(cols.mem), KINT(ki(cols.off, "offset")),
                 KMEM(img.mem), KINT(ki(ioff, "offset")), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH),
                 KINT(g->OW), KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect));
 }
@@ -71,7 +71,7 @@ static void col2im(clg_ctx *c, const cgeom *g, tensor img, int n0, int G, tensor
     size_t n = (size_t)G * g->C * g->IH * g->IW;
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
     ki(n, "image size");
-    CLG_LAUNCH1(c, "conv_col2im", (size_t)G * g->C * g->IH, KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
+    CLG_LAUNCH1(c, "conv_col2im", (size_t)G * g->C, KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
                 KINT(ki(cols.off, "offset")), KMEM(bias.mem ? bias.mem : cols.mem), KINT(ki(bias.off, "offset")),
                 KINT(bias.mem != NULL), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH), KINT(g->OW),
                 KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect), KFLOAT(beta));
