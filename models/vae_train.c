@@ -269,6 +269,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
                 t_log = now;
             }
             if (r.step % eval_every == 0) {
+                clg_finish(cl); /* the training work queued so far is training time, not evaluation time */
                 double t0 = now_seconds();
                 last_mse = eval_mse(&r, (int)eval_images);
                 fprintf(evalcsv, "%ld,%ld,%ld,%.7g\n", r.step, epoch + 1, eval_images < r.test.n ? eval_images : r.test.n, last_mse);
