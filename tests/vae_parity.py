@@ -7,15 +7,15 @@ DIR holds what clgan wrote: init.safetensors (initial weights), trace.safetensor
 same weights on the same batches (the first steps*B Fashion-MNIST training images, in file
 order) with the same noise, and compares every step's losses and the final weights and moments.
 Prints one line per comparison and exits 1 on any failure. Needs only numpy and torch."""
-import gzip
-import json
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import parity_io
+from parity_io import load_safetensors
 
 TRAIN_IMAGES = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 LOSS_TOL = 1e-4   # relative error of each step's recon, kl and loss
@@ -47,37 +47,10 @@ PARAMS = ["fc1.weight", "fc1.bias", "fc21.weight", "fc21.bias", "fc22.weight", "
           "fc3.weight", "fc3.bias", "fc4.weight", "fc4.bias"]
 
 
-def load_safetensors(path):
-    """Returns ({name: float32 array}, metadata) of a safetensors file (F32 tensors only)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (hlen,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + hlen].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    data = raw[8 + hlen:]
-    out = {}
-    for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}, expected F32")
-        b, e = info["data_offsets"]
-        shape = tuple(info["shape"])
-        n = int(np.prod(shape)) if shape else 1
-        if e - b != 4 * n or e > len(data):
-            raise ValueError(f"{path}: tensor {name}: offsets {b},{e} do not fit shape {shape}")
-        out[name] = np.frombuffer(data, dtype="<f4", count=n, offset=b).reshape(shape).copy()
-    return out, meta
-
-
 def load_idx_images(path, count):
-    """The first `count` images of a gzipped IDX3 file as float32 [count, 784] in [0, 1]."""
-    with gzip.open(path, "rb") as f:
-        magic, n, rows, cols = struct.unpack(">IIII", f.read(16))
-        if magic != 0x803:
-            raise ValueError(f"{path}: bad IDX magic {magic:#x}")
-        if count > n:
-            raise ValueError(f"{path}: wants {count} images, the file has {n}")
-        pix = np.frombuffer(f.read(count * rows * cols), dtype=np.uint8)
-    return (pix.astype(np.float32) / np.float32(255)).reshape(count, rows * cols)
+    """The first `count` images as float32 [count, rows*cols] in [0, 1]."""
+    x = parity_io.load_idx_images(path, count)
+    return x.reshape(count, -1)
 
 
 class VAE(nn.Module):
