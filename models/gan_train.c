@@ -112,8 +112,7 @@ static int load_data(gan_trainer *r, char *err, size_t errlen) {
 
 /* Real images of batch b (global batch index) and their one-hot labels (or -1). */
 static int real_batch(gan_trainer *r, long b, int *y_vec, int *y_maps) {
-    long epoch = b / r->spe, it = b % r->spe;
-    (void)epoch;
+    long it = b % r->spe;
     int first = (int)(it * r->B), count = r->data.n - first < r->B ? r->data.n - first : r->B;
     tape *t = &r->t;
     tensor x = arena_tensor(&t->ar, count, r->s.channels, r->s.size, r->s.size);

@@ -167,7 +167,7 @@ static FILE *open_eval_csv(const char *dir, char *err, size_t errlen) {
     return f;
 }
 
-static void progress(vae_run *r, long epoch, const double *means, double its, double t_epoch_start) {
+static void progress(vae_run *r, long epoch, const double *means, double its) {
     long total = r->epochs * r->spe, stop = cfg_int(r->c, "train", "max_steps");
     if (stop > 0 && stop < total) total = stop;
     char eta[32];
@@ -175,7 +175,6 @@ static void progress(vae_run *r, long epoch, const double *means, double its, do
     printf("epoch %ld/%ld  step %ld/%ld  recon %.3f  kl %.3f  loss %.3f | %.1f it/s  %.1f s/epoch  left %s\n",
            epoch + 1, r->epochs, r->step, total, means[0], means[1], means[2], its,
            its > 0 ? (double)r->spe / its : 0.0, eta);
-    (void)t_epoch_start;
     fflush(stdout);
 }
 
@@ -239,7 +238,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
            r.spe, r.epochs, r.test.n);
 
     int status = 0;
-    double t_log = now_seconds(), t_total = 0, epoch_secs_sum = 0, last_mse = NAN;
+    double t_log = now_seconds(), epoch_secs_sum = 0, last_mse = NAN;
     long epochs_timed = 0;
     for (long epoch = r.step / r.spe; epoch < r.epochs && r.step < stop_at && status == 0; epoch++) {
         dataset_shuffle(&r.train, r.seed, (unsigned)epoch);
@@ -265,7 +264,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
             if (r.step % log_every == 0) {
                 double means[3], now = now_seconds();
                 long n = losslog_take_means(&ll, means);
-                progress(&r, epoch, means, (double)n / (now - t_log), t_epoch);
+                progress(&r, epoch, means, (double)n / (now - t_log));
                 t_log = now;
             }
             if (r.step % eval_every == 0) {
@@ -285,7 +284,6 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
         }
         clg_finish(cl);
         double secs = now_seconds() - t_epoch - eval_secs;
-        t_total += now_seconds() - t_epoch;
         int epoch_done = it == r.spe;
         if (epoch_done) {
             double t0 = now_seconds();
