@@ -30,6 +30,21 @@ void norm_tree_sum(__local float *tmp, int l, int wg) {
     }
 }
 
+/* Tree-sums two values over a work-group of wg (a power of two) work-items; every work-item must
+ * call it. The totals end in tmp[0] and tmp2[0]. */
+void norm_reduce2(__local float *tmp, __local float *tmp2, float s1, float s2, int l, int wg) {
+    tmp[l] = s1;
+    tmp2[l] = s2;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = wg / 2; h > 0; h >>= 1) {
+        if (l < h) {
+            tmp[l] += tmp[l + h];
+            tmp2[l] += tmp2[l + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
 /* Mean and variance of each group, two passes over the data: the mean, then the centred sums
  * sum(d) and sum(d^2) with d = x - mean; var = (sum(d^2) - sum(d)^2 / M) / M (the corrected
  * two-pass formula: sum(d) is zero up to the rounding of the mean, and subtracting its square
@@ -61,16 +76,7 @@ __kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, 
         s2 = t2;
     }
     __local float *tmp2 = tmp + wg;
-    tmp[l] = s1;
-    tmp2[l] = s2;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = wg / 2; h > 0; h >>= 1) {
-        if (l < h) {
-            tmp[l] += tmp[l + h];
-            tmp2[l] += tmp2[l + h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    norm_reduce2(tmp, tmp2, s1, s2, l, wg);
     if (l == 0) {
         float sd = tmp[0];
         float var = fmax((tmp2[0] - sd * sd / (float)M) / (float)M, 0.0f);
@@ -131,16 +137,7 @@ __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const 
         s2 += d * ((x[xoff + k] - mean) * invstd);
     }
     __local float *tmp2 = tmp + wg;
-    tmp[l] = s1;
-    tmp2[l] = s2;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = wg / 2; h > 0; h >>= 1) {
-        if (l < h) {
-            tmp[l] += tmp[l + h];
-            tmp2[l] += tmp2[l + h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    norm_reduce2(tmp, tmp2, s1, s2, l, wg);
     if (l == 0) {
         sums[sumoff + g] = tmp[0];
         sums[sumoff + G + g] = tmp2[0];

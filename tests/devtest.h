@@ -15,6 +15,21 @@ static inline tensor dev_upload_at(clg_ctx *cl, const float *v, int n, int c, in
     return t;
 }
 
+/* Opens the default device (CLGAN_DEVICE, else the first GPU, else the first device) and prints
+ * which one; NULL after printing the reason. */
+static inline clg_ctx *dev_open_for_test(void) {
+    char err[2048];
+    clg_ctx *cl = clg_open(NULL, 0, err, sizeof err);
+    if (!cl) {
+        printf("FAIL clg_open: %s\n", err);
+        return NULL;
+    }
+    char desc[512];
+    clg_describe(cl, desc, sizeof desc);
+    printf("device: %s\n", desc);
+    return cl;
+}
+
 static inline float *dev_download(clg_ctx *cl, tensor t) {
     float *v = xmalloc(tnumel(t) * sizeof *v);
     clg_read(cl, t.mem, t.off, tnumel(t), v);

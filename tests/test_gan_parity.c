@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "devtest.h"
 #include "checkpoint.h"
 #include "gan.h"
 #include "safetensors.h"
@@ -245,19 +246,12 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
 }
 
 int main(void) {
-    char err[1024];
     if (access(SCRIPT, R_OK) != 0) {
         printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
         return 1;
     }
-    clg_ctx *cl = clg_open(NULL, 0, err, sizeof err);
-    if (!cl) {
-        printf("FAIL clg_open: %s\n", err);
-        return 1;
-    }
-    char desc[512];
-    clg_describe(cl, desc, sizeof desc);
-    printf("device: %s\n", desc);
+    clg_ctx *cl = dev_open_for_test();
+    if (!cl) return 1;
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "devtest.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "device.h"
@@ -59,14 +60,8 @@ int main(void) {
         printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
         return 1;
     }
-    clg_ctx *cl = clg_open(NULL, 0, err, sizeof err);
-    if (!cl) {
-        printf("FAIL clg_open: %s\n", err);
-        return 1;
-    }
-    char desc[512];
-    clg_describe(cl, desc, sizeof desc);
-    printf("device: %s\n", desc);
+    clg_ctx *cl = dev_open_for_test();
+    if (!cl) return 1;
 
     dataset train;
     if (dataset_load_idx(&train, cl, TRAIN_IMAGES, NULL, STEPS * B, err, sizeof err) != 0) {
