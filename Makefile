@@ -7,7 +7,7 @@ LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
 
 HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
 HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
-TOOLS     := train gemm_bench
+TOOLS     := train gemm_bench translate make_edges2fashion
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 TEST_SH   := $(wildcard tests/test_*.sh)

@@ -302,6 +302,21 @@ void clg_prof_event(clg_ctx *c, const char *name, cl_event ev) {
     c->prof[i].ms += (double)(t1 - t0) * 1e-6;
 }
 
+double clg_prof_total(const clg_ctx *c, const char *prefix, long *count) {
+    size_t plen = prefix ? strlen(prefix) : 0;
+    double ms = 0;
+    long n = 0;
+    for (int i = 0; i < c->nprof; i++)
+        if (strncmp(c->prof[i].name, prefix ? prefix : "", plen) == 0) {
+            ms += c->prof[i].ms;
+            n += c->prof[i].count;
+        }
+    if (count) *count = n;
+    return ms;
+}
+
+void clg_prof_reset(clg_ctx *c) { c->nprof = 0; }
+
 static int by_time(const void *a, const void *b) {
     double x = ((const struct clg_prof *)a)->ms, y = ((const struct clg_prof *)b)->ms;
     return x < y ? 1 : x > y ? -1 : 0;
@@ -399,6 +414,12 @@ void clg_read(clg_ctx *c, cl_mem m, size_t off, size_t n, float *dst) {
 void clg_fill(clg_ctx *c, cl_mem m, size_t off, size_t n, float value) {
     if (!n) return;
     CLG_LAUNCH1(c, "fill", n, KMEM(m), KINT(off), KINT(n), KFLOAT(value));
+}
+
+void clg_copy(clg_ctx *c, cl_mem dst, size_t doff, cl_mem src, size_t soff, size_t n) {
+    if (!n) return;
+    CL_CHECK(clEnqueueCopyBuffer(c->q, src, dst, soff * sizeof(float), doff * sizeof(float), n * sizeof(float), 0,
+                                 NULL, NULL));
 }
 
 void clg_finish(clg_ctx *c) { CL_CHECK(clFinish(c->q)); }

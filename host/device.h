@@ -45,6 +45,11 @@ void clg_close(clg_ctx *c);
  * event under a name (CLBlast calls use it); clg_prof_report prints the table, largest first. */
 void clg_prof_event(clg_ctx *c, const char *name, cl_event ev);
 void clg_prof_report(clg_ctx *c, FILE *f);
+/* The device ms recorded so far over the names that start with prefix (NULL or "": all), and how
+ * many events that was (count may be NULL); clg_prof_reset forgets everything recorded. ./bench
+ * reads the totals around each timed run. */
+double clg_prof_total(const clg_ctx *c, const char *prefix, long *count);
+void clg_prof_reset(clg_ctx *c);
 
 /* One line naming the device, e.g. "NVIDIA CUDA / NVIDIA H100 (gpu, 80 GiB, 132 CU)". */
 void clg_describe(const clg_ctx *c, char *out, size_t outlen);
@@ -80,6 +85,8 @@ cl_mem clg_alloc(clg_ctx *c, size_t nfloats);
 void clg_write(clg_ctx *c, cl_mem m, size_t off, size_t n, const float *src);   /* blocking */
 void clg_read(clg_ctx *c, cl_mem m, size_t off, size_t n, float *dst);          /* blocking */
 void clg_fill(clg_ctx *c, cl_mem m, size_t off, size_t n, float value);
+/* n floats from src at soff to dst at doff, in queue order (regions must not overlap in one buffer). */
+void clg_copy(clg_ctx *c, cl_mem dst, size_t doff, cl_mem src, size_t soff, size_t n);
 void clg_finish(clg_ctx *c);
 
 #endif

@@ -20,6 +20,8 @@ int op_reparam(tape *t, int mu, int logvar, int eps);
 int op_bce_sum(tape *t, int p, int target, float scale);
 int op_kl_normal_sum(tape *t, int mu, int logvar, float scale);
 int op_sqerr_sum(tape *t, int a, int b, float scale);
+/* scale * sum |a - b| (scale 1/numel gives torch's L1Loss); gradient scale*sign(a - b), 0 where equal. */
+int op_absdiff_sum(tape *t, int a, int b, float scale);
 /* wa*a + wb*b for scalars. */
 int op_lincomb(tape *t, int a, float wa, int b, float wb);
 

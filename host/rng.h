@@ -14,6 +14,8 @@ enum {
     RNG_STREAM_DROPOUT = 6,
     RNG_STREAM_GP = 7,      /* gradient-penalty interpolation weights: step = training step */
     RNG_STREAM_AUGMENT = 8, /* data augmentation (crops, flips): step = position in the epoch */
+    RNG_STREAM_POOL = 9,    /* CycleGAN image pool draws: step = training step */
+    RNG_STREAM_PAIR = 10,   /* unpaired data: the B image of each step, step = epoch */
 };
 
 void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], uint32_t out[4]);

@@ -62,6 +62,25 @@ __kernel void sqerr_bwd(__global float *da, int daoff, __global const float *a, 
     ACC(da[daoff + i], sign * 2.0f * scale * g[goff] * (a[aoff + i] - b[boff + i]));
 }
 
+/* Absolute error terms |a - b| (L1 losses). */
+__kernel void absdiff_terms(__global float *out, int ooff, __global const float *a, int aoff,
+                            __global const float *b, int boff, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    out[ooff + i] = fabs(a[aoff + i] - b[boff + i]);
+}
+
+/* d/da of scale*sum |a-b| = scale*sign(a-b)*g, sign(0) = 0 as torch.sign; sign -1 gives b's gradient. */
+__kernel void absdiff_bwd(__global float *da, int daoff, __global const float *a, int aoff,
+                          __global const float *b, int boff, __global const float *g, int goff, float scale,
+                          float sign, int n, float beta) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float d = a[aoff + i] - b[boff + i];
+    float sg = d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f);
+    ACC(da[daoff + i], sign * scale * g[goff] * sg);
+}
+
 /* Scalar combination: out = wa*a + wb*b (losses); its backward is axpby with the upstream g. */
 __kernel void scalar_lincomb(__global float *out, int ooff, __global const float *a, int aoff,
                              __global const float *b, int boff, float wa, float wb) {

@@ -23,13 +23,49 @@ static layer *push(seqnet *s, layer_kind kind) {
     memset(l, 0, sizeof *l);
     l->kind = kind;
     l->w_idx = l->b_idx = l->rm_idx = l->rv_idx = -1;
+    l->tidx = s->tidx++;
     return l;
+}
+
+/* "<prefix><module index of the last layer>.<what>" */
+static void layer_name(const seqnet *s, const char *what, char *out, size_t n) {
+    snprintf(out, n, "%s%d.%s", s->prefix, s->L[s->n - 1].tidx, what);
 }
 
 static int add_param(seqnet *s, const char *what, int ndim, const int *shape) {
     char name[64];
-    snprintf(name, sizeof name, "%d.%s", s->n - 1, what);
+    layer_name(s, what, name, sizeof name);
     return net_add(&s->params, name, ndim, shape);
+}
+
+void seq_set_prefix(seqnet *s, const char *prefix) {
+    if (strlen(prefix) >= sizeof s->prefix) die("seqnet %s: prefix too long", s->params.name);
+    snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+}
+
+void seq_skip_index(seqnet *s) { s->tidx++; }
+
+void seq_res_begin(seqnet *s) {
+    if (s->depth) die("seqnet %s: nested residual blocks", s->params.name);
+    push(s, L_RES_BEGIN);
+    s->tidx--; /* the marker is not a module of its own */
+    s->depth = 1;
+    memcpy(s->outer_prefix, s->prefix, sizeof s->prefix);
+    s->outer_tidx = s->tidx;
+    char p[96];
+    if (snprintf(p, sizeof p, "%.40s%d.conv_block.", s->outer_prefix, s->tidx) >= (int)sizeof s->prefix)
+        die("seqnet %s: residual block name too long", s->params.name);
+    seq_set_prefix(s, p);
+    s->tidx = 0;
+}
+
+void seq_res_end(seqnet *s) {
+    if (!s->depth) die("seqnet %s: seq_res_end without seq_res_begin", s->params.name);
+    memcpy(s->prefix, s->outer_prefix, sizeof s->prefix);
+    s->tidx = s->outer_tidx + 1;
+    s->depth = 0;
+    push(s, L_RES_END);
+    s->tidx--;
 }
 
 void seq_linear(seqnet *s, int in, int out, int bias) {
@@ -59,9 +95,9 @@ void seq_bn(seqnet *s, int c) {
     l->w_idx = add_param(s, "weight", 1, (int[]){c});
     l->b_idx = add_param(s, "bias", 1, (int[]){c});
     char name[64];
-    snprintf(name, sizeof name, "%d.running_mean", s->n - 1);
+    layer_name(s, "running_mean", name, sizeof name);
     l->rm_idx = net_add(&s->buffers, name, 1, (int[]){c});
-    snprintf(name, sizeof name, "%d.running_var", s->n - 1);
+    layer_name(s, "running_var", name, sizeof name);
     l->rv_idx = net_add(&s->buffers, name, 1, (int[]){c});
 }
 
@@ -82,6 +118,7 @@ void seq_reshape(seqnet *s, int c, int h, int w) {
 }
 
 void seq_build(seqnet *s) {
+    if (s->depth) die("seqnet %s: residual block not closed", s->params.name);
     s->built = 1;
     net_alloc(&s->params);
     if (s->buffers.np == 0) net_add(&s->buffers, "none", 1, (int[]){1}); /* keeps the buffer net valid */
@@ -124,6 +161,7 @@ void seq_init_weights(seqnet *s, init_scheme scheme, unsigned long long seed) {
 
 int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
     net *p = &s->params;
+    int skip = -1; /* the input of the open residual block */
     for (int i = 0; i < s->n; i++) {
         layer *l = &s->L[i];
         int w = l->w_idx >= 0 ? tape_param(t, p, l->w_idx) : -1;
@@ -145,6 +183,8 @@ int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
         case L_DROPOUT: x = op_dropout(t, x, l->f, ctx->training, ctx->seed, ctx->step * 64u + (unsigned)i); break;
         case L_UPSAMPLE: x = op_upsample_nearest2x(t, x); break;
         case L_RESHAPE: x = op_reshape(t, x, tape_val(t, x).n, l->c, l->h, l->w); break;
+        case L_RES_BEGIN: skip = x; break;
+        case L_RES_END: x = op_add(t, skip, x); break;
         }
     }
     return x;

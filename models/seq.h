@@ -7,7 +7,7 @@
 
 typedef enum {
     L_LINEAR, L_CONV, L_TCONV, L_BN, L_IN, L_RELU, L_LRELU, L_TANH, L_SIGMOID, L_ELU, L_DROPOUT, L_RESHAPE,
-    L_UPSAMPLE
+    L_UPSAMPLE, L_RES_BEGIN, L_RES_END
 } layer_kind;
 
 typedef struct {
@@ -18,6 +18,7 @@ typedef struct {
     float momentum;                                     /* BN */
     int w_idx, b_idx;                                   /* parameters in seqnet.params, or -1 */
     int rm_idx, rv_idx;                                 /* BN buffers in seqnet.buffers */
+    int tidx;                                           /* PyTorch module index (names) */
 } layer;
 
 typedef struct {
@@ -26,6 +27,11 @@ typedef struct {
     layer *L;
     int n, cap;
     int built;
+    /* Parameter naming: "<prefix><tidx>.weight", tidx counting PyTorch modules (seq_skip_index
+     * advances it for a module clgan folds into the next layer). Residual blocks name their inner
+     * layers "<prefix><block index>.conv_block.<i>." as pytorch-CycleGAN-and-pix2pix's ResnetBlock. */
+    char prefix[48], outer_prefix[48];
+    int tidx, outer_tidx, depth;
 } seqnet;
 
 typedef struct {
@@ -42,6 +48,14 @@ void seq_bn(seqnet *s, int c);
 void seq_instnorm(seqnet *s, int c, int affine);
 void seq_act(seqnet *s, layer_kind kind, float f); /* RELU, LRELU (slope), TANH, SIGMOID, ELU (alpha), DROPOUT (p), UPSAMPLE */
 void seq_reshape(seqnet *s, int c, int h, int w);
+/* Names: every later parameter is "<prefix><index>...." (default ""). */
+void seq_set_prefix(seqnet *s, const char *prefix);
+/* A PyTorch module with no parameters that clgan folds into the next layer (ReflectionPad2d before
+ * a reflect-padded conv): takes a module index so the names still match the PyTorch twin. */
+void seq_skip_index(seqnet *s);
+/* x + block(x): the layers between begin and end form the block (one level; not nested). */
+void seq_res_begin(seqnet *s);
+void seq_res_end(seqnet *s);
 void seq_build(seqnet *s); /* allocates parameters and buffers (running_var = 1) */
 void seq_free(seqnet *s);
 

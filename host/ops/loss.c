@@ -73,6 +73,26 @@ int op_sqerr_sum(tape *t, int a, int b, float scale) {
     return y;
 }
 
+static void absdiff_backward(tape *t, const tnode *nd) {
+    tensor a = tape_val(t, nd->in[0]), b = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
+    size_t n = tnumel(a);
+    for (int side = 0; side < 2; side++) {
+        float beta;
+        tensor d = tape_grad(t, nd->in[side], &beta);
+        if (!d.mem) continue;
+        CLG_LAUNCH1(t->cl, "absdiff_bwd", n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
+                    KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KFLOAT(side ? -1.0f : 1.0f), KINT(n), KFLOAT(beta));
+    }
+}
+
+int op_absdiff_sum(tape *t, int a, int b, float scale) {
+    int ins[2] = {a, b};
+    int y = reduce_terms(t, "absdiff_terms", a, b, scale, tape_any_grad(t, 2, ins));
+    tnode *nd = tape_record(t, absdiff_backward, "absdiff", y, 2, ins);
+    if (nd) nd->farg[0] = scale;
+    return y;
+}
+
 static void lincomb_backward(tape *t, const tnode *nd) {
     tensor g = tape_out_grad(t, nd);
     for (int side = 0; side < 2; side++) {

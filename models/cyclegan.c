@@ -1,0 +1,175 @@
+/* CycleGAN's INI keys and networks: the ResNet generator and the PatchGAN discriminator, layer for
+ * layer as pytorch-CycleGAN-and-pix2pix's ResnetGenerator / NLayerDiscriminator with instance norm
+ * (affine off, so convolutions keep their biases), so parameter names match its state_dict. */
+#include "cyclegan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const cfg_key cyclegan_keys[] = {
+    {"data", "dataroot", CFG_STR, "data/edges2fashion", "data folder: train/ and val/ (aligned) or trainA/, trainB/, testA/, testB/ (unaligned)", NULL, 0, 0},
+    {"data", "layout", CFG_CHOICE, "aligned", "aligned: each file holds A|B side by side (pix2pix, edges2shoes; used unpaired); unaligned: separate A and B folders (horse2zebra)", "aligned|unaligned", 0, 0},
+    {"data", "direction", CFG_CHOICE, "AtoB", "AtoB: A is the left half / trainA; BtoA swaps the domains", "AtoB|BtoA", 0, 0},
+    {"data", "channels_a", CFG_INT, "1", "channels of domain A images: 1 (grayscale) or 3 (RGB)", NULL, 1, 3},
+    {"data", "channels_b", CFG_INT, "1", "channels of domain B images: 1 (grayscale) or 3 (RGB)", NULL, 1, 3},
+    {"data", "load_size", CFG_INT, "64", "resize images to load_size x load_size first (286 for 256 crops in the reference)", NULL, 8, 4096},
+    {"data", "crop_size", CFG_INT, "64", "then a random crop of crop_size x crop_size (the training size; a multiple of 4)", NULL, 8, 4096},
+    {"data", "flip", CFG_BOOL, "true", "random horizontal flips", NULL, 0, 0},
+    {"data", "train_limit", CFG_INT, "0", "use only the first N training images of each domain; 0 = all", NULL, 0, 2147483647},
+    {"cyclegan", "ngf", CFG_INT, "64", "generator width: c7s1-ngf, d(2 ngf), d(4 ngf), R(4 ngf) x n_blocks, u(2 ngf), u(ngf)", NULL, 1, 4096},
+    {"cyclegan", "ndf", CFG_INT, "64", "discriminator width: C(ndf)-C(2 ndf)-C(4 ndf)-C(8 ndf)", NULL, 1, 4096},
+    {"cyclegan", "n_blocks", CFG_INT, "6", "residual blocks (6 at 128x128, 9 at 256x256)", NULL, 0, 64},
+    {"cyclegan", "n_layers_d", CFG_INT, "3", "PatchGAN stride-2 layers (3: 70x70 receptive field)", NULL, 1, 8},
+    {"cyclegan", "upsample", CFG_CHOICE, "nearest-conv", "generator up-sampling: nearest x2 + 3x3 conv (seed 003) or transposed conv (reference)", "nearest-conv|tconv", 0, 0},
+    {"cyclegan", "gan_mode", CFG_CHOICE, "lsgan", "adversarial loss: lsgan (MSE against 1/0) or vanilla (BCE with logits)", "lsgan|vanilla", 0, 0},
+    {"cyclegan", "lambda_a", CFG_FLOAT, "10", "weight of the cycle loss A -> B -> A", NULL, 0, 1e6},
+    {"cyclegan", "lambda_b", CFG_FLOAT, "10", "weight of the cycle loss B -> A -> B", NULL, 0, 1e6},
+    {"cyclegan", "lambda_identity", CFG_FLOAT, "0.5", "identity loss weight, relative to lambda_a / lambda_b (0 = off; needs channels_a = channels_b)", NULL, 0, 1e6},
+    {"cyclegan", "pool_size", CFG_INT, "50", "image pool of past fakes for the discriminators (0 = off)", NULL, 0, 100000},
+    {"cyclegan", "epochs_decay", CFG_INT, "0", "epochs of linear learning-rate decay after train.epochs at the constant rate", NULL, 0, 100000},
+    {"cyclegan", "grid_every", CFG_INT, "0", "steps between translation grids and checkpoints within an epoch (0 = at epoch ends only)", NULL, 0, 2147483647},
+};
+
+const model_desc cyclegan_model = {
+    .type = "cyclegan",
+    .summary = "CycleGAN: ResNet generators, PatchGAN discriminators, LSGAN, cycle L1, image pool (seed 003)",
+    .keys = cyclegan_keys,
+    .nkeys = (int)(sizeof cyclegan_keys / sizeof cyclegan_keys[0]),
+    .train = cyclegan_train,
+};
+
+int cyclegan_spec_from_cfg(const cfg *c, cyclegan_spec *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->channels_a = (int)cfg_int(c, "data", "channels_a");
+    s->channels_b = (int)cfg_int(c, "data", "channels_b");
+    s->ngf = (int)cfg_int(c, "cyclegan", "ngf");
+    s->ndf = (int)cfg_int(c, "cyclegan", "ndf");
+    s->n_blocks = (int)cfg_int(c, "cyclegan", "n_blocks");
+    s->n_layers_d = (int)cfg_int(c, "cyclegan", "n_layers_d");
+    s->up_tconv = !strcmp(cfg_str(c, "cyclegan", "upsample"), "tconv");
+    s->lsgan = !strcmp(cfg_str(c, "cyclegan", "gan_mode"), "lsgan");
+    s->size = (int)cfg_int(c, "data", "crop_size");
+    if (s->channels_a == 2 || s->channels_b == 2) {
+        set_err(err, errlen, "data.channels_a / channels_b must be 1 or 3");
+        return -1;
+    }
+    if (s->size % 4) {
+        set_err(err, errlen, "data.crop_size = %d: the generator halves the size twice, so it must be a multiple of 4", s->size);
+        return -1;
+    }
+    if (cfg_int(c, "data", "load_size") < s->size) {
+        set_err(err, errlen, "data.load_size = %ld is smaller than data.crop_size = %d", cfg_int(c, "data", "load_size"), s->size);
+        return -1;
+    }
+    if (cfg_float(c, "cyclegan", "lambda_identity") > 0 && s->channels_a != s->channels_b) {
+        set_err(err, errlen, "cyclegan.lambda_identity > 0 needs data.channels_a = data.channels_b (G_A(B) must be a B image)");
+        return -1;
+    }
+    /* the PatchGAN's output must keep at least one position: n_layers_d halvings then two 4x4 valid-ish convs */
+    int side = s->size;
+    for (int i = 0; i < s->n_layers_d; i++) side = (side + 2 - 4) / 2 + 1;
+    side = side - 1 - 1;
+    if (side < 1) {
+        set_err(err, errlen, "cyclegan.n_layers_d = %d leaves no output position at %dx%d (lower it or train larger images)",
+                s->n_layers_d, s->size, s->size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Conv-InstanceNorm-ReLU with the reference's module indices; reflect: a ReflectionPad2d module first. */
+static void conv_in_relu(seqnet *g, int in, int out, int k, int stride, int pad, int reflect) {
+    if (reflect) seq_skip_index(g);
+    seq_conv(g, in, out, k, stride, pad, 1, reflect ? PAD_REFLECT : PAD_ZERO);
+    seq_instnorm(g, out, 0);
+    seq_act(g, L_RELU, 0);
+}
+
+void cyclegan_build_generator(const cyclegan_spec *s, seqnet *g, clg_ctx *cl, const char *name, int in, int out) {
+    seq_init(g, cl, name);
+    seq_set_prefix(g, "model.");
+    int f = s->ngf;
+    conv_in_relu(g, in, f, 7, 1, 3, 1);    /* c7s1-ngf */
+    conv_in_relu(g, f, 2 * f, 3, 2, 1, 0); /* d(2 ngf) */
+    conv_in_relu(g, 2 * f, 4 * f, 3, 2, 1, 0); /* d(4 ngf) */
+    for (int i = 0; i < s->n_blocks; i++) {    /* R(4 ngf): pad-conv-IN-ReLU-pad-conv-IN, + x */
+        seq_res_begin(g);
+        conv_in_relu(g, 4 * f, 4 * f, 3, 1, 1, 1);
+        seq_skip_index(g);
+        seq_conv(g, 4 * f, 4 * f, 3, 1, 1, 1, PAD_REFLECT);
+        seq_instnorm(g, 4 * f, 0);
+        seq_res_end(g);
+    }
+    for (int m = 4; m > 1; m /= 2) { /* u(2 ngf), u(ngf) */
+        if (s->up_tconv) {
+            seq_tconv(g, m * f, m * f / 2, 3, 2, 1, 1, 1);
+            seq_instnorm(g, m * f / 2, 0);
+            seq_act(g, L_RELU, 0);
+        } else {
+            seq_act(g, L_UPSAMPLE, 0);
+            conv_in_relu(g, m * f, m * f / 2, 3, 1, 1, 0);
+        }
+    }
+    seq_skip_index(g); /* c7s1-out, tanh */
+    seq_conv(g, f, out, 7, 1, 3, 1, PAD_REFLECT);
+    seq_act(g, L_TANH, 0);
+    seq_build(g);
+}
+
+void cyclegan_build_discriminator(const cyclegan_spec *s, seqnet *d, clg_ctx *cl, const char *name, int in) {
+    seq_init(d, cl, name);
+    seq_set_prefix(d, "model.");
+    int f = s->ndf, mult = 1;
+    seq_conv(d, in, f, 4, 2, 1, 1, PAD_ZERO);
+    seq_act(d, L_LRELU, 0.2f);
+    for (int n = 1; n <= s->n_layers_d; n++) { /* the last of these has stride 1 */
+        int prev = mult;
+        mult = 1 << n < 8 ? 1 << n : 8;
+        seq_conv(d, f * prev, f * mult, 4, n < s->n_layers_d ? 2 : 1, 1, 1, PAD_ZERO);
+        seq_instnorm(d, f * mult, 0);
+        seq_act(d, L_LRELU, 0.2f);
+    }
+    seq_conv(d, f * mult, 1, 4, 1, 1, 1, PAD_ZERO); /* one logit per 70x70 patch */
+    seq_build(d);
+}
+
+static const char *const meta_keys[CYCLEGAN_META_N] = {
+    "cyclegan.channels_a", "cyclegan.channels_b", "cyclegan.ngf", "cyclegan.ndf",
+    "cyclegan.n_blocks",   "cyclegan.n_layers_d", "cyclegan.up_tconv", "cyclegan.size",
+};
+
+static int *spec_field(cyclegan_spec *s, int i) {
+    int *f[CYCLEGAN_META_N] = {&s->channels_a, &s->channels_b, &s->ngf,      &s->ndf,
+                               &s->n_blocks,   &s->n_layers_d, &s->up_tconv, &s->size};
+    return f[i];
+}
+
+void cyclegan_spec_meta(const cyclegan_spec *s, char vals[CYCLEGAN_META_N][24], const char *keys[CYCLEGAN_META_N]) {
+    cyclegan_spec copy = *s;
+    for (int i = 0; i < CYCLEGAN_META_N; i++) {
+        keys[i] = meta_keys[i];
+        snprintf(vals[i], 24, "%d", *spec_field(&copy, i));
+    }
+}
+
+int cyclegan_spec_from_meta(const st_file *f, const char *path, cyclegan_spec *s, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->lsgan = 1;
+    for (int i = 0; i < CYCLEGAN_META_N; i++) {
+        long v;
+        if (ckpt_meta_long(f, path, meta_keys[i], &v, err, errlen) != 0) return -1;
+        if (v < 0 || v > 65536) {
+            set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is out of range", path, meta_keys[i], v);
+            return -1;
+        }
+        *spec_field(s, i) = (int)v;
+    }
+    if (s->channels_a < 1 || s->channels_a > 3 || s->channels_b < 1 || s->channels_b > 3 || s->ngf < 1) {
+        set_err(err, errlen, "%s: checkpoint metadata describes no valid generator", path);
+        return -1;
+    }
+    return 0;
+}

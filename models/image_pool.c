@@ -1,0 +1,47 @@
+#include "image_pool.h"
+
+#include <string.h>
+
+#include "rng.h"
+#include "util.h"
+
+void image_pool_init(image_pool *p, clg_ctx *cl, const char *name, int size, int c, int h, int w) {
+    memset(p, 0, sizeof *p);
+    p->cl = cl;
+    p->size = size;
+    p->per = (size_t)c * h * w;
+    net_init(&p->store, cl, name);
+    p->store.requires_grad = 0;
+    if (size > 0) {
+        net_add(&p->store, "images", 4, (int[]){size, c, h, w});
+        net_alloc(&p->store);
+    }
+}
+
+void image_pool_free(image_pool *p) {
+    if (p->size > 0) net_free(&p->store);
+    memset(p, 0, sizeof *p);
+}
+
+int image_pool_query(image_pool *p, tape *t, int fakes, uint64_t seed, uint32_t step) {
+    if (p->size == 0) return tape_detach(t, fakes);
+    tensor f = tape_val(t, fakes);
+    if ((size_t)trow(f) != p->per) die("image_pool_query: images of %d floats, the pool holds %zu", trow(f), p->per);
+    tensor out = arena_tensor(&t->ar, f.n, f.c, f.h, f.w);
+    tensor st = net_tensor(&p->store, 0);
+    rng_seq r = rng_seq_make(seed, RNG_STREAM_POOL, step);
+    for (int i = 0; i < f.n; i++) {
+        size_t fo = f.off + (size_t)i * p->per, oo = out.off + (size_t)i * p->per;
+        if (p->count < p->size) {
+            clg_copy(p->cl, st.mem, st.off + (size_t)p->count++ * p->per, f.mem, fo, p->per);
+            clg_copy(p->cl, out.mem, oo, f.mem, fo, p->per);
+        } else if (rng_uniform(&r) > 0.5f) {
+            size_t so = st.off + (size_t)rng_below(&r, (uint32_t)p->size) * p->per;
+            clg_copy(p->cl, out.mem, oo, st.mem, so, p->per);
+            clg_copy(p->cl, st.mem, so, f.mem, fo, p->per);
+        } else {
+            clg_copy(p->cl, out.mem, oo, f.mem, fo, p->per);
+        }
+    }
+    return tape_input(t, out);
+}

@@ -1,0 +1,189 @@
+/* PyTorch parity for CycleGAN: three whole training iterations (G step with both discriminators
+ * frozen, then the D step) of small configurations here, then the same three in PyTorch
+ * (tests/cyclegan_parity.py with tools/torch_ref/cyclegan_torch.py, /usr/bin/python3) from our initial
+ * weights on our batches, in float32 and in float64. The script compares every loss of every
+ * iteration, and all four networks' weights and Adam moments after the third, against the float64 run:
+ * clgan's error must be within 3x of PyTorch float32's own (three Adam steps from a N(0, 0.02) init are
+ * ill-conditioned, see the script) or under an absolute floor. Its exit status decides this test.
+ * Mutation tried: D_A's fake term weighted 0.505 instead of 0.5 fails the D_A losses by 2e-3..5e-3
+ * (torch float32: 1e-7..6e-4) and two D_A weight tensors by 10x.
+ *
+ *   lsgan  32x32 RGB <-> RGB, ngf = ndf = 8, 2 residual blocks, nearest-conv up-sampling, LSGAN,
+ *          identity loss 0.5, batch 1
+ *   bce    32x32 gray -> RGB, tconv up-sampling, BCE with logits, no identity loss, batch 2
+ * The image pool is off (pool_size 0): its draws are Python's random module in the reference.
+ * CYCLEGAN_PARITY_KEEP=1 keeps the files handed to the script. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cyclegan.h"
+#include "devtest.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "util.h"
+
+#define SCRIPT "tests/cyclegan_parity.py"
+#define PYTHON "/usr/bin/python3"
+#define ITERS 3
+#define NLOSS 8
+
+typedef struct {
+    const char *name;
+    const char *sets[12];
+} scenario;
+
+static const char *const common_sets[] = {
+    "model.type=cyclegan", "run.seed=7", "data.crop_size=32", "data.load_size=32", "cyclegan.ngf=8", "cyclegan.ndf=8",
+    "cyclegan.n_blocks=2", "cyclegan.n_layers_d=3", "cyclegan.pool_size=0", "train.lr=2e-4", "train.beta1=0.5",
+    "train.beta2=0.999", "train.eps=1e-8", "cyclegan.lambda_a=10", "cyclegan.lambda_b=10",
+};
+
+static const scenario scenarios[] = {
+    {"lsgan",
+     {"data.channels_a=3", "data.channels_b=3", "cyclegan.upsample=nearest-conv", "cyclegan.gan_mode=lsgan",
+      "cyclegan.lambda_identity=0.5", "train.batch_size=1"}},
+    {"bce",
+     {"data.channels_a=1", "data.channels_b=3", "cyclegan.upsample=tconv", "cyclegan.gan_mode=vanilla",
+      "cyclegan.lambda_identity=0", "train.batch_size=2"}},
+};
+#define NSCEN ((int)(sizeof scenarios / sizeof scenarios[0]))
+
+static char tmpdir[] = "/tmp/clgan_test_cyclegan_parity_XXXXXX";
+
+static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
+    snprintf(out, n, "%s/%s_%s.safetensors", tmpdir, scen, what);
+}
+
+/* Saves the trainer's checkpoint (written to tmpdir/checkpoint.safetensors) as SCEN_WHAT. */
+static int save_as(cyclegan_trainer *r, const char *scen, const char *what) {
+    char err[1024], from[256], to[256];
+    int rc = cyclegan_checkpoint(r, 1, err, sizeof err);
+    CHECK(rc == 0, "%s: checkpoint: %s", scen, err);
+    snprintf(from, sizeof from, "%s/checkpoint.safetensors", tmpdir);
+    tmp_path(to, sizeof to, scen, what);
+    if (rc == 0 && rename(from, to) != 0) {
+        CHECK(0, "rename %s -> %s", from, to);
+        rc = -1;
+    }
+    return rc;
+}
+
+static float *random_images(rng_seq *rs, size_t n) {
+    float *v = xmalloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(rs) - 1.0f;
+    return v;
+}
+
+static int run_scenario(clg_ctx *cl, const scenario *sc) {
+    char err[2048], path[256];
+    cfg *c = cfg_new();
+    cfg_add_keys(c, common_keys, common_nkeys);
+    cfg_add_keys(c, cyclegan_model.keys, cyclegan_model.nkeys);
+    int ok = 1;
+    for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++) ok = !cfg_set(c, common_sets[i], err, sizeof err);
+    for (int i = 0; i < 12 && sc->sets[i] && ok; i++) ok = !cfg_set(c, sc->sets[i], err, sizeof err);
+    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
+    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
+    CHECK(ok, "%s: config: %s", sc->name, err);
+    cyclegan_trainer r;
+    if (!ok || cyclegan_trainer_init(&r, c, cl, tmpdir, 0, err, sizeof err) != 0) {
+        CHECK(ok == 0, "%s: cyclegan_trainer_init: %s", sc->name, err);
+        cfg_free(c);
+        return -1;
+    }
+    int io_ok = save_as(&r, sc->name, "init") == 0;
+    int B = r.B, S = r.s.size, ca = r.s.channels_a, cb = r.s.channels_b;
+    size_t na = (size_t)B * ca * S * S, nb = (size_t)B * cb * S * S;
+    rng_seq rs = rng_seq_make(7, RNG_STREAM_TEST, 0);
+    float *A = random_images(&rs, ITERS * na), *Bi = random_images(&rs, ITERS * nb), losses[ITERS * NLOSS];
+    tensor ta = {.mem = clg_alloc(cl, na), .n = B, .c = ca, .h = S, .w = S};
+    tensor tb = {.mem = clg_alloc(cl, nb), .n = B, .c = cb, .h = S, .w = S};
+    double t0 = now_seconds();
+    for (int it = 0; it < ITERS; it++) {
+        clg_write(cl, ta.mem, 0, na, A + it * na);
+        clg_write(cl, tb.mem, 0, nb, Bi + it * nb);
+        cyclegan_step_vars sv;
+        cyclegan_trainer_iteration(&r, &ta, &tb, &sv);
+        int ids[NLOSS] = {sv.g_a, sv.g_b, sv.d_a, sv.d_b, sv.cycle_a, sv.cycle_b, sv.idt_a, sv.idt_b};
+        for (int k = 0; k < NLOSS; k++) {
+            losses[it * NLOSS + k] = ids[k] >= 0 ? tape_read_scalar(&r.t, ids[k]) : 0.0f;
+            CHECK(isfinite(losses[it * NLOSS + k]), "%s: iteration %d loss %d is not finite", sc->name, it, k);
+        }
+        printf("%-5s iteration %d: G_A %.6f G_B %.6f D_A %.6f D_B %.6f cycle_A %.6f cycle_B %.6f idt_A %.6f idt_B %.6f\n",
+               sc->name, it + 1, losses[it * NLOSS], losses[it * NLOSS + 1], losses[it * NLOSS + 2], losses[it * NLOSS + 3],
+               losses[it * NLOSS + 4], losses[it * NLOSS + 5], losses[it * NLOSS + 6], losses[it * NLOSS + 7]);
+    }
+    printf("%-5s %d iterations in %.2f s\n", sc->name, ITERS, now_seconds() - t0);
+    CHECK(r.og_a.t == ITERS && r.od_b.t == ITERS, "%s: optimizer steps %ld / %ld, want %d", sc->name, r.og_a.t, r.od_b.t, ITERS);
+    st_tensor tr[3] = {
+        {.name = "A", .ndim = 5, .shape = {ITERS, B, ca, S, S}, .data = A},
+        {.name = "B", .ndim = 5, .shape = {ITERS, B, cb, S, S}, .data = Bi},
+        {.name = "losses", .ndim = 2, .shape = {ITERS, NLOSS}, .data = losses},
+    };
+    char lsgan[4], idt[32], tconv[4];
+    snprintf(lsgan, sizeof lsgan, "%d", r.s.lsgan);
+    snprintf(idt, sizeof idt, "%.9g", r.lambda_idt);
+    snprintf(tconv, sizeof tconv, "%d", r.s.up_tconv);
+    const char *mk[] = {"lsgan", "lambda_identity", "up_tconv", "columns"};
+    const char *mv[] = {lsgan, idt, tconv, "G_A,G_B,D_A,D_B,cycle_A,cycle_B,idt_A,idt_B"};
+    tmp_path(path, sizeof path, sc->name, "trace");
+    int rc = st_save(path, tr, 3, mk, mv, 4, err, sizeof err);
+    CHECK(rc == 0, "st_save %s: %s", path, err);
+    io_ok &= rc == 0;
+    io_ok &= save_as(&r, sc->name, "final") == 0;
+    clReleaseMemObject(ta.mem);
+    clReleaseMemObject(tb.mem);
+    free(A);
+    free(Bi);
+    cyclegan_trainer_free(&r);
+    cfg_free(c);
+    return io_ok ? 0 : -1;
+}
+
+static void cleanup(void) {
+    char p[256];
+    static const char *const what[] = {"init", "trace", "final"};
+    for (int s = 0; s < NSCEN; s++)
+        for (int k = 0; k < 3; k++) {
+            tmp_path(p, sizeof p, scenarios[s].name, what[k]);
+            unlink(p);
+        }
+    snprintf(p, sizeof p, "%s/config.ini", tmpdir);
+    unlink(p);
+    if (rmdir(tmpdir) != 0) perror(tmpdir);
+}
+
+int main(void) {
+    if (access(SCRIPT, R_OK) != 0) {
+        printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
+        return 1;
+    }
+    clg_ctx *cl = dev_open_for_test();
+    if (!cl) return 1;
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    int io_ok = 1;
+    for (int s = 0; s < NSCEN; s++) io_ok &= run_scenario(cl, &scenarios[s]) == 0;
+    if (io_ok) {
+        char cmd[1024];
+        int len = snprintf(cmd, sizeof cmd, "%s %s %s", PYTHON, SCRIPT, tmpdir);
+        for (int s = 0; s < NSCEN; s++) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s", scenarios[s].name);
+        printf("running: %s\n", cmd);
+        fflush(stdout);
+        int st = system(cmd);
+        int ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        CHECK(ok, "%s: %s %d", cmd, st == -1 ? "could not launch, status" : WIFEXITED(st) ? "exit status" : "killed by signal",
+              st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
+    if (getenv("CYCLEGAN_PARITY_KEEP")) printf("kept %s (CYCLEGAN_PARITY_KEEP is set)\n", tmpdir);
+    else cleanup();
+    clg_close(cl);
+    TEST_END();
+}
