@@ -1,5 +1,5 @@
 /* The elem op family (host/ops_elem.h): leaky_relu, tanh, elu, dropout, upsample_nearest2x, avgpool2d,
- * concat_channels, add, scale, sum, bce_logits_sum and net_clip_weights.
+ * concat_channels, add, scale, sum, bce_logits_sum, absdiff_sum (L1) and net_clip_weights.
  *
  * Part 1, against a plain C double-precision reference, forward and backward for every input that
  * takes a gradient, on random non-zero inputs with odd sizes (N 3, C 5, H 7, W 9). Every input lives
@@ -380,6 +380,38 @@ static void test_sum(void) {
     release_bufs();
 }
 
+/* L1: scale * sum |a - b| with both a and b wanting gradients (b's is the negated one); some
+ * elements of b equal a exactly, where the gradient is 0 (torch.sign). */
+static void test_absdiff(void) {
+    tape t;
+    tape_init(&t, cl);
+    const float scale = 0.37f / NUMEL;
+    float *a = randnz(NUMEL, 0.05f, 2.0f), *b = randnz(NUMEL, 0.05f, 2.0f);
+    for (int i = 0; i < NUMEL; i += 17) b[i] = a[i];
+    int av = leaf_at(&t, a, N_, C_, H_, W_, 31, 1), bv = leaf_at(&t, b, N_, C_, H_, W_, 7, 1);
+    int s = op_absdiff_sum(&t, av, bv, scale);
+    double ref = 0, mag = 0;
+    double *da = dvec(NUMEL), *db = dvec(NUMEL);
+    for (int i = 0; i < NUMEL; i++) {
+        double d = (double)a[i] - b[i];
+        ref += fabs(d);
+        mag += fabs(a[i]) + fabs(b[i]);
+        da[i] = 2.0 * scale * (d > 0 ? 1 : d < 0 ? -1 : 0); /* upstream 2: the loss is used twice */
+        db[i] = -da[i];
+    }
+    ref *= scale;
+    mag *= scale;
+    float got = tape_read_scalar(&t, s);
+    check_close("absdiff (L1) forward, ties included (rel. to scale*sum(|a|+|b|))", &got, &ref, 1, 1e-5, mag);
+    tape_backward(&t, op_lincomb(&t, s, 1.5f, s, 0.5f));
+    float *dag = grad_of(&t, av), *dbg = grad_of(&t, bv);
+    check_close("absdiff backward da = scale*sign(a-b), 0 at ties", dag, da, NUMEL, 1e-6, 1e-9);
+    check_close("absdiff backward db = -da", dbg, db, NUMEL, 1e-6, 1e-9);
+    free(a); free(b); free(da); free(db); free(dag); free(dbg);
+    tape_free(&t);
+    release_bufs();
+}
+
 static double bce_term(double z, double y) { return fmax(z, 0) - z * y + log1p(exp(-fabs(z))); }
 static double sigm(double z) { return 1 / (1 + exp(-z)); }
 
@@ -574,7 +606,7 @@ static void test_dropout(void) {
 #define FD_STEP 1e-2
 #define FD_TOL 1e-2
 
-enum { FD_LEAKY, FD_TANH, FD_ELU, FD_POOL, FD_UP, FD_CONCAT, FD_BCE, FD_BCE_CONST };
+enum { FD_LEAKY, FD_TANH, FD_ELU, FD_POOL, FD_UP, FD_CONCAT, FD_BCE, FD_BCE_CONST, FD_L1 };
 
 typedef struct {
     const char *name;
@@ -598,6 +630,7 @@ static int fd_forward(fdcase *c) {
     case FD_CONCAT: y = op_concat_channels(t, a, tape_param(t, &c->n, 1)); break;
     case FD_BCE: return op_bce_logits_sum(t, a, tape_input(t, c->target), 0, 1.0f);
     case FD_BCE_CONST: return op_bce_logits_sum(t, a, -1, 1.0f, 1.0f);
+    case FD_L1: return op_absdiff_sum(t, a, tape_input(t, c->target), 0.5f);
     }
     return op_sqerr_sum(t, y, tape_input(t, c->target), 0.5f);
 }
@@ -622,6 +655,8 @@ static void fd_case(const char *name, int kind, int k, int s) {
     int tx = kind == FD_POOL ? (FW - k) / s + 1 : kind == FD_UP ? 2 * FW : FW;
     int tc = kind == FD_CONCAT ? FC + 2 : FC;
     float *tv = kind == FD_BCE ? randv((size_t)FN * tc * ty * tx, 0, 1) : randv((size_t)FN * tc * ty * tx, -1, 1);
+    if (kind == FD_L1) /* keep every |x - target| >= 0.2, far from L1's kink at the finite-difference step */
+        for (int i = 0; i < FN * tc * ty * tx; i++) tv[i] = w0[i] + (tv[i] >= 0 ? 0.2f + tv[i] : tv[i] - 0.2f);
     c.target = upload_at(tv, FN, tc, ty, tx, 5);
     free(tv);
     /* analytic: backward adds into a gradient buffer that starts random */
@@ -706,6 +741,7 @@ int main(void) {
     test_add_scale();
     test_sum();
     test_bce_logits();
+    test_absdiff();
     test_clip();
     test_dropout();
 
@@ -719,6 +755,7 @@ int main(void) {
     fd_case("concat_channels", FD_CONCAT, 0, 0);
     fd_case("bce_logits (target tensor)", FD_BCE, 0, 0);
     fd_case("bce_logits (yconst 1)", FD_BCE_CONST, 0, 0);
+    fd_case("absdiff (L1)", FD_L1, 0, 0);
     tape_free(&FT);
 
     clg_close(cl);
