@@ -17,3 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 make -j"$(nproc)"
+# The embedded CycleGAN data (ini/cyclegan.ini): edges2fashion derived from Fashion-MNIST.
+[ -d data/edges2fashion/train ] || ./make_edges2fashion --out data/edges2fashion
