@@ -2,6 +2,10 @@
  * garbage (so offset handling and out-of-bounds writes show), downloads, double accumulators. */
 #ifndef CLGAN_DEVTEST_H
 #define CLGAN_DEVTEST_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
 #include "device.h"
 #include "tensor.h"
 #include "util.h"
@@ -37,5 +41,22 @@ static inline float *dev_download(clg_ctx *cl, tensor t) {
 }
 
 static inline double *dvec(size_t n) { return xcalloc(n, sizeof(double)); }
+
+/* Runs "python script dir name..." (a parity script); returns 1 if it exited 0, else prints why. */
+static inline int run_parity_script(const char *python, const char *script, const char *dir, const char *const *names,
+                                    int n) {
+    char cmd[2048];
+    int len = snprintf(cmd, sizeof cmd, "%s %s %s", python, script, dir);
+    for (int s = 0; s < n && len < (int)sizeof cmd; s++) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s", names[s]);
+    printf("running: %s\n", cmd);
+    fflush(stdout);
+    int st = system(cmd);
+    int ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!ok)
+        printf("FAIL %s: %s %d\n", cmd,
+               st == -1 ? "could not launch, status" : WIFEXITED(st) ? "exit status" : "killed by signal",
+               st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    return ok;
+}
 
 #endif

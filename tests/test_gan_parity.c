@@ -264,16 +264,10 @@ int main(void) {
     printf("clgan: %d configurations in %.2f s\n", NSCEN, now_seconds() - t0);
 
     if (io_ok) {
-        char cmd[1024];
-        int len = snprintf(cmd, sizeof cmd, "%s %s %s", PYTHON, SCRIPT, tmpdir);
-        for (int s = 0; s < NSCEN; s++) len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s", scenarios[s].name);
-        printf("running: %s\n", cmd);
-        fflush(stdout);
-        int st = system(cmd);
-        int ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        CHECK(ok, "%s: %s %d", cmd,
-              st == -1 ? "could not launch, status" : WIFEXITED(st) ? "exit status" : "killed by signal",
-              st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        const char *names[NSCEN];
+        for (int s = 0; s < NSCEN; s++) names[s] = scenarios[s].name;
+        int ok = run_parity_script(PYTHON, SCRIPT, tmpdir, names, NSCEN);
+        CHECK(ok, "the PyTorch side (%s) reported a mismatch or failed", SCRIPT);
     }
 
     if (getenv("GAN_PARITY_KEEP")) printf("kept %s (GAN_PARITY_KEEP is set)\n", tmpdir);

@@ -53,17 +53,21 @@ int op_kl_normal_sum(tape *t, int mu, int logvar, float scale) {
     return y;
 }
 
-static void sqerr_backward(tape *t, const tnode *nd) {
+/* Backward of scale*sum f(a - b) for the elementwise pair losses: `kernel` writes the gradient of one
+ * side (sign +1 for a, -1 for b), with the same arguments for sqerr_bwd and absdiff_bwd. */
+static void pair_backward(tape *t, const tnode *nd, const char *kernel) {
     tensor a = tape_val(t, nd->in[0]), b = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
     size_t n = tnumel(a);
     for (int side = 0; side < 2; side++) {
         float beta;
         tensor d = tape_grad(t, nd->in[side], &beta);
         if (!d.mem) continue;
-        CLG_LAUNCH1(t->cl, "sqerr_bwd", n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
+        CLG_LAUNCH1(t->cl, kernel, n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
                     KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KFLOAT(side ? -1.0f : 1.0f), KINT(n), KFLOAT(beta));
     }
 }
+
+static void sqerr_backward(tape *t, const tnode *nd) { pair_backward(t, nd, "sqerr_bwd"); }
 
 int op_sqerr_sum(tape *t, int a, int b, float scale) {
     int ins[2] = {a, b};
@@ -73,17 +77,7 @@ int op_sqerr_sum(tape *t, int a, int b, float scale) {
     return y;
 }
 
-static void absdiff_backward(tape *t, const tnode *nd) {
-    tensor a = tape_val(t, nd->in[0]), b = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
-    size_t n = tnumel(a);
-    for (int side = 0; side < 2; side++) {
-        float beta;
-        tensor d = tape_grad(t, nd->in[side], &beta);
-        if (!d.mem) continue;
-        CLG_LAUNCH1(t->cl, "absdiff_bwd", n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
-                    KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KFLOAT(side ? -1.0f : 1.0f), KINT(n), KFLOAT(beta));
-    }
-}
+static void absdiff_backward(tape *t, const tnode *nd) { pair_backward(t, nd, "absdiff_bwd"); }
 
 int op_absdiff_sum(tape *t, int a, int b, float scale) {
     int ins[2] = {a, b};
