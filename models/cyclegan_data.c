@@ -79,6 +79,10 @@ int cyclegan_data_open(cyclegan_data *d, const cfg *c, int batch, unsigned long 
     d->order_b = xmalloc((size_t)d->n * sizeof(int));
     return 0;
 fail:
+    if (strstr(root, "edges2fashion") && !is_dir(root)) {
+        size_t l = strlen(err);
+        snprintf(err + l, errlen > l ? errlen - l : 0, " (derive it with ./make_edges2fashion --out %s; tools/setup.sh does)", root);
+    }
     image_list_free(&va);
     image_list_free(&vb);
     cyclegan_data_close(d);
