@@ -7,7 +7,9 @@ LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
 
 HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
 HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
-TOOLS     := train gemm_bench translate make_edges2fashion
+TOOLS     := train bench translate make_edges2fashion
+# ./bench is tools/bench.c plus its tools/bench_*.c parts
+BENCH_OBJ := $(patsubst %.c,build/%.o,$(wildcard tools/bench_*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 TEST_SH   := $(wildcard tests/test_*.sh)
@@ -36,7 +38,8 @@ build/libclgan.a: $(HOST_OBJ)
 	ar rcs $@ $^
 
 $(TOOLS): %: build/tools/%.o build/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
+bench: $(BENCH_OBJ)
 
 build/tests/%: build/tests/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

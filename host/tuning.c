@@ -26,7 +26,7 @@ typedef struct {
 
 /* PoCL 3.1 (Debian 12, LLVM 15) on a 2-core Xeon with AVX-512 ("pthread-skylake-avx512-Intel(R) Xeon(R)
  * Processor"), CLBlast 1.5.3. Candidates from clblast_tuner_*, chosen on clgan's GEMM shapes with
- * tools/gemm_bench.c (commands, numbers and the trade-offs in docs/TUNING.md):
+ * tools/gemm_bench.c, now ./bench's gemm rows (commands, numbers and trade-offs in docs/TUNING.md):
  *  - Xgemm: GEMMK=0. The tuner's GEMMK=1 sets were as fast at 512^3 but give wrong results through
  *    CLBlast 1.5.3's GEMM routine when MWG != NWG (CLBlast PR #543, fixed after 1.5.3).
  *  - XgemmDirect: work-groups of 16x16; the direct kernel is only used below XGEMM_MIN_INDIRECT_SIZE,

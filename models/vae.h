@@ -7,6 +7,7 @@
 #define CLGAN_VAE_H
 #include "model.h"
 #include "ops.h"
+#include "optim.h"
 
 typedef struct {
     int in_c, in_h, in_w;  /* image shape */
@@ -44,6 +45,10 @@ vae_vars vae_forward(vae *m, tape *t, int x, unsigned long long seed, unsigned s
 vae_vars vae_forward_y(vae *m, tape *t, int x, int y, unsigned long long seed, unsigned step);
 int vae_encode_mu(vae *m, tape *t, int x, int y);
 int vae_decode(vae *m, tape *t, int z, int y);
+/* One training step on the batch x (a variable on t, which the caller resets before preparing the
+ * batch): zero the gradients, forward, backward, optimizer step. The returned variables stay on t
+ * until the next tape_reset. vae_train's loop and ./bench --model vae use it. */
+vae_vars vae_train_step(vae *m, optim *opt, tape *t, int x, int y, unsigned long long seed, unsigned step);
 /* Trains per the config (models/vae_train.c). */
 int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume);
 

@@ -155,6 +155,14 @@ static int load_checkpoint(vae_run *r, char *err, size_t errlen) {
     return rc;
 }
 
+vae_vars vae_train_step(vae *m, optim *opt, tape *t, int x, int y, unsigned long long seed, unsigned step) {
+    net_zero_grad(&m->net);
+    vae_vars v = vae_forward_y(m, t, x, y, seed, step);
+    tape_backward(t, v.loss);
+    optim_step(opt);
+    return v;
+}
+
 static FILE *open_eval_csv(const char *dir, char *err, size_t errlen) {
     char path[4200];
     run_path(path, sizeof path, dir, "eval.csv");
@@ -248,13 +256,10 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
         for (; it < r.spe && r.step < stop_at; it++) {
             int first = (int)(it * B), count = r.train.n - first < B ? r.train.n - first : B;
             tape_reset(&r.t);
-            net_zero_grad(&r.m.net);
             tensor xb = arena_tensor(&r.t.ar, count, 1, r.train.h, r.train.w);
             dataset_batch(&r.train, first, count, xb, 1.0f);
-            vae_vars v = vae_forward_y(&r.m, &r.t, tape_input(&r.t, xb), labels(&r, &r.train, first, count), r.seed,
-                                       (unsigned)r.step);
-            tape_backward(&r.t, v.loss);
-            optim_step(&r.opt);
+            vae_vars v = vae_train_step(&r.m, &r.opt, &r.t, tape_input(&r.t, xb), labels(&r, &r.train, first, count),
+                                        r.seed, (unsigned)r.step);
             r.step++;
             tensor sc[3] = {tape_val(&r.t, v.recon), tape_val(&r.t, v.kl), tape_val(&r.t, v.loss)};
             if (losslog_push(&ll, r.step, sc, err, sizeof err) != 0) {

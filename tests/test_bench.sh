@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# ./bench runs, checks and reports: a few small rows with --quick must exit 0 and write a CSV whose
+# header is there and whose rows carry finite numbers; bad input must fail with a clear message.
+# Timings are never asserted.
+set -u
+cd "$(dirname "$0")/.."
+T=$(mktemp -d /tmp/clgan_bench_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+check() { if [ "$1" = 1 ]; then echo "ok   $2"; pass=$((pass+1)); else echo "FAIL $2"; fail=$((fail+1)); fi; }
+
+# one convolution (forward and both gradients, checked on a sample), one GEMM, two elementwise rows
+rows="cyc128.R256,gemm.vae.NT128x400x784,relu.128x128x32x32.fwd,in.1x256x32x32"
+./bench --quick --filter "$rows" --csv "$T/b.csv" >"$T/out" 2>&1
+rc=$?
+check $(( rc == 0 )) "./bench --quick --filter $rows exits 0 (exit $rc)"
+[ $rc -eq 0 ] || cat "$T/out"
+head -1 "$T/b.csv" 2>/dev/null | grep -qx 'row,shape,timer,runs,median_ms,min_ms,gflops,gbps,pct_of_peak,max_err,check'
+check $(( $? == 0 )) "the CSV starts with its header"
+# ceilings (5 rows in quick mode) + R256 fwd/dx/dw + the GEMM + relu fwd + instance norm fwd/bwd
+n=$(awk 'NR > 1' "$T/b.csv" 2>/dev/null | wc -l)
+check $(( n == 12 )) "the CSV has 12 rows: 5 ceilings and 7 selected ($n)"
+# every row: runs >= 1, finite positive times, its rate finite and positive, a finite error, 'ok'
+bad=$(awk -F, 'NR > 1 {
+    # the shape is quoted and holds no comma, so the fields are plain
+    rate = ($7 != "") ? $7 : $8
+    ok = ($4 >= 1) && ($5 + 0 > 0) && ($6 + 0 > 0) && (rate + 0 > 0) && ($9 != "") && ($11 == "ok")
+    for (i = 4; i <= 10; i++) if ($i ~ /nan|inf/) ok = 0
+    if (!ok) print
+}' "$T/b.csv")
+check $([ -z "$bad" ] && echo 1 || echo 0) "every row has finite numbers and passed its check${bad:+: $bad}"
+grep -q "^ceilings: SGEMM [0-9.]* GFLOP/s, copy [0-9.]* GB/s" "$T/out"
+check $(( $? == 0 )) "the ceilings are measured and printed"
+
+./bench -d nosuchdevice --quick --filter relu --csv "$T/dev.csv" >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc != 0 )) "-d nosuchdevice fails (exit $rc)"
+grep -q "no OpenCL device matches 'nosuchdevice'; devices:" "$T/err" && grep -q "^  0: " "$T/err"
+check $(( $? == 0 )) "and lists the devices: $(head -2 "$T/err" | tr '\n' ' ')"
+
+./bench --filter no-such-row --csv "$T/x.csv" >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--filter matching nothing exits 2 (exit $rc): $(head -1 "$T/err")"
+./bench --runs zero >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--runs zero exits 2 (exit $rc): $(head -1 "$T/err")"
+./bench --model nosuchmodel >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--model nosuchmodel exits 2 and lists the models (exit $rc): $(head -1 "$T/err")"
+echo "$pass checks, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,131 @@
+/* ./bench: what its files share. tools/bench.c reads the command line; bench_time.c measures a row
+ * (check first, then warm-up and timed runs) and prints the table and the CSV; bench_conv.c and
+ * bench_ops.c hold the rows (convolutions; GEMM, norms, elementwise ops, Adam, the ceilings);
+ * bench_ref.c the plain C double-precision references; bench_model.c the training-iteration
+ * benchmark against PyTorch (--model). */
+#ifndef CLGAN_BENCH_H
+#define CLGAN_BENCH_H
+#include <stddef.h>
+#include <stdio.h>
+
+#include "device.h"
+#include "tape.h"
+
+/* ---- measuring ------------------------------------------------------------------------------ */
+
+typedef struct {
+    double target_s; /* timed seconds per row (runs stop once past it, after min_runs) */
+    int min_runs, max_runs, warmup;
+} bench_opts;
+
+/* A row's work, as callbacks over its own state. */
+typedef struct {
+    void *st;
+    void (*pre)(void *st);     /* untimed, before each run (NULL: none): e.g. the forward of a backward row */
+    void (*run)(void *st);     /* the timed work */
+    double (*check)(void *st); /* after the first run: the largest error against the reference (NAN fails) */
+    void (*done)(void *st);    /* frees the state */
+} bench_work;
+
+typedef struct {
+    int runs;
+    double med_ms, min_ms;
+    int wall;   /* timed by the host clock between clFinish calls, not by events (see bench_time.c) */
+    double err; /* the check's largest error */
+} bench_result;
+
+/* The first run is checked (and warms up), then opts->warmup more, then the timed runs. */
+void bench_measure(clg_ctx *c, const bench_opts *o, const bench_work *w, bench_result *r);
+
+/* Backward rows: runs the tape's nodes from n0 on in reverse, as tape_backward does, from the
+ * upstream gradient dy of variable y (the gradient of a whole loss is not wanted in the timing). */
+void bench_backward(tape *t, int y, tensor dy, int n0);
+
+/* ---- rows ----------------------------------------------------------------------------------- */
+
+typedef enum { DIR_FWD, DIR_DX, DIR_DW, DIR_BWD } bench_dir;
+
+/* conv2d (w {Co, Ci, k, k}) or conv_transpose2d (w {Ci, Co, k, k}) as torch. */
+typedef struct {
+    int transposed, N, Ci, Co, H, W, k, s, p, op, reflect, bias;
+} conv_spec;
+
+typedef enum { EL_RELU, EL_LRELU, EL_TANH, EL_ADD, EL_UPSAMPLE, EL_BN, EL_IN } elem_op;
+
+typedef struct bench_row bench_row;
+struct bench_row {
+    char name[64];   /* group.layer.dir: what --filter matches */
+    char shape[96];  /* for people */
+    int ceiling;     /* a ceiling row: always run, first, and sets the peaks */
+    double flops;    /* per run; > 0: rated in GFLOP/s against the SGEMM ceiling */
+    double bytes;    /* per run (compulsory traffic: each input read once, each output written once); GB/s against the copy ceiling */
+    bench_dir dir;
+    void (*make)(clg_ctx *c, const bench_row *r, bench_work *w);
+    union {
+        conv_spec conv;
+        struct { int ta, tb; size_t m, n, k; } gemm;
+        struct { elem_op op; int n, c, h, w; } el;
+        size_t count; /* Adam parameters, copy floats */
+    } u;
+};
+
+typedef struct {
+    bench_row *r;
+    int n, cap;
+} row_list;
+
+bench_row *rows_add(row_list *l);
+void rows_conv(row_list *l);    /* bench_conv.c */
+void rows_ceiling(row_list *l, int quick); /* bench_ops.c */
+void rows_ops(row_list *l);
+/* "NN:MxNxK" (or NT, TN, TT) as a GEMM row; -1 if it does not parse. */
+int rows_gemm_arg(row_list *l, const char *arg);
+
+/* ---- references and checks (bench_ref.c) ---------------------------------------------------- */
+
+/* Random floats in [-1, 1], never within 1e-3 of 0, from a seeded generator (fast enough for tens of
+ * millions). */
+void bench_randv(float *v, size_t n, unsigned long long seed);
+/* A device buffer holding n such floats (and the host copy in *host unless host is NULL). */
+tensor bench_random_tensor(clg_ctx *c, int n, int ch, int h, int w, unsigned long long seed, float **host);
+/* Indices to check in a tensor of n elements: all when n <= BENCH_SAMPLES, else the first, the last and
+ * random ones; returns the count. */
+#define BENCH_SAMPLES 256
+int bench_sample(size_t n, unsigned long long seed, size_t *idx);
+/* Running maximum of |got - ref| / mag, mag the sum of |terms| of ref (NaN is worst). */
+void bench_err(double *worst, float got, double ref, double mag);
+
+/* Conv references for one element (see bench_ref.c); each returns the value and sets *mag to the sum
+ * of |terms|. Layouts as torch; x {N, Ci, H, W}, y and dy {N, Co, OH, OW}. */
+void conv_out_size(const conv_spec *s, int *oh, int *ow);
+double ref_conv_y(const conv_spec *s, const float *x, const float *w, const float *b, size_t yi, double *mag);
+double ref_conv_dx(const conv_spec *s, const float *dy, const float *w, size_t xi, double *mag);
+double ref_conv_dw(const conv_spec *s, const float *x, const float *dy, size_t wi, double *mag);
+double ref_conv_db(const conv_spec *s, const float *dy, int co, double *mag);
+
+/* ---- output (bench_time.c) ------------------------------------------------------------------ */
+
+typedef struct {
+    double gflops, gbps; /* the ceilings measured at startup (0 until measured) */
+} bench_peaks;
+
+void bench_print_header(FILE *f);
+void bench_print_row(FILE *f, const bench_row *r, const bench_result *res, const bench_peaks *pk, int ok);
+void bench_csv_header(FILE *f);
+void bench_csv_row(FILE *f, const bench_row *r, const bench_result *res, const bench_peaks *pk, int ok);
+#define BENCH_TOL 1e-4 /* a check fails above this error */
+
+/* ---- --model (bench_model.c) ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *model, *device, *python, *root;
+    int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
+    const char **sets;
+    int nsets;
+} bench_model_opts;
+
+/* Runs the model benchmark; returns the exit status (2: bad input). */
+int bench_model_run(const bench_model_opts *o);
+void bench_model_list(FILE *f);
+
+#endif
