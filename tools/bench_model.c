@@ -119,11 +119,11 @@ static int vae_torch_args(const cfg *c, arglist *a, char *err, size_t errlen) {
     arg(a, "--batch", "%ld", cfg_int(c, "train", "batch_size"));
     arg(a, "--hidden", "%ld", cfg_int(c, "vae", "hidden"));
     arg(a, "--zdim", "%ld", cfg_int(c, "vae", "zdim"));
-    arg(a, "--kl-weight", "%s", cfg_str(c, "vae", "kl_weight"));
-    arg(a, "--lr", "%s", cfg_str(c, "train", "lr"));
-    arg(a, "--betas", "%s,%s", cfg_str(c, "train", "beta1"), cfg_str(c, "train", "beta2"));
-    arg(a, "--eps", "%s", cfg_str(c, "train", "eps"));
-    arg(a, "--weight-decay", "%s", cfg_str(c, "train", "weight_decay"));
+    arg(a, "--kl-weight", "%.9g", cfg_float(c, "vae", "kl_weight"));
+    arg(a, "--lr", "%.9g", cfg_float(c, "train", "lr"));
+    arg(a, "--betas", "%.9g,%.9g", cfg_float(c, "train", "beta1"), cfg_float(c, "train", "beta2"));
+    arg(a, "--eps", "%.9g", cfg_float(c, "train", "eps"));
+    arg(a, "--weight-decay", "%.9g", cfg_float(c, "train", "weight_decay"));
     return 0;
 }
 
@@ -167,12 +167,12 @@ static int dcgan_torch_args(const cfg *c, arglist *a, char *err, size_t errlen) 
     arg(a, "--ngf", "%ld", cfg_int(c, "gan", "ngf"));
     arg(a, "--ndf", "%ld", cfg_int(c, "gan", "ndf"));
     arg(a, "--channels", "%ld", cfg_int(c, "data", "channels"));
-    arg(a, "--slope", "%s", cfg_str(c, "gan", "slope"));
+    arg(a, "--slope", "%.9g", cfg_float(c, "gan", "slope"));
     if (!cfg_bool(c, "gan", "d_batchnorm")) arg(a, "--no-d-batchnorm", NULL);
-    arg(a, "--lr", "%s", cfg_str(c, "train", "lr"));
-    arg(a, "--betas", "%s,%s", cfg_str(c, "train", "beta1"), cfg_str(c, "train", "beta2"));
-    arg(a, "--eps", "%s", cfg_str(c, "train", "eps"));
-    arg(a, "--weight-decay", "%s", cfg_str(c, "train", "weight_decay"));
+    arg(a, "--lr", "%.9g", cfg_float(c, "train", "lr"));
+    arg(a, "--betas", "%.9g,%.9g", cfg_float(c, "train", "beta1"), cfg_float(c, "train", "beta2"));
+    arg(a, "--eps", "%.9g", cfg_float(c, "train", "eps"));
+    arg(a, "--weight-decay", "%.9g", cfg_float(c, "train", "weight_decay"));
     return 0;
 }
 
@@ -387,8 +387,10 @@ int bench_model_run(const bench_model_opts *o) {
     strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
     double load[3] = {0};
     getloadavg(load, 3);
-    printf("bench --model %s (%s%s), %s, load %.2f\n", m->name, m->ini, m->sets ? " + bench's overrides" : "", date,
-           load[0]);
+    printf("bench --model %s, %s, load %.2f\n%s", m->name, date, load[0], m->ini);
+    for (int i = 0; m->sets && m->sets[i]; i++) printf(" %s", m->sets[i]);
+    for (int i = 0; i < o->nsets; i++) printf(" %s", o->sets[i]);
+    printf("\n");
     printf("device: %s\n", desc);
     fflush(stdout);
     double clg = clgan_time(m, c, cl, warmup, iters, err, sizeof err);
@@ -399,7 +401,7 @@ int bench_model_run(const bench_model_opts *o) {
         fprintf(stderr, "bench: %s\n", err);
         return 1;
     }
-    printf("clgan %.4g s/iter (%d iterations after %d warm-up)\n", clg, iters, warmup);
+    printf("clgan %.4g s/iter (%d iteration%s after %d warm-up)\n", clg, iters, iters == 1 ? "" : "s", warmup);
     if (o->no_torch) return 0;
 
     char script[4300], s_iters[24], s_warmup[24], s_threads[24];
