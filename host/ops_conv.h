@@ -21,4 +21,11 @@ int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int o
  * Meant for tests (to force several groups) and tuning; not thread-safe. */
 size_t conv_set_group_floats(size_t floats);
 
+/* Which GEMM the conv ops use: 0 (default) chooses per device -- clgan's own kernels
+ * (kernels/conv_gemm.cl: implicit GEMM for stride-1 convs, no layout copies) on CPUs, im2col/col2im +
+ * CLBlast on GPUs; 1 forces CLBlast, 2 the own kernels. Returns the previous choice. For tests and
+ * benchmarks; not thread-safe. With 0, CLGAN_CONV=clblast or CLGAN_CONV=own in the environment
+ * forces either (A/B runs of whole programs). */
+int conv_set_impl(int impl);
+
 #endif

@@ -4,8 +4,12 @@
  * (x, w, b), on random non-zero inputs with odd sizes at non-zero offsets; arena memory is poisoned
  * with NaN first (a first-written gradient must overwrite it), parameter gradients hold random
  * values beforehand (the tape must add to them), and some cases run with a small group limit so
- * the batch goes through im2col/GEMM in several groups (with a partial last group). Then a
- * finite-difference check through the tape for one reflect-padded conv2d and one transposed conv. */
+ * the batch goes through im2col/GEMM in several groups (with a partial last group). Every case runs
+ * on both implementations (conv_set_impl): im2col/col2im + CLBlast, and the own kernels of
+ * kernels/conv_gemm.cl (channels-last implicit GEMM for forwards and stride-1 data gradients, the
+ * padded-width implicit weight gradient for stride 1 with outputs at least 8 wide, column matrices
+ * otherwise, CLBlast for weight gradients of fewer than 16 output pixels). Then finite-difference
+ * checks through the tape for reflect-padded conv2d and a transposed conv. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 
 static clg_ctx *cl;
 static rng_seq R;
+static const char *impl_name = ""; /* prefix of every check's name: which conv implementation ran */
 
 static float *randv(size_t n, float lo, float hi) {
     float *v = xmalloc(n * sizeof *v);
@@ -180,11 +185,11 @@ static void test_case(const ccase *c) {
     ref_op(c, x, w, b, yr, NULL, NULL, NULL, NULL);
     char what[128];
     float *yg = download(yt);
-    snprintf(what, sizeof what, "%s forward", c->name);
+    snprintf(what, sizeof what, "%s%s forward", impl_name, c->name);
     cmp(what, yg, yr, (long)ny, 1e-4);
     if (y2 >= 0) {
         float *y2g = download(tape_val(&t, y2));
-        snprintf(what, sizeof what, "%s forward (2nd use)", c->name);
+        snprintf(what, sizeof what, "%s%s forward (2nd use)", impl_name, c->name);
         cmp(what, y2g, yr, (long)ny, 1e-4);
         free(y2g);
     }
@@ -205,16 +210,16 @@ static void test_case(const ccase *c) {
     clg_read(cl, nt.g, 0, nt.total, gall);
     if (c->x_grad) {
         float *dxg = download(t.vars[xv].grad);
-        snprintf(what, sizeof what, "%s dx", c->name);
+        snprintf(what, sizeof what, "%s%s dx", impl_name, c->name);
         cmp(what, dxg, dx, (long)nx, 1e-4);
         free(dxg);
     } else {
         CHECK(t.vars[xv].grad.mem == NULL, "%s: an input that wants no gradient got one", c->name);
     }
-    snprintf(what, sizeof what, "%s dw (added to existing)", c->name);
+    snprintf(what, sizeof what, "%s%s dw (added to existing)", impl_name, c->name);
     cmp(what, gall + nt.p[wi].off, dw, (long)nw, 1e-4);
     if (b) {
-        snprintf(what, sizeof what, "%s db (added to existing)", c->name);
+        snprintf(what, sizeof what, "%s%s db (added to existing)", impl_name, c->name);
         cmp(what, gall + nt.p[bi].off, db, c->Cout, 1e-4);
     }
     free(x); free(w); free(b); free(g0); free(yr); free(yg); free(T); free(dy); free(dx); free(dw); free(db);
@@ -295,7 +300,7 @@ static void fd_case(const ccase *c) {
     const char *names[3] = {"dx", "dw", "db"};
     for (int k = 0; k < 3; k++) {
         char what[128];
-        snprintf(what, sizeof what, "fd %s %s", c->name, names[k]);
+        snprintf(what, sizeof what, "%sfd %s %s", impl_name, c->name, names[k]);
         cmp(what, an + nt.p[pi[k]].off, fd + nt.p[pi[k]].off, (long)nt.p[pi[k]].numel, 1e-3);
     }
     free(v); free(T); free(an); free(fd); free(yv);
@@ -327,13 +332,42 @@ int main(void) {
         {"convT k4 s1 p0 from 1x1 3x7x1x1->5, no bias", 1, 3, 7, 5, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0},
         {"convT k3 s1 p1 twice 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 1, 0},
         {"convT k7 s2 p3 op1, x input 3x3x5x4->5", 1, 3, 3, 5, 5, 4, 7, 2, 3, 1, 0, 1, 0, 0, 0},
+        /* outputs at least 8 wide (the own kernels' implicit weight gradient), batch 1 (NCHW = channel-major) */
+        {"conv k3 s1 p1 reflect batch 1 1x5x12x19->7", 0, 1, 5, 7, 12, 19, 3, 1, 1, 0, 1, 1, 1, 0, 0},
+        {"conv k7 s1 p3 reflect 2x3x10x17->4", 0, 2, 3, 4, 10, 17, 7, 1, 3, 0, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p3 zero (p > k-1) 2x4x6x9->5", 0, 2, 4, 5, 6, 9, 3, 1, 3, 0, 0, 1, 1, 0, 0},
+        {"conv k4 s1 p1 zero twice 2x6x11x13->3", 0, 2, 6, 3, 11, 13, 4, 1, 1, 0, 0, 1, 1, 1, 0},
+        {"conv k3 s2 p1 zero batch 1 1x17x20x18->19", 0, 1, 17, 19, 20, 18, 3, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"conv k1 s1 p0 batch 1 1x21x9x10->2", 0, 1, 21, 2, 9, 10, 1, 1, 0, 0, 0, 1, 1, 0, 0},
+        {"convT k3 s1 p1 batch 1 1x6x10x12->4", 1, 1, 6, 4, 10, 12, 3, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"convT k4 s2 p1 4x16x4x4->8 (16 columns per sample)", 1, 4, 16, 8, 4, 4, 4, 2, 1, 0, 0, 0, 1, 0, 0},
+        /* the layers of a small CycleGAN at batch 1 (ngf = ndf = 8, 32x32), as tests/test_cyclegan_parity runs them */
+        {"PatchGAN 4x4 s2 batch 1 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 4, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"PatchGAN 4x4 s2 1x8x16x16->16", 0, 1, 8, 16, 16, 16, 4, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"PatchGAN 4x4 s2 1x16x8x8->32", 0, 1, 16, 32, 8, 8, 4, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"PatchGAN 4x4 s1 1x32x4x4->64", 0, 1, 32, 64, 4, 4, 4, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"PatchGAN 4x4 s1 1x64x3x3->1", 0, 1, 64, 1, 3, 3, 4, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"ResNet G c7s1 reflect 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0},
+        {"ResNet G 3x3 s2 1x8x32x32->16", 0, 1, 8, 16, 32, 32, 3, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"ResNet G 3x3 s2 1x16x16x16->32", 0, 1, 16, 32, 16, 16, 3, 2, 1, 0, 0, 1, 1, 0, 0},
+        {"ResNet G block reflect 1x32x8x8->32", 0, 1, 32, 32, 8, 8, 3, 1, 1, 0, 1, 1, 1, 0, 0},
+        {"ResNet G up conv 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"ResNet G up conv 1x16x32x32->8", 0, 1, 16, 8, 32, 32, 3, 1, 1, 0, 0, 1, 1, 0, 0},
+        {"ResNet G c7s1 reflect 1x8x32x32->3", 0, 1, 8, 3, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     const ccase fds[] = {
         {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 reflect 1x2x5x9->3", 0, 1, 2, 3, 5, 9, 3, 1, 1, 0, 1, 1, 1, 0, 0},
         {"convT k3 s2 p1 op1 2x3x4x3->4", 1, 2, 3, 4, 4, 3, 3, 2, 1, 1, 0, 1, 1, 0, 0},
     };
-    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) fd_case(&fds[i]);
+    const char *names[2] = {"[clblast] ", "[own] "};
+    for (int impl = 1; impl <= 2; impl++) {
+        conv_set_impl(impl);
+        impl_name = names[impl - 1];
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+        for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) fd_case(&fds[i]);
+    }
+    conv_set_impl(0);
     printf("conv tests took %.1f s\n", now_seconds() - t0);
     clg_close(cl);
     TEST_END();

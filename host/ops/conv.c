@@ -18,6 +18,8 @@
  * Groups: the column matrix for a whole batch can be large, so samples are taken G at a time with
  * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from the tape's arena. */
 #include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "blas.h"
 #include "ops.h"
@@ -104,8 +106,198 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
     *tmp = arena_tensor(&t->ar, g->OC, (int)GL, 1, 1);
 }
 
+/* ---- own kernels (kernels/conv_gemm.cl) ---------------------------------------------------------
+ * Used on CPUs, where they beat CLBlast on the conv shapes; im2col + CLBlast on GPUs; conv_set_impl
+ * forces either. Every GEMM is conv_nt (both operands read along the reduction index):
+ *   forward, any stride: a channels-last padded copy of the image; each output pixel's k x k patch is
+ *     k runs of k*C contiguous floats, dotted with the weight packed as {OC, k, k, C}: no column matrix;
+ *   data gradient, stride 1: the same on the zero-padded, channels-last upstream gradient with the
+ *     rotated kernel (and a fold of the padded border back onto the image for reflection padding);
+ *   data gradient, other strides: column matrix = packed weight x channels-last gradient, then col2im;
+ *   weight gradient: the upstream gradient's rows (NCHW, in place) against the column matrix, or for
+ *     stride 1 against the padded image's shifted rows (implicit, the gradient on the padded width). */
+#define CONV_NT_MR 4 /* kernels/conv_gemm.cl's conv_nt block */
+#define CONV_NT_NR 6
+static int conv_impl;
+
+int conv_set_impl(int impl) {
+    int old = conv_impl;
+    conv_impl = impl;
+    return old;
+}
+
+/* conv_set_impl's choice, else CLGAN_CONV=clblast|own from the environment, else by device type. */
+static int own_gemm(const clg_ctx *c) {
+    if (conv_impl) return conv_impl == 2;
+    const char *e = getenv("CLGAN_CONV");
+    if (e && strcmp(e, "clblast") == 0) return 0;
+    if (e && strcmp(e, "own") == 0) return 1;
+    return !c->is_gpu;
+}
+
+static tensor scratch1(tape *t, size_t n, const char *what) {
+    return arena_tensor(&t->ar, ki(n ? n : 1, what), 1, 1, 1);
+}
+
+/* Operands of conv_nt (see kernels/conv_gemm.cl). */
+typedef struct {
+    cl_mem mem;
+    size_t off;
+    int ld, zr, t; /* row m at off + m*ld + zr*(reduction sample) + t*(tap) */
+} nt_a;
+typedef struct {
+    cl_mem mem;
+    size_t off, zg, zr;
+    int t, D2, D3, S1, S2, S3;
+} nt_b;
+typedef struct {
+    cl_mem mem;
+    size_t off, z;
+    int ld;
+} nt_c;
+
+static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, int T, int Zr, int Zg, tensor bias,
+                    float beta) {
+    size_t global[3] = {(size_t)(N + CONV_NT_NR - 1) / CONV_NT_NR, (size_t)(M + CONV_NT_MR - 1) / CONV_NT_MR,
+                        (size_t)Zg};
+    size_t local[3] = {1, 1, 1};
+    karg args[] = {KMEM(C.mem), KINT(ki(C.off, "offset")), KINT(ki(C.z, "sample stride")), KINT(C.ld),
+                   KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
+                   KMEM(B.mem), KINT(ki(B.off, "offset")), KINT(ki(B.zg, "sample stride")),
+                   KINT(ki(B.zr, "sample stride")), KINT(B.t), KINT(B.D2), KINT(B.D3), KINT(B.S1), KINT(B.S2),
+                   KINT(B.S3), KINT(M), KINT(N), KINT(Lr), KINT(T), KINT(Zr), KFLOAT(beta),
+                   KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
+    clg_launch(c, "conv_nt", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+}
+
+/* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode and seg as conv_pack_w). */
+static tensor pack_w(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg) {
+    tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
+    CLG_LAUNCH1(t->cl, "conv_pack_w", M, KMEM(a.mem), KINT(ki(a.off, "offset")), KMEM(w.mem),
+                KINT(ki(w.off, "offset")), KINT(M), KINT(Kr), KINT(mode), KINT(O), KINT(I), KINT(k), KINT(seg));
+    return a;
+}
+
+static int round16(int v) { return (v + 15) / 16 * 16; }
+
+/* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
+ * then 32 zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
+static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect) {
+    tensor P = scratch1(t, (size_t)n * PH * PW * C + 32, "padded image size");
+    CLG_LAUNCH1(t->cl, "conv_pad_hwc", (size_t)n * PH * PW, KMEM(P.mem), KINT(ki(P.off, "offset")), KMEM(src.mem),
+                KINT(ki(src.off, "offset")), KINT(n), KINT(C), KINT(H), KINT(W), KINT(PH), KINT(PW), KINT(pt),
+                KINT(pl), KINT(reflect), KINT(32));
+    return P;
+}
+
+/* NCHW {n, C, PH, PW} copy of src {n, C, H, W}, padded by pt rows above and pl columns left, then
+ * `slack` zeros. */
+static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect,
+                        int slack) {
+    tensor P = scratch1(t, (size_t)n * C * PH * PW + slack, "padded image size");
+    CLG_LAUNCH1(t->cl, "conv_pad", (size_t)n * C * PH, KMEM(P.mem), KINT(ki(P.off, "offset")), KMEM(src.mem),
+                KINT(ki(src.off, "offset")), KINT(n * C), KINT(H), KINT(W), KINT(PH), KINT(PW), KINT(pt), KINT(pl),
+                KINT(reflect), KINT(slack));
+    return P;
+}
+
+/* out (column side) = beta*out + conv(img) (+ bias), any stride. */
+static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    int k = g->k, C = g->C, L = gL(g);
+    int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
+    int seg = round16(k * C);
+    tensor A = pack_w(t, w, g->OC, k * seg, 1, g->OC, C, k, seg);
+    nt_c Cm = {.mem = out.mem, .off = out.off, .z = (size_t)g->OC * L, .ld = L};
+    nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
+    nt_b Bm = {.mem = P.mem, .off = P.off, .zg = (size_t)PH * PW * C, .zr = 0, .t = PW * C, .D2 = INT_MAX, .D3 = g->OW,
+               .S1 = 0, .S2 = g->s * PW * C, .S3 = g->s * C};
+    gemm_nt(t->cl, Cm, Am, Bm, g->OC, L, seg, k, 1, g->N, bias, beta);
+}
+
+/* img = beta*img + (adjoint of the conv)(src) (+ bias). */
+static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int K = gK(g), L = gL(g), k = g->k, OC = g->OC;
+    if (g->s == 1) {
+        /* the image (or, padded, its gradient) = stride-1 conv of src zero-padded by q with the rotated
+         * kernel: with zero padding p <= k-1 the image itself (q = k-1-p); otherwise the full correlation
+         * (q = k-1) gives the padded image, folded back onto the image (reflected borders added in) */
+        int direct = !g->reflect && g->p <= k - 1;
+        int q = direct ? k - 1 - g->p : k - 1;
+        int QH = g->OH + 2 * q, QW = g->OW + 2 * q, RH = QH - k + 1, RW = QW - k + 1;
+        tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0);
+        int seg = round16(k * OC);
+        tensor A = pack_w(t, w, g->C, k * seg, 2, OC, g->C, k, seg);
+        nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
+        nt_b Bm = {.mem = Q.mem, .off = Q.off, .zg = (size_t)QH * QW * OC, .zr = 0, .t = QW * OC, .D2 = INT_MAX,
+                   .D3 = RW, .S1 = 0, .S2 = QW * OC, .S3 = OC};
+        tensor dst = direct ? img : scratch1(t, (size_t)g->N * g->C * RH * RW, "padded image size");
+        nt_c Cm = {.mem = dst.mem, .off = dst.off, .z = (size_t)g->C * RH * RW, .ld = RH * RW};
+        gemm_nt(t->cl, Cm, Am, Bm, g->C, RH * RW, seg, k, 1, g->N, direct ? bias : (tensor){0},
+                direct ? beta : 0.0f);
+        if (!direct)
+            CLG_LAUNCH1(t->cl, "conv_fold", (size_t)g->N * g->C * g->IH, KMEM(img.mem), KINT(ki(img.off, "offset")),
+                        KMEM(dst.mem), KINT(ki(dst.off, "offset")), KINT(g->C), KINT(g->N * g->C), KINT(g->IH),
+                        KINT(g->IW), KINT(g->p), KINT(g->reflect), KMEM(bias.mem ? bias.mem : dst.mem),
+                        KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL), KFLOAT(beta));
+        return;
+    }
+    /* column matrix {K, G*L} = Wm^T * src (src channels-last), then col2im */
+    tensor A = pack_w(t, w, K, OC, 0, 0, 0, k, 0);
+    tensor S = pad_hwc(t, src, g->N, OC, g->OH, g->OW, g->OH, g->OW, 0, 0, 0);
+    int G = group_size(g);
+    tensor cols = scratch1(t, (size_t)K * G * L, "column matrix size");
+    for (int n0 = 0; n0 < g->N; n0 += G) {
+        int gs = g->N - n0 < G ? g->N - n0 : G;
+        int N = ki((size_t)gs * L, "column matrix width");
+        nt_a Am = {.mem = A.mem, .off = A.off, .ld = OC};
+        nt_b Bm = {.mem = S.mem, .off = S.off + (size_t)n0 * L * OC, .D2 = 1, .D3 = 1, .S1 = OC};
+        gemm_nt(t->cl, (nt_c){.mem = cols.mem, .off = cols.off, .ld = N}, Am, Bm, K, N, OC, 1, 1, 1, (tensor){0},
+                0.0f);
+        col2im(t->cl, g, img, n0, gs, cols, bias, beta);
+    }
+}
+
+/* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
+ * for the 16-wide reduction). */
+static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int K = gK(g), L = gL(g), k = g->k;
+    if (g->s == 1 && g->OW >= 8) {
+        /* dWm[oc, (c, ki, kj)] = sum over the padded-width grid of F[oc, n] * P[c, n + ki*PW + kj], F the
+         * column side with zero columns up to the padded width PW and zero rows so that the grid's length
+         * Lr is whole 16-float vectors (P's zero slack covers the reads past its last row) */
+        int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+        int Lr = round16(g->OH * PW), FH = (Lr + PW - 1) / PW;
+        tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, 16 + k);
+        tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PW, 0, 0, 0, 0);
+        nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PW, .zr = g->OC * FH * PW};
+        nt_b Bm = {.mem = P.mem, .off = P.off, .zr = (size_t)g->C * PH * PW, .D2 = k, .D3 = k, .S1 = PH * PW,
+                   .S2 = PW, .S3 = 1};
+        gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, Lr, 1, g->N, 1, (tensor){0},
+                beta);
+        return 1;
+    }
+    if (L < 16) return 0;
+    int G = group_size(g);
+    tensor cols = scratch1(t, (size_t)K * G * L, "column matrix size");
+    for (int n0 = 0; n0 < g->N; n0 += G) {
+        int gs = g->N - n0 < G ? g->N - n0 : G;
+        im2col(t->cl, g, cols, img, n0, gs);
+        nt_a Am = {.mem = src.mem, .off = src.off + (size_t)n0 * g->OC * L, .ld = L, .zr = g->OC * L};
+        nt_b Bm = {.mem = cols.mem, .off = cols.off, .zr = (size_t)L, .D2 = 1, .D3 = 1,
+                   .S1 = ki((size_t)gs * L, "column matrix width")};
+        gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, L, 1, gs, 1, (tensor){0},
+                n0 == 0 ? beta : 1.0f);
+    }
+    return 1;
+}
+
 /* out (column side) = beta*out + Wm * im2col(img) (+ bias). */
 static void cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    if (own_gemm(t->cl)) {
+        cols_gemm_own(t, g, img, w, out, bias, beta);
+        return;
+    }
     int G = group_size(g), K = gK(g), L = gL(g);
     tensor cols, tmp;
     scratch(t, g, G, &cols, &tmp);
@@ -121,6 +313,10 @@ static void cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out,
 
 /* img = beta*img + col2im(Wm^T * src) (+ bias), src on the column side. */
 static void gemm_col2im(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    if (own_gemm(t->cl)) {
+        gemm_col2im_own(t, g, src, w, img, bias, beta);
+        return;
+    }
     int G = group_size(g), K = gK(g), L = gL(g);
     tensor cols, tmp;
     scratch(t, g, G, &cols, &tmp);
@@ -134,8 +330,10 @@ static void gemm_col2im(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     }
 }
 
-/* dWm {OC, K} = beta*dWm + src' * im2col(img)^T, summed over the batch. */
+/* dWm {OC, K} = beta*dWm + src' * im2col(img)^T, summed over the batch. A group of one sample is
+ * already channel-major: the GEMM reads it in place. */
 static void weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    if (own_gemm(t->cl) && weight_grad_own(t, g, img, src, dw, beta)) return;
     int G = group_size(g), K = gK(g), L = gL(g);
     tensor cols, tmp;
     scratch(t, g, G, &cols, &tmp);
@@ -143,8 +341,10 @@ static void weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor 
         int gs = g->N - n0 < G ? g->N - n0 : G;
         size_t GL = (size_t)gs * L;
         im2col(t->cl, g, cols, img, n0, gs);
-        to_cgl(t->cl, g, tmp, src, n0, gs);
-        blas_gemm(t->cl, 0, 1, (size_t)g->OC, (size_t)K, GL, 1.0f, tmp.mem, tmp.off, GL, cols.mem, cols.off, GL,
+        tensor a = tmp;
+        if (gs == 1) a.mem = src.mem, a.off = src.off + (size_t)n0 * g->OC * L;
+        else to_cgl(t->cl, g, tmp, src, n0, gs);
+        blas_gemm(t->cl, 0, 1, (size_t)g->OC, (size_t)K, GL, 1.0f, a.mem, a.off, GL, cols.mem, cols.off, GL,
                   n0 == 0 ? beta : 1.0f, dw.mem, dw.off, (size_t)K);
     }
 }

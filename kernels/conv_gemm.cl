@@ -1,0 +1,181 @@
+/* Convolution kernels for CPUs (host/ops/conv.c uses them where the device is not a GPU, or when
+ * conv_set_impl / CLGAN_CONV asks): conv_nt, a GEMM whose two operands are both read along the
+ * reduction index, in 16-float vectors that PoCL maps onto AVX-512 registers; the channels-last and
+ * NCHW padded copies it reads (conv_pad_hwc, conv_pad); the weight in the layouts it reads
+ * (conv_pack_w); the fold of a padded image's gradient back onto the image (conv_fold). Uses
+ * conv_reflect and conv_sources from conv.cl. Measurements: docs/PERF.md, "Convolution speed". */
+
+/* P {G, C, PH, PW} = img {G, C, H, W} padded by pt rows on top and pl columns on the left (zeros, or
+ * reflection with pt, pl < H, W); rows/columns past the image on the other side likewise; then `slack`
+ * zeros. One work-item per padded row (g, c, py). */
+__kernel void conv_pad(__global float *P, int poff, __global const float *img, int ioff, int GC, int H, int W,
+                       int PH, int PW, int pt, int pl, int reflect, int slack) {
+    int i = get_global_id(0);
+    if (i >= GC * PH) return;
+    if (i == 0)
+        for (int j = 0; j < slack; j++) P[poff + (long)GC * PH * PW + j] = 0.0f;
+    int gc = i / PH, py = i - gc * PH;
+    __global float *dst = P + poff + (long)i * PW;
+    int iy = py - pt;
+    if (reflect) iy = conv_reflect(iy, H);
+    if (iy < 0 || iy >= H) {
+        for (int px = 0; px < PW; px++) dst[px] = 0.0f;
+        return;
+    }
+    __global const float *src = img + ioff + ((long)gc * H + iy) * W;
+    if (reflect) {
+        for (int px = 0; px < PW; px++) dst[px] = src[conv_reflect(px - pl, W)];
+    } else {
+        int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW;
+        for (int px = 0; px < lo; px++) dst[px] = 0.0f;
+        for (int px = lo; px < hi; px++) dst[px] = src[px - pl];
+        for (int px = hi; px < PW; px++) dst[px] = 0.0f;
+    }
+}
+
+/* The adjoint of conv_pad with pt = pl = p: img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum
+ * of the padded entries DP {G, C, H+2p, W+2p} that read (y, x) (itself, and its mirrors with reflection).
+ * One work-item per image row (g, c, y). */
+__kernel void conv_fold(__global float *img, int ioff, __global const float *DP, int doff, int C, int GC, int H,
+                        int W, int p, int reflect, __global const float *bias, int boff, int has_bias, float beta) {
+    int i = get_global_id(0);
+    if (i >= GC * H) return;
+    int gc = i / H, y = i - gc * H;
+    int PW = W + 2 * p, PH = H + 2 * p;
+    float b = has_bias ? bias[boff + gc % C] : 0.0f;
+    int qy[3], qx[3];
+    int ny = conv_sources(y, H, p, reflect, qy);
+    __global float *row = img + ioff + (long)i * W;
+    __global const float *plane = DP + doff + (long)gc * PH * PW;
+    for (int x = 0; x < W; x++) {
+        int nx = conv_sources(x, W, p, reflect, qx);
+        float s = b;
+        for (int a = 0; a < ny; a++)
+            for (int c = 0; c < nx; c++) s += plane[(qy[a] + p) * PW + qx[c] + p];
+        row[x] = beta == 0.0f ? s : s + beta * row[x];
+    }
+}
+
+/* The GEMM of every conv path on CPUs, both operands read along the reduction index (so loads are
+ * contiguous 16-float vectors and neither operand needs a column matrix):
+ *   C[zg, m, n] = beta*C + (bias[m]) + sum_{zr < Zr} sum_{t < T} sum_{l < Lr} A[m, zr, t, l] * B[zg, n, zr, t, l]
+ * A row m at A + aoff + m*lda + zr*aZ + t*aT + l.
+ * B row n at B + boff + zg*bZg + zr*bZr + t*bT + brow(n) + l, brow(n) = i1*bS1 + i2*bS2 + i3*bS3 with
+ * n = (i1*bD2 + i2)*bD3 + i3: e.g. the output pixel (oy, ox) of a convolution over a channels-last
+ * padded image {PH, PW, C}: i2 = oy, i3 = ox, bS2 = s*PW*C, bS3 = s*C, and t = ki with bT = PW*C,
+ * l = (kj, c) contiguous over k*C floats (A = the weight as {OC, k, k, C}).
+ * C[zg, m, n] at C + coff + zg*cZ + m*ldc + n.
+ * One work-item per CONV_NT_MR x CONV_NT_NR block of C (float16 partial sums, summed at the end);
+ * rows and columns past M, N are computed from clamped (valid) rows and not stored. */
+#ifndef CONV_NT_MR
+#define CONV_NT_MR 4
+#endif
+#ifndef CONV_NT_NR
+#define CONV_NT_NR 6
+#endif
+
+__kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, __global const float *A, int aoff, int lda, int aZ,
+                      int aT, __global const float *B, int boff, int bZg, int bZr, int bT, int bD2, int bD3, int bS1,
+                      int bS2, int bS3, int M, int N, int Lr, int T, int Zr, float beta, __global const float *bias,
+                      int biasoff, int has_bias) {
+    int n0 = get_global_id(0) * CONV_NT_NR, m0 = get_global_id(1) * CONV_NT_MR, zg = get_global_id(2);
+    if (n0 >= N || m0 >= M) return;
+    int arow[CONV_NT_MR], brow[CONV_NT_NR];
+    for (int r = 0; r < CONV_NT_MR; r++) arow[r] = aoff + (m0 + r < M ? m0 + r : M - 1) * lda;
+    for (int j = 0; j < CONV_NT_NR; j++) {
+        int n = n0 + j < N ? n0 + j : N - 1;
+        int i3 = n % bD3, q = n / bD3, i2 = q % bD2, i1 = q / bD2;
+        brow[j] = boff + zg * bZg + i1 * bS1 + i2 * bS2 + i3 * bS3;
+    }
+    float16 acc[CONV_NT_MR][CONV_NT_NR];
+    float sacc[CONV_NT_MR][CONV_NT_NR];
+    for (int r = 0; r < CONV_NT_MR; r++)
+        for (int j = 0; j < CONV_NT_NR; j++) {
+            acc[r][j] = (float16)0.0f;
+            sacc[r][j] = 0.0f;
+        }
+    int Lv = Lr & ~15;
+    for (int zr = 0; zr < Zr; zr++)
+        for (int t = 0; t < T; t++) {
+            __global const float *az = A + zr * aZ + t * aT, *bz = B + zr * bZr + t * bT;
+            for (int l = 0; l < Lv; l += 16) {
+                float16 av[CONV_NT_MR];
+#pragma unroll
+                for (int r = 0; r < CONV_NT_MR; r++) av[r] = vload16(0, az + arow[r] + l);
+#pragma unroll
+                for (int j = 0; j < CONV_NT_NR; j++) {
+                    float16 bv = vload16(0, bz + brow[j] + l);
+#pragma unroll
+                    for (int r = 0; r < CONV_NT_MR; r++) acc[r][j] = fma(av[r], bv, acc[r][j]);
+                }
+            }
+            for (int l = Lv; l < Lr; l++)
+                for (int r = 0; r < CONV_NT_MR; r++)
+                    for (int j = 0; j < CONV_NT_NR; j++) sacc[r][j] += az[arow[r] + l] * bz[brow[j] + l];
+        }
+    __global float *cz = C + coff + (long)zg * cZ;
+    for (int r = 0; r < CONV_NT_MR && m0 + r < M; r++) {
+        float bv = has_bias ? bias[biasoff + m0 + r] : 0.0f;
+        for (int j = 0; j < CONV_NT_NR && n0 + j < N; j++) {
+            float v[16];
+            vstore16(acc[r][j], 0, v);
+            float s = sacc[r][j];
+            for (int q = 15; q >= 0; q--) s += v[q];
+            s += bv;
+            __global float *d = cz + (long)(m0 + r) * ldc + n0 + j;
+            *d = beta == 0.0f ? s : s + beta * *d;
+        }
+    }
+}
+
+/* A {M, Kr} (row stride Kr) for conv_nt from a conv weight W {O, I, k, k} (kk = k*k):
+ * mode 0: A[m, r] = W[r*M + m]                                        (W {Kr, M} transposed)
+ * mode 1: m = o, r = ki*seg + (kj, i):  A = W[o, i, ki, kj]             (channels last)
+ * mode 2: m = i, r = ki*seg + (kj, o):  A = W[o, i, k-1-ki, k-1-kj]     (rotated, for a data gradient)
+ * In modes 1 and 2 each kernel row's run of k*I (k*O) weights is followed by zeros up to seg, so that
+ * conv_nt reads whole 16-float vectors (the data it pairs with the zeros is finite padding or pixels). */
+__kernel void conv_pack_w(__global float *Ap, int aoff, __global const float *W, int woff, int M, int Kr, int mode,
+                          int O, int I, int k, int seg) {
+    int m = get_global_id(0);
+    if (m >= M) return;
+    __global float *dst = Ap + aoff + (long)m * Kr;
+    if (mode == 0) {
+        for (int r = 0; r < Kr; r++) dst[r] = W[woff + (long)r * M + m];
+        return;
+    }
+    int kk = k * k, run = k * (mode == 1 ? I : O);
+    for (int ki = 0; ki < k; ki++) {
+        __global float *d = dst + ki * seg;
+        for (int kj = 0; kj < k; kj++) {
+            int t = ki * k + kj;
+            if (mode == 1)
+                for (int i = 0; i < I; i++) d[kj * I + i] = W[woff + ((long)m * I + i) * kk + t];
+            else
+                for (int o = 0; o < O; o++) d[kj * O + o] = W[woff + ((long)o * I + m) * kk + kk - 1 - t];
+        }
+        for (int r = run; r < seg; r++) d[r] = 0.0f;
+    }
+}
+
+/* Channels-last padded copy: P[g, py, px, c] = img[g, c, py - pt, px - pl] (zero outside, or reflected
+ * when reflect, pt < H, pl < W), then `slack` zeros. One work-item per padded pixel (g, py, px). */
+__kernel void conv_pad_hwc(__global float *P, int poff, __global const float *img, int ioff, int G, int C, int H, int W,
+                           int PH, int PW, int pt, int pl, int reflect, int slack) {
+    int i = get_global_id(0);
+    if (i >= G * PH * PW) return;
+    if (i == 0)
+        for (int j = 0; j < slack; j++) P[poff + (long)G * PH * PW * C + j] = 0.0f;
+    int g = i / (PH * PW), r = i - g * PH * PW, py = r / PW, px = r - py * PW;
+    int iy = py - pt, ix = px - pl;
+    if (reflect) {
+        iy = conv_reflect(iy, H);
+        ix = conv_reflect(ix, W);
+    }
+    __global float *dst = P + poff + (long)i * C;
+    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+        for (int c = 0; c < C; c++) dst[c] = 0.0f;
+        return;
+    }
+    __global const float *src = img + ioff + ((long)g * C * H + iy) * W + ix;
+    for (int c = 0; c < C; c++) dst[c] = src[(long)c * H * W];
+}
