@@ -47,7 +47,25 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
     int ny = conv_sources(y, H, p, reflect, qy);
     __global float *row = img + ioff + (long)i * W;
     __global const float *plane = DP + doff + (long)gc * PH * PW;
+    /* columns p < x < W-1-p have no mirror: only the rows' entries at x + p */
+    int lo = reflect ? p + 1 : 0, hi = reflect ? W - 1 - p : W;
+    if (hi < lo) hi = lo;
     for (int x = 0; x < W; x++) {
+        if (x == lo && hi > lo) {
+            __global const float *r0 = plane + (qy[0] + p) * PW + p;
+            if (ny == 1)
+                for (; x < hi; x++) {
+                    float s = b + r0[x];
+                    row[x] = beta == 0.0f ? s : s + beta * row[x];
+                }
+            else
+                for (; x < hi; x++) {
+                    float s = b + r0[x];
+                    for (int a = 1; a < ny; a++) s += plane[(qy[a] + p) * PW + p + x];
+                    row[x] = beta == 0.0f ? s : s + beta * row[x];
+                }
+            if (x == W) break;
+        }
         int nx = conv_sources(x, W, p, reflect, qx);
         float s = b;
         for (int a = 0; a < ny; a++)
@@ -64,7 +82,8 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
  * n = (i1*bD2 + i2)*bD3 + i3: e.g. the output pixel (oy, ox) of a convolution over a channels-last
  * padded image {PH, PW, C}: i2 = oy, i3 = ox, bS2 = s*PW*C, bS3 = s*C, and t = ki with bT = PW*C,
  * l = (kj, c) contiguous over k*C floats (A = the weight as {OC, k, k, C}).
- * C[zg, m, n] at C + coff + zg*cZ + m*ldc + n.
+ * C[zg, m, n] at C + coff + zg*cZ + m*ldc + (n / cD)*cS2 + (n % cD)*cS3 (e.g. every s-th pixel of every
+ * s-th row of an image: one phase of a stride-s data gradient).
  * One work-item per CONV_NT_MR x CONV_NT_NR block of C (float16 partial sums, summed at the end);
  * rows and columns past M, N are computed from clamped (valid) rows and not stored. */
 #ifndef CONV_NT_MR
@@ -74,7 +93,7 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
 #define CONV_NT_NR 6
 #endif
 
-__kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, __global const float *A, int aoff, int lda, int aZ,
+__kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD, int cS2, int cS3, __global const float *A, int aoff, int lda, int aZ,
                       int aT, __global const float *B, int boff, int bZg, int bZr, int bT, int bD2, int bD3, int bS1,
                       int bS2, int bS3, int M, int N, int Lr, int T, int Zr, float beta, __global const float *bias,
                       int biasoff, int has_bias) {
@@ -122,20 +141,23 @@ __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, __global con
             float s = sacc[r][j];
             for (int q = 15; q >= 0; q--) s += v[q];
             s += bv;
-            __global float *d = cz + (long)(m0 + r) * ldc + n0 + j;
+            int n = n0 + j;
+            __global float *d = cz + (long)(m0 + r) * ldc + (n / cD) * cS2 + (n % cD) * cS3;
             *d = beta == 0.0f ? s : s + beta * *d;
         }
     }
 }
 
 /* A {M, Kr} (row stride Kr) for conv_nt from a conv weight W {O, I, k, k} (kk = k*k):
- * mode 0: A[m, r] = W[r*M + m]                                        (W {Kr, M} transposed)
- * mode 1: m = o, r = ki*seg + (kj, i):  A = W[o, i, ki, kj]             (channels last)
- * mode 2: m = i, r = ki*seg + (kj, o):  A = W[o, i, k-1-ki, k-1-kj]     (rotated, for a data gradient)
- * In modes 1 and 2 each kernel row's run of k*I (k*O) weights is followed by zeros up to seg, so that
- * conv_nt reads whole 16-float vectors (the data it pairs with the zeros is finite padding or pixels). */
+ * mode 0: A[m, r] = W[r*M + m]                                              (W {Kr, M} transposed)
+ * mode 1: m = o, r = ki*seg + (kj, i):  A = W[o, i, ki, kj]                   (channels last)
+ * mode 2: m = i, r = a*seg + (b, o), a < ay, b < ax:
+ *         A = W[o, i, y0 + s*(ay-1-a), x0 + s*(ax-1-b)]                      (the taps y0, y0+s, ... of
+ *         the kernel, reversed: one phase of a data gradient; s = 1, ay = ax = k: the rotated kernel)
+ * In modes 1 and 2 each run of k*I (ax*O) weights is followed by zeros up to seg, so that conv_nt reads
+ * whole 16-float vectors (the data it pairs with the zeros is finite padding or pixels). */
 __kernel void conv_pack_w(__global float *Ap, int aoff, __global const float *W, int woff, int M, int Kr, int mode,
-                          int O, int I, int k, int seg) {
+                          int O, int I, int k, int seg, int y0, int x0, int s, int ay, int ax) {
     int m = get_global_id(0);
     if (m >= M) return;
     __global float *dst = Ap + aoff + (long)m * Kr;
@@ -143,17 +165,24 @@ __kernel void conv_pack_w(__global float *Ap, int aoff, __global const float *W,
         for (int r = 0; r < Kr; r++) dst[r] = W[woff + (long)r * M + m];
         return;
     }
-    int kk = k * k, run = k * (mode == 1 ? I : O);
-    for (int ki = 0; ki < k; ki++) {
-        __global float *d = dst + ki * seg;
-        for (int kj = 0; kj < k; kj++) {
-            int t = ki * k + kj;
-            if (mode == 1)
-                for (int i = 0; i < I; i++) d[kj * I + i] = W[woff + ((long)m * I + i) * kk + t];
-            else
-                for (int o = 0; o < O; o++) d[kj * O + o] = W[woff + ((long)o * I + m) * kk + kk - 1 - t];
+    int kk = k * k;
+    if (mode == 1) {
+        for (int ki = 0; ki < k; ki++) {
+            __global float *d = dst + ki * seg;
+            for (int kj = 0; kj < k; kj++)
+                for (int i = 0; i < I; i++) d[kj * I + i] = W[woff + ((long)m * I + i) * kk + ki * k + kj];
+            for (int r = k * I; r < seg; r++) d[r] = 0.0f;
         }
-        for (int r = run; r < seg; r++) d[r] = 0.0f;
+        return;
+    }
+    for (int a = 0; a < ay; a++) {
+        __global float *d = dst + a * seg;
+        int ki = y0 + s * (ay - 1 - a);
+        for (int b = 0; b < ax; b++) {
+            int t = ki * k + x0 + s * (ax - 1 - b);
+            for (int o = 0; o < O; o++) d[b * O + o] = W[woff + ((long)o * I + m) * kk + t];
+        }
+        for (int r = ax * O; r < seg; r++) d[r] = 0.0f;
     }
 }
 

@@ -153,7 +153,7 @@ typedef struct {
 typedef struct {
     cl_mem mem;
     size_t off, z;
-    int ld;
+    int ld, D, S2, S3; /* row m at off + m*ld, column n at (n / D)*S2 + (n % D)*S3; D = 0: plain (n) */
 } nt_c;
 
 static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, int T, int Zr, int Zg, tensor bias,
@@ -162,7 +162,7 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
                         (size_t)Zg};
     size_t local[3] = {1, 1, 1};
     karg args[] = {KMEM(C.mem), KINT(ki(C.off, "offset")), KINT(ki(C.z, "sample stride")), KINT(C.ld),
-                   KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
+                   KINT(C.D ? C.D : INT_MAX), KINT(C.D ? C.S2 : 0), KINT(C.D ? C.S3 : 1), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
                    KMEM(B.mem), KINT(ki(B.off, "offset")), KINT(ki(B.zg, "sample stride")),
                    KINT(ki(B.zr, "sample stride")), KINT(B.t), KINT(B.D2), KINT(B.D3), KINT(B.S1), KINT(B.S2),
                    KINT(B.S3), KINT(M), KINT(N), KINT(Lr), KINT(T), KINT(Zr), KFLOAT(beta),
@@ -170,12 +170,19 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
     clg_launch(c, "conv_nt", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
 }
 
-/* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode and seg as conv_pack_w). */
-static tensor pack_w(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg) {
+/* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode, seg and the phase y0, x0, s, ay, ax as
+ * conv_pack_w). */
+static tensor pack_w_phase(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg, int y0, int x0,
+                           int s, int ay, int ax) {
     tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
     CLG_LAUNCH1(t->cl, "conv_pack_w", M, KMEM(a.mem), KINT(ki(a.off, "offset")), KMEM(w.mem),
-                KINT(ki(w.off, "offset")), KINT(M), KINT(Kr), KINT(mode), KINT(O), KINT(I), KINT(k), KINT(seg));
+                KINT(ki(w.off, "offset")), KINT(M), KINT(Kr), KINT(mode), KINT(O), KINT(I), KINT(k), KINT(seg),
+                KINT(y0), KINT(x0), KINT(s), KINT(ay), KINT(ax));
     return a;
+}
+
+static tensor pack_w(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg) {
+    return pack_w_phase(t, w, M, Kr, mode, O, I, k, seg, 0, 0, 1, k, k);
 }
 
 static int round16(int v) { return (v + 15) / 16 * 16; }
@@ -240,6 +247,44 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
                         KMEM(dst.mem), KINT(ki(dst.off, "offset")), KINT(g->C), KINT(g->N * g->C), KINT(g->IH),
                         KINT(g->IW), KINT(g->p), KINT(g->reflect), KMEM(bias.mem ? bias.mem : dst.mem),
                         KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL), KFLOAT(beta));
+        return;
+    }
+    if (!g->reflect && k >= g->s) {
+        /* Stride s: the image pixels (s*ry + cy, s*rx + cx) of one phase (cy, cx) receive only the taps
+         * ki = ky0 + s*a (ky0 = (cy + p) % s, a < ay) from src row ry + ey - a (ey = (cy + p - ky0) / s),
+         * and likewise in x: a stride-1 correlation of src with that phase's ay x ax taps, reversed. All
+         * phases read one channels-last copy of src zero-padded by qt above (ql left) and enough below
+         * (right); each writes its own pixels. */
+        int s = g->s, p = g->p, qt = 0, ql = 0, QH = 0, QW = 0;
+        for (int c = 0; c < s; c++) {
+            int y0 = (c + p) % s, ay = (k - y0 + s - 1) / s, e = (c + p - y0) / s;
+            if (ay - 1 - e > qt) qt = ay - 1 - e;
+            int x0 = (c + p) % s, ax = (k - x0 + s - 1) / s;
+            if (ax - 1 - e > ql) ql = ax - 1 - e;
+        }
+        QH = qt + g->OH, QW = ql + g->OW;
+        for (int c = 0; c < s; c++) { /* rows/columns the phases read below/right of src */
+            int y0 = (c + p) % s, ay = (k - y0 + s - 1) / s, e = (c + p - y0) / s, rh = (g->IH - c + s - 1) / s;
+            if (qt + e - ay + 1 + rh - 1 + ay > QH) QH = qt + e - ay + 1 + rh - 1 + ay;
+            int rw = (g->IW - c + s - 1) / s;
+            if (ql + e - ay + 1 + rw - 1 + ay > QW) QW = ql + e - ay + 1 + rw - 1 + ay;
+        }
+        tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, qt, ql, 0);
+        for (int cy = 0; cy < s && cy < g->IH; cy++)
+            for (int cx = 0; cx < s && cx < g->IW; cx++) {
+                int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, ey = (cy + p - y0) / s;
+                int x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s, ex = (cx + p - x0) / s;
+                int rh = (g->IH - cy + s - 1) / s, rw = (g->IW - cx + s - 1) / s;
+                int oy0 = qt + ey - ay + 1, ox0 = ql + ex - ax + 1; /* Q pixel of (ry, rx) = (0, 0), tap 0 */
+                int seg = round16(ax * OC);
+                tensor A = pack_w_phase(t, w, g->C, ay * seg, 2, OC, g->C, k, seg, y0, x0, s, ay, ax);
+                nt_a Am = {.mem = A.mem, .off = A.off, .ld = ay * seg, .zr = 0, .t = seg};
+                nt_b Bm = {.mem = Q.mem, .off = Q.off + ((size_t)oy0 * QW + ox0) * OC, .zg = (size_t)QH * QW * OC,
+                           .zr = 0, .t = QW * OC, .D2 = INT_MAX, .D3 = rw, .S1 = 0, .S2 = QW * OC, .S3 = OC};
+                nt_c Cm = {.mem = img.mem, .off = img.off + (size_t)cy * g->IW + cx, .z = (size_t)g->C * g->IH * g->IW,
+                           .ld = g->IH * g->IW, .D = rw, .S2 = s * g->IW, .S3 = s};
+                gemm_nt(t->cl, Cm, Am, Bm, g->C, rh * rw, seg, ay, 1, g->N, bias, beta);
+            }
         return;
     }
     /* column matrix {K, G*L} = Wm^T * src (src channels-last), then col2im */
