@@ -87,10 +87,11 @@ static int matches(const char *name, const char **filters, int nfilters) {
     return 0;
 }
 
-static void list_rows(const row_list *l) {
+static void list_rows(const row_list *l, const char **filters, int nfilters) {
     printf("%-28s %-40s %s\n", "row", "shape", "per run");
     for (int i = 0; i < l->n; i++) {
         const bench_row *r = &l->r[i];
+        if (!r->ceiling && !matches(r->name, filters, nfilters)) continue;
         printf("%-28s %-40s ", r->name, r->shape);
         if (r->flops > 0) printf("%.3g GFLOP", r->flops * 1e-9);
         else printf("%.3g MB", r->bytes * 1e-6);
@@ -146,7 +147,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ngemms; i++)
         if (rows_gemm_arg(&all, gemms[i]) != 0) return bad("--gemm %s: want TT:MxNxK, TT one of NN NT TN TT, each matrix under 4 GiB", gemms[i]);
     if (list) {
-        list_rows(&all);
+        list_rows(&all, filters, nfilters);
         return 0;
     }
     int *sel = xcalloc((size_t)all.n, sizeof *sel), nsel = 0;
