@@ -341,6 +341,10 @@ int main(void) {
         {"conv k1 s1 p0 batch 1 1x21x9x10->2", 0, 1, 21, 2, 9, 10, 1, 1, 0, 0, 0, 1, 1, 0, 0},
         {"convT k3 s1 p1 batch 1 1x6x10x12->4", 1, 1, 6, 4, 10, 12, 3, 1, 1, 0, 0, 1, 1, 0, 0},
         {"convT k4 s2 p1 4x16x4x4->8 (16 columns per sample)", 1, 4, 16, 8, 4, 4, 4, 2, 1, 0, 0, 0, 1, 0, 0},
+        /* data gradients by phase (stride s: s*s stride-1 correlations), and k < s (column matrix) */
+        {"conv k5 s3 p2 zero 2x3x13x11->4", 0, 2, 3, 4, 13, 11, 5, 3, 2, 0, 0, 1, 1, 0, 0},
+        {"convT k2 s2 p0 batch 1 1x4x5x6->3", 1, 1, 4, 3, 5, 6, 2, 2, 0, 0, 0, 1, 1, 0, 0},
+        {"conv k1 s2 p0 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 1, 2, 0, 0, 0, 1, 1, 0, 0},
         /* the layers of a small CycleGAN at batch 1 (ngf = ndf = 8, 32x32), as tests/test_cyclegan_parity runs them */
         {"PatchGAN 4x4 s2 batch 1 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 4, 2, 1, 0, 0, 1, 1, 0, 0},
         {"PatchGAN 4x4 s2 1x8x16x16->16", 0, 1, 8, 16, 16, 16, 4, 2, 1, 0, 0, 1, 1, 0, 0},
