@@ -82,8 +82,8 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
  * n = (i1*bD2 + i2)*bD3 + i3: e.g. the output pixel (oy, ox) of a convolution over a channels-last
  * padded image {PH, PW, C}: i2 = oy, i3 = ox, bS2 = s*PW*C, bS3 = s*C, and t = ki with bT = PW*C,
  * l = (kj, c) contiguous over k*C floats (A = the weight as {OC, k, k, C}).
- * C[zg, m, n] at C + coff + zg*cZ + m*ldc + (n / cD)*cS2 + (n % cD)*cS3 (e.g. every s-th pixel of every
- * s-th row of an image: one phase of a stride-s data gradient).
+ * C[zg, m, n] at C + coff + zg*cZ + m*ldc + i1*cS1 + i2*cS2 + i3*cS3 with n = (i1*cD2 + i2)*cD + i3 (e.g.
+ * every s-th pixel of every s-th row of an image: one phase of a stride-s data gradient).
  * One work-item per CONV_NT_MR x CONV_NT_NR block of C (float16 partial sums, summed at the end);
  * rows and columns past M, N are computed from clamped (valid) rows and not stored. */
 #ifndef CONV_NT_MR
@@ -93,7 +93,8 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
 #define CONV_NT_NR 6
 #endif
 
-__kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD, int cS2, int cS3, __global const float *A, int aoff, int lda, int aZ,
+__kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int cD, int cS1, int cS2, int cS3,
+                      __global const float *A, int aoff, int lda, int aZ,
                       int aT, __global const float *B, int boff, int bZg, int bZr, int bT, int bD2, int bD3, int bS1,
                       int bS2, int bS3, int M, int N, int Lr, int T, int Zr, float beta, __global const float *bias,
                       int biasoff, int has_bias) {
@@ -142,7 +143,8 @@ __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD, int 
             for (int q = 15; q >= 0; q--) s += v[q];
             s += bv;
             int n = n0 + j;
-            __global float *d = cz + (long)(m0 + r) * ldc + (n / cD) * cS2 + (n % cD) * cS3;
+            int i3 = n % cD, q = n / cD, i2 = q % cD2, i1 = q / cD2;
+            __global float *d = cz + (long)(m0 + r) * ldc + i1 * cS1 + i2 * cS2 + i3 * cS3;
             *d = beta == 0.0f ? s : s + beta * *d;
         }
     }
@@ -207,4 +209,29 @@ __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *im
     }
     __global const float *src = img + ioff + ((long)g * C * H + iy) * W + ix;
     for (int c = 0; c < C; c++) dst[c] = src[(long)c * H * W];
+}
+
+/* Polyphase split of the padded image: P[f, g, c, y, x] = padded img[g, c, s*y + fy, s*x + fx] for the
+ * s*s phases f = fy*s + fx, {PHp, PWp} per phase (zero outside the padded image {H+2p, W+2p}; inside it,
+ * the image with zero or reflection padding), then `slack` zeros. One work-item per phase row. */
+__kernel void conv_pad_phase(__global float *P, int poff, __global const float *img, int ioff, int GC, int H, int W,
+                             int p, int s, int PHp, int PWp, int reflect, int slack) {
+    int i = get_global_id(0);
+    if (i >= s * s * GC * PHp) return;
+    if (i == 0)
+        for (int j = 0; j < slack; j++) P[poff + (long)s * s * GC * PHp * PWp + j] = 0.0f;
+    int y = i % PHp, t = i / PHp, gc = t % GC, f = t / GC, fy = f / s, fx = f - fy * s;
+    __global float *dst = P + poff + (long)i * PWp;
+    int py = s * y + fy, iy = py - p;
+    if (reflect) iy = conv_reflect(iy, H);
+    if (py >= H + 2 * p || iy < 0 || iy >= H) {
+        for (int x = 0; x < PWp; x++) dst[x] = 0.0f;
+        return;
+    }
+    __global const float *src = img + ioff + ((long)gc * H + iy) * W;
+    for (int x = 0; x < PWp; x++) {
+        int px = s * x + fx, ix = px - p;
+        if (reflect) ix = conv_reflect(ix, W);
+        dst[x] = px < W + 2 * p && ix >= 0 && ix < W ? src[ix] : 0.0f;
+    }
 }

@@ -153,7 +153,8 @@ typedef struct {
 typedef struct {
     cl_mem mem;
     size_t off, z;
-    int ld, D, S2, S3; /* row m at off + m*ld, column n at (n / D)*S2 + (n % D)*S3; D = 0: plain (n) */
+    int ld, D2, D, S1, S2, S3; /* row m at off + m*ld, column n = (i1*D2 + i2)*D + i3 at i1*S1 + i2*S2 + i3*S3;
+                                  D = 0: plain (n); D2 = 0: i1 = 0 */
 } nt_c;
 
 static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, int T, int Zr, int Zg, tensor bias,
@@ -162,7 +163,8 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
                         (size_t)Zg};
     size_t local[3] = {1, 1, 1};
     karg args[] = {KMEM(C.mem), KINT(ki(C.off, "offset")), KINT(ki(C.z, "sample stride")), KINT(C.ld),
-                   KINT(C.D ? C.D : INT_MAX), KINT(C.D ? C.S2 : 0), KINT(C.D ? C.S3 : 1), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
+                   KINT(C.D2 ? C.D2 : INT_MAX), KINT(C.D ? C.D : INT_MAX), KINT(C.D2 ? C.S1 : 0),
+                   KINT(C.D ? C.S2 : 0), KINT(C.D ? C.S3 : 1), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
                    KMEM(B.mem), KINT(ki(B.off, "offset")), KINT(ki(B.zg, "sample stride")),
                    KINT(ki(B.zr, "sample stride")), KINT(B.t), KINT(B.D2), KINT(B.D3), KINT(B.S1), KINT(B.S2),
                    KINT(B.S3), KINT(M), KINT(N), KINT(Lr), KINT(T), KINT(Zr), KFLOAT(beta),
@@ -320,6 +322,33 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
                    .S2 = PW, .S3 = 1};
         gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, Lr, 1, g->N, 1, (tensor){0},
                 beta);
+        return 1;
+    }
+    int s_ = g->s, PWp_ = (g->IW + 2 * g->p + s_ - 1) / s_;
+    if (s_ > 1 && 10 * round16(g->OH * PWp_) <= 13 * L) {
+        /* Stride s: in the polyphase split of the padded image (phase (fy, fx) = pixels (s*y + fy,
+         * s*x + fx)), tap (ki, kj) = (s*a + fy, s*b + fx) reads phase pixel (oy + a, ox + b): per phase, a
+         * stride-1 implicit weight gradient over the flat grid of the phase width, written into that
+         * phase's taps of dWm. Only where the grid's padding columns and 16-float rounding add at most
+         * 30% to the reduction (small images go through the column matrix). */
+        int s = s_, p = g->p, PHp = (g->IH + 2 * p + s - 1) / s, PWp = PWp_;
+        int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
+        size_t phase = (size_t)g->N * g->C * PHp * PWp;
+        tensor P = scratch1(t, (size_t)s * s * phase + 32 + k, "padded image size");
+        CLG_LAUNCH1(t->cl, "conv_pad_phase", (size_t)s * s * g->N * g->C * PHp, KMEM(P.mem),
+                    KINT(ki(P.off, "offset")), KMEM(img.mem), KINT(ki(img.off, "offset")), KINT(g->N * g->C),
+                    KINT(g->IH), KINT(g->IW), KINT(p), KINT(s), KINT(PHp), KINT(PWp), KINT(g->reflect), KINT(32 + k));
+        tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
+        nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
+        for (int fy = 0; fy < s && fy < k; fy++)
+            for (int fx = 0; fx < s && fx < k; fx++) {
+                int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s;
+                nt_b Bm = {.mem = P.mem, .off = P.off + (size_t)(fy * s + fx) * phase, .zr = (size_t)g->C * PHp * PWp,
+                           .D2 = ay, .D3 = ax, .S1 = PHp * PWp, .S2 = PWp, .S3 = 1};
+                nt_c Cm = {.mem = dw.mem, .off = dw.off + (size_t)fy * k + fx, .ld = K, .D2 = ay, .D = ax,
+                           .S1 = k * k, .S2 = s * k, .S3 = s};
+                gemm_nt(t->cl, Cm, Am, Bm, g->OC, g->C * ay * ax, Lr, 1, g->N, 1, (tensor){0}, beta);
+            }
         return 1;
     }
     if (L < 16) return 0;
