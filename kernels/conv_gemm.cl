@@ -137,10 +137,10 @@ __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int
     for (int r = 0; r < CONV_NT_MR && m0 + r < M; r++) {
         float bv = has_bias ? bias[biasoff + m0 + r] : 0.0f;
         for (int j = 0; j < CONV_NT_NR && n0 + j < N; j++) {
-            float v[16];
-            vstore16(acc[r][j], 0, v);
-            float s = sacc[r][j];
-            for (int q = 15; q >= 0; q--) s += v[q];
+            float16 v = acc[r][j];
+            float s = sacc[r][j]; /* lanes 15 down to 0, one at a time */
+            s += v.sf; s += v.se; s += v.sd; s += v.sc; s += v.sb; s += v.sa; s += v.s9; s += v.s8;
+            s += v.s7; s += v.s6; s += v.s5; s += v.s4; s += v.s3; s += v.s2; s += v.s1; s += v.s0;
             s += bv;
             int n = n0 + j;
             int i3 = n % cD, q = n / cD, i2 = q % cD2, i1 = q / cD2;
