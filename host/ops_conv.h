@@ -15,9 +15,10 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode);
    Requires 0 <= output_padding < stride (as PyTorch does). b {Cout} or -1. */
 int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding);
 
-/* Both ops go through im2col + GEMM over groups of samples: a group's column matrix (and its
- * channel-major copy of the data) is kept at or below this many floats of scratch, unless one sample
- * alone needs more. Default 1 << 22 (16 MiB). Returns the previous limit; 0 restores the default.
+/* Where the ops go through im2col + GEMM (always with CLBlast; with the own kernels only for strided
+ * data gradients with reflection or k < s and for weight gradients of small strided images), they do
+ * so over groups of samples: a group's column matrix (and its channel-major copy of the data) is kept
+ * at or below this many floats of scratch, unless one sample alone needs more. Default 1 << 22 (16 MiB). Returns the previous limit; 0 restores the default.
  * Meant for tests (to force several groups) and tuning; not thread-safe. */
 size_t conv_set_group_floats(size_t floats);
 

@@ -1,4 +1,6 @@
-/* 2-D convolution and transposed convolution over im2col + CLBlast GEMM (kernels/conv.cl).
+/* 2-D convolution and transposed convolution: on GPUs over im2col + CLBlast GEMM (kernels/conv.cl), on
+ * other devices over clgan's own kernels (kernels/conv_gemm.cl, section "own kernels" below), which
+ * need no column matrix for most shapes.
  *
  * Both ops are one geometry seen from its two sides. The "image" side is {N, C, IH, IW}; the
  * "column" side is {N, OC, OH, OW}, the output of convolving the image with a weight viewed as the
@@ -16,7 +18,8 @@
  * with the same k, s, p maps back onto exactly H: the two sides agree.
  *
  * Groups: the column matrix for a whole batch can be large, so samples are taken G at a time with
- * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from the tape's arena. */
+ * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from the tape's arena. The
+ * descriptions above are the CLBlast path's; the own kernels compute the same three products. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
