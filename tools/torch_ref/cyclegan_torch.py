@@ -11,11 +11,12 @@ usage: /usr/bin/python3 tools/torch_ref/cyclegan_torch.py [--size 128] [--blocks
            [--channels 3] [--iters 10] [--warmup 3] [--threads N] [--device cpu|cuda]
 """
 import argparse
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import timing
 
 
 def conv_in_relu(layers, cin, cout, k, stride, pad, reflect):
@@ -150,29 +151,14 @@ def main():
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--tconv", action="store_true", help="transposed-conv up-sampling (default: upsample + conv)")
-    ap.add_argument("--iters", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    timing.add_args(ap, iters=10, warmup=3)
     a = ap.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    m = CycleGAN(a.channels, a.channels, a.ngf, a.ndf, a.blocks, 3, a.tconv, device=a.device)
-    A = torch.rand(a.batch, a.channels, a.size, a.size, device=a.device) * 2 - 1
-    B = torch.rand(a.batch, a.channels, a.size, a.size, device=a.device) * 2 - 1
-    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
-    for _ in range(a.warmup):
-        m.iteration(A, B)
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        m.iteration(A, B)
-    sync()
-    dt = (time.perf_counter() - t0) / a.iters
-    print(f"torch {torch.__version__} on {a.device}, {torch.get_num_threads()} threads, CycleGAN {a.size}x{a.size} "
-          f"ngf {a.ngf} blocks {a.blocks} batch {a.batch}")
-    print(f"seconds_per_iter {dt:.6f}")
+    dev = timing.setup(a)
+    m = CycleGAN(a.channels, a.channels, a.ngf, a.ndf, a.blocks, 3, a.tconv, device=dev)
+    A = torch.rand(a.batch, a.channels, a.size, a.size, device=dev) * 2 - 1
+    B = torch.rand(a.batch, a.channels, a.size, a.size, device=dev) * 2 - 1
+    timing.time_iterations(a, dev, lambda: m.iteration(A, B),
+                           f"CycleGAN {a.size}x{a.size} ngf {a.ngf} blocks {a.blocks} batch {a.batch}")
 
 
 if __name__ == "__main__":

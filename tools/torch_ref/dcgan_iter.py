@@ -16,11 +16,12 @@ usage: /usr/bin/python3 tools/torch_ref/dcgan_iter.py [--batch 128] [--zdim 100]
            [--weight-decay 0] [--iters 3] [--warmup 1] [--threads N] [--device cpu|cuda]
 """
 import argparse
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import timing
 
 
 def build(zdim, C, f, e, slope, bn):
@@ -65,15 +66,9 @@ def main():
     ap.add_argument("--betas", default="0.5,0.999")
     ap.add_argument("--eps", type=float, default=1e-8)
     ap.add_argument("--weight-decay", type=float, default=0.0)
-    ap.add_argument("--iters", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    timing.add_args(ap, iters=3, warmup=1)
     a = ap.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    dev = torch.device(a.device)
+    dev = timing.setup(a)
     G, D = build(a.zdim, a.channels, a.ngf, a.ndf, a.slope, not a.no_d_batchnorm)
     G, D = G.to(dev), D.to(dev)
     init_dcgan(G)
@@ -103,18 +98,7 @@ def main():
         F.binary_cross_entropy_with_logits(dg, torch.ones_like(dg)).backward()
         opt_g.step()
 
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    for _ in range(a.warmup):
-        iteration()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        iteration()
-    sync()
-    dt = (time.perf_counter() - t0) / a.iters
-    print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, DCGAN ngf {a.ngf} ndf {a.ndf} "
-          f"batch {a.batch} at 64x64x{a.channels}")
-    print(f"seconds_per_iter {dt:.6g}")
+    timing.time_iterations(a, dev, iteration, f"DCGAN ngf {a.ngf} ndf {a.ndf} batch {a.batch} at 64x64x{a.channels}")
 
 
 if __name__ == "__main__":

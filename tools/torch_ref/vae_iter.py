@@ -9,11 +9,11 @@ usage: /usr/bin/python3 tools/torch_ref/vae_iter.py [--batch 128] [--hidden 400]
            [--iters 200] [--warmup 20] [--threads N] [--device cpu|cuda]
 """
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
 
+import timing
 from vae_epoch import VAE
 
 
@@ -27,15 +27,9 @@ def main():
     ap.add_argument("--betas", default="0.9,0.999")
     ap.add_argument("--eps", type=float, default=1e-8)
     ap.add_argument("--weight-decay", type=float, default=0.0)
-    ap.add_argument("--iters", type=int, default=200)
-    ap.add_argument("--warmup", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    timing.add_args(ap, iters=200, warmup=20)
     a = ap.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(1)
-    dev = torch.device(a.device)
+    dev = timing.setup(a)
     model = VAE(784, a.hidden, a.zdim).to(dev)
     b1, b2 = (float(v) for v in a.betas.split(","))
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(b1, b2), eps=a.eps, weight_decay=a.weight_decay)
@@ -51,18 +45,7 @@ def main():
         loss.backward()
         opt.step()
 
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    for _ in range(a.warmup):
-        iteration()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(a.iters):
-        iteration()
-    sync()
-    dt = (time.perf_counter() - t0) / a.iters
-    print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, VAE 784-{a.hidden}-{a.zdim} "
-          f"batch {a.batch}")
-    print(f"seconds_per_iter {dt:.6g}")
+    timing.time_iterations(a, dev, iteration, f"VAE 784-{a.hidden}-{a.zdim} batch {a.batch}")
 
 
 if __name__ == "__main__":

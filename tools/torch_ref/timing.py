@@ -1,0 +1,35 @@
+"""What the PyTorch timing twins of `./bench --model` share: the common options, the set-up, and the
+timed loop (warm-up, then the mean of --iters iterations, synchronised on CUDA), which prints the line
+tools/bench_model.c reads: seconds_per_iter S."""
+import time
+
+import torch
+
+
+def add_args(ap, iters, warmup):
+    ap.add_argument("--iters", type=int, default=iters)
+    ap.add_argument("--warmup", type=int, default=warmup)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+
+
+def setup(a):
+    """Threads and seed as the options say; returns the torch.device."""
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    return torch.device(a.device)
+
+
+def time_iterations(a, dev, iteration, what):
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    for _ in range(a.warmup):
+        iteration()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(a.iters):
+        iteration()
+    sync()
+    dt = (time.perf_counter() - t0) / a.iters
+    print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
+    print(f"seconds_per_iter {dt:.6g}")
