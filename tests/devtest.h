@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "device.h"
 #include "tensor.h"
@@ -31,6 +32,22 @@ static inline clg_ctx *dev_open_for_test(void) {
     char desc[512];
     clg_describe(cl, desc, sizeof desc);
     printf("device: %s\n", desc);
+    return cl;
+}
+
+/* A parity test's start: the script must exist (the test runs from the repository root), the device
+ * opens, and tmpdir (a mkdtemp template) becomes the folder handed to the script. NULL after saying why. */
+static inline clg_ctx *parity_open(const char *script, char *tmpdir) {
+    if (access(script, R_OK) != 0) {
+        printf("FAIL %s not found (run from the repository root)\n", script);
+        return NULL;
+    }
+    clg_ctx *cl = dev_open_for_test();
+    if (cl && !mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        clg_close(cl);
+        return NULL;
+    }
     return cl;
 }
 

@@ -167,16 +167,8 @@ static void cleanup(void) {
 }
 
 int main(void) {
-    if (access(SCRIPT, R_OK) != 0) {
-        printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
-        return 1;
-    }
-    clg_ctx *cl = dev_open_for_test();
+    clg_ctx *cl = parity_open(SCRIPT, tmpdir);
     if (!cl) return 1;
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     int io_ok = 1;
     for (int s = 0; s < NSCEN; s++) io_ok &= run_scenario(cl, &scenarios[s]) == 0;
     if (io_ok) {

@@ -246,16 +246,8 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
 }
 
 int main(void) {
-    if (access(SCRIPT, R_OK) != 0) {
-        printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
-        return 1;
-    }
-    clg_ctx *cl = dev_open_for_test();
+    clg_ctx *cl = parity_open(SCRIPT, tmpdir);
     if (!cl) return 1;
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     printf("temp dir: %s\n", tmpdir);
 
     double t0 = now_seconds();

@@ -56,11 +56,7 @@ static int save_ckpt(vae *m, optim *opt, const char *name, long step) {
 
 int main(void) {
     char err[1024];
-    if (access(SCRIPT, R_OK) != 0) {
-        printf("FAIL %s not found (run from the repository root)\n", SCRIPT);
-        return 1;
-    }
-    clg_ctx *cl = dev_open_for_test();
+    clg_ctx *cl = parity_open(SCRIPT, tmpdir);
     if (!cl) return 1;
 
     dataset train;
@@ -79,10 +75,6 @@ int main(void) {
     tape t;
     tape_init(&t, cl);
 
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
     printf("temp dir: %s\n", tmpdir);
     int io_ok = save_ckpt(&m, &opt, "init.safetensors", 0) == 0;
 
