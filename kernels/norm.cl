@@ -11,14 +11,20 @@
  * deviation 1/sqrt(var + eps) [G, 2G), biased variance [2G, 3G).
  *
  * Reductions run one work-group per group (local size a power of two, __local scratch passed by the
- * host). Backward kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held. */
+ * host); each visits its group plane by plane (M / HW planes, stride apart), so no element pays an
+ * integer division (on CPUs that division cost more than the memory traffic). The elementwise kernels
+ * run on a 2-D grid {8 pixels, plane}: the group and channel are per plane, not per element. Work-items
+ * read and write 8-float vectors: PoCL vectorises a work-item's own vector operations, not a loop of
+ * strided scalar reads, and that made these kernels 2-4x faster on CPUs. Backward
+ * kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held. */
 
 #define NORM_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
 
-/* Address of element j of group g. */
-int norm_index(int xoff, int g, int j, int HW, int stride) {
-    int q = j / HW;
-    return xoff + g * HW + q * stride + (j - q * HW);
+/* The sum of a vector's lanes, in a fixed order. */
+float norm_lanes8(float8 v) {
+    float4 h = v.lo + v.hi;
+    float2 q = h.lo + h.hi;
+    return q.x + q.y;
 }
 
 /* Tree sum of tmp[0, wg) into tmp[0] (all work-items of the group must call it). */
@@ -54,29 +60,39 @@ void norm_reduce2(__local float *tmp, __local float *tmp2, float s1, float s2, i
 __kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, int M, int G, float eps,
                          __global float *st, int soff, __local float *tmp) {
     int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
-    float s = 0.0f, comp = 0.0f;
-    for (int j = l; j < M; j += wg) {
-        float v = x[norm_index(xoff, g, j, HW, stride)] - comp;
-        float t = s + v;
-        comp = (t - s) - v;
-        s = t;
+    float8 s = 0.0f, comp = 0.0f;
+    for (int q = 0, base = xoff + g * HW; q < M / HW; q++, base += stride) {
+        for (int r = l; r < HW / 8; r += wg) {
+            float8 v = vload8(r, x + base) - comp;
+            float8 t = s + v;
+            comp = (t - s) - v;
+            s = t;
+        }
+        for (int r = HW / 8 * 8 + l; r < HW; r += wg) s.s0 += x[base + r];
     }
-    tmp[l] = s;
+    tmp[l] = norm_lanes8(s);
     norm_tree_sum(tmp, l, wg);
     float mean = tmp[0] / (float)M;
     barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read tmp[0] before it is overwritten */
-    float s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
-    for (int j = l; j < M; j += wg) {
-        float d = x[norm_index(xoff, g, j, HW, stride)] - mean;
-        float v1 = d - c1, t1 = s1 + v1;
-        c1 = (t1 - s1) - v1;
-        s1 = t1;
-        float v2 = d * d - c2, t2 = s2 + v2;
-        c2 = (t2 - s2) - v2;
-        s2 = t2;
+    float8 s1 = 0.0f, c1 = 0.0f, s2 = 0.0f, c2 = 0.0f;
+    for (int q = 0, base = xoff + g * HW; q < M / HW; q++, base += stride) {
+        for (int r = l; r < HW / 8; r += wg) {
+            float8 d = vload8(r, x + base) - mean;
+            float8 v1 = d - c1, t1 = s1 + v1;
+            c1 = (t1 - s1) - v1;
+            s1 = t1;
+            float8 v2 = d * d - c2, t2 = s2 + v2;
+            c2 = (t2 - s2) - v2;
+            s2 = t2;
+        }
+        for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
+            float d = x[base + r] - mean;
+            s1.s0 += d;
+            s2.s0 += d * d;
+        }
     }
     __local float *tmp2 = tmp + wg;
-    norm_reduce2(tmp, tmp2, s1, s2, l, wg);
+    norm_reduce2(tmp, tmp2, norm_lanes8(s1), norm_lanes8(s2), l, wg);
     if (l == 0) {
         float sd = tmp[0];
         float var = fmax((tmp2[0] - sd * sd / (float)M) / (float)M, 0.0f);
@@ -108,18 +124,29 @@ __kernel void norm_stats_from_running(__global float *st, int soff, __global con
     st[soff + 2 * C + c] = v;
 }
 
-/* y = (x - mean) * invstd * gamma + beta, elementwise over n elements; has_gamma / has_beta 0 mean
+/* y = (x - mean) * invstd * gamma + beta on the grid {8 pixels, plane}; has_gamma / has_beta 0 mean
  * gamma 1 / beta 0 (their buffers are then placeholders and never read). */
 __kernel void norm_apply(__global float *y, int yoff, __global const float *x, int xoff,
                          __global const float *st, int soff, __global const float *gamma, int goff, int has_gamma,
-                         __global const float *bta, int boff, int has_beta, int n, int HW, int G, int C) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int g = (i / HW) % G, c = g % C;
-    float v = (x[xoff + i] - st[soff + g]) * st[soff + G + g];
-    if (has_gamma) v *= gamma[goff + c];
-    if (has_beta) v += bta[boff + c];
-    y[yoff + i] = v;
+                         __global const float *bta, int boff, int has_beta, int HW, int G, int C) {
+    int p = 8 * get_global_id(0), plane = get_global_id(1);
+    if (p >= HW) return;
+    int i = plane * HW + p, g = plane % G, c = g % C;
+    float mean = st[soff + g], invstd = st[soff + G + g];
+    float gm = has_gamma ? gamma[goff + c] : 1.0f, bt = has_beta ? bta[boff + c] : 0.0f;
+    if (p + 8 <= HW) {
+        float8 v = (vload8(0, x + xoff + i) - mean) * invstd;
+        if (has_gamma) v *= gm;
+        if (has_beta) v += bt;
+        vstore8(v, 0, y + yoff + i);
+        return;
+    }
+    for (int k = 0; k < HW - p; k++) {
+        float v = (x[xoff + i + k] - mean) * invstd;
+        if (has_gamma) v *= gm;
+        if (has_beta) v += bt;
+        y[yoff + i + k] = v;
+    }
 }
 
 /* Per-group sums for backward: sums[g] = sum(dy), sums[G + g] = sum(dy * xhat), with
@@ -129,15 +156,21 @@ __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const 
                             __global float *sums, int sumoff, __local float *tmp) {
     int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
     float mean = st[soff + g], invstd = st[soff + G + g];
-    float s1 = 0.0f, s2 = 0.0f;
-    for (int j = l; j < M; j += wg) {
-        int k = norm_index(0, g, j, HW, stride);
-        float d = dy[dyoff + k];
-        s1 += d;
-        s2 += d * ((x[xoff + k] - mean) * invstd);
+    float8 s1 = 0.0f, s2 = 0.0f;
+    for (int q = 0, k0 = g * HW; q < M / HW; q++, k0 += stride) {
+        for (int r = l; r < HW / 8; r += wg) {
+            float8 d = vload8(r, dy + dyoff + k0);
+            s1 += d;
+            s2 += d * ((vload8(r, x + xoff + k0) - mean) * invstd);
+        }
+        for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
+            float d = dy[dyoff + k0 + r];
+            s1.s0 += d;
+            s2.s0 += d * ((x[xoff + k0 + r] - mean) * invstd);
+        }
     }
     __local float *tmp2 = tmp + wg;
-    norm_reduce2(tmp, tmp2, s1, s2, l, wg);
+    norm_reduce2(tmp, tmp2, norm_lanes8(s1), norm_lanes8(s2), l, wg);
     if (l == 0) {
         sums[sumoff + g] = tmp[0];
         sums[sumoff + G + g] = tmp2[0];
@@ -156,20 +189,29 @@ __kernel void norm_param_grad(__global float *d, int doff, __global const float 
 }
 
 /* dx = beta*dx + gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M) through the statistics
- * (through_stats != 0: they were computed from x), or gamma * invstd * dy (fixed statistics). */
+ * (through_stats != 0: they were computed from x), or gamma * invstd * dy (fixed statistics), on the
+ * grid {8 pixels, plane}. */
 __kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *dy, int dyoff,
                           __global const float *x, int xoff, __global const float *st, int soff,
                           __global const float *gamma, int goff, int has_gamma, __global const float *sums,
-                          int sumoff, int through_stats, int n, int HW, int G, int C, int M, float beta) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int g = (i / HW) % G, c = g % C;
-    float invstd = st[soff + G + g];
+                          int sumoff, int through_stats, int HW, int G, int C, int M, float beta) {
+    int p = 8 * get_global_id(0), plane = get_global_id(1);
+    if (p >= HW) return;
+    int i = plane * HW + p, g = plane % G, c = g % C;
+    float mean = st[soff + g], invstd = st[soff + G + g];
     float scale = has_gamma ? gamma[goff + c] * invstd : invstd;
-    float v = dy[dyoff + i];
-    if (through_stats) {
-        float xhat = (x[xoff + i] - st[soff + g]) * invstd;
-        v -= (sums[sumoff + g] + xhat * sums[sumoff + G + g]) / (float)M;
+    float s1 = through_stats ? sums[sumoff + g] : 0.0f, s2 = through_stats ? sums[sumoff + G + g] : 0.0f;
+    if (p + 8 <= HW) {
+        float8 v = vload8(0, dy + dyoff + i);
+        if (through_stats) v -= (s1 + (vload8(0, x + xoff + i) - mean) * invstd * s2) / (float)M;
+        v *= scale;
+        if (beta != 0.0f) v += beta * vload8(0, dx + dxoff + i);
+        vstore8(v, 0, dx + dxoff + i);
+        return;
     }
-    NORM_ACC(dx[dxoff + i], scale * v);
+    for (int k = 0; k < HW - p; k++) {
+        float v = dy[dyoff + i + k];
+        if (through_stats) v -= (s1 + (x[xoff + i + k] - mean) * invstd * s2) / (float)M;
+        NORM_ACC(dx[dxoff + i + k], scale * v);
+    }
 }

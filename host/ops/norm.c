@@ -34,8 +34,9 @@ static norm_geom geometry(tensor x, int kind) {
 }
 
 /* Local size of a per-group reduction: a power of two, at most 256, the device's and the kernel's
- * limits, and no larger than needed for M elements. */
-static size_t reduce_wg(clg_ctx *c, const char *kernel, int M) {
+ * limits, and no more work-items than a plane of HW pixels has 8-float vectors (the work-group walks
+ * the group plane by plane, a vector per work-item). */
+static size_t reduce_wg(clg_ctx *c, const char *kernel, int HW) {
     size_t lim = 256, kwg = 0;
     if (lim > c->max_wg) lim = c->max_wg;
     if (clGetKernelWorkGroupInfo(clg_kernel(c, kernel), c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
@@ -43,8 +44,16 @@ static size_t reduce_wg(clg_ctx *c, const char *kernel, int M) {
         kwg > 0 && lim > kwg)
         lim = kwg;
     size_t wg = 1;
-    while (wg * 2 <= lim && (int)wg < M) wg *= 2;
+    while (wg * 2 <= lim && (int)wg * 8 < HW) wg *= 2;
     return wg;
+}
+
+/* Launches an elementwise norm kernel on the grid {8 pixels, plane} (see kernels/norm.cl). */
+static void launch_planes(clg_ctx *c, const char *kernel, const norm_geom *g, int nargs, const karg *args) {
+    size_t vecs = ((size_t)g->HW + 7) / 8, lw = 64;
+    while (lw > 1 && (lw / 2 >= vecs || lw > c->max_wg)) lw /= 2;
+    size_t global[2] = {(vecs + lw - 1) / lw * lw, (size_t)(g->n / g->HW)}, local[2] = {lw, 1};
+    clg_launch(c, kernel, 2, global, local, nargs, args);
 }
 
 static void check_param(tape *t, int p, int C, const char *what, const char *op) {
@@ -62,7 +71,7 @@ static void norm_backward(tape *t, const tnode *nd) {
     tensor sums = st; /* a placeholder buffer when the sums are not needed */
     if (dg.mem || db.mem || (dx.mem && through_stats)) {
         sums = arena_tensor(&t->ar, 2 * g.G, 1, 1, 1);
-        size_t wg = reduce_wg(c, "norm_bwd_sums", g.M), gl = (size_t)g.G * wg;
+        size_t wg = reduce_wg(c, "norm_bwd_sums", g.HW), gl = (size_t)g.G * wg;
         karg a[] = {KMEM(dy.mem), KINT(dy.off),  KMEM(x.mem), KINT(x.off),    KMEM(st.mem), KINT(st.off),
                     KINT(g.HW),   KINT(g.stride), KINT(g.M),  KINT(g.G),      KMEM(sums.mem), KINT(sums.off),
                     KLOCAL(2 * wg * sizeof(float))};
@@ -77,10 +86,11 @@ static void norm_backward(tape *t, const tnode *nd) {
     if (dx.mem) {
         int has_gamma = nd->in[1] >= 0;
         tensor gm = has_gamma ? tape_val(t, nd->in[1]) : x;
-        CLG_LAUNCH1(c, "norm_bwd_dx", g.n, KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem), KINT(dy.off), KMEM(x.mem),
-                    KINT(x.off), KMEM(st.mem), KINT(st.off), KMEM(gm.mem), KINT(gm.off), KINT(has_gamma),
-                    KMEM(sums.mem), KINT(sums.off), KINT(through_stats), KINT(g.n), KINT(g.HW), KINT(g.G),
-                    KINT(g.C), KINT(g.M), KFLOAT(bx));
+        karg a[] = {KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem),   KINT(dy.off),   KMEM(x.mem),
+                    KINT(x.off),  KMEM(st.mem), KINT(st.off),   KMEM(gm.mem),   KINT(gm.off),
+                    KINT(has_gamma), KMEM(sums.mem), KINT(sums.off), KINT(through_stats), KINT(g.HW),
+                    KINT(g.G),    KINT(g.C),    KINT(g.M),      KFLOAT(bx)};
+        launch_planes(c, "norm_bwd_dx", &g, (int)(sizeof a / sizeof a[0]), a);
     }
 }
 
@@ -98,7 +108,7 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
     tensor yv = tape_val(t, y);
     tensor st = arena_tensor(&t->ar, 3 * g.G, 1, 1, 1);
     if (stats_from_batch) {
-        size_t wg = reduce_wg(c, "norm_stats", g.M), gl = (size_t)g.G * wg;
+        size_t wg = reduce_wg(c, "norm_stats", g.HW), gl = (size_t)g.G * wg;
         karg a[] = {KMEM(xv.mem), KINT(xv.off), KINT(g.HW),   KINT(g.stride), KINT(g.M),
                     KINT(g.G),    KFLOAT(eps),  KMEM(st.mem), KINT(st.off),   KLOCAL(2 * wg * sizeof(float))};
         clg_launch(c, "norm_stats", 1, &gl, &wg, (int)(sizeof a / sizeof a[0]), a);
@@ -111,9 +121,10 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
                     KMEM(st.mem), KINT(st.off), KINT(g.C), KINT(g.M), KFLOAT(momentum));
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
-    CLG_LAUNCH1(c, "norm_apply", g.n, KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off), KMEM(st.mem),
-                KINT(st.off), KMEM(gm.mem), KINT(gm.off), KINT(gamma >= 0), KMEM(bt.mem), KINT(bt.off),
-                KINT(beta >= 0), KINT(g.n), KINT(g.HW), KINT(g.G), KINT(g.C));
+    karg a[] = {KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem),   KINT(xv.off), KMEM(st.mem), KINT(st.off),
+                KMEM(gm.mem), KINT(gm.off), KINT(gamma >= 0), KMEM(bt.mem), KINT(bt.off), KINT(beta >= 0),
+                KINT(g.HW),   KINT(g.G),    KINT(g.C)};
+    launch_planes(c, "norm_apply", &g, (int)(sizeof a / sizeof a[0]), a);
     tnode *nd = tape_record(t, norm_backward, name, y, 3, ins);
     if (nd) {
         nd->saved[0] = st;
