@@ -278,6 +278,14 @@ void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, 
     if (ev) clg_prof_event(c, kernel, ev);
 }
 
+void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args) {
+    clg_kernel_entry *e = kernel_entry(c, kernel);
+    size_t lw = 64;
+    while (lw > 1 && (lw / 2 >= w || lw > e->max_wg || lw > c->max_wg)) lw /= 2;
+    size_t global[2] = {w, rows}, local[2] = {lw, 1};
+    clg_launch(c, kernel, 2, global, local, nargs, args);
+}
+
 struct clg_prof {
     char name[64];
     long count;

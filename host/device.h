@@ -80,6 +80,14 @@ void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, 
     clg_launch((c), (kernel), 1, (size_t[]){(size_t)(n)}, NULL,                            \
                (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), (karg[]){__VA_ARGS__})
 
+/* A 2-D launch over {w, rows}: work-groups of up to 64 items along a row (no more than w needs, so a
+ * short row does not waste a group) and one row deep. Kernels get the row from get_global_id(1), so
+ * whatever they derive from it (plane, channel) is one division per row, not per element. */
+void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args);
+#define CLG_LAUNCH_ROWS(c, kernel, w, rows, ...)                                             \
+    clg_launch_rows((c), (kernel), (w), (rows), (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), \
+                    (karg[]){__VA_ARGS__})
+
 /* Buffers. Sizes in floats. */
 cl_mem clg_alloc(clg_ctx *c, size_t nfloats);
 void clg_write(clg_ctx *c, cl_mem m, size_t off, size_t n, const float *src);   /* blocking */

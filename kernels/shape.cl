@@ -4,28 +4,27 @@
 
 #define SHAPE_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
 
-/* y {nc, 2h, 2w} from x {nc, h, w}: one work-item per output element. */
-__kernel void upsample_nearest2x_fwd(__global float *y, int yoff, __global const float *x, int xoff, int nc, int h,
-                                     int w) {
-    int i = get_global_id(0);
-    int w2 = 2 * w, hw4 = 4 * h * w;
-    if (i >= nc * hw4) return;
-    int p = i / hw4, r = i - p * hw4;
-    int oh = r / w2, ow = r - oh * w2;
-    y[yoff + i] = x[xoff + p * h * w + (oh >> 1) * w + (ow >> 1)];
+/* y {nc, 2h, 2w} from x {nc, h, w} on the grid {column, input row of the nc*h}: each work-item copies
+ * one input element to its 2x2 block (no division per element: output row 2q is row q of x doubled). */
+__kernel void upsample_nearest2x_fwd(__global float *y, int yoff, __global const float *x, int xoff, int w) {
+    int ix = get_global_id(0), q = get_global_id(1);
+    if (ix >= w) return;
+    float v = x[xoff + q * w + ix];
+    int b = yoff + 4 * q * w + 2 * ix;
+    vstore2((float2)(v, v), 0, y + b);
+    vstore2((float2)(v, v), 0, y + b + 2 * w);
 }
 
-/* dx {nc, h, w}: the sum of the four dy elements each input element was copied to. */
-__kernel void upsample_nearest2x_bwd(__global float *dx, int dxoff, __global const float *dy, int dyoff, int nc,
-                                     int h, int w, float beta) {
-    int j = get_global_id(0);
-    int hw = h * w, w2 = 2 * w;
-    if (j >= nc * hw) return;
-    int p = j / hw, r = j - p * hw;
-    int ih = r / w, iw = r - ih * w;
-    int b = dyoff + p * 4 * hw + 2 * ih * w2 + 2 * iw;
-    float s = dy[b] + dy[b + 1] + dy[b + w2] + dy[b + w2 + 1];
-    SHAPE_ACC(dx[dxoff + j], s);
+/* dx {nc, h, w}: the sum of the four dy elements each input element was copied to; the grid as the
+ * forward's. */
+__kernel void upsample_nearest2x_bwd(__global float *dx, int dxoff, __global const float *dy, int dyoff, int w,
+                                     float beta) {
+    int ix = get_global_id(0), q = get_global_id(1);
+    if (ix >= w) return;
+    int b = dyoff + 4 * q * w + 2 * ix;
+    float2 top = vload2(0, dy + b), bottom = vload2(0, dy + b + 2 * w);
+    float s = top.x + top.y + bottom.x + bottom.y;
+    SHAPE_ACC(dx[dxoff + q * w + ix], s);
 }
 
 /* Average pooling without padding: y {nc, oh, ow}, window k x k at stride s, divided by k*k. */

@@ -50,10 +50,7 @@ static size_t reduce_wg(clg_ctx *c, const char *kernel, int HW) {
 
 /* Launches an elementwise norm kernel on the grid {8 pixels, plane} (see kernels/norm.cl). */
 static void launch_planes(clg_ctx *c, const char *kernel, const norm_geom *g, int nargs, const karg *args) {
-    size_t vecs = ((size_t)g->HW + 7) / 8, lw = 64;
-    while (lw > 1 && (lw / 2 >= vecs || lw > c->max_wg)) lw /= 2;
-    size_t global[2] = {(vecs + lw - 1) / lw * lw, (size_t)(g->n / g->HW)}, local[2] = {lw, 1};
-    clg_launch(c, kernel, 2, global, local, nargs, args);
+    clg_launch_rows(c, kernel, ((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW), nargs, args);
 }
 
 static void check_param(tape *t, int p, int C, const char *what, const char *op) {

@@ -10,16 +10,16 @@ static void upsample_backward(tape *t, const tnode *nd) {
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
     tensor dy = tape_out_grad(t, nd);
-    CLG_LAUNCH1(t->cl, "upsample_nearest2x_bwd", tnumel(dx), KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem), KINT(dy.off),
-                KINT(dx.n * dx.c), KINT(dx.h), KINT(dx.w), KFLOAT(beta));
+    CLG_LAUNCH_ROWS(t->cl, "upsample_nearest2x_bwd", dx.w, (size_t)dx.n * dx.c * dx.h, KMEM(dx.mem), KINT(dx.off),
+                    KMEM(dy.mem), KINT(dy.off), KINT(dx.w), KFLOAT(beta));
 }
 
 int op_upsample_nearest2x(tape *t, int x) {
     tensor xv = tape_val(t, x);
     int y = tape_new(t, xv.n, xv.c, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 1, &x));
     tensor yv = tape_val(t, y);
-    CLG_LAUNCH1(t->cl, "upsample_nearest2x_fwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off),
-                KINT(xv.n * xv.c), KINT(xv.h), KINT(xv.w));
+    CLG_LAUNCH_ROWS(t->cl, "upsample_nearest2x_fwd", xv.w, (size_t)xv.n * xv.c * xv.h, KMEM(yv.mem), KINT(yv.off),
+                    KMEM(xv.mem), KINT(xv.off), KINT(xv.w));
     tape_record(t, upsample_backward, "upsample_nearest2x", y, 1, &x);
     return y;
 }
