@@ -66,9 +66,15 @@ tensor net_grad(const net *n, int i) { return view(&n->p[i], n->g); }
 void net_zero_grad(net *n) { clg_fill(n->cl, n->g, 0, n->total, 0.0f); }
 
 void net_download(net *n, float *host) { clg_read(n->cl, n->w, 0, n->total, host); }
-void net_upload(net *n, const float *host) { clg_write(n->cl, n->w, 0, n->total, host); }
+void net_upload(net *n, const float *host) {
+    clg_write(n->cl, n->w, 0, n->total, host);
+    n->version++;
+}
 
-static void upload_param(net *n, int i, const float *vals) { clg_write(n->cl, n->w, n->p[i].off, n->p[i].numel, vals); }
+static void upload_param(net *n, int i, const float *vals) {
+    clg_write(n->cl, n->w, n->p[i].off, n->p[i].numel, vals);
+    n->version++;
+}
 
 void net_init_uniform(net *n, int i, float bound, unsigned long long seed) {
     rng_seq r = rng_seq_make(seed, RNG_STREAM_INIT, (uint32_t)i);
@@ -86,4 +92,7 @@ void net_init_normal(net *n, int i, float mean, float std, unsigned long long se
     free(v);
 }
 
-void net_init_const(net *n, int i, float value) { clg_fill(n->cl, n->w, n->p[i].off, n->p[i].numel, value); }
+void net_init_const(net *n, int i, float value) {
+    clg_fill(n->cl, n->w, n->p[i].off, n->p[i].numel, value);
+    n->version++;
+}

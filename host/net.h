@@ -19,6 +19,8 @@ typedef struct {
     size_t total; /* floats over all parameters */
     cl_mem w, g;  /* created by net_alloc */
     int requires_grad; /* off: the tape lets no gradient into this network (e.g. D during the G step) */
+    unsigned long version; /* bumped by every write of the weights through this API and by optim_step and
+                              net_clip_weights: what a tape derived from them is valid for */
 } net;
 
 void net_init(net *n, clg_ctx *cl, const char *name);

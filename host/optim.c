@@ -29,6 +29,7 @@ void optim_free(optim *o) {
 void optim_step(optim *o) {
     o->t++;
     net *n = o->net;
+    n->version++;
     if (o->kind == OPT_RMSPROP) {
         CLG_LAUNCH1(n->cl, "rmsprop_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->v), KINT(n->total), KFLOAT(o->lr),
                     KFLOAT(o->beta2), KFLOAT(1.0 - o->beta2), KFLOAT(o->eps), KFLOAT(o->weight_decay));

@@ -18,12 +18,14 @@ void tape_free(tape *t) {
     arena_free(&t->ar);
     free(t->vars);
     free(t->nodes);
+    free(t->cache);
     memset(t, 0, sizeof *t);
 }
 
 void tape_reset(tape *t) {
     t->nvars = 0;
     t->nnodes = 0;
+    t->ncache = 0; /* the cached tensors live in the arena */
     arena_reset(&t->ar);
 }
 
@@ -40,7 +42,7 @@ int tape_input(tape *t, tensor v) { return push_var(t, (tvar){.val = v}); }
 
 int tape_param(tape *t, net *n, int i) {
     return push_var(t, (tvar){.val = net_tensor(n, i), .grad = net_grad(n, i), .requires_grad = n->requires_grad,
-                              .is_param = 1});
+                              .is_param = 1, .owner = n});
 }
 
 int tape_new(tape *t, int n, int c, int h, int w, int requires_grad) {
@@ -113,4 +115,20 @@ float tape_read_scalar(tape *t, int v) {
     tensor s = t->vars[v].val;
     clg_read(t->cl, s.mem, s.off, 1, &x);
     return x;
+}
+
+const tensor *tape_cache_get(const tape *t, const tcache_key *key) {
+    if (!t->cache_derived || !key->owner || key->version != key->owner->version) return NULL;
+    for (int i = 0; i < t->ncache; i++)
+        if (memcmp(&t->cache[i].key, key, sizeof *key) == 0) return &t->cache[i].val;
+    return NULL;
+}
+
+void tape_cache_put(tape *t, const tcache_key *key, tensor val) {
+    if (!t->cache_derived || !key->owner) return;
+    if (t->ncache == t->cache_cap) {
+        t->cache_cap = t->cache_cap ? 2 * t->cache_cap : 64;
+        t->cache = xrealloc(t->cache, (size_t)t->cache_cap * sizeof *t->cache);
+    }
+    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val};
 }

@@ -18,6 +18,7 @@ typedef struct {
     int requires_grad; /* a gradient is wanted for this variable */
     int grad_state;    /* 0: not written yet this backward; 1: written */
     int is_param;      /* grad is a slice of a network's gradient buffer: always accumulate */
+    const net *owner;  /* the network of a parameter (tape_param), else NULL */
 } tvar;
 
 struct tape;
@@ -33,6 +34,19 @@ typedef struct tnode {
     float farg[8];
 } tnode;
 
+/* A tensor derived from a parameter (a convolution's packed weight), kept for reuse until the tape
+ * resets or the parameter's network changes version. The key is compared bytewise. */
+typedef struct {
+    cl_mem mem;
+    size_t off;
+    const net *owner;
+    unsigned long version;
+    int args[12];
+} tcache_key;
+typedef struct {
+    tcache_key key;
+    tensor val;
+} tcache_entry;
 typedef struct tape {
     clg_ctx *cl;
     arena ar;
@@ -41,6 +55,12 @@ typedef struct tape {
     tnode *nodes;
     int nnodes, ncap;
     int grad_enabled; /* 0 (evaluation): ops record nothing and outputs want no gradient */
+    /* Derived-tensor cache (tape_cache_get/put), off unless the caller turns it on: only a caller whose
+     * parameters change through net_upload, optim_step or net_clip_weights between uses may (the
+     * training loops; tests that write weights directly must not). */
+    int cache_derived;
+    tcache_entry *cache;
+    int ncache, cache_cap;
 } tape;
 
 void tape_init(tape *t, clg_ctx *cl);
@@ -71,5 +91,8 @@ static inline tensor tape_out_grad(const tape *t, const tnode *nd) { return t->v
 void tape_backward(tape *t, int loss);
 
 float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variable */
+/* The cached tensor for key (NULL: absent, or caching is off); tape_cache_put stores one. */
+const tensor *tape_cache_get(const tape *t, const tcache_key *key);
+void tape_cache_put(tape *t, const tcache_key *key, tensor val);
 
 #endif

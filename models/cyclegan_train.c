@@ -52,6 +52,7 @@ int cyclegan_trainer_init(cyclegan_trainer *r, const cfg *c, clg_ctx *cl, const 
     r->n_epochs = cfg_int(c, "train", "epochs");
     r->n_epochs_decay = cfg_int(c, "cyclegan", "epochs_decay");
     tape_init(&r->t, cl);
+    r->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     return 0;
 }
 

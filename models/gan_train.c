@@ -356,6 +356,7 @@ int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, const char *run_
         optim_adam(&r->od, &r->d.params, lr, b1, b2, eps, wd);
     }
     tape_init(&r->t, cl);
+    r->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     r->B = (int)cfg_int(c, "train", "batch_size");
     r->n_critic = (int)cfg_int(c, "gan", "n_critic");
     r->clip = (float)cfg_float(c, "gan", "clip");

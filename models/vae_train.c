@@ -217,6 +217,7 @@ int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     optim_adam(&r.opt, &r.m.net, cfg_float(c, "train", "lr"), cfg_float(c, "train", "beta1"),
               cfg_float(c, "train", "beta2"), cfg_float(c, "train", "eps"), cfg_float(c, "train", "weight_decay"));
     tape_init(&r.t, cl);
+    r.t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     const int B = (int)cfg_int(c, "train", "batch_size"), log_every = (int)cfg_int(c, "run", "log_every");
     const long eval_every = cfg_int(c, "eval", "every"), eval_images = cfg_int(c, "eval", "images");
     r.spe = (r.train.n + B - 1) / B; /* the last, smaller batch is kept, as PyTorch's DataLoader does */

@@ -90,6 +90,7 @@ static void *vae_init(const cfg *c, clg_ctx *cl, char *err, size_t errlen) {
     optim_adam(&s->o, &s->m.net, cfg_float(c, "train", "lr"), cfg_float(c, "train", "beta1"), cfg_float(c, "train", "beta2"),
                cfg_float(c, "train", "eps"), cfg_float(c, "train", "weight_decay"));
     tape_init(&s->t, cl);
+    s->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     int B = (int)cfg_int(c, "train", "batch_size");
     float *x;
     s->x = bench_random_tensor(cl, B, 1, 28, 28, s->seed, &x);

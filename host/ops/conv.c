@@ -41,6 +41,7 @@ typedef struct {
     int N, C, IH, IW; /* image side */
     int OC, OH, OW;   /* column side */
     int k, s, p, reflect;
+    const net *wowner; /* the weight's network when it is a parameter: packed copies are reused */
 } cgeom;
 
 static int gK(const cgeom *g) { return g->C * g->k * g->k; }
@@ -176,18 +177,27 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
 }
 
 /* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode, seg and the phase y0, x0, s, ay, ax as
- * conv_pack_w). */
-static tensor pack_w_phase(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg, int y0, int x0,
-                           int s, int ay, int ax) {
+ * conv_pack_w). A parameter's packing is kept on the tape (when it caches) until its network's next
+ * update: one iteration packs each layout of each weight once, not once per pass. */
+static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg,
+                           int y0, int x0, int s, int ay, int ax) {
+    tcache_key key;
+    memset(&key, 0, sizeof key); /* compared bytewise, padding included */
+    key.mem = w.mem, key.off = w.off, key.owner = owner, key.version = owner ? owner->version : 0;
+    int args[] = {M, Kr, mode, O, I, k, seg, y0, x0, s, ay, ax};
+    memcpy(key.args, args, sizeof args);
+    const tensor *hit = tape_cache_get(t, &key);
+    if (hit) return *hit;
     tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
     CLG_LAUNCH1(t->cl, "conv_pack_w", M, KMEM(a.mem), KINT(ki(a.off, "offset")), KMEM(w.mem),
                 KINT(ki(w.off, "offset")), KINT(M), KINT(Kr), KINT(mode), KINT(O), KINT(I), KINT(k), KINT(seg),
                 KINT(y0), KINT(x0), KINT(s), KINT(ay), KINT(ax));
+    tape_cache_put(t, &key, a);
     return a;
 }
 
-static tensor pack_w(tape *t, tensor w, int M, int Kr, int mode, int O, int I, int k, int seg) {
-    return pack_w_phase(t, w, M, Kr, mode, O, I, k, seg, 0, 0, 1, k, k);
+static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg) {
+    return pack_w_phase(t, w, owner, M, Kr, mode, O, I, k, seg, 0, 0, 1, k, k);
 }
 
 static int round16(int v) { return (v + 15) / 16 * 16; }
@@ -219,7 +229,7 @@ static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor 
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
     tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
     int seg = round16(k * C);
-    tensor A = pack_w(t, w, g->OC, k * seg, 1, g->OC, C, k, seg);
+    tensor A = pack_w(t, w, g->wowner, g->OC, k * seg, 1, g->OC, C, k, seg);
     nt_c Cm = {.mem = out.mem, .off = out.off, .z = (size_t)g->OC * L, .ld = L};
     nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
     nt_b Bm = {.mem = P.mem, .off = P.off, .zg = (size_t)PH * PW * C, .zr = 0, .t = PW * C, .D2 = INT_MAX, .D3 = g->OW,
@@ -239,7 +249,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         int QH = g->OH + 2 * q, QW = g->OW + 2 * q, RH = QH - k + 1, RW = QW - k + 1;
         tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0);
         int seg = round16(k * OC);
-        tensor A = pack_w(t, w, g->C, k * seg, 2, OC, g->C, k, seg);
+        tensor A = pack_w(t, w, g->wowner, g->C, k * seg, 2, OC, g->C, k, seg);
         nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
         nt_b Bm = {.mem = Q.mem, .off = Q.off, .zg = (size_t)QH * QW * OC, .zr = 0, .t = QW * OC, .D2 = INT_MAX,
                    .D3 = RW, .S1 = 0, .S2 = QW * OC, .S3 = OC};
@@ -282,7 +292,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
                 int rh = (g->IH - cy + s - 1) / s, rw = (g->IW - cx + s - 1) / s;
                 int oy0 = qt + ey - ay + 1, ox0 = ql + ex - ax + 1; /* Q pixel of (ry, rx) = (0, 0), tap 0 */
                 int seg = round16(ax * OC);
-                tensor A = pack_w_phase(t, w, g->C, ay * seg, 2, OC, g->C, k, seg, y0, x0, s, ay, ax);
+                tensor A = pack_w_phase(t, w, g->wowner, g->C, ay * seg, 2, OC, g->C, k, seg, y0, x0, s, ay, ax);
                 nt_a Am = {.mem = A.mem, .off = A.off, .ld = ay * seg, .zr = 0, .t = seg};
                 nt_b Bm = {.mem = Q.mem, .off = Q.off + ((size_t)oy0 * QW + ox0) * OC, .zg = (size_t)QH * QW * OC,
                            .zr = 0, .t = QW * OC, .D2 = INT_MAX, .D3 = rw, .S1 = 0, .S2 = QW * OC, .S3 = OC};
@@ -293,7 +303,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         return;
     }
     /* column matrix {K, G*L} = Wm^T * src (src channels-last), then col2im */
-    tensor A = pack_w(t, w, K, OC, 0, 0, 0, k, 0);
+    tensor A = pack_w(t, w, g->wowner, K, OC, 0, 0, 0, k, 0);
     tensor S = pad_hwc(t, src, g->N, OC, g->OH, g->OW, g->OH, g->OW, 0, 0, 0);
     int G = group_size(g);
     tensor cols = scratch1(t, (size_t)K * G * L, "column matrix size");
@@ -448,14 +458,14 @@ static tensor bias_tensor(tape *t, int b) { return b >= 0 ? tape_val(t, b) : (te
 
 /* ---- conv2d -------------------------------------------------------------------------------- */
 
-static cgeom conv_geom(tensor x, tensor w, tensor y, int stride, int pad, int reflect) {
+static cgeom conv_geom(const tape *t, int wvar, tensor x, tensor w, tensor y, int stride, int pad, int reflect) {
     return (cgeom){.N = x.n, .C = x.c, .IH = x.h, .IW = x.w, .OC = w.n, .OH = y.h, .OW = y.w, .k = w.h, .s = stride,
-                   .p = pad, .reflect = reflect};
+                   .p = pad, .reflect = reflect, .wowner = t->vars[wvar].owner};
 }
 
 static void conv2d_backward(tape *t, const tnode *nd) {
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
-    cgeom g = conv_geom(x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
+    cgeom g = conv_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
     float beta;
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (dx.mem) gemm_col2im(t, &g, dy, w, dx, (tensor){0}, beta);
@@ -485,7 +495,7 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
     int ins[3] = {x, w, b};
     int y = tape_new(t, xv.n, wv.n, oh, ow, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
-    cgeom g = conv_geom(xv, wv, yv, stride, pad, mode == PAD_REFLECT);
+    cgeom g = conv_geom(t, w, xv, wv, yv, stride, pad, mode == PAD_REFLECT);
     cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, conv2d_backward, "conv2d", y, 3, ins);
     if (nd) {
@@ -499,14 +509,14 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
 /* ---- conv_transpose2d ---------------------------------------------------------------------- */
 
 /* Image side y {N, Cout, H', W'}; column side x {N, Cin, H, W}; w {Cin, Cout, k, k}. */
-static cgeom convt_geom(tensor x, tensor w, tensor y, int stride, int pad) {
+static cgeom convt_geom(const tape *t, int wvar, tensor x, tensor w, tensor y, int stride, int pad) {
     return (cgeom){.N = y.n, .C = y.c, .IH = y.h, .IW = y.w, .OC = w.n, .OH = x.h, .OW = x.w, .k = w.h, .s = stride,
-                   .p = pad, .reflect = 0};
+                   .p = pad, .reflect = 0, .wowner = t->vars[wvar].owner};
 }
 
 static void convt_backward(tape *t, const tnode *nd) {
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
-    cgeom g = convt_geom(x, w, dy, nd->iarg[0], nd->iarg[1]);
+    cgeom g = convt_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1]);
     float beta;
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (dx.mem) cols_gemm(t, &g, dy, w, dx, (tensor){0}, beta);
@@ -530,7 +540,7 @@ int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int o
     int ins[3] = {x, w, b};
     int y = tape_new(t, xv.n, wv.c, oh, ow, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
-    cgeom g = convt_geom(xv, wv, yv, stride, pad);
+    cgeom g = convt_geom(t, w, xv, wv, yv, stride, pad);
     gemm_col2im(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, convt_backward, "conv_transpose2d", y, 3, ins);
     if (nd) {
