@@ -29,6 +29,7 @@ int op_upsample_nearest2x(tape *t, int x);           /* {N,C,H,W} -> {N,C,2H,2W}
    and columns that no window covers get a zero gradient. */
 int op_avgpool2d(tape *t, int x, int k, int stride);
 int op_concat_channels(tape *t, int a, int b);       /* {N,Ca,H,W} ++ {N,Cb,H,W} -> {N,Ca+Cb,H,W} */
+int op_slice_channels(tape *t, int x, int c0, int c); /* channels c0 .. c0+c-1 of x: {N,c,H,W} */
 int op_add(tape *t, int a, int b);                   /* same shapes (residual connections); a == b allowed */
 int op_scale(tape *t, int x, float a);               /* a * x */
 /* Scalar: scale * sum over all elements of x (e.g. WGAN's mean critic score with scale 1/N). */

@@ -5,7 +5,7 @@
 
 /* d y / d x for a scalar y, as a variable built from ops on the tape, so that a loss made from it can
  * be differentiated again (WGAN-GP). Supported between x and y: linear, conv2d (zero padding), relu,
- * leaky_relu, dropout, reshape, add, scale, sum. */
+ * leaky_relu, dropout, reshape, add, scale, sum, concat_channels (a conditional critic's label planes). */
 int tape_grad_graph(tape *t, int y, int x);
 
 /* The ops those gradients are made of. */

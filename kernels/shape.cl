@@ -81,6 +81,17 @@ __kernel void concat_channels_bwd(__global float *d, int doff, __global const fl
     SHAPE_ACC(d[doff + j], dy[dyoff + q * ctot * hw + c0 * hw + r]);
 }
 
+/* d {n, ctot, hw} = beta*d + ds in channels c0 .. c0+cpart-1 and + 0 elsewhere, on the grid
+ * {pixel, (sample, channel)}: the slice's gradient. */
+__kernel void slice_channels_bwd(__global float *d, int doff, __global const float *ds, int dsoff, int cpart, int c0,
+                                 int ctot, int hw, float beta) {
+    int p = get_global_id(0), row = get_global_id(1);
+    if (p >= hw) return;
+    int q = row / ctot, ch = row - q * ctot - c0;
+    float v = ch >= 0 && ch < cpart ? ds[dsoff + (q * cpart + ch) * hw + p] : 0.0f;
+    SHAPE_ACC(d[doff + row * hw + p], v);
+}
+
 /* y = a + b elementwise. */
 __kernel void add_tensors_fwd(__global float *y, int yoff, __global const float *a, int aoff, __global const float *b,
                               int boff, int n) {

@@ -56,10 +56,6 @@ int gan_spec_from_cfg(const cfg *c, gan_spec *s, int channels, int ncls, char *e
         set_err(err, errlen, "gan.loss = wgan-gp needs gan.d_batchnorm = false (the penalty is per sample; batch norm couples samples)");
         return -1;
     }
-    if (s->loss == GAN_WGAN_GP && s->conditional) {
-        set_err(err, errlen, "gan.loss = wgan-gp with gan.conditional = true is not supported yet");
-        return -1;
-    }
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* The elem op family (host/ops_elem.h): leaky_relu, tanh, elu, dropout, upsample_nearest2x, avgpool2d,
- * concat_channels, add, scale, sum, bce_logits_sum, absdiff_sum (L1) and net_clip_weights.
+ * concat_channels, slice_channels, add, scale, sum, bce_logits_sum, absdiff_sum (L1) and net_clip_weights.
  *
  * Part 1, against a plain C double-precision reference, forward and backward for every input that
  * takes a gradient, on random non-zero inputs with odd sizes (N 3, C 5, H 7, W 9). Every input lives
@@ -316,6 +316,41 @@ static void test_concat(void) {
     }
 }
 
+/* slice_channels: y = x[:, 1:3] + x[:, 2:4] of a 5-channel x, so channel 2's gradient is written by
+ * one slice and added to by the other, and channels 0 and 4 get exact zeros. */
+static void test_slice(void) {
+    const int CX = 5, NX = N_ * CX * H_ * W_, HW = H_ * W_, NY = N_ * 2 * HW;
+    tape t;
+    tape_init(&t, cl);
+    float *x = randnz(NX, 0.05f, 2.0f);
+    int xv = leaf_at(&t, x, N_, CX, H_, W_, 13, 7);
+    int s1 = op_slice_channels(&t, xv, 1, 2), s2 = op_slice_channels(&t, xv, 2, 2);
+    tensor st = tape_val(&t, s1);
+    CHECK(st.n == N_ && st.c == 2 && st.h == H_ && st.w == W_, "slice shape");
+    int y = op_add(&t, s1, s2);
+    double *yr = dvec(NY);
+    for (int n = 0; n < N_; n++)
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < HW; i++)
+                yr[(n * 2 + c) * HW + i] = (double)x[(n * CX + 1 + c) * HW + i] + x[(n * CX + 2 + c) * HW + i];
+    float *yg = download(tape_val(&t, y));
+    check_close("slice_channels forward x[1:3] + x[2:4] of 3x5x7x9", yg, yr, NY, 1e-6, 1e-30);
+    double *dy;
+    tape_backward(&t, upstream_loss(&t, y, &dy));
+    double *dx = dvec(NX);
+    for (int n = 0; n < N_; n++)
+        for (int c = 0; c < 2; c++)
+            for (int i = 0; i < HW; i++) {
+                dx[(n * CX + 1 + c) * HW + i] += dy[(n * 2 + c) * HW + i];
+                dx[(n * CX + 2 + c) * HW + i] += dy[(n * 2 + c) * HW + i];
+            }
+    float *dxg = grad_of(&t, xv);
+    check_close("slice_channels backward (overlap adds, outside is 0)", dxg, dx, NX, 1e-6, 1e-3);
+    free(x); free(yr); free(yg); free(dy); free(dx); free(dxg);
+    tape_free(&t);
+    release_bufs();
+}
+
 /* add(a, b), add(x, x) (the second gradient write accumulates), scale. */
 static void test_add_scale(void) {
     tape t;
@@ -606,7 +641,7 @@ static void test_dropout(void) {
 #define FD_STEP 1e-2
 #define FD_TOL 1e-2
 
-enum { FD_LEAKY, FD_TANH, FD_ELU, FD_POOL, FD_UP, FD_CONCAT, FD_BCE, FD_BCE_CONST, FD_L1 };
+enum { FD_LEAKY, FD_TANH, FD_ELU, FD_POOL, FD_UP, FD_CONCAT, FD_SLICE, FD_BCE, FD_BCE_CONST, FD_L1 };
 
 typedef struct {
     const char *name;
@@ -628,6 +663,7 @@ static int fd_forward(fdcase *c) {
     case FD_POOL: y = op_avgpool2d(t, a, c->k, c->s); break;
     case FD_UP: y = op_upsample_nearest2x(t, a); break;
     case FD_CONCAT: y = op_concat_channels(t, a, tape_param(t, &c->n, 1)); break;
+    case FD_SLICE: y = op_slice_channels(t, a, 1, 2); break;
     case FD_BCE: return op_bce_logits_sum(t, a, tape_input(t, c->target), 0, 1.0f);
     case FD_BCE_CONST: return op_bce_logits_sum(t, a, -1, 1.0f, 1.0f);
     case FD_L1: return op_absdiff_sum(t, a, tape_input(t, c->target), 0.5f);
@@ -653,7 +689,7 @@ static void fd_case(const char *name, int kind, int k, int s) {
     /* the target: of the output's shape for sqerr (outputs are O(1)), of x's for bce */
     int ty = kind == FD_POOL ? (FH - k) / s + 1 : kind == FD_UP ? 2 * FH : FH;
     int tx = kind == FD_POOL ? (FW - k) / s + 1 : kind == FD_UP ? 2 * FW : FW;
-    int tc = kind == FD_CONCAT ? FC + 2 : FC;
+    int tc = kind == FD_CONCAT ? FC + 2 : kind == FD_SLICE ? 2 : FC;
     float *tv = kind == FD_BCE ? randv((size_t)FN * tc * ty * tx, 0, 1) : randv((size_t)FN * tc * ty * tx, -1, 1);
     if (kind == FD_L1) /* keep every |x - target| >= 0.2, far from L1's kink at the finite-difference step */
         for (int i = 0; i < FN * tc * ty * tx; i++) tv[i] = w0[i] + (tv[i] >= 0 ? 0.2f + tv[i] : tv[i] - 0.2f);
@@ -738,6 +774,7 @@ int main(void) {
     test_avgpool(3, 2);
     test_avgpool(3, 1);
     test_concat();
+    test_slice();
     test_add_scale();
     test_sum();
     test_bce_logits();
@@ -753,6 +790,7 @@ int main(void) {
     fd_case("avgpool2d k3 s2 (5x7)", FD_POOL, 3, 2);
     fd_case("upsample_nearest2x", FD_UP, 0, 0);
     fd_case("concat_channels", FD_CONCAT, 0, 0);
+    fd_case("slice_channels 1..2 of 3", FD_SLICE, 0, 0);
     fd_case("bce_logits (target tensor)", FD_BCE, 0, 0);
     fd_case("bce_logits (yconst 1)", FD_BCE_CONST, 0, 0);
     fd_case("absdiff (L1)", FD_L1, 0, 0);

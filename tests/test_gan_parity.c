@@ -13,6 +13,9 @@
  *   cmlp    mlp conditional on the class (one-hot label concatenated to z and to the flattened x)
  *   mlpgp   the MLP critic with WGAN-GP: the penalty through linear layers, with gradient norms of
  *           ~0.04 where the DCGAN critic's (N(0, 0.02) init) are ~4e-4
+ *   cwgangp, cmlpgp  wgangp and mlpgp conditional on the class: the penalty's gradient graph slices
+ *           the image's share out of the concatenated critic input (cwgangp at run.seed 23, the
+ *           first after 18 whose ReLU inputs all clear the tie check)
  *
  * run.seed 18 is chosen so that no ReLU / LeakyReLU input of these iterations lies within float32
  * rounding of 0, where the two engines may take different sides of the kink (the script checks
@@ -64,6 +67,12 @@ static const scenario scenarios[] = {
     {"cmlp",
      {"gan.arch=mlp", "gan.zdim=100", "gan.loss=vanilla", "gan.dropout=0", "gan.conditional=true", "train.lr=2e-4",
       "train.beta1=0.5", "train.beta2=0.999"}},
+    {"cwgangp",
+     {"gan.arch=dcgan", "gan.ngf=8", "gan.ndf=8", "gan.zdim=100", "gan.loss=wgan-gp", "gan.d_batchnorm=false",
+      "gan.conditional=true", "gan.gp_lambda=10", "train.lr=1e-4", "train.beta1=0", "train.beta2=0.9", "run.seed=23"}},
+    {"cmlpgp",
+     {"gan.arch=mlp", "gan.zdim=100", "gan.loss=wgan-gp", "gan.dropout=0", "gan.conditional=true", "gan.gp_lambda=10",
+      "train.lr=1e-4", "train.beta1=0", "train.beta2=0.9"}},
     {"mlpgp",
      {"gan.arch=mlp", "gan.zdim=100", "gan.loss=wgan-gp", "gan.dropout=0", "gan.gp_lambda=10", "train.lr=1e-4",
       "train.beta1=0", "train.beta2=0.9"}},

@@ -132,6 +132,8 @@ static int grad_graph_of(tape *t, const tnode *nd, int i, int g) {
         int outpad = x.h - ((yv.h - 1) * s - 2 * p + k);
         return op_conv_transpose2d(t, g, nd->in[1], -1, s, p, outpad);
     }
+    if (!strcmp(op, "concat_channels")) /* each side's share of g */
+        return op_slice_channels(t, g, i == 0 ? 0 : tape_val(t, nd->in[0]).c, x.c);
     if (!strcmp(op, "dropout")) /* the same mask again: it is a function of (seed, step) */
         return op_dropout(t, g, nd->farg[0], 1, ((uint64_t)(uint32_t)nd->iarg[1] << 32) | (uint32_t)nd->iarg[0],
                           (uint32_t)nd->iarg[3]);

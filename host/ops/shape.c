@@ -83,6 +83,31 @@ int op_concat_channels(tape *t, int a, int b) {
     return y;
 }
 
+/* ---- channel slice (concat's gradient as an op, for gradient graphs) ---- */
+
+static void slice_backward(tape *t, const tnode *nd) {
+    float beta;
+    tensor d = tape_grad(t, nd->in[0], &beta);
+    if (!d.mem) return;
+    tensor ds = tape_out_grad(t, nd);
+    CLG_LAUNCH_ROWS(t->cl, "slice_channels_bwd", (size_t)d.h * d.w, (size_t)d.n * d.c, KMEM(d.mem), KINT(d.off),
+                    KMEM(ds.mem), KINT(ds.off), KINT(ds.c), KINT(nd->iarg[0]), KINT(d.c), KINT(d.h * d.w),
+                    KFLOAT(beta));
+}
+
+int op_slice_channels(tape *t, int x, int c0, int c) {
+    tensor xv = tape_val(t, x);
+    if (c0 < 0 || c < 1 || c0 + c > xv.c) die("op_slice_channels: channels %d..%d of %d", c0, c0 + c - 1, xv.c);
+    int y = tape_new(t, xv.n, c, xv.h, xv.w, tape_any_grad(t, 1, &x));
+    tensor yv = tape_val(t, y);
+    /* concat's backward kernel with beta 0 is exactly the slice */
+    CLG_LAUNCH1(t->cl, "concat_channels_bwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off),
+                KINT(xv.n), KINT(c), KINT(c0), KINT(xv.c), KINT(xv.h * xv.w), KFLOAT(0.0f));
+    tnode *nd = tape_record(t, slice_backward, "slice_channels", y, 1, &x);
+    if (nd) nd->iarg[0] = c0;
+    return y;
+}
+
 /* ---- addition and scaling: the backward is axpby with the upstream gradient ---- */
 
 static void add_backward(tape *t, const tnode *nd) {
