@@ -12,10 +12,11 @@ For each configuration NAME, DIR holds what clgan wrote:
 This script runs the same iteration in PyTorch (n_critic 1, as models/gan_train.c d_step/g_step):
   fake = G(z)                                          G in train mode (BN batch statistics)
   vanilla: L_D = BCE(D(x), 1) + BCE(D(fake.detach()), 0)   two separate D passes
-  wgan-gp: L_D = D(fake.detach()).mean() - D(x).mean()
-                 + lambda * mean_i (||d D(xh) / d xh_i||_2 - 1)^2,  xh = e x + (1 - e) fake
-  D.zero_grad(); L_D.backward(); optD.step()
-  vanilla: L_G = BCE(D(fake), 1); wgan-gp: L_G = -D(fake).mean()  (updated D, the same fake)
+  wgan:    L_D = D(fake.detach()).mean() - D(x).mean()
+  wgan-gp: the same + lambda * mean_i (||d D(xh) / d xh_i||_2 - 1)^2,  xh = e x + (1 - e) fake
+  D.zero_grad(); L_D.backward(); optD.step(); wgan: D's weights clamped to [-clip, clip]
+  vanilla: L_G = BCE(D(fake), 1); wgan(-gp): L_G = -D(fake).mean()  (updated D, the same fake)
+with Adam, or RMSprop (alpha 0.99) where gan.optimizer says so.
   G.zero_grad(); L_G.backward(); optG.step()
 and compares losses, gradients, weights, BN running statistics and Adam moments, one line each.
 Exits 1 on any failure. Needs only numpy and torch."""
@@ -161,7 +162,7 @@ def load_net(net, prefix, init):
         else:
             sd[k] = torch.from_numpy(init[prefix + k])
     net.load_state_dict(sd, strict=True)
-    ours = {k[len(prefix):] for k in init if k.startswith(prefix) and not k.endswith((".adam_m", ".adam_v"))}
+    ours = {k[len(prefix):] for k in init if k.startswith(prefix) and not k.endswith(STATE_SUFFIXES)}
     extra = ours - set(sd) - {"none"}
     if extra:
         raise ValueError(f"checkpoint has {prefix}tensors that the PyTorch model lacks: {sorted(extra)}")
@@ -192,26 +193,42 @@ def match_batch(name, x, m):
     return idx.numpy()
 
 
-def adam_first_step(g, lr, eps):
-    """Adam's first update of a weight with gradient g (the bias corrections cancel betas out)."""
+RMSPROP_ALPHA = 0.99  # models/gan_train.c's (PyTorch's default)
+STATE_SUFFIXES = (".adam_m", ".adam_v", ".rmsprop_m", ".rmsprop_v")
+
+
+def make_opt(kind, params, lr, b1, b2, eps):
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=RMSPROP_ALPHA, eps=eps)
+    return torch.optim.Adam(params, lr=lr, betas=(b1, b2), eps=eps)
+
+
+def first_step(kind, g, lr, eps):
+    """The first update of a weight with gradient g: Adam's bias corrections cancel the betas out;
+    RMSprop's first v is (1 - alpha) g^2. Both are about +-lr (x10 for RMSprop) whatever |g|."""
+    if kind == "rmsprop":
+        return -lr * g / (np.sqrt(1 - RMSPROP_ALPHA) * np.abs(g) + eps)
     return -lr * g / (np.abs(g) + eps)
 
 
-def ill_conditioned(g, w_scale, lr, eps):
-    """Elements whose first Adam step moves by more than ILL_STEP * w_scale when their gradient
+def ill_conditioned(kind, g, w_scale, lr, eps):
+    """Elements whose first step moves by more than ILL_STEP * w_scale when their gradient
     moves by GRAD_NOISE * max|g| (float32 noise, see above). g: torch's gradient, float64."""
     d = GRAD_NOISE * np.max(np.abs(g))
-    s = adam_first_step(g, lr, eps)
-    sens = np.maximum(np.abs(adam_first_step(g + d, lr, eps) - s), np.abs(adam_first_step(g - d, lr, eps) - s))
+    s = first_step(kind, g, lr, eps)
+    sens = np.maximum(np.abs(first_step(kind, g + d, lr, eps) - s), np.abs(first_step(kind, g - d, lr, eps) - s))
     return sens > ILL_STEP * w_scale
 
 
-def adam_from(w0, grad, lr, b1, b2, eps):
-    """The weights torch's Adam makes of w0 in one step with this gradient."""
+def step_from(kind, w0, grad, lr, b1, b2, eps, clip):
+    """The weights torch's optimizer makes of w0 in one step with this gradient (then clamped, for WGAN)."""
     q = nn.Parameter(torch.from_numpy(w0.copy()))
-    opt = torch.optim.Adam([q], lr=lr, betas=(b1, b2), eps=eps)
+    opt = make_opt(kind, [q], lr, b1, b2, eps)
     q.grad = torch.from_numpy(grad.copy())
     opt.step()
+    if clip is not None:
+        with torch.no_grad():
+            q.clamp_(-clip, clip)
     return q.detach().numpy()
 
 
@@ -220,8 +237,11 @@ def run(d, name):
     trace, m = load_safetensors(f"{d}/{name}_trace.safetensors")
     final, _ = load_safetensors(f"{d}/{name}_final.safetensors")
     torch.manual_seed(0)  # nothing random is drawn here; fixed anyway
-    loss_kind, wgan = m["loss"], m["loss"] == "wgan-gp"
-    if loss_kind not in ("vanilla", "wgan-gp"):
+    loss_kind = m["loss"]
+    wgan, gp_on = loss_kind in ("wgan", "wgan-gp"), loss_kind == "wgan-gp"
+    opt_kind = m.get("optimizer", "adam")
+    clip = float(m["clip"]) if loss_kind == "wgan" else None
+    if loss_kind not in ("vanilla", "wgan", "wgan-gp"):
         report(f"{name}: loss {loss_kind} is not covered by this script", float("inf"), 0)
         return
     if m["arch"] == "mlp" and float(m["dropout"]) != 0:
@@ -232,7 +252,7 @@ def run(d, name):
     load_net(G, "G.", init)
     load_net(D, "D.", init)
     for k, v in init.items():
-        if k.endswith((".adam_m", ".adam_v")) and np.any(v != 0):
+        if k.endswith(STATE_SUFFIXES) and np.any(v != 0):
             report(f"{name}: {k} in the initial checkpoint is not zero", float("inf"), 0)
             return
     print(f"-- {name}: {m['arch']} {loss_kind}{' conditional' if m['conditional'] == '1' else ''}, B={B}, "
@@ -257,8 +277,8 @@ def run(d, name):
                 layer.register_forward_hook(lambda mod, inp, out, tag=f"{prefix}{i}": tie_hook(mod, inp, out, tag))
 
     lr, b1, b2, eps = float(m["lr"]), float(m["beta1"]), float(m["beta2"]), float(m["eps"])
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(b1, b2), eps=eps)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(b1, b2), eps=eps)
+    opt_g = make_opt(opt_kind, G.parameters(), lr, b1, b2, eps)
+    opt_d = make_opt(opt_kind, D.parameters(), lr, b1, b2, eps)
     G.train()
     D.train()
     x = torch.from_numpy(trace["x"])
@@ -279,16 +299,17 @@ def run(d, name):
         terms = [-dr.mean(), df.mean()]
         d_loss = terms[1] + terms[0]
         ref["d_real"], ref["d_fake"] = dr.mean().item(), df.mean().item()
-        e = torch.from_numpy(trace["gp_eps"]).view(B, *([1] * (x.dim() - 1)))
-        xh = (e * x + (1 - e) * fake.detach()).requires_grad_(True)
-        gx = torch.autograd.grad(d_fwd(xh, y).sum(), xh, create_graph=True)[0]
-        norms = gx.flatten(1).norm(2, dim=1)
-        gp = float(m["gp_lambda"]) * ((norms - 1) ** 2).mean()
-        ref["gp"] = gp.item()
-        print(f"   gradient norms of the critic at the interpolates: {norms.min().item():.3g} .. "
-              f"{norms.max().item():.3g}")
-        terms.append(gp)
-        d_loss = d_loss + gp
+        if gp_on:
+            e = torch.from_numpy(trace["gp_eps"]).view(B, *([1] * (x.dim() - 1)))
+            xh = (e * x + (1 - e) * fake.detach()).requires_grad_(True)
+            gx = torch.autograd.grad(d_fwd(xh, y).sum(), xh, create_graph=True)[0]
+            norms = gx.flatten(1).norm(2, dim=1)
+            gp = float(m["gp_lambda"]) * ((norms - 1) ** 2).mean()
+            ref["gp"] = gp.item()
+            print(f"   gradient norms of the critic at the interpolates: {norms.min().item():.3g} .. "
+                  f"{norms.max().item():.3g}")
+            terms.append(gp)
+            d_loss = d_loss + gp
     ref["d_loss"] = d_loss.item()
     # The scale each critic gradient is compared at: the largest of the gradients of the loss's
     # terms (one per D pass; see GRAD_TOL) and of their sum.
@@ -302,6 +323,10 @@ def run(d, name):
     d_loss.backward()
     grads = {"D." + k: p.grad.detach().clone() for k, p in D.named_parameters()}
     opt_d.step()
+    if clip is not None:  # WGAN: the critic's weights clipped after its step
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-clip, clip)
 
     # ---- the generator step: D updated and frozen, the same fake (G's graph kept)
     for p in D.parameters():
@@ -333,14 +358,14 @@ def run(d, name):
     # difference of two: they are measured against the size of the critic's outputs (and the
     # critic loss also against the penalty it includes). Measured: g_loss -3.94e-6 at run.seed 18,
     # ours 3.8e-6 of itself off, 1.2e-7 of that size.
-    keys = ["d_loss", "g_loss", "d_real", "d_fake"] + (["gp"] if wgan else [])
+    keys = ["d_loss", "g_loss", "d_real", "d_fake"] + (["gp"] if gp_on else [])
     out_size = max(abs(ref["d_real"]), abs(ref["d_fake"]), abs(ref["g_loss"]))
     for k in keys:
         scale = abs(ref[k])
         if wgan and k != "gp":
-            scale = max(scale, out_size, abs(ref["gp"]) if k == "d_loss" else 0.0)
+            scale = max(scale, out_size, abs(ref["gp"]) if k == "d_loss" and gp_on else 0.0)
         report(f"{name} {k} ({ours[k]:.7g} vs {ref[k]:.7g})", abs(ours[k] - ref[k]) / scale, LOSS_TOL)
-    if wgan:
+    if gp_on:
         # With gradient norms n far below 1 (the DCGAN critic at its init: ~4e-4), gp = lambda
         # mean (n - 1)^2 is lambda less a small part that holds the norms; compare that part alone.
         lam = float(m["gp_lambda"])
@@ -365,19 +390,26 @@ def run(d, name):
                 continue
             scale = np.max(np.abs(ref_w))
             diff = np.abs(final[full].astype(np.float64) - ref_w) / scale
-            ill = ill_conditioned(g, scale, lr, eps)
+            ill = ill_conditioned(opt_kind, g, scale, lr, eps)
             report(f"{name} {full} updated [{np.count_nonzero(~ill)} of {ill.size}]",
                    float(np.max(diff[~ill])) if (~ill).any() else 0.0, PARAM_TOL)
-            # Every element, the ill-conditioned included: our update is what torch's Adam makes of
-            # our own gradient (checked against torch's above).
-            mine = adam_from(init[full], trace[full + ".grad"], lr, b1, b2, eps)
-            report(f"{name} {full} updated = torch Adam on our gradient", max_diff(final[full], mine) / scale, STEP_TOL)
+            # Every element, the ill-conditioned included: our update is what torch's optimizer makes
+            # of our own gradient (checked against torch's above).
+            mine = step_from(opt_kind, init[full], trace[full + ".grad"], lr, b1, b2, eps,
+                             clip if prefix == "D." else None)
+            report(f"{name} {full} updated = torch {opt_kind} on our gradient", max_diff(final[full], mine) / scale,
+                   STEP_TOL)
             st = opt.state[p]
-            # m = (1 - beta1) g and v = (1 - beta2) g^2 after one step: measured at the gradient's scale
-            report(f"{name} {full} adam_m", max_diff(final[full + ".adam_m"], st["exp_avg"].numpy()) / ((1 - b1) * sc),
-                   M_TOL)
-            report(f"{name} {full} adam_v",
-                   max_diff(final[full + ".adam_v"], st["exp_avg_sq"].numpy()) / ((1 - b2) * sc * sc), V_TOL)
+            if opt_kind == "rmsprop":
+                # v = (1 - alpha) g^2 after one step, measured at the gradient's scale
+                report(f"{name} {full} rmsprop_v", max_diff(final[full + ".rmsprop_v"], st["square_avg"].numpy()) /
+                       ((1 - RMSPROP_ALPHA) * sc * sc), V_TOL)
+            else:
+                # m = (1 - beta1) g and v = (1 - beta2) g^2 after one step: measured at the gradient's scale
+                report(f"{name} {full} adam_m", max_diff(final[full + ".adam_m"], st["exp_avg"].numpy()) /
+                       ((1 - b1) * sc), M_TOL)
+                report(f"{name} {full} adam_v",
+                       max_diff(final[full + ".adam_v"], st["exp_avg_sq"].numpy()) / ((1 - b2) * sc * sc), V_TOL)
             if int(st["step"]) != 1:
                 report(f"{name} torch step count of {full} ({int(st['step'])})", float("inf"), 0)
         for k, b in net.named_buffers():
