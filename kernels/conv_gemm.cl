@@ -23,14 +23,11 @@ __kernel void conv_pad(__global float *P, int poff, __global const float *img, i
         return;
     }
     __global const float *src = img + ioff + ((long)gc * H + iy) * W;
-    if (reflect) {
-        for (int px = 0; px < PW; px++) dst[px] = src[conv_reflect(px - pl, W)];
-    } else {
-        int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW;
-        for (int px = 0; px < lo; px++) dst[px] = 0.0f;
-        for (int px = lo; px < hi; px++) dst[px] = src[px - pl];
-        for (int px = hi; px < PW; px++) dst[px] = 0.0f;
-    }
+    int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW, px = lo;
+    for (int q = 0; q < lo; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
+    for (; px + 8 <= hi; px += 8) vstore8(vload8(0, src + px - pl), 0, dst + px); /* the row's interior */
+    for (; px < hi; px++) dst[px] = src[px - pl];
+    for (int q = hi; q < PW; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
 }
 
 /* The adjoint of conv_pad with pt = pl = p: img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum
