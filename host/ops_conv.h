@@ -14,6 +14,9 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode);
 /* Transposed convolution as torch.nn.ConvTranspose2d: w {Cin, Cout, k, k}; H' = (H-1)*stride - 2*pad + k + output_padding.
    Requires 0 <= output_padding < stride (as PyTorch does). b {Cout} or -1. */
 int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding);
+/* conv2d(upsample_nearest2x(x), w {O, C, 3, 3}, b, stride 1, zero padding 1), computed as one 2x2
+ * convolution of x into the four output phases: 16 instead of 36 multiply-adds per output. */
+int op_upsample2x_conv3x3(tape *t, int x, int w, int b);
 
 /* Where the ops go through im2col + GEMM (always with CLBlast; with the own kernels only for strided
  * data gradients with reflection or k < s and for weight gradients of small strided images), they do

@@ -162,4 +162,68 @@ __kernel void conv_bias_grad(__global float *db, int dboff, __global const float
     if (l == 0 && c < C) CONV_ACC(db[dboff + c], tmp[0]);
 }
 
+/* ---- nearest x2 upsampling then a 3x3 convolution (stride 1, zero padding 1), by phases ----------
+ * Output pixel (2i + a, 2j + b) of conv3x3(up2(x)) reads up2(x) rows 2i+a-1 .. 2i+a+1, which are x
+ * rows (i-1, i, i) for a = 0 and (i, i, i+1) for a = 1 (zero padding of up2(x) is zero padding of x):
+ * a 2x2 kernel over x whose taps sum the 3x3 rows {0}, {1, 2} (a = 0) or {0, 1}, {2} (a = 1), and the
+ * same for columns. So the four phases (a, b) are one 2x2 convolution of x (padding 1) with 4*O output
+ * channels, z {N, 4O, H+1, W+1}, and y[n, c, 2i+a, 2j+b] = z[n, (2a+b)O + c, i+a, j+b]: 16 of the 36
+ * multiply-adds per output. */
+
+/* w4 {4O, I, 2, 2} from w {O, I, 3, 3}: one work-item per element of w4. */
+__kernel void subpixel_w_fwd(__global float *w4, int w4off, __global const float *w, int woff, int O, int I) {
+    int e = get_global_id(0);
+    if (e >= 16 * O * I) return;
+    int tx = e & 1, ty = (e >> 1) & 1, q = e >> 2;
+    int i = q % I, po = q / I, o = po % O, ph = po / O, a = ph >> 1, b = ph & 1;
+    int y0 = a == 0 ? ty : 2 * ty, y1 = a == 0 ? 2 * ty : 1 + ty; /* a 0: {0} {1,2}; a 1: {0,1} {2} */
+    int x0 = b == 0 ? tx : 2 * tx, x1 = b == 0 ? 2 * tx : 1 + tx;
+    __global const float *wp = w + woff + (o * I + i) * 9;
+    float s = 0.0f;
+    for (int ky = y0; ky <= y1; ky++)
+        for (int kx = x0; kx <= x1; kx++) s += wp[ky * 3 + kx];
+    w4[w4off + e] = s;
+}
+
+/* dw {O, I, 3, 3} = beta*dw + the four phase taps each 3x3 tap went into. */
+__kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float *dw4, int off4, int O, int I,
+                             float beta) {
+    int e = get_global_id(0);
+    if (e >= 9 * O * I) return;
+    int kk = e % 9, q = e / 9, ky = kk / 3, kx = kk - 3 * ky;
+    float s = 0.0f;
+    for (int a = 0; a < 2; a++) {
+        int ty = a == 0 ? ky > 0 : ky == 2;
+        for (int b = 0; b < 2; b++) {
+            int tx = b == 0 ? kx > 0 : kx == 2, o = q / I, i = q - o * I;
+            s += dw4[off4 + ((((2 * a + b) * O + o) * I + i) * 4) + ty * 2 + tx];
+        }
+    }
+    CONV_ACC(dw[dwoff + e], s);
+}
+
+/* y {N, O, 2H, 2W} = the phases of z (+ bias), on the grid {X, (n, c, Y)}. */
+__kernel void subpixel_shuffle_fwd(__global float *y, int yoff, __global const float *z, int zoff,
+                                   __global const float *bias, int boff, int has_bias, int O, int H, int W) {
+    int X = get_global_id(0), row = get_global_id(1);
+    if (X >= 2 * W) return;
+    int nc = row / (2 * H), Y = row - nc * 2 * H, n = nc / O, c = nc - n * O;
+    int a = Y & 1, b = X & 1, i = Y >> 1, j = X >> 1;
+    float v = z[zoff + ((n * 4 * O + (2 * a + b) * O + c) * (H + 1) + i + a) * (W + 1) + j + b];
+    y[yoff + row * 2 * W + X] = has_bias ? v + bias[boff + c] : v;
+}
+
+/* dz {N, 4O, H+1, W+1} = beta*dz + dy at the pixel each z element went to (0 for the phases' unused
+ * row and column), on the grid {zj, (n, phase, c, zi)}. */
+__kernel void subpixel_shuffle_bwd(__global float *dz, int dzoff, __global const float *dy, int dyoff, int O, int H,
+                                   int W, float beta) {
+    int zj = get_global_id(0), row = get_global_id(1);
+    if (zj > W) return;
+    int q = row / (H + 1), zi = row - q * (H + 1), n = q / (4 * O), pc = q - n * 4 * O, ph = pc / O, c = pc - ph * O;
+    int a = ph >> 1, b = ph & 1, i = zi - a, j = zj - b;
+    float v = i >= 0 && i < H && j >= 0 && j < W ? dy[dyoff + ((n * O + c) * 2 * H + 2 * i + a) * 2 * W + 2 * j + b]
+                                                 : 0.0f;
+    CONV_ACC(dz[dzoff + row * (W + 1) + zj], v);
+}
+
 #undef CONV_ACC

@@ -159,6 +159,14 @@ void seq_init_weights(seqnet *s, init_scheme scheme, unsigned long long seed) {
     }
 }
 
+/* Layer i is a nearest x2 upsampling followed by a 3x3, stride-1, zero-padded conv: computed as
+ * op_upsample2x_conv3x3, 16 instead of 36 multiply-adds per output (the ResNet generator's u-layers). */
+static int upsample_conv_fusable(const seqnet *s, int i) {
+    if (i + 1 >= s->n) return 0;
+    const layer *c = &s->L[i + 1];
+    return c->kind == L_CONV && c->k == 3 && c->stride == 1 && c->pad == 1 && c->padmode == PAD_ZERO;
+}
+
 int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
     net *p = &s->params;
     int skip = -1; /* the input of the open residual block */
@@ -181,7 +189,14 @@ int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
         case L_SIGMOID: x = op_sigmoid(t, x); break;
         case L_ELU: x = op_elu(t, x, l->f); break;
         case L_DROPOUT: x = op_dropout(t, x, l->f, ctx->training, ctx->seed, ctx->step * 64u + (unsigned)i); break;
-        case L_UPSAMPLE: x = op_upsample_nearest2x(t, x); break;
+        case L_UPSAMPLE:
+            if (upsample_conv_fusable(s, i)) { /* with the 3x3 conv after it: one 2x2 conv by phases */
+                const layer *c = &s->L[++i];
+                x = op_upsample2x_conv3x3(t, x, tape_param(t, p, c->w_idx), c->b_idx >= 0 ? tape_param(t, p, c->b_idx) : -1);
+            } else {
+                x = op_upsample_nearest2x(t, x);
+            }
+            break;
         case L_RESHAPE: x = op_reshape(t, x, tape_val(t, x).n, l->c, l->h, l->w); break;
         case L_RES_BEGIN: skip = x; break;
         case L_RES_END: x = op_add(t, skip, x); break;

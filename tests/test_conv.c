@@ -51,12 +51,15 @@ typedef struct {
     int x_grad; /* x wants a gradient (else a plain input: its gradient must be skipped) */
     int twice;  /* the op is applied twice to the same inputs: every gradient accumulates twice */
     int groups; /* samples per im2col/GEMM group forced through the group limit (0: default) */
+    int up;     /* op_upsample2x_conv3x3: nearest x2 upsampling, then conv k3 s1 p1 zero (k, s, p as such) */
 } ccase;
 
 static int out_h(const ccase *c) {
+    if (c->up) return 2 * c->H;
     return c->transposed ? (c->H - 1) * c->s - 2 * c->p + c->k + c->op : (c->H + 2 * c->p - c->k) / c->s + 1;
 }
 static int out_w(const ccase *c) {
+    if (c->up) return 2 * c->W;
     return c->transposed ? (c->W - 1) * c->s - 2 * c->p + c->k + c->op : (c->W + 2 * c->p - c->k) / c->s + 1;
 }
 
@@ -71,6 +74,25 @@ static int src_coord(int i, int n, int reflect) {
  * from the definition of each op. */
 static void ref_op(const ccase *c, const float *x, const float *w, const float *b, double *y, const double *dy,
                    double *dx, double *dw, double *db) {
+    if (c->up) { /* the convolution of the upsampled x; x's gradient sums each 2x2 block's */
+        ccase u = *c;
+        u.up = 0, u.H = 2 * c->H, u.W = 2 * c->W;
+        size_t nu = (size_t)c->N * c->Cin * u.H * u.W;
+        float *xu = xmalloc(nu * sizeof *xu);
+        for (size_t q = 0; q < nu; q++) {
+            size_t X = q % u.W, Y = q / u.W % u.H, pl = q / ((size_t)u.W * u.H);
+            xu[q] = x[(pl * c->H + Y / 2) * c->W + X / 2];
+        }
+        double *dxu = dx ? dvec(nu) : NULL;
+        ref_op(&u, xu, w, b, y, dy, dxu, dw, db);
+        for (size_t q = 0; dx && q < nu; q++) {
+            size_t X = q % u.W, Y = q / u.W % u.H, pl = q / ((size_t)u.W * u.H);
+            dx[(pl * c->H + Y / 2) * c->W + X / 2] += dxu[q];
+        }
+        free(xu);
+        free(dxu);
+        return;
+    }
     int N = c->N, Ci = c->Cin, Co = c->Cout, H = c->H, W = c->W, k = c->k, s = c->s, p = c->p;
     int OH = out_h(c), OW = out_w(c);
     if (!dy)
@@ -130,6 +152,7 @@ static int cmp(const char *what, const float *got, const double *ref, long n, do
 }
 
 static int apply(tape *t, const ccase *c, int x, int w, int b) {
+    if (c->up) return op_upsample2x_conv3x3(t, x, w, b);
     return c->transposed ? op_conv_transpose2d(t, x, w, b, c->s, c->p, c->op)
                          : op_conv2d(t, x, w, b, c->s, c->p, c->reflect ? PAD_REFLECT : PAD_ZERO);
 }
@@ -318,51 +341,56 @@ int main(void) {
     printf("device: %s\n", d);
     R = rng_seq_make(11, RNG_STREAM_TEST, 0);
     double t0 = now_seconds();
-    /* name, transposed, N, Cin, Cout, H, W, k, s, p, op, reflect, bias, x_grad, twice, groups */
+    /* name, transposed, N, Cin, Cout, H, W, k, s, p, op, reflect, bias, x_grad, twice, groups, up */
     const ccase cases[] = {
-        {"conv k3 s1 p1 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"conv k4 s2 p1 zero 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"conv k7 s1 p3 reflect 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 7, 1, 3, 0, 1, 1, 1, 0, 0},
-        {"conv k1 s1 p0 no bias, x input 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 1, 1, 0, 0, 0, 0, 0, 0, 0},
-        {"conv k3 s2 p1 reflect twice, groups 2+1", 0, 3, 3, 5, 9, 7, 3, 2, 1, 0, 1, 1, 1, 1, 2},
-        {"conv k3 s1 p2 reflect 2x3x3x4->5", 0, 2, 3, 5, 3, 4, 3, 1, 2, 0, 1, 1, 1, 0, 0},
-        {"conv k4 s2 p0 zero, groups 1+1+1", 0, 3, 3, 5, 9, 7, 4, 2, 0, 0, 0, 1, 1, 0, 1},
-        {"convT k4 s2 p1 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"convT k3 s2 p1 op1 3x3x9x7->5, groups 2+1", 1, 3, 3, 5, 9, 7, 3, 2, 1, 1, 0, 1, 1, 0, 2},
-        {"convT k4 s1 p0 from 1x1 3x7x1x1->5, no bias", 1, 3, 7, 5, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0},
-        {"convT k3 s1 p1 twice 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 1, 0},
-        {"convT k7 s2 p3 op1, x input 3x3x5x4->5", 1, 3, 3, 5, 5, 4, 7, 2, 3, 1, 0, 1, 0, 0, 0},
+        {"conv k3 s1 p1 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k4 s2 p1 zero 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k7 s1 p3 reflect 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k1 s1 p0 no bias, x input 3x3x9x7->5", 0, 3, 3, 5, 9, 7, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {"conv k3 s2 p1 reflect twice, groups 2+1", 0, 3, 3, 5, 9, 7, 3, 2, 1, 0, 1, 1, 1, 1, 2, 0},
+        {"conv k3 s1 p2 reflect 2x3x3x4->5", 0, 2, 3, 5, 3, 4, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k4 s2 p0 zero, groups 1+1+1", 0, 3, 3, 5, 9, 7, 4, 2, 0, 0, 0, 1, 1, 0, 1, 0},
+        {"convT k4 s2 p1 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k3 s2 p1 op1 3x3x9x7->5, groups 2+1", 1, 3, 3, 5, 9, 7, 3, 2, 1, 1, 0, 1, 1, 0, 2, 0},
+        {"convT k4 s1 p0 from 1x1 3x7x1x1->5, no bias", 1, 3, 7, 5, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"convT k3 s1 p1 twice 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 1, 0, 0},
+        {"convT k7 s2 p3 op1, x input 3x3x5x4->5", 1, 3, 3, 5, 5, 4, 7, 2, 3, 1, 0, 1, 0, 0, 0, 0},
         /* outputs at least 8 wide (the own kernels' implicit weight gradient), batch 1 (NCHW = channel-major) */
-        {"conv k3 s1 p1 reflect batch 1 1x5x12x19->7", 0, 1, 5, 7, 12, 19, 3, 1, 1, 0, 1, 1, 1, 0, 0},
-        {"conv k7 s1 p3 reflect 2x3x10x17->4", 0, 2, 3, 4, 10, 17, 7, 1, 3, 0, 1, 1, 1, 0, 0},
-        {"conv k3 s1 p3 zero (p > k-1) 2x4x6x9->5", 0, 2, 4, 5, 6, 9, 3, 1, 3, 0, 0, 1, 1, 0, 0},
-        {"conv k4 s1 p1 zero twice 2x6x11x13->3", 0, 2, 6, 3, 11, 13, 4, 1, 1, 0, 0, 1, 1, 1, 0},
-        {"conv k3 s2 p1 zero batch 1 1x17x20x18->19", 0, 1, 17, 19, 20, 18, 3, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"conv k1 s1 p0 batch 1 1x21x9x10->2", 0, 1, 21, 2, 9, 10, 1, 1, 0, 0, 0, 1, 1, 0, 0},
-        {"convT k3 s1 p1 batch 1 1x6x10x12->4", 1, 1, 6, 4, 10, 12, 3, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"convT k4 s2 p1 4x16x4x4->8 (16 columns per sample)", 1, 4, 16, 8, 4, 4, 4, 2, 1, 0, 0, 0, 1, 0, 0},
+        {"conv k3 s1 p1 reflect batch 1 1x5x12x19->7", 0, 1, 5, 7, 12, 19, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k7 s1 p3 reflect 2x3x10x17->4", 0, 2, 3, 4, 10, 17, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k3 s1 p3 zero (p > k-1) 2x4x6x9->5", 0, 2, 4, 5, 6, 9, 3, 1, 3, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k4 s1 p1 zero twice 2x6x11x13->3", 0, 2, 6, 3, 11, 13, 4, 1, 1, 0, 0, 1, 1, 1, 0, 0},
+        {"conv k3 s2 p1 zero batch 1 1x17x20x18->19", 0, 1, 17, 19, 20, 18, 3, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k1 s1 p0 batch 1 1x21x9x10->2", 0, 1, 21, 2, 9, 10, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k3 s1 p1 batch 1 1x6x10x12->4", 1, 1, 6, 4, 10, 12, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k4 s2 p1 4x16x4x4->8 (16 columns per sample)", 1, 4, 16, 8, 4, 4, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0},
         /* data gradients by phase (stride s: s*s stride-1 correlations), and k < s (column matrix) */
-        {"conv k5 s3 p2 zero 2x3x13x11->4", 0, 2, 3, 4, 13, 11, 5, 3, 2, 0, 0, 1, 1, 0, 0},
-        {"convT k2 s2 p0 batch 1 1x4x5x6->3", 1, 1, 4, 3, 5, 6, 2, 2, 0, 0, 0, 1, 1, 0, 0},
-        {"conv k1 s2 p0 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 1, 2, 0, 0, 0, 1, 1, 0, 0},
+        {"conv k5 s3 p2 zero 2x3x13x11->4", 0, 2, 3, 4, 13, 11, 5, 3, 2, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k2 s2 p0 batch 1 1x4x5x6->3", 1, 1, 4, 3, 5, 6, 2, 2, 0, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k1 s2 p0 zero 2x3x9x7->5", 0, 2, 3, 5, 9, 7, 1, 2, 0, 0, 0, 1, 1, 0, 0, 0},
         /* the layers of a small CycleGAN at batch 1 (ngf = ndf = 8, 32x32), as tests/test_cyclegan_parity runs them */
-        {"PatchGAN 4x4 s2 batch 1 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 4, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"PatchGAN 4x4 s2 1x8x16x16->16", 0, 1, 8, 16, 16, 16, 4, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"PatchGAN 4x4 s2 1x16x8x8->32", 0, 1, 16, 32, 8, 8, 4, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"PatchGAN 4x4 s1 1x32x4x4->64", 0, 1, 32, 64, 4, 4, 4, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"PatchGAN 4x4 s1 1x64x3x3->1", 0, 1, 64, 1, 3, 3, 4, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"ResNet G c7s1 reflect 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0},
-        {"ResNet G 3x3 s2 1x8x32x32->16", 0, 1, 8, 16, 32, 32, 3, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"ResNet G 3x3 s2 1x16x16x16->32", 0, 1, 16, 32, 16, 16, 3, 2, 1, 0, 0, 1, 1, 0, 0},
-        {"ResNet G block reflect 1x32x8x8->32", 0, 1, 32, 32, 8, 8, 3, 1, 1, 0, 1, 1, 1, 0, 0},
-        {"ResNet G up conv 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"ResNet G up conv 1x16x32x32->8", 0, 1, 16, 8, 32, 32, 3, 1, 1, 0, 0, 1, 1, 0, 0},
-        {"ResNet G c7s1 reflect 1x8x32x32->3", 0, 1, 8, 3, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0},
+        {"PatchGAN 4x4 s2 batch 1 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"PatchGAN 4x4 s2 1x8x16x16->16", 0, 1, 8, 16, 16, 16, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"PatchGAN 4x4 s2 1x16x8x8->32", 0, 1, 16, 32, 8, 8, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"PatchGAN 4x4 s1 1x32x4x4->64", 0, 1, 32, 64, 4, 4, 4, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"PatchGAN 4x4 s1 1x64x3x3->1", 0, 1, 64, 1, 3, 3, 4, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"ResNet G c7s1 reflect 1x3x32x32->8", 0, 1, 3, 8, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
+        {"ResNet G 3x3 s2 1x8x32x32->16", 0, 1, 8, 16, 32, 32, 3, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"ResNet G 3x3 s2 1x16x16x16->32", 0, 1, 16, 32, 16, 16, 3, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"ResNet G block reflect 1x32x8x8->32", 0, 1, 32, 32, 8, 8, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
+        {"ResNet G up conv 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"ResNet G up conv 1x16x32x32->8", 0, 1, 16, 8, 32, 32, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"ResNet G c7s1 reflect 1x8x32x32->3", 0, 1, 8, 3, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
+        /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
+        {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
+        {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
+        {"up2 + conv3x3 (ResNet G u-layer) 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
     };
     const ccase fds[] = {
-        {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0},
-        {"conv k3 s1 p1 reflect 1x2x5x9->3", 0, 1, 2, 3, 5, 9, 3, 1, 1, 0, 1, 1, 1, 0, 0},
-        {"convT k3 s2 p1 op1 2x3x4x3->4", 1, 2, 3, 4, 4, 3, 3, 2, 1, 1, 0, 1, 1, 0, 0},
+        {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k3 s1 p1 reflect 1x2x5x9->3", 0, 1, 2, 3, 5, 9, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
+        {"convT k3 s2 p1 op1 2x3x4x3->4", 1, 2, 3, 4, 4, 3, 3, 2, 1, 1, 0, 1, 1, 0, 0, 0},
+        {"up2 + conv3x3 2x2x3x4->3", 0, 2, 2, 3, 3, 4, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
     };
     const char *names[2] = {"[clblast] ", "[own] "};
     for (int impl = 1; impl <= 2; impl++) {

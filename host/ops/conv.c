@@ -506,6 +506,55 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
     return y;
 }
 
+/* ---- nearest x2 upsampling + 3x3 convolution, by phases (kernels/conv.cl explains) ---------------- */
+
+static void subpixel_w_backward(tape *t, const tnode *nd) {
+    float beta;
+    tensor dw = tape_grad(t, nd->in[0], &beta);
+    if (!dw.mem) return;
+    tensor dw4 = tape_out_grad(t, nd);
+    CLG_LAUNCH1(t->cl, "subpixel_w_bwd", tnumel(dw), KMEM(dw.mem), KINT(ki(dw.off, "offset")), KMEM(dw4.mem),
+                KINT(ki(dw4.off, "offset")), KINT(dw.n), KINT(dw.c), KFLOAT(beta));
+}
+
+static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
+    tensor dy = tape_out_grad(t, nd);
+    float beta;
+    tensor dz = tape_grad(t, nd->in[0], &beta);
+    if (dz.mem)
+        CLG_LAUNCH_ROWS(t->cl, "subpixel_shuffle_bwd", (size_t)dz.w, (size_t)dz.n * dz.c * dz.h, KMEM(dz.mem),
+                        KINT(ki(dz.off, "offset")), KMEM(dy.mem), KINT(ki(dy.off, "offset")), KINT(dy.c),
+                        KINT(dz.h - 1), KINT(dz.w - 1), KFLOAT(beta));
+    if (nd->in[1] >= 0) {
+        tensor db = tape_grad(t, nd->in[1], &beta);
+        if (db.mem) bias_grad(t->cl, db, dy, beta);
+    }
+}
+
+int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
+    tensor xv = tape_val(t, x), wv = tape_val(t, w);
+    if (wv.h != 3 || wv.w != 3 || wv.c != xv.c)
+        die("op_upsample2x_conv3x3: weight {%d, %d, %d, %d} for an input of %d channels (needs {O, %d, 3, 3})", wv.n,
+            wv.c, wv.h, wv.w, xv.c, xv.c);
+    check_weight_bias(t, "op_upsample2x_conv3x3", wv, b, wv.n);
+    int O = wv.n, I = wv.c;
+    int w4 = tape_new(t, 4 * O, I, 2, 2, tape_any_grad(t, 1, &w));
+    tensor w4v = tape_val(t, w4);
+    CLG_LAUNCH1(t->cl, "subpixel_w_fwd", tnumel(w4v), KMEM(w4v.mem), KINT(ki(w4v.off, "offset")), KMEM(wv.mem),
+                KINT(ki(wv.off, "offset")), KINT(O), KINT(I));
+    tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
+    int z = op_conv2d(t, x, w4, -1, 1, 1, PAD_ZERO);
+    int ins[2] = {z, b};
+    int y = tape_new(t, xv.n, O, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 2, ins));
+    tensor yv = tape_val(t, y), zv = tape_val(t, z), bv = bias_tensor(t, b);
+    CLG_LAUNCH_ROWS(t->cl, "subpixel_shuffle_fwd", (size_t)yv.w, (size_t)yv.n * yv.c * yv.h, KMEM(yv.mem),
+                    KINT(ki(yv.off, "offset")), KMEM(zv.mem), KINT(ki(zv.off, "offset")),
+                    KMEM(bv.mem ? bv.mem : zv.mem), KINT(ki(bv.off, "offset")), KINT(bv.mem != NULL), KINT(O),
+                    KINT(xv.h), KINT(xv.w));
+    tape_record(t, subpixel_shuffle_backward, "subpixel_shuffle", y, 2, ins);
+    return y;
+}
+
 /* ---- conv_transpose2d ---------------------------------------------------------------------- */
 
 /* Image side y {N, Cout, H', W'}; column side x {N, Cin, H, W}; w {Cin, Cout, k, k}. */
