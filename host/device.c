@@ -286,6 +286,15 @@ void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int 
     clg_launch(c, kernel, 2, global, local, nargs, args);
 }
 
+size_t clg_plane_reduce_wg(clg_ctx *c, const char *kernel, size_t hw) {
+    size_t lim = 256, kwg = kernel_entry(c, kernel)->max_wg;
+    if (lim > c->max_wg) lim = c->max_wg;
+    if (kwg > 0 && lim > kwg) lim = kwg;
+    size_t wg = 1;
+    while (wg * 2 <= lim && wg * 8 < hw) wg *= 2;
+    return wg;
+}
+
 struct clg_prof {
     char name[64];
     long count;

@@ -88,6 +88,11 @@ void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int 
     clg_launch_rows((c), (kernel), (w), (rows), (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), \
                     (karg[]){__VA_ARGS__})
 
+/* Local size of a reduction whose work-items read a plane of hw floats in 8-float vectors (the norms'
+ * per-group sums, conv bias gradients): a power of two, at most 256 and the device's and the kernel's
+ * limits, and no more work-items than the plane has vectors. */
+size_t clg_plane_reduce_wg(clg_ctx *c, const char *kernel, size_t hw);
+
 /* Buffers. Sizes in floats. */
 cl_mem clg_alloc(clg_ctx *c, size_t nfloats);
 void clg_write(clg_ctx *c, cl_mem m, size_t off, size_t n, const float *src);   /* blocking */

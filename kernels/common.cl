@@ -12,5 +12,12 @@ uint4 philox4x32_10(uint4 ctr, uint2 key) {
     return ctr;
 }
 
+/* The sum of a vector's lanes, in a fixed order (the vectorised reductions: norms, bias gradients). */
+float lanes8_sum(float8 v) {
+    float4 h = v.lo + v.hi;
+    float2 q = h.lo + h.hi;
+    return q.x + q.y;
+}
+
 /* A uniform in (0, 1), never 0 or 1, from 32 random bits. */
 float u01(uint x) { return ((float)(x >> 8) + 0.5f) * (1.0f / 16777216.0f); }

@@ -151,9 +151,7 @@ __kernel void conv_bias_grad(__global float *db, int dboff, __global const float
         for (int r = l; r < L / 8; r += wg) s += vload8(r, p);
         for (int r = L / 8 * 8 + l; r < L; r += wg) s.s0 += p[r];
     }
-    float4 h4 = s.lo + s.hi;
-    float2 h2 = h4.lo + h4.hi;
-    tmp[l] = h2.x + h2.y;
+    tmp[l] = lanes8_sum(s);
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int h = wg / 2; h > 0; h >>= 1) {
         if (l < h) tmp[l] += tmp[l + h];
@@ -190,12 +188,12 @@ __kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float
                              float beta) {
     int e = get_global_id(0);
     if (e >= 9 * O * I) return;
-    int kk = e % 9, q = e / 9, ky = kk / 3, kx = kk - 3 * ky;
+    int kk = e % 9, q = e / 9, ky = kk / 3, kx = kk - 3 * ky, o = q / I, i = q - o * I;
     float s = 0.0f;
     for (int a = 0; a < 2; a++) {
         int ty = a == 0 ? ky > 0 : ky == 2;
         for (int b = 0; b < 2; b++) {
-            int tx = b == 0 ? kx > 0 : kx == 2, o = q / I, i = q - o * I;
+            int tx = b == 0 ? kx > 0 : kx == 2;
             s += dw4[off4 + ((((2 * a + b) * O + o) * I + i) * 4) + ty * 2 + tx];
         }
     }

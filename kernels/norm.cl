@@ -20,13 +20,6 @@
 
 #define NORM_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
 
-/* The sum of a vector's lanes, in a fixed order. */
-float norm_lanes8(float8 v) {
-    float4 h = v.lo + v.hi;
-    float2 q = h.lo + h.hi;
-    return q.x + q.y;
-}
-
 /* Tree sum of tmp[0, wg) into tmp[0] (all work-items of the group must call it). */
 void norm_tree_sum(__local float *tmp, int l, int wg) {
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -70,7 +63,7 @@ __kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, 
         }
         for (int r = HW / 8 * 8 + l; r < HW; r += wg) s.s0 += x[base + r];
     }
-    tmp[l] = norm_lanes8(s);
+    tmp[l] = lanes8_sum(s);
     norm_tree_sum(tmp, l, wg);
     float mean = tmp[0] / (float)M;
     barrier(CLK_LOCAL_MEM_FENCE); /* everyone has read tmp[0] before it is overwritten */
@@ -92,7 +85,7 @@ __kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, 
         }
     }
     __local float *tmp2 = tmp + wg;
-    norm_reduce2(tmp, tmp2, norm_lanes8(s1), norm_lanes8(s2), l, wg);
+    norm_reduce2(tmp, tmp2, lanes8_sum(s1), lanes8_sum(s2), l, wg);
     if (l == 0) {
         float sd = tmp[0];
         float var = fmax((tmp2[0] - sd * sd / (float)M) / (float)M, 0.0f);
@@ -170,7 +163,7 @@ __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const 
         }
     }
     __local float *tmp2 = tmp + wg;
-    norm_reduce2(tmp, tmp2, norm_lanes8(s1), norm_lanes8(s2), l, wg);
+    norm_reduce2(tmp, tmp2, lanes8_sum(s1), lanes8_sum(s2), l, wg);
     if (l == 0) {
         sums[sumoff + g] = tmp[0];
         sums[sumoff + G + g] = tmp2[0];

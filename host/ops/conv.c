@@ -438,8 +438,7 @@ static void weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor 
 
 /* db[c] = beta*db[c] + sum over n, h, w of dy[n, c, h, w]. */
 static void bias_grad(clg_ctx *c, tensor db, tensor dy, float beta) {
-    size_t wg = 128; /* no more work-items than a plane has 8-float vectors */
-    while (wg > 1 && (wg > c->max_wg || wg * 8 > (size_t)dy.h * dy.w * 2)) wg /= 2;
+    size_t wg = clg_plane_reduce_wg(c, "conv_bias_grad", (size_t)dy.h * dy.w);
     size_t global = (size_t)dy.c * wg;
     karg args[] = {KMEM(db.mem), KINT(ki(db.off, "offset")), KMEM(dy.mem), KINT(ki(dy.off, "offset")), KINT(dy.n),
                    KINT(dy.c), KINT(ki((size_t)dy.h * dy.w, "image size")), KFLOAT(beta),

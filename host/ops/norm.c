@@ -33,21 +33,6 @@ static norm_geom geometry(tensor x, int kind) {
     return g;
 }
 
-/* Local size of a per-group reduction: a power of two, at most 256, the device's and the kernel's
- * limits, and no more work-items than a plane of HW pixels has 8-float vectors (the work-group walks
- * the group plane by plane, a vector per work-item). */
-static size_t reduce_wg(clg_ctx *c, const char *kernel, int HW) {
-    size_t lim = 256, kwg = 0;
-    if (lim > c->max_wg) lim = c->max_wg;
-    if (clGetKernelWorkGroupInfo(clg_kernel(c, kernel), c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg,
-                                 NULL) == CL_SUCCESS &&
-        kwg > 0 && lim > kwg)
-        lim = kwg;
-    size_t wg = 1;
-    while (wg * 2 <= lim && (int)wg * 8 < HW) wg *= 2;
-    return wg;
-}
-
 /* Launches an elementwise norm kernel on the grid {8 pixels, plane} (see kernels/norm.cl). */
 static void launch_planes(clg_ctx *c, const char *kernel, const norm_geom *g, int nargs, const karg *args) {
     clg_launch_rows(c, kernel, ((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW), nargs, args);
@@ -68,7 +53,7 @@ static void norm_backward(tape *t, const tnode *nd) {
     tensor sums = st; /* a placeholder buffer when the sums are not needed */
     if (dg.mem || db.mem || (dx.mem && through_stats)) {
         sums = arena_tensor(&t->ar, 2 * g.G, 1, 1, 1);
-        size_t wg = reduce_wg(c, "norm_bwd_sums", g.HW), gl = (size_t)g.G * wg;
+        size_t wg = clg_plane_reduce_wg(c, "norm_bwd_sums", (size_t)g.HW), gl = (size_t)g.G * wg;
         karg a[] = {KMEM(dy.mem), KINT(dy.off),  KMEM(x.mem), KINT(x.off),    KMEM(st.mem), KINT(st.off),
                     KINT(g.HW),   KINT(g.stride), KINT(g.M),  KINT(g.G),      KMEM(sums.mem), KINT(sums.off),
                     KLOCAL(2 * wg * sizeof(float))};
@@ -105,7 +90,7 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
     tensor yv = tape_val(t, y);
     tensor st = arena_tensor(&t->ar, 3 * g.G, 1, 1, 1);
     if (stats_from_batch) {
-        size_t wg = reduce_wg(c, "norm_stats", g.HW), gl = (size_t)g.G * wg;
+        size_t wg = clg_plane_reduce_wg(c, "norm_stats", (size_t)g.HW), gl = (size_t)g.G * wg;
         karg a[] = {KMEM(xv.mem), KINT(xv.off), KINT(g.HW),   KINT(g.stride), KINT(g.M),
                     KINT(g.G),    KFLOAT(eps),  KMEM(st.mem), KINT(st.off),   KLOCAL(2 * wg * sizeof(float))};
         clg_launch(c, "norm_stats", 1, &gl, &wg, (int)(sizeof a / sizeof a[0]), a);
