@@ -51,7 +51,8 @@ KINK_MARGIN = 2e-7
 L1_LOSS = torch.nn.functional.l1_loss  # cyclegan_torch's F is torch.nn.functional: patched while watching
 RATIO = 3.0
 LOSS_TOL = 1e-5   # relative, per loss per iteration (measured 1.3e-6 on either conv path; torch float32 1.3e-6)
-PARAM_TOL = 5e-3  # max |w - w64| / max |w64 update| per tensor (measured 1.8e-3; torch float32 2.5e-3)
+PARAM_TOL = 5e-3  # max |w - w64| / max |w64 update| per tensor (measured up to 2.3e-3, CLBlast path, the u64
+                  # conv where torch float32 had 1.8e-4; 1e-3, the free-running version's floor, fails there)
 MOM_TOL = 1e-4    # max |m - m64| / max |m64| for Adam's moments (measured 8.5e-6; torch float32 5.7e-6)
 
 
