@@ -185,7 +185,7 @@ def run(d, name):
               beta1=float(tmeta["beta1"]), beta2=float(tmeta["beta2"]), eps=float(tmeta["eps"]))
     tconv = meta_int(meta, "cyclegan.up_tconv") == 1
     ours, A, B = trace["losses"], trace["A"], trace["B"]
-    fails, lw, wr, mr, nt, biases, margin = 0, Worst(), Worst(), Worst(), 0, 0, float("inf")
+    fails, lw, wr, mr, biases, margin = 0, Worst(), Worst(), Worst(), 0, float("inf")
     before = init
     for it in range(A.shape[0]):
         after, ameta = load_safetensors(os.path.join(d, f"{name}_after{it + 1}.safetensors"))
@@ -203,8 +203,10 @@ def run(d, name):
         a, b = torch.from_numpy(A[it]), torch.from_numpy(B[it])
         kinks = KinkWatch(m64)
         cyclegan_torch.F.l1_loss = kinks.l1_loss
-        l64 = m64.iteration(a.double(), b.double())
-        cyclegan_torch.F.l1_loss = L1_LOSS
+        try:
+            l64 = m64.iteration(a.double(), b.double())
+        finally:
+            cyclegan_torch.F.l1_loss = L1_LOSS
         l32 = m32.iteration(a, b)
         if kinks.worst < KINK_MARGIN:
             print(f"FAIL {name} iteration {it + 1}: ill-posed for a float32 comparison: an input of {kinks.where} is "
@@ -214,9 +216,9 @@ def run(d, name):
         fails += compare_losses(name, it + 1, ours[it], l32, l64, lw)
         f, biases = compare_params(name, it + 1, before, after, m32, m64, kw["lr"], wr, mr)
         fails += f
-        nt = sum(1 for net in m64.nets().values() for _ in net.parameters())
         before = after
     iters = A.shape[0]
+    nt = sum(1 for net in m64.nets().values() for _ in net.parameters())
     print(f"{'ok  ' if not fails else 'FAIL'} {name}: {iters} iterations, each from clgan's state before it, vs float64: "
           f"losses worst relative error clgan {lw.ours:.2e}, torch float32 {lw.t32:.2e}; {nt} parameter tensors "
           f"({biases} pre-norm biases held to the noise bound): worst update error clgan {wr.ours:.2e}, torch float32 "
