@@ -275,7 +275,15 @@ void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, 
     cl_event ev = NULL;
     cl_int st = clEnqueueNDRangeKernel(c->q, k, (cl_uint)dims, NULL, g, local, 0, NULL, c->profiling ? &ev : NULL);
     if (st != CL_SUCCESS) die("clEnqueueNDRangeKernel(%s) failed: %s (%d)", kernel, cl_err_name(st), st);
-    if (ev) clg_prof_event(c, kernel, ev);
+    if (ev && c->profiling < 2) clg_prof_event(c, kernel, ev);
+    if (ev && c->profiling >= 2) { /* one line per kernel and global size */
+        char name[64];
+        int n = snprintf(name, sizeof name, "%s[%zu", kernel, g[0]);
+        for (int d = 1; d < dims && n > 0 && n < (int)sizeof name; d++)
+            n += snprintf(name + n, sizeof name - (size_t)n, ",%zu", g[d]);
+        if (n > 0 && n < (int)sizeof name) snprintf(name + n, sizeof name - (size_t)n, "]");
+        clg_prof_event(c, name, ev);
+    }
 }
 
 void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args) {
@@ -379,6 +387,7 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
     c->is_gpu = strcmp(i.type, "gpu") == 0;
     const char *penv = getenv("CLGAN_PROFILE");
     c->profiling = profiling || (penv && *penv && strcmp(penv, "0") != 0);
+    if (penv && strcmp(penv, "2") == 0) c->profiling = 2;
     cl_int st;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
     c->ctx = clCreateContext(props, 1, &c->device, NULL, NULL, &st);

@@ -42,7 +42,8 @@ void clg_close(clg_ctx *c);
 
 /* Profiling (clg_open with profiling != 0, or CLGAN_PROFILE=1 in the environment): every launch waits
  * for its event and adds its device time to a per-kernel total. clg_prof_event records a finished
- * event under a name (CLBlast calls use it); clg_prof_report prints the table, largest first. */
+ * event under a name (CLBlast calls use it); clg_prof_report prints the table, largest first.
+ * CLGAN_PROFILE=2 keeps one line per kernel and global work size ("conv_rows[22,32,1]"). */
 void clg_prof_event(clg_ctx *c, const char *name, cl_event ev);
 void clg_prof_report(clg_ctx *c, FILE *f);
 /* The device ms recorded so far over the names that start with prefix (NULL or "": all), and how

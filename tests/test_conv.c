@@ -381,6 +381,15 @@ int main(void) {
         {"ResNet G up conv 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"ResNet G up conv 1x16x32x32->8", 0, 1, 16, 8, 32, 32, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"ResNet G c7s1 reflect 1x8x32x32->3", 0, 1, 8, 3, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
+        /* stride 1 with 8 or more output channels (kernels/conv_rows.cl on the own path): panels of 8
+         * channels with a partial last one, rows of the padded width, several samples */
+        {"conv k3 s1 p1 reflect twice 2x11x9x21->13", 0, 2, 11, 13, 9, 21, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 reflect twice 2x9x7x37->10 (Winograd, vector and single tiles)", 0, 2, 9, 10, 7, 37, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 zero 2x8x5x4->8 (Winograd, odd outputs)", 0, 2, 8, 8, 5, 4, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k4 s1 p0 from 1x1 5x100x1x1->64", 1, 5, 100, 64, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"conv k4 s1 p0 to 1x1 5x64x4x4->1", 0, 5, 64, 1, 4, 4, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"conv k2 s1 p1 zero 3x9x5x6->8", 0, 3, 9, 8, 5, 6, 2, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k3 s1 p1 2x13x7x5->9", 1, 2, 13, 9, 7, 5, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
@@ -391,6 +400,7 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x2x5x9->3", 0, 1, 2, 3, 5, 9, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"convT k3 s2 p1 op1 2x3x4x3->4", 1, 2, 3, 4, 4, 3, 3, 2, 1, 1, 0, 1, 1, 0, 0, 0},
         {"up2 + conv3x3 2x2x3x4->3", 0, 2, 2, 3, 3, 4, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
+        {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
     const char *names[2] = {"[clblast] ", "[own] "};
     for (int impl = 1; impl <= 2; impl++) {

@@ -179,14 +179,18 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
 /* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode, seg and the phase y0, x0, s, ay, ax as
  * conv_pack_w). A parameter's packing is kept on the tape (when it caches) until its network's next
  * update: one iteration packs each layout of each weight once, not once per pass. */
+static const tensor *pack_lookup(tape *t, tcache_key *key, tensor w, const net *owner, const int *args, size_t n) {
+    memset(key, 0, sizeof *key); /* compared bytewise, padding included */
+    key->mem = w.mem, key->off = w.off, key->owner = owner, key->version = owner ? owner->version : 0;
+    memcpy(key->args, args, n * sizeof *args);
+    return tape_cache_get(t, key);
+}
+
 static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg,
                            int y0, int x0, int s, int ay, int ax) {
     tcache_key key;
-    memset(&key, 0, sizeof key); /* compared bytewise, padding included */
-    key.mem = w.mem, key.off = w.off, key.owner = owner, key.version = owner ? owner->version : 0;
     int args[] = {M, Kr, mode, O, I, k, seg, y0, x0, s, ay, ax};
-    memcpy(key.args, args, sizeof args);
-    const tensor *hit = tape_cache_get(t, &key);
+    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
     tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
     CLG_LAUNCH1(t->cl, "conv_pack_w", M, KMEM(a.mem), KINT(ki(a.off, "offset")), KMEM(w.mem),
@@ -201,6 +205,84 @@ static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mod
 }
 
 static int round16(int v) { return (v + 15) / 16 * 16; }
+
+/* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
+ * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
+ * work-item's lanes empty: conv_nt does those). */
+#define CONV_ROWS_MR 8  /* output channels per panel */
+#define CONV_ROWS_NB 48 /* pixels per work-item (CONV_ROWS_NV vectors of 16) */
+
+static int rows_fit(int s, int M, int OH, int PW) {
+    return s == 1 && M >= CONV_ROWS_MR && (size_t)OH * PW >= CONV_ROWS_NB;
+}
+
+/* The weight {O, I, k, k} as conv_rows' panels (cached as pack_w_phase's): the M = O output channels
+ * of a convolution, or rotated, the M = I channels of its stride-1 data gradient. */
+static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int O, int I, int k) {
+    int M = rotated ? I : O, K = (rotated ? O : I) * k * k, panels = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
+    tcache_key key;
+    int args[] = {-1, rotated, O, I, k, CONV_ROWS_MR}; /* -1: not a conv_pack_w layout */
+    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
+    if (hit) return *hit;
+    tensor a = scratch1(t, (size_t)panels * CONV_ROWS_MR * K, "packed weight size");
+    CLG_LAUNCH_ROWS(t->cl, "conv_pack_panels", (size_t)K, (size_t)panels, KMEM(a.mem), KINT(ki(a.off, "offset")),
+                    KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(K), KINT(rotated), KINT(O), KINT(I), KINT(k * k));
+    tape_cache_put(t, &key, a);
+    return a;
+}
+
+/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P {N, C, OH+k-1, PW} (NCHW,
+ * padded, then at least CONV_ROWS_NB + k floats of slack) with the panels A (sample g's at A + g*aZ). */
+static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
+                      int OW, tensor bias, float beta) {
+    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size");
+    size_t global[3] = {(size_t)(NG + CONV_ROWS_NB - 1) / CONV_ROWS_NB,
+                        (size_t)(M + CONV_ROWS_MR - 1) / CONV_ROWS_MR, (size_t)N};
+    size_t local[3] = {1, 1, 1};
+    karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
+                   KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem), KINT(ki(P.off, "offset")),
+                   KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW), KINT(PW), KINT(C), KINT(k),
+                   KINT(M), KINT(NG), KFLOAT(beta), KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")),
+                   KINT(bias.mem != NULL)};
+    clg_launch(c, "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+}
+
+/* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
+ * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36. */
+static int wino_fit(const cgeom *g) {
+    return g->s == 1 && g->k == 3 && g->C >= CONV_ROWS_MR && g->OC >= CONV_ROWS_MR;
+}
+
+/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 3x3 convolution of P {N, C, PH, PW} (NCHW, padded,
+ * PH >= 2*ceil(OH/2) + 2, PW likewise) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}.
+ * The transformed weight is kept on the tape like a packed one. */
+static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotated, tensor P, int N, int C, int PH,
+                      int PW, int M, int OH, int OW, tensor bias, float beta) {
+    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR * CONV_ROWS_MR;
+    int NT = ki((size_t)N * TH * TW, "winograd tile count");
+    tcache_key key;
+    int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
+    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
+    tensor U;
+    if (hit)
+        U = *hit;
+    else {
+        U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
+        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)(Mp / CONV_ROWS_MR), KMEM(U.mem), KINT(ki(U.off, "offset")),
+                        KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C), KINT(rotated));
+        tape_cache_put(t, &key, U);
+    }
+    int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
+    tensor V = scratch1(t, (size_t)16 * C * NTp + CONV_ROWS_NB + 1, "winograd tiles size");
+    CLG_LAUNCH1(t->cl, "wino_in", (size_t)N * C * TH, KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem),
+                KINT(ki(P.off, "offset")), KINT(N), KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp));
+    tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
+    rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
+    CLG_LAUNCH1(t->cl, "wino_out", (size_t)N * M * TH, KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem),
+                KINT(ki(Y.off, "offset")), KINT(N), KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp),
+                KFLOAT(beta), KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")),
+                KINT(bias.mem != NULL));
+}
 
 /* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
  * then 32 zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
@@ -227,6 +309,18 @@ static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH,
 static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    if (wino_fit(g)) {
+        int WH = (g->OH + 1) / 2 * 2 + 2, WW = (g->OW + 1) / 2 * 2 + 2;
+        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect, 0);
+        wino_conv(t, out, w, g->wowner, 0, P, g->N, C, WH, WW, g->OC, g->OH, g->OW, bias, beta);
+        return;
+    }
+    if (rows_fit(g->s, g->OC, g->OH, PW)) {
+        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, CONV_ROWS_NB + k);
+        tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
+        rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta);
+        return;
+    }
     tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
     int seg = round16(k * C);
     tensor A = pack_w(t, w, g->wowner, g->OC, k * seg, 1, g->OC, C, k, seg);
@@ -247,16 +341,27 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         int direct = !g->reflect && g->p <= k - 1;
         int q = direct ? k - 1 - g->p : k - 1;
         int QH = g->OH + 2 * q, QW = g->OW + 2 * q, RH = QH - k + 1, RW = QW - k + 1;
-        tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0);
-        int seg = round16(k * OC);
-        tensor A = pack_w(t, w, g->wowner, g->C, k * seg, 2, OC, g->C, k, seg);
-        nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
-        nt_b Bm = {.mem = Q.mem, .off = Q.off, .zg = (size_t)QH * QW * OC, .zr = 0, .t = QW * OC, .D2 = INT_MAX,
-                   .D3 = RW, .S1 = 0, .S2 = QW * OC, .S3 = OC};
         tensor dst = direct ? img : scratch1(t, (size_t)g->N * g->C * RH * RW, "padded image size");
-        nt_c Cm = {.mem = dst.mem, .off = dst.off, .z = (size_t)g->C * RH * RW, .ld = RH * RW};
-        gemm_nt(t->cl, Cm, Am, Bm, g->C, RH * RW, seg, k, 1, g->N, direct ? bias : (tensor){0},
-                direct ? beta : 0.0f);
+        tensor dbias = direct ? bias : (tensor){0};
+        float dbeta = direct ? beta : 0.0f;
+        if (wino_fit(g)) {
+            int WH = (RH + 1) / 2 * 2 + 2, WW = (RW + 1) / 2 * 2 + 2;
+            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, WH, WW, q, q, 0, 0);
+            wino_conv(t, dst, w, g->wowner, 1, Q, g->N, OC, WH, WW, g->C, RH, RW, dbias, dbeta);
+        } else if (rows_fit(1, g->C, RH, QW)) {
+            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, CONV_ROWS_NB + k);
+            tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
+            rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta);
+        } else {
+            tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0);
+            int seg = round16(k * OC);
+            tensor A = pack_w(t, w, g->wowner, g->C, k * seg, 2, OC, g->C, k, seg);
+            nt_a Am = {.mem = A.mem, .off = A.off, .ld = k * seg, .zr = 0, .t = seg};
+            nt_b Bm = {.mem = Q.mem, .off = Q.off, .zg = (size_t)QH * QW * OC, .zr = 0, .t = QW * OC, .D2 = INT_MAX,
+                       .D3 = RW, .S1 = 0, .S2 = QW * OC, .S3 = OC};
+            nt_c Cm = {.mem = dst.mem, .off = dst.off, .z = (size_t)g->C * RH * RW, .ld = RH * RW};
+            gemm_nt(t->cl, Cm, Am, Bm, g->C, RH * RW, seg, k, 1, g->N, dbias, dbeta);
+        }
         if (!direct)
             CLG_LAUNCH1(t->cl, "conv_fold", (size_t)g->N * g->C * g->IH, KMEM(img.mem), KINT(ki(img.off, "offset")),
                         KMEM(dst.mem), KINT(ki(dst.off, "offset")), KINT(g->C), KINT(g->N * g->C), KINT(g->IH),

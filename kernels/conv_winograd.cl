@@ -1,0 +1,158 @@
+/* Winograd F(2x2, 3x3) for stride-1 3x3 convolutions on CPUs (host/ops/conv.c, own kernels): each 2x2
+ * block of outputs from a 4x4 input tile with 16 multiplies per (input, output) channel pair instead
+ * of 36 (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+ *   Y = A^T [ (G g G^T) . (B^T d B) ] A,
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+ *   A^T = [1 1 1 0; 0 1 -1 -1].
+ * The 16 element-wise products summed over input channels are 16 GEMMs, U[xi] {M, C} x V[xi] {C, NT}
+ * (NT = N*TH*TW tiles, rows NTp >= NT floats apart), which conv_rows (conv_rows.cl, read before this
+ * file) computes with k = 1, one panel set per xi. The transforms take 16 tiles per step in 16-float
+ * vectors: PoCL does not vectorise the strided loads and 16-plane stores of a tile per work-item. */
+
+/* The 4x4 tile transform B^T d B of 16 tiles at once: d[i][j] holds element (i, j) of each tile. */
+#define WINO_BT(x0, x1, x2, x3, y0, y1, y2, y3) \
+    do {                                        \
+        y0 = x0 - x2;                           \
+        y1 = x1 + x2;                           \
+        y2 = x2 - x1;                           \
+        y3 = x1 - x3;                           \
+    } while (0)
+
+/* V[xi, c, n*T + ty*TW + tx] = (B^T d B)[xi] (row stride NTp, plane stride C*NTp), d the 4x4 tile at
+ * row 2*ty, column 2*tx of the padded image P {N, C, PH, PW} (PH >= 2*TH + 2, PW >= 2*TW + 2). One
+ * work-item per tile row (n, c, ty). */
+__kernel void wino_in(__global float *V, int voff, __global const float *P, int poff, int N, int C, int PH, int PW,
+                      int TH, int TW, int NTp) {
+    int row = get_global_id(0);
+    if (row >= N * C * TH) return;
+    int ty = row % TH, nc = row / TH, c = nc % C, n = nc / C;
+    __global const float *s = P + poff + ((long)nc * PH + 2 * ty) * PW;
+    long plane = (long)C * NTp;
+    __global float *v = V + voff + (long)c * NTp + ((long)n * TH + ty) * TW;
+    int tx = 0;
+    for (; tx + 16 <= TW; tx += 16) {
+        float16 t[4][4];
+        for (int i = 0; i < 4; i++) {
+            __global const float *r = s + i * PW + 2 * tx;
+            float16 a0 = vload16(0, r), a1 = vload16(0, r + 16), b0 = vload16(0, r + 2), b1 = vload16(0, r + 18);
+            t[i][0] = (float16)(a0.even, a1.even);
+            t[i][1] = (float16)(a0.odd, a1.odd);
+            t[i][2] = (float16)(b0.even, b1.even);
+            t[i][3] = (float16)(b0.odd, b1.odd);
+        }
+        float16 u[4][4];
+        for (int j = 0; j < 4; j++) WINO_BT(t[0][j], t[1][j], t[2][j], t[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
+        for (int i = 0; i < 4; i++) {
+            float16 w0, w1, w2, w3;
+            WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
+            vstore16(w0, 0, v + (4 * i + 0) * plane + tx);
+            vstore16(w1, 0, v + (4 * i + 1) * plane + tx);
+            vstore16(w2, 0, v + (4 * i + 2) * plane + tx);
+            vstore16(w3, 0, v + (4 * i + 3) * plane + tx);
+        }
+    }
+    for (; tx < TW; tx++) {
+        float d[4][4], u[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = s[i * PW + 2 * tx + j];
+        for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
+        for (int i = 0; i < 4; i++) {
+            float w0, w1, w2, w3;
+            WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
+            v[(4 * i + 0) * plane + tx] = w0;
+            v[(4 * i + 1) * plane + tx] = w1;
+            v[(4 * i + 2) * plane + tx] = w2;
+            v[(4 * i + 3) * plane + tx] = w3;
+        }
+    }
+}
+
+/* U[xi] as conv_rows' panels, U + xi*Mp*C + ((m / MR)*C + c)*MR + m % MR (MR = CONV_ROWS_MR, rows m >= M
+ * zero): (G g G^T)[xi] for the 3x3 kernel g of output channel m and input channel c; from W {M, C, 3, 3}
+ * as it is (rotated = 0), or for a stride-1 data gradient from W {C, M, 3, 3} rotated by 180 degrees
+ * (rotated = 1: output channel m = the weight's input channel). One work-item per (c, panel): the
+ * panel's CONV_ROWS_MR rows as one vector. */
+#if CONV_ROWS_MR == 8
+#define WINO_FLOATMR float8
+#define WINO_VLOADMR vload8
+#define WINO_VSTOREMR vstore8
+#endif
+__kernel void wino_filter(__global float *U, int uoff, __global const float *W, int woff, int M, int Mp, int C,
+                          int rotated) {
+    int c = get_global_id(0), mb = get_global_id(1);
+    if (c >= C || mb * CONV_ROWS_MR >= Mp) return;
+    float gl[9][CONV_ROWS_MR];
+    for (int j = 0; j < CONV_ROWS_MR; j++) {
+        int m = mb * CONV_ROWS_MR + j;
+        __global const float *w = W + woff + (rotated ? ((long)c * M + m) * 9 : ((long)m * C + c) * 9);
+        for (int t = 0; t < 9; t++) gl[t][j] = m < M ? w[rotated ? 8 - t : t] : 0.0f;
+    }
+    WINO_FLOATMR g[3][3], a[4][3];
+    for (int t = 0; t < 9; t++) g[t / 3][t % 3] = WINO_VLOADMR(0, gl[t]);
+    for (int j = 0; j < 3; j++) {
+        a[0][j] = g[0][j];
+        a[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+        a[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+        a[3][j] = g[2][j];
+    }
+    long plane = (long)Mp * C;
+    __global float *u = U + uoff + ((long)mb * C + c) * CONV_ROWS_MR;
+    for (int i = 0; i < 4; i++) {
+        WINO_VSTOREMR(a[i][0], 0, u + (4 * i + 0) * plane);
+        WINO_VSTOREMR(0.5f * (a[i][0] + a[i][1] + a[i][2]), 0, u + (4 * i + 1) * plane);
+        WINO_VSTOREMR(0.5f * (a[i][0] - a[i][1] + a[i][2]), 0, u + (4 * i + 2) * plane);
+        WINO_VSTOREMR(a[i][2], 0, u + (4 * i + 3) * plane);
+    }
+}
+
+/* out[n, m, 2*ty + i, 2*tx + j] = beta*out + (bias[m]) + (A^T Y A)[i, j] for the tile's 16 products
+ * Y[xi, m, n*T + ty*TW + tx] (row stride NTp, plane stride M*NTp); outputs past OH, OW are not written.
+ * out {N, M, OH, OW}. One work-item per tile row (n, m, ty). */
+__kernel void wino_out(__global float *out, int ooff, __global const float *Y, int yoff, int N, int M, int OH, int OW,
+                       int TH, int TW, int NTp, float beta, __global const float *bias, int boff, int has_bias) {
+    int row = get_global_id(0);
+    if (row >= N * M * TH) return;
+    int ty = row % TH, nm = row / TH, m = nm % M, n = nm / M;
+    long plane = (long)M * NTp;
+    __global const float *y = Y + yoff + (long)m * NTp + ((long)n * TH + ty) * TW;
+    __global float *o0 = out + ooff + ((long)nm * OH + 2 * ty) * OW, *o1 = o0 + OW;
+    int two = 2 * ty + 1 < OH; /* the tile row's second output row exists */
+    float b = has_bias ? bias[boff + m] : 0.0f;
+    int tx = 0;
+    for (; tx + 16 <= TW && 2 * tx + 32 <= OW; tx += 16) {
+        float16 s0[4], s1[4];
+        for (int j = 0; j < 4; j++) {
+            float16 q0 = vload16(0, y + (0 + j) * plane + tx), q1 = vload16(0, y + (4 + j) * plane + tx);
+            float16 q2 = vload16(0, y + (8 + j) * plane + tx), q3 = vload16(0, y + (12 + j) * plane + tx);
+            s0[j] = q0 + q1 + q2;
+            s1[j] = q1 - q2 - q3;
+        }
+        const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const uint16 hi = lo + (uint16)8;
+        for (int i = 0; i < 1 + two; i++) {
+            float16 *s = i ? s1 : s0;
+            float16 r0 = s[0] + s[1] + s[2] + b, r1 = s[1] - s[2] - s[3] + b;
+            float16 e0 = shuffle2(r0, r1, lo), e1 = shuffle2(r0, r1, hi);
+            __global float *o = (i ? o1 : o0) + 2 * tx;
+            if (beta != 0.0f) {
+                e0 += beta * vload16(0, o);
+                e1 += beta * vload16(0, o + 16);
+            }
+            vstore16(e0, 0, o);
+            vstore16(e1, 0, o + 16);
+        }
+    }
+    for (; tx < TW; tx++) {
+        float q[4][4], s[2][4];
+        for (int xi = 0; xi < 16; xi++) q[xi / 4][xi % 4] = y[xi * plane + tx];
+        for (int j = 0; j < 4; j++) {
+            s[0][j] = q[0][j] + q[1][j] + q[2][j];
+            s[1][j] = q[1][j] - q[2][j] - q[3][j];
+        }
+        for (int i = 0; i < 1 + two; i++) {
+            __global float *o = (i ? o1 : o0) + 2 * tx;
+            float r[2] = {s[i][0] + s[i][1] + s[i][2] + b, s[i][1] - s[i][2] - s[i][3] + b};
+            for (int j = 0; j < 2 && 2 * tx + j < OW; j++) o[j] = beta == 0.0f ? r[j] : r[j] + beta * o[j];
+        }
+    }
+}
