@@ -51,6 +51,9 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
             vstore16(w3, 0, v + (4 * i + 3) * plane + tx);
         }
     }
+    if (n == N - 1 && ty == TH - 1) /* the padding columns NT..NTp-1 of this channel's rows: zeros */
+        for (int xi = 0; xi < 16; xi++)
+            for (long q = (long)N * TH * TW; q < NTp; q++) V[voff + xi * plane + (long)c * NTp + q] = 0.0f;
     for (; tx < TW; tx++) {
         float d[4][4], u[4][4];
         for (int i = 0; i < 4; i++)
@@ -155,4 +158,114 @@ __kernel void wino_out(__global float *out, int ooff, __global const float *Y, i
             for (int j = 0; j < 2 && 2 * tx + j < OW; j++) o[j] = beta == 0.0f ? r[j] : r[j] + beta * o[j];
         }
     }
+}
+
+/* The weight gradient by the same transform: with Yh[xi, m, t] = (A dy_t A^T)[xi] for each output block
+ * dy_t (2x2, zero past OH, OW), dU[xi] = Yh[xi] V[xi]^T summed over the tiles t, and dW[m, c] =
+ * G^T dU[., m, c] G. The sum over tiles runs in conv_rows (k = 1, the tiles as its reduction): Yh as
+ * its panels, Ah[xi][m / MR][t][m % MR], and the tiles transposed, Vt[xi][t][c] (wino_in_t).
+ * wino_dy: Ah from dy {N, M, OH, OW}, t < NTp (rows NT..NTp-1 and panel rows m >= M zero). One
+ * work-item per (tile row (n, ty) or a padding row; panel). */
+__kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, int doff, int N, int M, int OH, int OW,
+                      int TH, int TW, int NTp) {
+    int row = get_global_id(0), mb = get_global_id(1);
+    int rows = N * TH + (NTp - N * TH * TW + TW - 1) / TW; /* tile rows, then rows of padding */
+    if (row >= rows) return;
+    long plane = (long)((M + CONV_ROWS_MR - 1) / CONV_ROWS_MR) * NTp * CONV_ROWS_MR;
+    __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
+    if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
+        for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
+            for (int xi = 0; xi < 16; xi++) WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
+        return;
+    }
+    int ty = row % TH, n = row / TH, two = 2 * ty + 1 < OH;
+    float d[4][CONV_ROWS_MR];
+    for (int tx = 0; tx < TW; tx++) {
+        int x0 = 2 * tx, x1ok = x0 + 1 < OW;
+        for (int j = 0; j < CONV_ROWS_MR; j++) {
+            int m = mb * CONV_ROWS_MR + j, ok = m < M;
+            __global const float *d0 = dy + doff + (((long)n * M + (ok ? m : 0)) * OH + 2 * ty) * OW + x0;
+            d[0][j] = ok ? d0[0] : 0.0f;
+            d[1][j] = ok && x1ok ? d0[1] : 0.0f;
+            d[2][j] = ok && two ? d0[OW] : 0.0f;
+            d[3][j] = ok && two && x1ok ? d0[OW + 1] : 0.0f;
+        }
+        WINO_FLOATMR va = WINO_VLOADMR(0, d[0]), vb = WINO_VLOADMR(0, d[1]), vc = WINO_VLOADMR(0, d[2]),
+                     vd = WINO_VLOADMR(0, d[3]);
+        /* z = A [a b; c d] (4x2), then z A^T (4x4); A = [1 0; 1 1; 1 -1; 0 -1] */
+        WINO_FLOATMR z[4][2] = {{va, vb}, {va + vc, vb + vd}, {va - vc, vb - vd}, {-vc, -vd}};
+        __global float *o = a + ((long)(n * TH + ty) * TW + tx) * CONV_ROWS_MR;
+        for (int i = 0; i < 4; i++) {
+            WINO_VSTOREMR(z[i][0], 0, o + (4 * i + 0) * plane);
+            WINO_VSTOREMR(z[i][0] + z[i][1], 0, o + (4 * i + 1) * plane);
+            WINO_VSTOREMR(z[i][0] - z[i][1], 0, o + (4 * i + 2) * plane);
+            WINO_VSTOREMR(-z[i][1], 0, o + (4 * i + 3) * plane);
+        }
+    }
+}
+
+/* Vt[xi, t, c] = (B^T d B)[xi] of tile t = (n*TH + ty)*TW + tx of the channels-last padded image
+ * Q {N, PH, PW, C} (C a multiple of 16; rows t = NT..NTp-1 zero), then the rows' slack. One work-item
+ * per tile or padding row, 16 channels at a time. */
+__kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, int qoff, int N, int C, int PH, int PW,
+                        int TH, int TW, int NTp) {
+    int t = get_global_id(0);
+    if (t >= NTp) return;
+    long plane = (long)NTp * C;
+    __global float *v = Vt + voff + (long)t * C;
+    if (t >= N * TH * TW) {
+        for (int xi = 0; xi < 16; xi++)
+            for (int c = 0; c < C; c += 16) vstore16((float16)0.0f, 0, v + xi * plane + c);
+        return;
+    }
+    int tx = t % TW, r = t / TW, ty = r % TH, n = r / TH;
+    __global const float *q = Q + qoff + (((long)n * PH + 2 * ty) * PW + 2 * tx) * C;
+    for (int c = 0; c < C; c += 16) {
+        float16 d[4][4], u[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = vload16(0, q + ((long)i * PW + j) * C + c);
+        for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
+        for (int i = 0; i < 4; i++) {
+            float16 w0, w1, w2, w3;
+            WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
+            vstore16(w0, 0, v + (4 * i + 0) * plane + c);
+            vstore16(w1, 0, v + (4 * i + 1) * plane + c);
+            vstore16(w2, 0, v + (4 * i + 2) * plane + c);
+            vstore16(w3, 0, v + (4 * i + 3) * plane + c);
+        }
+    }
+}
+
+/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride M*C). One work-item per (16
+ * channels c; m), in 16-float vectors along c. */
+__kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU, int uoff, int M, int C, float beta) {
+    int c0 = get_global_id(0) * 16, m = get_global_id(1);
+    if (c0 >= C || m >= M) return;
+    int nc = C - c0 < 16 ? C - c0 : 16;
+    long plane = (long)M * C;
+    __global const float *u = dU + uoff + (long)m * C + c0;
+    float16 q[4][4], h[3][4];
+    for (int xi = 0; xi < 16; xi++) {
+        if (nc == 16) q[xi / 4][xi % 4] = vload16(0, u + xi * plane);
+        else {
+            float l[16];
+            for (int j = 0; j < 16; j++) l[j] = j < nc ? u[xi * plane + j] : 0.0f;
+            q[xi / 4][xi % 4] = vload16(0, l);
+        }
+    }
+    /* G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+    for (int j = 0; j < 4; j++) {
+        h[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
+        h[1][j] = 0.5f * (q[1][j] - q[2][j]);
+        h[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
+    }
+    float r[9][16];
+    for (int i = 0; i < 3; i++) {
+        vstore16(h[i][0] + 0.5f * (h[i][1] + h[i][2]), 0, r[3 * i + 0]);
+        vstore16(0.5f * (h[i][1] - h[i][2]), 0, r[3 * i + 1]);
+        vstore16(0.5f * (h[i][1] + h[i][2]) + h[i][3], 0, r[3 * i + 2]);
+    }
+    __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the nc channels */
+    for (int j = 0; j < nc; j++)
+        for (int k = 0; k < 9; k++) w[9 * j + k] = beta == 0.0f ? r[k][j] : r[k][j] + beta * w[9 * j + k];
 }

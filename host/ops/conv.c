@@ -253,6 +253,17 @@ static int wino_fit(const cgeom *g) {
     return g->s == 1 && g->k == 3 && g->C >= CONV_ROWS_MR && g->OC >= CONV_ROWS_MR;
 }
 
+/* The tiles V[xi] {C, NTp} (B^T d B of every 4x4 tile of P {N, C, PH, PW}; columns NT..NTp-1 zero), then
+ * `slack` floats. One work-item per group: the kernel is written in explicit vectors. */
+static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int slack) {
+    tensor V = scratch1(t, (size_t)16 * C * NTp + (size_t)slack, "winograd tiles size");
+    size_t one = 1, rows = (size_t)N * C * TH;
+    karg args[] = {KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem), KINT(ki(P.off, "offset")), KINT(N),
+                   KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp)};
+    clg_launch(t->cl, "wino_in", 1, &rows, &one, (int)(sizeof args / sizeof args[0]), args);
+    return V;
+}
+
 /* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 3x3 convolution of P {N, C, PH, PW} (NCHW, padded,
  * PH >= 2*ceil(OH/2) + 2, PW likewise) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}.
  * The transformed weight is kept on the tape like a packed one. */
@@ -273,15 +284,14 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
         tape_cache_put(t, &key, U);
     }
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
-    tensor V = scratch1(t, (size_t)16 * C * NTp + CONV_ROWS_NB + 1, "winograd tiles size");
-    CLG_LAUNCH1(t->cl, "wino_in", (size_t)N * C * TH, KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem),
-                KINT(ki(P.off, "offset")), KINT(N), KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp));
+    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, CONV_ROWS_NB + 1);
+    size_t one = 1, rows_out = (size_t)N * M * TH;
     tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
     rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
-    CLG_LAUNCH1(t->cl, "wino_out", (size_t)N * M * TH, KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem),
-                KINT(ki(Y.off, "offset")), KINT(N), KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp),
-                KFLOAT(beta), KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")),
-                KINT(bias.mem != NULL));
+    karg out_args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem), KINT(ki(Y.off, "offset")), KINT(N),
+                       KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp), KFLOAT(beta),
+                       KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
+    clg_launch(t->cl, "wino_out", 1, &rows_out, &one, (int)(sizeof out_args / sizeof out_args[0]), out_args);
 }
 
 /* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
@@ -423,10 +433,40 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
     }
 }
 
+/* dW = beta*dW + the weight gradient of a stride-1 3x3 convolution by Winograd F(2x2, 3x3)
+ * (kernels/conv_winograd.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
+ * tiles transposed (from a channels-last padded copy), 16 products dU[xi] = Yh[xi] V[xi]^T summed over the
+ * tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
+static int wino_wgrad_fit(const cgeom *g) { return wino_fit(g) && g->C % 16 == 0; }
+
+static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = 2 * TH + 2, WW = 2 * TW + 2, C = g->C, M = g->OC;
+    int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT);
+    int panels = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
+    tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
+    tensor Vt = scratch1(t, (size_t)16 * NTp * C + CONV_ROWS_NB + 1, "winograd tiles size");
+    CLG_LAUNCH1(t->cl, "wino_in_t", (size_t)NTp, KMEM(Vt.mem), KINT(ki(Vt.off, "offset")), KMEM(Q.mem),
+                KINT(ki(Q.off, "offset")), KINT(g->N), KINT(C), KINT(WH), KINT(WW), KINT(TH), KINT(TW), KINT(NTp));
+    tensor Ah = scratch1(t, (size_t)16 * panels * NTp * CONV_ROWS_MR, "winograd gradient size");
+    size_t rows = (size_t)g->N * TH + (size_t)(NTp - NT + TW - 1) / TW;
+    CLG_LAUNCH_ROWS(t->cl, "wino_dy", rows, (size_t)panels, KMEM(Ah.mem), KINT(ki(Ah.off, "offset")), KMEM(src.mem),
+                    KINT(ki(src.off, "offset")), KINT(g->N), KINT(M), KINT(g->OH), KINT(g->OW), KINT(TH), KINT(TW),
+                    KINT(NTp));
+    tensor dU = scratch1(t, (size_t)16 * M * C, "winograd weight size");
+    rows_conv(t->cl, dU, Ah, ki((size_t)panels * NTp * CONV_ROWS_MR, "winograd gradient size"), Vt, 16, NTp, C, 1, M,
+              1, C, (tensor){0}, 0.0f);
+    CLG_LAUNCH_ROWS(t->cl, "wino_wgrad", (size_t)(C + 15) / 16, (size_t)M, KMEM(dw.mem), KINT(ki(dw.off, "offset")),
+                    KMEM(dU.mem), KINT(ki(dU.off, "offset")), KINT(M), KINT(C), KFLOAT(beta));
+}
+
 /* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
  * for the 16-wide reduction). */
 static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), L = gL(g), k = g->k;
+    if (wino_wgrad_fit(g)) {
+        wino_weight_grad(t, g, img, src, dw, beta);
+        return 1;
+    }
     if (g->s == 1 && g->OW >= 8) {
         /* dWm[oc, (c, ki, kj)] = sum over the padded-width grid of F[oc, n] * P[c, n + ki*PW + kj], F the
          * column side with zero columns up to the padded width PW and zero rows so that the grid's length
