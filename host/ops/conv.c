@@ -110,13 +110,21 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
     *tmp = arena_tensor(&t->ar, g->OC, (int)GL, 1, 1);
 }
 
-/* ---- own kernels (kernels/conv_gemm.cl) ---------------------------------------------------------
+/* ---- own kernels (kernels/conv_gemm.cl, conv_rows.cl, conv_winograd.cl) -------------------------
  * Used on CPUs, where they beat CLBlast on the conv shapes; im2col + CLBlast on GPUs; conv_set_impl
- * forces either. Every GEMM is conv_nt (both operands read along the reduction index):
+ * forces either. Which kernel does a product, first match (docs/PERF.md has the measurements):
+ *   3x3, stride 1, 8+ channels on both sides: Winograd F(2x2, 3x3), forward and data gradient (the
+ *     16 per-tap products in conv_rows), weight gradient too when the input channels are a multiple
+ *     of 16 (wino_fit, wino_wgrad_fit);
+ *   stride 1, 8+ output channels and a work-item's pixels: conv_rows, an outer product over the rows
+ *     of the NCHW padded image with the weight as 8-channel panels (rows_fit), forward and data
+ *     gradient;
+ *   the rest is conv_nt (both operands read along the reduction index):
  *   forward, any stride: a channels-last padded copy of the image; each output pixel's k x k patch is
  *     k runs of k*C contiguous floats, dotted with the weight packed as {OC, k, k, C}: no column matrix;
  *   data gradient, stride 1: the same on the zero-padded, channels-last upstream gradient with the
- *     rotated kernel (and a fold of the padded border back onto the image for reflection padding);
+ *     rotated kernel (and a fold of the padded border back onto the image for reflection padding; the
+ *     conv_rows and Winograd data gradients fold the same way);
  *   data gradient, other strides: column matrix = packed weight x channels-last gradient, then col2im;
  *   weight gradient: the upstream gradient's rows (NCHW, in place) against the column matrix, or for
  *     stride 1 against the padded image's shifted rows (implicit, the gradient on the padded width). */
@@ -235,16 +243,21 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
  * padded, then at least CONV_ROWS_NB + k floats of slack) with the panels A (sample g's at A + g*aZ). */
 static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
                       int OW, tensor bias, float beta) {
-    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size");
-    size_t global[3] = {(size_t)(NG + CONV_ROWS_NB - 1) / CONV_ROWS_NB,
-                        (size_t)(M + CONV_ROWS_MR - 1) / CONV_ROWS_MR, (size_t)N};
-    size_t local[3] = {1, 1, 1};
-    karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
-                   KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem), KINT(ki(P.off, "offset")),
-                   KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW), KINT(PW), KINT(C), KINT(k),
-                   KINT(M), KINT(NG), KFLOAT(beta), KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")),
-                   KINT(bias.mem != NULL)};
-    clg_launch(c, "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), whole = NG / CONV_ROWS_NB * CONV_ROWS_NB;
+    /* conv_rows over the whole blocks of CONV_ROWS_NB pixels, conv_rows1 (16 per work-item) the rest */
+    for (int part = 0; part < 2; part++) {
+        int nbase = part ? whole : 0;
+        size_t blocks = part ? (size_t)(NG - whole + 15) / 16 : (size_t)whole / CONV_ROWS_NB;
+        if (!blocks) continue;
+        size_t global[3] = {blocks, (size_t)(M + CONV_ROWS_MR - 1) / CONV_ROWS_MR, (size_t)N};
+        size_t local[3] = {1, 1, 1};
+        karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
+                       KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem),
+                       KINT(ki(P.off, "offset")), KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW),
+                       KINT(PW), KINT(C), KINT(k), KINT(M), KINT(NG), KINT(nbase), KFLOAT(beta),
+                       KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
+        clg_launch(c, part ? "conv_rows1" : "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+    }
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
