@@ -18,6 +18,20 @@
         y3 = x1 - x3;                           \
     } while (0)
 
+/* Stores B^T d B of 16 tiles (d[i][j]: element (i, j) of each) as 16 vectors, xi at v + xi*plane. */
+inline void wino_bt_store16(float16 d[4][4], __global float *v, long plane) {
+    float16 u[4][4];
+    for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
+    for (int i = 0; i < 4; i++) {
+        float16 w0, w1, w2, w3;
+        WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
+        vstore16(w0, 0, v + (4 * i + 0) * plane);
+        vstore16(w1, 0, v + (4 * i + 1) * plane);
+        vstore16(w2, 0, v + (4 * i + 2) * plane);
+        vstore16(w3, 0, v + (4 * i + 3) * plane);
+    }
+}
+
 /* V[xi, c, n*T + ty*TW + tx] = (B^T d B)[xi] (row stride NTp, plane stride C*NTp), d the 4x4 tile at
  * row 2*ty, column 2*tx of the padded image P {N, C, PH, PW} (PH >= 2*TH + 2, PW >= 2*TW + 2). One
  * work-item per tile row (n, c, ty). */
@@ -40,16 +54,7 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
             t[i][2] = (float16)(b0.even, b1.even);
             t[i][3] = (float16)(b0.odd, b1.odd);
         }
-        float16 u[4][4];
-        for (int j = 0; j < 4; j++) WINO_BT(t[0][j], t[1][j], t[2][j], t[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
-        for (int i = 0; i < 4; i++) {
-            float16 w0, w1, w2, w3;
-            WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
-            vstore16(w0, 0, v + (4 * i + 0) * plane + tx);
-            vstore16(w1, 0, v + (4 * i + 1) * plane + tx);
-            vstore16(w2, 0, v + (4 * i + 2) * plane + tx);
-            vstore16(w3, 0, v + (4 * i + 3) * plane + tx);
-        }
+        wino_bt_store16(t, v + tx, plane);
     }
     if (n == N - 1 && ty == TH - 1) /* the padding columns NT..NTp-1 of this channel's rows: zeros */
         for (int xi = 0; xi < 16; xi++)
@@ -221,18 +226,10 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     int tx = t % TW, r = t / TW, ty = r % TH, n = r / TH;
     __global const float *q = Q + qoff + (((long)n * PH + 2 * ty) * PW + 2 * tx) * C;
     for (int c = 0; c < C; c += 16) {
-        float16 d[4][4], u[4][4];
+        float16 d[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) d[i][j] = vload16(0, q + ((long)i * PW + j) * C + c);
-        for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
-        for (int i = 0; i < 4; i++) {
-            float16 w0, w1, w2, w3;
-            WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
-            vstore16(w0, 0, v + (4 * i + 0) * plane + c);
-            vstore16(w1, 0, v + (4 * i + 1) * plane + c);
-            vstore16(w2, 0, v + (4 * i + 2) * plane + c);
-            vstore16(w3, 0, v + (4 * i + 3) * plane + c);
-        }
+        wino_bt_store16(d, v + c, plane);
     }
 }
 
