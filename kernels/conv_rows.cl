@@ -10,7 +10,7 @@
  * whose cache lines serve all k column taps.
  *   Y[g, m, oy, ox] = beta*Y + (bias[m]) + sum_{c, ki, kj} A[m, (c, ki, kj)] * P[g, c, oy + ki, ox + kj]
  * Y {G, M, OH, OW} at Y + yoff (sample stride yZ); P at P + poff, sample stride pZ, channel stride pC;
- * A's panels at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.c: one per tap);
+ * A's panels at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.cl: one per tap);
  * NG = OH*PW. The last vectors read up to 48 + k floats past the last sample's padded
  * image (its slack). One work-item per (16*NV pixels, panel, sample). */
 #ifndef CONV_ROWS_MR

@@ -180,7 +180,8 @@ __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, in
     __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
     if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
         for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
-            for (int xi = 0; xi < 16; xi++) WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
+            for (int xi = 0; xi < 16; xi++)
+                WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
         return;
     }
     int ty = row % TH, n = row / TH, two = 2 * ty + 1 < OH;

@@ -384,8 +384,10 @@ int main(void) {
         /* stride 1 with 8 or more output channels (kernels/conv_rows.cl on the own path): panels of 8
          * channels with a partial last one, rows of the padded width, several samples */
         {"conv k3 s1 p1 reflect twice 2x11x9x21->13", 0, 2, 11, 13, 9, 21, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
-        {"conv k3 s1 p1 reflect twice 2x9x7x37->10 (Winograd, vector and single tiles)", 0, 2, 9, 10, 7, 37, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
-        {"conv k3 s1 p1 reflect twice 3x16x5x7->9 (Winograd weight gradient, 3 samples)", 0, 3, 16, 9, 5, 7, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 reflect twice 2x9x7x37->10 (Winograd, vector and single tiles)",
+         0, 2, 9, 10, 7, 37, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 reflect twice 3x16x5x7->9 (Winograd weight gradient, 3 samples)",
+         0, 3, 16, 9, 5, 7, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
         {"conv k3 s1 p1 zero 2x8x5x4->8 (Winograd, odd outputs)", 0, 2, 8, 8, 5, 4, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"convT k4 s1 p0 from 1x1 5x100x1x1->64", 1, 5, 100, 64, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
         {"conv k4 s1 p0 to 1x1 5x64x4x4->1", 0, 5, 64, 1, 4, 4, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},

@@ -218,7 +218,7 @@ static int round16(int v) { return (v + 15) / 16 * 16; }
  * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
  * work-item's lanes empty: conv_nt does those). */
 #define CONV_ROWS_MR 8  /* output channels per panel */
-#define CONV_ROWS_NB 48 /* pixels per work-item (CONV_ROWS_NV vectors of 16) */
+#define CONV_ROWS_NB 48 /* pixels per work-item of conv_rows (3 vectors of 16) */
 
 static int rows_fit(int s, int M, int OH, int PW) {
     return s == 1 && M >= CONV_ROWS_MR && (size_t)OH * PW >= CONV_ROWS_NB;
@@ -292,8 +292,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
         U = *hit;
     else {
         U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
-        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)(Mp / CONV_ROWS_MR), KMEM(U.mem), KINT(ki(U.off, "offset")),
-                        KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C), KINT(rotated));
+        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)(Mp / CONV_ROWS_MR), KMEM(U.mem),
+                        KINT(ki(U.off, "offset")), KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C), KINT(rotated));
         tape_cache_put(t, &key, U);
     }
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
