@@ -18,19 +18,38 @@
         y3 = x1 - x3;                           \
     } while (0)
 
-/* Stores B^T d B of 16 tiles (d[i][j]: element (i, j) of each) as 16 vectors, xi at v + xi*plane. */
-inline void wino_bt_store16(float16 d[4][4], __global float *v, long plane) {
-    float16 u[4][4];
-    for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
-    for (int i = 0; i < 4; i++) {
-        float16 w0, w1, w2, w3;
-        WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
-        vstore16(w0, 0, v + (4 * i + 0) * plane);
-        vstore16(w1, 0, v + (4 * i + 1) * plane);
-        vstore16(w2, 0, v + (4 * i + 2) * plane);
-        vstore16(w3, 0, v + (4 * i + 3) * plane);
+/* Stores B^T d B of a vector of tiles (d[i][j]: element (i, j) of each; T the vector type) as 16 vectors,
+ * xi at v + xi*plane. */
+#define WINO_BT_STORE(T, VSTORE, d, v, plane)                                                           \
+    do {                                                                                               \
+        T u_[4][4];                                                                                    \
+        for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u_[0][j], u_[1][j], u_[2][j], u_[3][j]); \
+        for (int i = 0; i < 4; i++) {                                                                  \
+            T w0, w1, w2, w3;                                                                          \
+            WINO_BT(u_[i][0], u_[i][1], u_[i][2], u_[i][3], w0, w1, w2, w3);                           \
+            VSTORE(w0, 0, (v) + (4 * i + 0) * (plane));                                                \
+            VSTORE(w1, 0, (v) + (4 * i + 1) * (plane));                                                \
+            VSTORE(w2, 0, (v) + (4 * i + 2) * (plane));                                                \
+            VSTORE(w3, 0, (v) + (4 * i + 3) * (plane));                                                \
+        }                                                                                              \
+    } while (0)
+
+/* wino_in's tiles W at a time (W = 16 or 8, T = floatW): tile tx reads columns 2*tx .. 2*tx + 3, so the
+ * even and odd elements of two vectors of 2*W columns give the tiles' columns 0 and 1 (2 and 3 two
+ * columns on). */
+#define WINO_IN_TILES(T, VLOAD, VSTORE, W)                                                              \
+    for (; tx + W <= TW; tx += W) {                                                                    \
+        T t_[4][4];                                                                                    \
+        for (int i = 0; i < 4; i++) {                                                                  \
+            __global const float *r = s + i * PW + 2 * tx;                                             \
+            T a0 = VLOAD(0, r), a1 = VLOAD(0, r + W), b0 = VLOAD(0, r + 2), b1 = VLOAD(0, r + W + 2);  \
+            t_[i][0] = (T)(a0.even, a1.even);                                                          \
+            t_[i][1] = (T)(a0.odd, a1.odd);                                                            \
+            t_[i][2] = (T)(b0.even, b1.even);                                                          \
+            t_[i][3] = (T)(b0.odd, b1.odd);                                                            \
+        }                                                                                              \
+        WINO_BT_STORE(T, VSTORE, t_, v + tx, plane);                                                   \
     }
-}
 
 /* V[xi, c, n*T + ty*TW + tx] = (B^T d B)[xi] (row stride NTp, plane stride C*NTp), d the 4x4 tile at
  * row 2*ty, column 2*tx of the padded image P {N, C, PH, PW} (PH >= 2*TH + 2, PW >= 2*TW + 2). One
@@ -44,18 +63,8 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
     long plane = (long)C * NTp;
     __global float *v = V + voff + (long)c * NTp + ((long)n * TH + ty) * TW;
     int tx = 0;
-    for (; tx + 16 <= TW; tx += 16) {
-        float16 t[4][4];
-        for (int i = 0; i < 4; i++) {
-            __global const float *r = s + i * PW + 2 * tx;
-            float16 a0 = vload16(0, r), a1 = vload16(0, r + 16), b0 = vload16(0, r + 2), b1 = vload16(0, r + 18);
-            t[i][0] = (float16)(a0.even, a1.even);
-            t[i][1] = (float16)(a0.odd, a1.odd);
-            t[i][2] = (float16)(b0.even, b1.even);
-            t[i][3] = (float16)(b0.odd, b1.odd);
-        }
-        wino_bt_store16(t, v + tx, plane);
-    }
+    WINO_IN_TILES(float16, vload16, vstore16, 16)
+    WINO_IN_TILES(float8, vload8, vstore8, 8) /* 16x16 images: 8 tiles a row */
     if (n == N - 1 && ty == TH - 1) /* the padding columns NT..NTp-1 of this channel's rows: zeros */
         for (int xi = 0; xi < 16; xi++)
             for (long q = (long)N * TH * TW; q < NTp; q++) V[voff + xi * plane + (long)c * NTp + q] = 0.0f;
@@ -113,6 +122,32 @@ __kernel void wino_filter(__global float *U, int uoff, __global const float *W, 
     }
 }
 
+/* wino_out's tiles W at a time (T = floatW, UT = uintW, LO interleaves the first halves of two vectors):
+ * the two output columns of each tile are interleaved into 2*W contiguous outputs. */
+#define WINO_OUT_TILES(T, UT, VLOAD, VSTORE, W, LO)                                                     \
+    for (; tx + W <= TW && 2 * tx + 2 * W <= OW; tx += W) {                                            \
+        T s0[4], s1[4];                                                                                \
+        for (int j = 0; j < 4; j++) {                                                                  \
+            T q0 = VLOAD(0, y + (0 + j) * plane + tx), q1 = VLOAD(0, y + (4 + j) * plane + tx);        \
+            T q2 = VLOAD(0, y + (8 + j) * plane + tx), q3 = VLOAD(0, y + (12 + j) * plane + tx);       \
+            s0[j] = q0 + q1 + q2;                                                                      \
+            s1[j] = q1 - q2 - q3;                                                                      \
+        }                                                                                              \
+        const UT lo = LO, hi = lo + (UT)(W / 2);                                                       \
+        for (int i = 0; i < 1 + two; i++) {                                                            \
+            T *sv = i ? s1 : s0;                                                                       \
+            T r0 = sv[0] + sv[1] + sv[2] + b, r1 = sv[1] - sv[2] - sv[3] + b;                          \
+            T e0 = shuffle2(r0, r1, lo), e1 = shuffle2(r0, r1, hi);                                    \
+            __global float *o = (i ? o1 : o0) + 2 * tx;                                                \
+            if (beta != 0.0f) {                                                                        \
+                e0 += beta * VLOAD(0, o);                                                              \
+                e1 += beta * VLOAD(0, o + W);                                                          \
+            }                                                                                          \
+            VSTORE(e0, 0, o);                                                                          \
+            VSTORE(e1, 0, o + W);                                                                      \
+        }                                                                                              \
+    }
+
 /* out[n, m, 2*ty + i, 2*tx + j] = beta*out + (bias[m]) + (A^T Y A)[i, j] for the tile's 16 products
  * Y[xi, m, n*T + ty*TW + tx] (row stride NTp, plane stride M*NTp); outputs past OH, OW are not written.
  * out {N, M, OH, OW}. One work-item per tile row (n, m, ty). */
@@ -127,29 +162,9 @@ __kernel void wino_out(__global float *out, int ooff, __global const float *Y, i
     int two = 2 * ty + 1 < OH; /* the tile row's second output row exists */
     float b = has_bias ? bias[boff + m] : 0.0f;
     int tx = 0;
-    for (; tx + 16 <= TW && 2 * tx + 32 <= OW; tx += 16) {
-        float16 s0[4], s1[4];
-        for (int j = 0; j < 4; j++) {
-            float16 q0 = vload16(0, y + (0 + j) * plane + tx), q1 = vload16(0, y + (4 + j) * plane + tx);
-            float16 q2 = vload16(0, y + (8 + j) * plane + tx), q3 = vload16(0, y + (12 + j) * plane + tx);
-            s0[j] = q0 + q1 + q2;
-            s1[j] = q1 - q2 - q3;
-        }
-        const uint16 lo = (uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-        const uint16 hi = lo + (uint16)8;
-        for (int i = 0; i < 1 + two; i++) {
-            float16 *s = i ? s1 : s0;
-            float16 r0 = s[0] + s[1] + s[2] + b, r1 = s[1] - s[2] - s[3] + b;
-            float16 e0 = shuffle2(r0, r1, lo), e1 = shuffle2(r0, r1, hi);
-            __global float *o = (i ? o1 : o0) + 2 * tx;
-            if (beta != 0.0f) {
-                e0 += beta * vload16(0, o);
-                e1 += beta * vload16(0, o + 16);
-            }
-            vstore16(e0, 0, o);
-            vstore16(e1, 0, o + 16);
-        }
-    }
+    WINO_OUT_TILES(float16, uint16, vload16, vstore16, 16,
+                   ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)))
+    WINO_OUT_TILES(float8, uint8, vload8, vstore8, 8, ((uint8)(0, 8, 1, 9, 2, 10, 3, 11)))
     for (; tx < TW; tx++) {
         float q[4][4], s[2][4];
         for (int xi = 0; xi < 16; xi++) q[xi / 4][xi % 4] = y[xi * plane + tx];
@@ -230,7 +245,7 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
         float16 d[4][4];
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) d[i][j] = vload16(0, q + ((long)i * PW + j) * C + c);
-        wino_bt_store16(d, v + c, plane);
+        WINO_BT_STORE(float16, vstore16, d, v + c, plane);
     }
 }
 

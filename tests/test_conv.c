@@ -388,6 +388,7 @@ int main(void) {
          0, 2, 9, 10, 7, 37, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
         {"conv k3 s1 p1 reflect twice 3x16x5x7->9 (Winograd weight gradient, 3 samples)",
          0, 3, 16, 9, 5, 7, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s1 p1 zero 1x8x3x50->8 (Winograd, 16 + 8 + 1 tiles a row)", 0, 1, 8, 8, 3, 50, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 zero 2x8x5x4->8 (Winograd, odd outputs)", 0, 2, 8, 8, 5, 4, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"convT k4 s1 p0 from 1x1 5x100x1x1->64", 1, 5, 100, 64, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
         {"conv k4 s1 p0 to 1x1 5x64x4x4->1", 0, 5, 64, 1, 4, 4, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
