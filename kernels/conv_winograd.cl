@@ -23,7 +23,8 @@
 #define WINO_BT_STORE(T, VSTORE, d, v, plane)                                                           \
     do {                                                                                               \
         T u_[4][4];                                                                                    \
-        for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u_[0][j], u_[1][j], u_[2][j], u_[3][j]); \
+        for (int j = 0; j < 4; j++)                                                                    \
+            WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u_[0][j], u_[1][j], u_[2][j], u_[3][j]);       \
         for (int i = 0; i < 4; i++) {                                                                  \
             T w0, w1, w2, w3;                                                                          \
             WINO_BT(u_[i][0], u_[i][1], u_[i][2], u_[i][3], w0, w1, w2, w3);                           \
