@@ -94,6 +94,8 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
 #define WINO_FLOATMR float8
 #define WINO_VLOADMR vload8
 #define WINO_VSTOREMR vstore8
+#else
+#error "conv_winograd.cl: the panel vectors are written for CONV_ROWS_MR 8"
 #endif
 __kernel void wino_filter(__global float *U, int uoff, __global const float *W, int woff, int M, int Mp, int C,
                           int rotated) {

@@ -214,99 +214,6 @@ static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mod
 
 static int round16(int v) { return (v + 15) / 16 * 16; }
 
-/* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
- * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
- * work-item's lanes empty: conv_nt does those). */
-#define CONV_ROWS_MR 8  /* output channels per panel */
-#define CONV_ROWS_NB 48 /* pixels per work-item of conv_rows (3 vectors of 16) */
-
-static int rows_fit(int s, int M, int OH, int PW) {
-    return s == 1 && M >= CONV_ROWS_MR && (size_t)OH * PW >= CONV_ROWS_NB;
-}
-
-/* The weight {O, I, k, k} as conv_rows' panels (cached as pack_w_phase's): the M = O output channels
- * of a convolution, or rotated, the M = I channels of its stride-1 data gradient. */
-static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int O, int I, int k) {
-    int M = rotated ? I : O, K = (rotated ? O : I) * k * k, panels = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
-    tcache_key key;
-    int args[] = {-1, rotated, O, I, k, CONV_ROWS_MR}; /* -1: not a conv_pack_w layout */
-    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
-    if (hit) return *hit;
-    tensor a = scratch1(t, (size_t)panels * CONV_ROWS_MR * K, "packed weight size");
-    CLG_LAUNCH_ROWS(t->cl, "conv_pack_panels", (size_t)K, (size_t)panels, KMEM(a.mem), KINT(ki(a.off, "offset")),
-                    KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(K), KINT(rotated), KINT(O), KINT(I), KINT(k * k));
-    tape_cache_put(t, &key, a);
-    return a;
-}
-
-/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P {N, C, OH+k-1, PW} (NCHW,
- * padded, then at least CONV_ROWS_NB + k floats of slack) with the panels A (sample g's at A + g*aZ). */
-static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
-                      int OW, tensor bias, float beta) {
-    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), whole = NG / CONV_ROWS_NB * CONV_ROWS_NB;
-    /* conv_rows over the whole blocks of CONV_ROWS_NB pixels, conv_rows1 (16 per work-item) the rest */
-    for (int part = 0; part < 2; part++) {
-        int nbase = part ? whole : 0;
-        size_t blocks = part ? (size_t)(NG - whole + 15) / 16 : (size_t)whole / CONV_ROWS_NB;
-        if (!blocks) continue;
-        size_t global[3] = {blocks, (size_t)(M + CONV_ROWS_MR - 1) / CONV_ROWS_MR, (size_t)N};
-        size_t local[3] = {1, 1, 1};
-        karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
-                       KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem),
-                       KINT(ki(P.off, "offset")), KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW),
-                       KINT(PW), KINT(C), KINT(k), KINT(M), KINT(NG), KINT(nbase), KFLOAT(beta),
-                       KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
-        clg_launch(c, part ? "conv_rows1" : "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
-    }
-}
-
-/* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
- * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36. */
-static int wino_fit(const cgeom *g) {
-    return g->s == 1 && g->k == 3 && g->C >= CONV_ROWS_MR && g->OC >= CONV_ROWS_MR;
-}
-
-/* The tiles V[xi] {C, NTp} (B^T d B of every 4x4 tile of P {N, C, PH, PW}; columns NT..NTp-1 zero), then
- * `slack` floats. One work-item per group: the kernel is written in explicit vectors. */
-static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int slack) {
-    tensor V = scratch1(t, (size_t)16 * C * NTp + (size_t)slack, "winograd tiles size");
-    size_t one = 1, rows = (size_t)N * C * TH;
-    karg args[] = {KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem), KINT(ki(P.off, "offset")), KINT(N),
-                   KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp)};
-    clg_launch(t->cl, "wino_in", 1, &rows, &one, (int)(sizeof args / sizeof args[0]), args);
-    return V;
-}
-
-/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 3x3 convolution of P {N, C, PH, PW} (NCHW, padded,
- * PH >= 2*ceil(OH/2) + 2, PW likewise) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}.
- * The transformed weight is kept on the tape like a packed one. */
-static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotated, tensor P, int N, int C, int PH,
-                      int PW, int M, int OH, int OW, tensor bias, float beta) {
-    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR * CONV_ROWS_MR;
-    int NT = ki((size_t)N * TH * TW, "winograd tile count");
-    tcache_key key;
-    int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
-    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
-    tensor U;
-    if (hit)
-        U = *hit;
-    else {
-        U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
-        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)(Mp / CONV_ROWS_MR), KMEM(U.mem),
-                        KINT(ki(U.off, "offset")), KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C), KINT(rotated));
-        tape_cache_put(t, &key, U);
-    }
-    int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
-    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, CONV_ROWS_NB + 1);
-    size_t one = 1, rows_out = (size_t)N * M * TH;
-    tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
-    rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
-    karg out_args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem), KINT(ki(Y.off, "offset")), KINT(N),
-                       KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp), KFLOAT(beta),
-                       KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
-    clg_launch(t->cl, "wino_out", 1, &rows_out, &one, (int)(sizeof out_args / sizeof out_args[0]), out_args);
-}
-
 /* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
  * then 32 zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
 static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect) {
@@ -328,14 +235,114 @@ static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH,
     return P;
 }
 
+/* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
+ * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
+ * work-item's lanes empty: conv_nt does those). */
+#define CONV_ROWS_MR 8  /* output channels per panel */
+#define CONV_ROWS_NB 48 /* pixels per work-item of conv_rows (3 vectors of 16) */
+
+static int rows_panels(int M) { return (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR; }
+
+static int rows_fit(int s, int M, int OH, int PW) {
+    return s == 1 && M >= CONV_ROWS_MR && (size_t)OH * PW >= CONV_ROWS_NB;
+}
+
+/* The weight {O, I, k, k} as conv_rows' panels (cached as pack_w_phase's): the M = O output channels
+ * of a convolution, or rotated, the M = I channels of its stride-1 data gradient. */
+static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int O, int I, int k) {
+    int M = rotated ? I : O, K = (rotated ? O : I) * k * k, panels = rows_panels(M);
+    tcache_key key;
+    int args[] = {-1, rotated, O, I, k, CONV_ROWS_MR}; /* -1: not a conv_pack_w layout */
+    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
+    if (hit) return *hit;
+    tensor a = scratch1(t, (size_t)panels * CONV_ROWS_MR * K, "packed weight size");
+    CLG_LAUNCH_ROWS(t->cl, "conv_pack_panels", (size_t)K, (size_t)panels, KMEM(a.mem), KINT(ki(a.off, "offset")),
+                    KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(K), KINT(rotated), KINT(O), KINT(I), KINT(k * k));
+    tape_cache_put(t, &key, a);
+    return a;
+}
+
+/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P {N, C, OH+k-1, PW} (NCHW,
+ * padded, then at least CONV_ROWS_NB + k floats of slack) with the panels A (sample g's at A + g*aZ). */
+static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
+                      int OW, tensor bias, float beta) {
+    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), whole = NG / CONV_ROWS_NB * CONV_ROWS_NB;
+    /* conv_rows over the whole blocks of CONV_ROWS_NB pixels, conv_rows1 (16 per work-item) the rest */
+    for (int part = 0; part < 2; part++) {
+        int nbase = part ? whole : 0;
+        size_t blocks = part ? (size_t)(NG - whole + 15) / 16 : (size_t)whole / CONV_ROWS_NB;
+        if (!blocks) continue;
+        size_t global[3] = {blocks, (size_t)rows_panels(M), (size_t)N};
+        size_t local[3] = {1, 1, 1};
+        karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
+                       KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem),
+                       KINT(ki(P.off, "offset")), KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW),
+                       KINT(PW), KINT(C), KINT(k), KINT(M), KINT(NG), KINT(nbase), KFLOAT(beta),
+                       KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
+        clg_launch(c, part ? "conv_rows1" : "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+    }
+}
+
+/* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
+ * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36. */
+static int wino_fit(const cgeom *g) {
+    return g->s == 1 && g->k == 3 && g->C >= CONV_ROWS_MR && g->OC >= CONV_ROWS_MR;
+}
+
+/* The padded side that n outputs' 4x4 tiles read: 2*ceil(n/2) + 2. */
+static int wino_padded(int n) { return (n + 1) / 2 * 2 + 2; }
+
+/* The tiles V[xi] {C, NTp} (B^T d B of every 4x4 tile of P {N, C, PH, PW}; columns NT..NTp-1 zero), then
+ * `slack` floats. One work-item per group: the kernel is written in explicit vectors. */
+static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int slack) {
+    tensor V = scratch1(t, (size_t)16 * C * NTp + (size_t)slack, "winograd tiles size");
+    size_t one = 1, rows = (size_t)N * C * TH;
+    karg args[] = {KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem), KINT(ki(P.off, "offset")), KINT(N),
+                   KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp)};
+    clg_launch(t->cl, "wino_in", 1, &rows, &one, (int)(sizeof args / sizeof args[0]), args);
+    return V;
+}
+
+/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 3x3 convolution of src {N, C, H, W} padded by p
+ * (zeros, or reflection) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}. The
+ * transformed weight is kept on the tape like a packed one. */
+static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotated, tensor src, int N, int C, int H,
+                      int W, int p, int reflect, int M, int OH, int OW, tensor bias, float beta) {
+    int PH = wino_padded(OH), PW = wino_padded(OW);
+    tensor P = pad_image(t, src, N, C, H, W, PH, PW, p, p, reflect, 0);
+    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = rows_panels(M) * CONV_ROWS_MR;
+    int NT = ki((size_t)N * TH * TW, "winograd tile count");
+    tcache_key key;
+    int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
+    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
+    tensor U;
+    if (hit)
+        U = *hit;
+    else {
+        U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
+        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)rows_panels(M), KMEM(U.mem),
+                        KINT(ki(U.off, "offset")), KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C),
+                        KINT(rotated));
+        tape_cache_put(t, &key, U);
+    }
+    int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
+    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, CONV_ROWS_NB + 1);
+    size_t one = 1, rows_out = (size_t)N * M * TH;
+    tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
+    rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
+    karg out_args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem), KINT(ki(Y.off, "offset")), KINT(N),
+                       KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp), KFLOAT(beta),
+                       KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
+    clg_launch(t->cl, "wino_out", 1, &rows_out, &one, (int)(sizeof out_args / sizeof out_args[0]), out_args);
+}
+
 /* out (column side) = beta*out + conv(img) (+ bias), any stride. */
 static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
     if (wino_fit(g)) {
-        int WH = (g->OH + 1) / 2 * 2 + 2, WW = (g->OW + 1) / 2 * 2 + 2;
-        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect, 0);
-        wino_conv(t, out, w, g->wowner, 0, P, g->N, C, WH, WW, g->OC, g->OH, g->OW, bias, beta);
+        wino_conv(t, out, w, g->wowner, 0, img, g->N, C, g->IH, g->IW, g->p, g->reflect, g->OC, g->OH, g->OW, bias,
+                  beta);
         return;
     }
     if (rows_fit(g->s, g->OC, g->OH, PW)) {
@@ -368,9 +375,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         tensor dbias = direct ? bias : (tensor){0};
         float dbeta = direct ? beta : 0.0f;
         if (wino_fit(g)) {
-            int WH = (RH + 1) / 2 * 2 + 2, WW = (RW + 1) / 2 * 2 + 2;
-            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, WH, WW, q, q, 0, 0);
-            wino_conv(t, dst, w, g->wowner, 1, Q, g->N, OC, WH, WW, g->C, RH, RW, dbias, dbeta);
+            wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
         } else if (rows_fit(1, g->C, RH, QW)) {
             tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, CONV_ROWS_NB + k);
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
@@ -453,9 +458,9 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
 static int wino_wgrad_fit(const cgeom *g) { return wino_fit(g) && g->C % 16 == 0; }
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
-    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = 2 * TH + 2, WW = 2 * TW + 2, C = g->C, M = g->OC;
-    int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT);
-    int panels = (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
+    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH), WW = wino_padded(g->OW), C = g->C,
+        M = g->OC;
+    int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(M);
     tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
     tensor Vt = scratch1(t, (size_t)16 * NTp * C + CONV_ROWS_NB + 1, "winograd tiles size");
     CLG_LAUNCH1(t->cl, "wino_in_t", (size_t)NTp, KMEM(Vt.mem), KINT(ki(Vt.off, "offset")), KMEM(Q.mem),
