@@ -9,37 +9,7 @@
 
 #include "util.h"
 
-static const cfg_key cyclegan_keys[] = {
-    {"data", "dataroot", CFG_STR, "data/edges2fashion", "data folder: train/ and val/ (aligned) or trainA/, trainB/, testA/, testB/ (unaligned)", NULL, 0, 0},
-    {"data", "layout", CFG_CHOICE, "aligned", "aligned: each file holds A|B side by side (pix2pix, edges2shoes; used unpaired); unaligned: separate A and B folders (horse2zebra)", "aligned|unaligned", 0, 0},
-    {"data", "direction", CFG_CHOICE, "AtoB", "AtoB: A is the left half / trainA; BtoA swaps the domains", "AtoB|BtoA", 0, 0},
-    {"data", "channels_a", CFG_INT, "1", "channels of domain A images: 1 (grayscale) or 3 (RGB)", NULL, 1, 3},
-    {"data", "channels_b", CFG_INT, "1", "channels of domain B images: 1 (grayscale) or 3 (RGB)", NULL, 1, 3},
-    {"data", "load_size", CFG_INT, "64", "resize images to load_size x load_size first (286 for 256 crops in the reference)", NULL, 8, 4096},
-    {"data", "crop_size", CFG_INT, "64", "then a random crop of crop_size x crop_size (the training size; a multiple of 4)", NULL, 8, 4096},
-    {"data", "flip", CFG_BOOL, "true", "random horizontal flips", NULL, 0, 0},
-    {"data", "train_limit", CFG_INT, "0", "use only the first N training images of each domain; 0 = all", NULL, 0, 2147483647},
-    {"cyclegan", "ngf", CFG_INT, "64", "generator width: c7s1-ngf, d(2 ngf), d(4 ngf), R(4 ngf) x n_blocks, u(2 ngf), u(ngf)", NULL, 1, 4096},
-    {"cyclegan", "ndf", CFG_INT, "64", "discriminator width: C(ndf)-C(2 ndf)-C(4 ndf)-C(8 ndf)", NULL, 1, 4096},
-    {"cyclegan", "n_blocks", CFG_INT, "6", "residual blocks (6 at 128x128, 9 at 256x256)", NULL, 0, 64},
-    {"cyclegan", "n_layers_d", CFG_INT, "3", "PatchGAN stride-2 layers (3: 70x70 receptive field)", NULL, 1, 8},
-    {"cyclegan", "upsample", CFG_CHOICE, "nearest-conv", "generator up-sampling: nearest x2 + 3x3 conv (seed 003) or transposed conv (reference)", "nearest-conv|tconv", 0, 0},
-    {"cyclegan", "gan_mode", CFG_CHOICE, "lsgan", "adversarial loss: lsgan (MSE against 1/0) or vanilla (BCE with logits)", "lsgan|vanilla", 0, 0},
-    {"cyclegan", "lambda_a", CFG_FLOAT, "10", "weight of the cycle loss A -> B -> A", NULL, 0, 1e6},
-    {"cyclegan", "lambda_b", CFG_FLOAT, "10", "weight of the cycle loss B -> A -> B", NULL, 0, 1e6},
-    {"cyclegan", "lambda_identity", CFG_FLOAT, "0.5", "identity loss weight, relative to lambda_a / lambda_b (0 = off; needs channels_a = channels_b)", NULL, 0, 1e6},
-    {"cyclegan", "pool_size", CFG_INT, "50", "image pool of past fakes for the discriminators (0 = off)", NULL, 0, 100000},
-    {"cyclegan", "epochs_decay", CFG_INT, "0", "epochs of linear learning-rate decay after train.epochs at the constant rate", NULL, 0, 100000},
-    {"cyclegan", "grid_every", CFG_INT, "0", "steps between translation grids and checkpoints within an epoch (0 = at epoch ends only)", NULL, 0, 2147483647},
-};
 
-const model_desc cyclegan_model = {
-    .type = "cyclegan",
-    .summary = "CycleGAN: ResNet generators, PatchGAN discriminators, LSGAN, cycle L1, image pool (seed 003)",
-    .keys = cyclegan_keys,
-    .nkeys = (int)(sizeof cyclegan_keys / sizeof cyclegan_keys[0]),
-    .train = cyclegan_train,
-};
 
 int cyclegan_spec_from_cfg(const cfg *c, cyclegan_spec *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);

@@ -37,17 +37,13 @@ int cyclegan_spec_from_cfg(const cfg *c, cyclegan_spec *s, char *err, size_t err
 struct cyclegan_data;
 
 typedef struct {
-    const cfg *c;
-    clg_ctx *cl;
-    const char *dir;
+    trainer base;
     cyclegan_spec s;
-    struct cyclegan_data *data;
+    struct cyclegan_data *data; /* NULL without data */
+    net fixed_a, fixed_b;       /* with_data = 0: one random batch of each domain in [-1, 1] */
     seqnet g_a, g_b, d_a, d_b;
     optim og_a, og_b, od_a, od_b;
     image_pool pool_a, pool_b; /* past fake A (for D_B) and fake B (for D_A) */
-    tape t;
-    unsigned long long seed;
-    long step, spe; /* steps taken, steps per epoch */
     int B;
     float lambda_a, lambda_b, lambda_idt;
     double lr;
@@ -61,21 +57,17 @@ typedef struct {
     int real_a, real_b, fake_a, fake_b;
 } cyclegan_step_vars;
 
-/* Loads the data (unless real images are supplied per iteration, data_ok = 0 in tests) and builds
- * and initialises the four networks and their optimizers. */
-int cyclegan_trainer_init(cyclegan_trainer *r, const cfg *c, clg_ctx *cl, const char *run_dir, int with_data, char *err,
-                          size_t errlen);
+/* The trainer interface's init for tests that step a trainer by hand: loads the data (with_data; else
+ * iterations take their batches from the caller or a fixed random batch) and builds and initialises
+ * the four networks and their optimizers. */
+int cyclegan_trainer_init(cyclegan_trainer *r, const cfg *c, clg_ctx *cl, int with_data, char *err, size_t errlen);
 /* One iteration as the reference's optimize_parameters: G step (D_A and D_B frozen), then D step on
  * the pooled, detached fakes with 0.5 * (real + fake). real_a / real_b: tensors of the batch, or NULL
- * to take the next batch from the data. */
+ * to take the next batch from the data (or the fixed batch). */
 void cyclegan_trainer_iteration(cyclegan_trainer *r, const tensor *real_a, const tensor *real_b, cyclegan_step_vars *sv);
 /* The learning rate of an epoch (0-based): constant for n_epochs, then linear decay (the reference's
  * 'linear' policy: lr * (1 - max(0, e + 1 - n_epochs) / (n_epochs_decay + 1))). */
 double cyclegan_lr_at(const cyclegan_trainer *r, long epoch);
 void cyclegan_trainer_free(cyclegan_trainer *r);
-/* Writes or reads checkpoint.safetensors in the run folder (four networks, four optimizers, pools). */
-int cyclegan_checkpoint(cyclegan_trainer *r, int save, char *err, size_t errlen);
-
-int cyclegan_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume);
 
 #endif

@@ -4,39 +4,6 @@
 
 #include "util.h"
 
-static const cfg_key gan_keys[] = {
-    {"data", "source", CFG_CHOICE, "fashion-mnist", "training images: IDX files, the STL-10 binary format, or a folder", "fashion-mnist|stl10|folder", 0, 0},
-    {"data", "train_images", CFG_STR, "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "IDX images (source fashion-mnist)", NULL, 0, 0},
-    {"data", "train_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "IDX labels (conditional models)", NULL, 0, 0},
-    {"data", "stl10_images", CFG_STR, "data/stl10_binary/train_X.bin", "STL-10 images (source stl10)", NULL, 0, 0},
-    {"data", "stl10_labels", CFG_STR, "data/stl10_binary/train_y.bin", "STL-10 labels (conditional models)", NULL, 0, 0},
-    {"data", "folder", CFG_STR, "data/images", "a folder of PNG/JPEG/BMP images (source folder; unconditional only)", NULL, 0, 0},
-    {"data", "channels", CFG_INT, "1", "1 (grayscale) or 3 (RGB); Fashion-MNIST is 1, STL-10 3", NULL, 1, 3},
-    {"data", "train_limit", CFG_INT, "0", "use only the first N training images; 0 = all", NULL, 0, 2147483647},
-    {"gan", "arch", CFG_CHOICE, "dcgan", "mlp: seed 002's fully-connected GAN at 28x28; dcgan: seed 003 tables 3-4 at 64x64", "mlp|dcgan", 0, 0},
-    {"gan", "conditional", CFG_BOOL, "false", "condition G and D on the class (one-hot label concatenated to z and x)", NULL, 0, 0},
-    {"gan", "loss", CFG_CHOICE, "vanilla", "vanilla: BCE, non-saturating G loss; wgan: critic without sigmoid + weight clipping; wgan-gp: gradient penalty", "vanilla|wgan|wgan-gp", 0, 0},
-    {"gan", "zdim", CFG_INT, "100", "latent dimensions, z ~ N(0, I)", NULL, 1, 4096},
-    {"gan", "ngf", CFG_INT, "128", "DCGAN generator width: channels ngf*8, *4, *2, *1 (1024-512-256-128 in the seed)", NULL, 1, 4096},
-    {"gan", "ndf", CFG_INT, "128", "DCGAN discriminator width: channels ndf, *2, *4, *8", NULL, 1, 4096},
-    {"gan", "slope", CFG_FLOAT, "0.2", "LeakyReLU negative slope", NULL, 0, 1},
-    {"gan", "dropout", CFG_FLOAT, "0.3", "dropout after each hidden layer of the MLP discriminator", NULL, 0, 0.99},
-    {"gan", "d_batchnorm", CFG_BOOL, "true", "batch norm in the DCGAN discriminator (seed 003); must be off for wgan-gp", NULL, 0, 0},
-    {"gan", "n_critic", CFG_INT, "1", "discriminator (critic) steps per generator step (5 for WGAN)", NULL, 1, 100},
-    {"gan", "clip", CFG_FLOAT, "0.01", "WGAN weight clipping bound", NULL, 0, 10},
-    {"gan", "gp_lambda", CFG_FLOAT, "10", "WGAN-GP gradient penalty weight", NULL, 0, 1e6},
-    {"gan", "optimizer", CFG_CHOICE, "adam", "adam (train.lr, beta1, beta2) or rmsprop (train.lr, alpha 0.99), for both networks", "adam|rmsprop", 0, 0},
-    {"gan", "sample_every", CFG_INT, "1", "epochs between sample grids", NULL, 1, 100000},
-};
-
-const model_desc gan_model = {
-    .type = "gan",
-    .summary = "GAN family: MLP GAN, DCGAN, conditional, WGAN, WGAN-GP (seeds 002, 003)",
-    .keys = gan_keys,
-    .nkeys = (int)(sizeof gan_keys / sizeof gan_keys[0]),
-    .train = gan_train,
-};
-
 int gan_spec_from_cfg(const cfg *c, gan_spec *s, int channels, int ncls, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     s->mlp = !strcmp(cfg_str(c, "gan", "arch"), "mlp");

@@ -31,19 +31,15 @@ int gan_generate(const gan_spec *s, seqnet *g, tape *t, int z, int y, const seq_
 /* D(x [, y]) -> logits {B, 1, 1, 1}. y_maps: one-hot label planes {B, ncls, size, size} for DCGAN,
  * {B, ncls, 1, 1} for the MLP; -1 when unconditional. */
 int gan_discriminate(const gan_spec *s, seqnet *d, tape *t, int x, int y, const seq_ctx *ctx);
-/* Training state (models/gan_train.c). */
+/* Training state (models/gan_train.c), a trainer of models/model.h. */
 typedef struct {
-    const cfg *c;
-    clg_ctx *cl;
-    const char *dir;
+    trainer base;
     gan_spec s;
     dataset data;
+    net fixed; /* with_data = 0: one random batch in [-1, 1] */
     seqnet g, d;
     optim og, od;
-    tape t;
-    unsigned long long seed;
-    long step;      /* generator steps taken */
-    long spe;       /* batches per epoch */
+    long bpe;  /* batches per epoch (base.spe counts generator steps) */
     int B, n_critic;
     float clip, gp_lambda;
     long shuffled_epoch;
@@ -57,13 +53,13 @@ typedef struct {
     int x, z, gp_eps, z_g;
 } gan_step_vars;
 
-/* Loads the data and builds and initialises the networks and optimizers per the config. */
-int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, const char *run_dir, char *err, size_t errlen);
+/* Loads the data and builds and initialises the networks and optimizers per the config (the trainer
+ * interface's init with data, for tests that step a trainer by hand). */
+int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, char *err, size_t errlen);
 /* One generator iteration: n_critic discriminator steps, then the generator step. */
 void gan_trainer_iteration(gan_trainer *r, gan_step_vars *sv);
 void gan_trainer_free(gan_trainer *r);
 
 int gan_spec_from_cfg(const cfg *c, gan_spec *s, int channels, int ncls, char *err, size_t errlen);
-int gan_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume);
 
 #endif

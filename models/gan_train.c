@@ -1,36 +1,31 @@
-/* The GAN family's training loop: D (critic) steps then a G step, per seed 003 section 3.2.4 and
- * the WGAN / WGAN-GP recipes; sample and interpolation grids, losses, checkpoints, resume. */
+/* The GAN family on the trainer interface (models/model.h): D (critic) steps then a G step, per seed 003
+ * section 3.2.4 and the WGAN / WGAN-GP recipes; sample and interpolation grids; checkpoint parts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "dataset.h"
 #include "gan.h"
 #include "image_io.h"
 #include "images.h"
-#include "losslog.h"
-#include "optim.h"
 #include "rng.h"
 #include "runutil.h"
 #include "stl10.h"
+#include "tape_data.h"
 #include "util.h"
 
 #define SAMPLE_COLS 6
 
-
-
-static int fail(const char *msg) {
-    fprintf(stderr, "clgan: %s\n", msg);
-    return 1;
-}
-
 /* ---- data ------------------------------------------------------------------------------------ */
 
+/* The image side the architecture trains at: 28 (MLP) or 64 (DCGAN). */
+static int arch_size(const cfg *c) { return strcmp(cfg_str(c, "gan", "arch"), "mlp") ? 64 : 28; }
+
 static int load_folder(gan_trainer *r, char *err, size_t errlen) {
+    const cfg *c = r->base.c;
     image_list l;
-    if (image_list_dir(cfg_str(r->c, "data", "folder"), &l, err, errlen) != 0) return -1;
-    int C = r->s.channels, S = r->s.size, limit = (int)cfg_int(r->c, "data", "train_limit");
+    if (image_list_dir(cfg_str(c, "data", "folder"), &l, err, errlen) != 0) return -1;
+    /* the shape comes from the config: the spec is derived from the data afterwards */
+    int C = (int)cfg_int(c, "data", "channels"), S = arch_size(c), limit = (int)cfg_int(c, "data", "train_limit");
     int n = limit > 0 && limit < l.n ? limit : l.n, kept = 0, skipped = 0;
     image_prep p = {.channels = C, .load_size = S};
     size_t per = (size_t)C * S * S;
@@ -48,33 +43,27 @@ static int load_folder(gan_trainer *r, char *err, size_t errlen) {
     image_list_free(&l);
     if (!kept) {
         free(all);
-        set_err(err, errlen, "%s: no readable images", cfg_str(r->c, "data", "folder"));
+        set_err(err, errlen, "%s: no readable images", cfg_str(c, "data", "folder"));
         return -1;
     }
     for (size_t i = 0; i < (size_t)kept * per; i++) all[i] = 0.5f * all[i] + 0.5f;
-    dataset_from_host(&r->data, r->cl, all, kept, C, S, S, NULL);
+    dataset_from_host(&r->data, r->base.cl, all, kept, C, S, S, NULL);
     free(all);
     if (skipped) printf("%d unreadable images skipped\n", skipped);
     return 0;
 }
 
 static int load_data(gan_trainer *r, char *err, size_t errlen) {
-    const cfg *c = r->c;
+    const cfg *c = r->base.c;
+    clg_ctx *cl = r->base.cl;
     const char *src = cfg_str(c, "data", "source");
     int cond = cfg_bool(c, "gan", "conditional"), limit = (int)cfg_int(c, "data", "train_limit");
-    int channels = (int)cfg_int(c, "data", "channels");
-    if (!strcmp(src, "fashion-mnist")) {
-        if (channels != 1) {
-            set_err(err, errlen, "data.channels = %d: Fashion-MNIST is grayscale (1)", channels);
-            return -1;
-        }
-        if (dataset_load_idx(&r->data, r->cl, cfg_str(c, "data", "train_images"),
-                             cond ? cfg_str(c, "data", "train_labels") : NULL, limit, err, errlen) != 0)
-            return -1;
-    } else if (!strcmp(src, "stl10")) {
+    if (!strcmp(src, "fashion-mnist"))
+        return dataset_load_idx(&r->data, cl, cfg_str(c, "data", "train_images"),
+                                cond ? cfg_str(c, "data", "train_labels") : NULL, limit, err, errlen);
+    if (!strcmp(src, "stl10")) {
         float *imgs;
-        int n;
-        int S = strcmp(cfg_str(c, "gan", "arch"), "mlp") ? 64 : 28;
+        int n, S = arch_size(c);
         if (stl10_load(cfg_str(c, "data", "stl10_images"), S, limit, &imgs, &n, err, errlen) != 0) return -1;
         unsigned char *labels = NULL;
         if (cond) {
@@ -91,64 +80,43 @@ static int load_data(gan_trainer *r, char *err, size_t errlen) {
             }
         }
         for (size_t i = 0; i < (size_t)n * 3 * S * S; i++) imgs[i] = 0.5f * imgs[i] + 0.5f;
-        if (channels != 3) {
-            set_err(err, errlen, "data.channels = %d: STL-10 is RGB (3)", channels);
-            free(imgs);
-            free(labels);
-            return -1;
-        }
-        dataset_from_host(&r->data, r->cl, imgs, n, 3, S, S, labels);
+        dataset_from_host(&r->data, cl, imgs, n, 3, S, S, labels);
         free(imgs);
         free(labels);
-    } else {
-        if (cond) {
-            set_err(err, errlen, "data.source = folder has no labels: set gan.conditional = false");
-            return -1;
-        }
-        if (load_folder(r, err, errlen) != 0) return -1;
+        return 0;
     }
-    return 0;
-}
-
-/* Real images of batch b (global batch index) and their one-hot labels (or -1). */
-static int real_batch(gan_trainer *r, long b, int *y_vec, int *y_maps) {
-    long it = b % r->spe;
-    int first = (int)(it * r->B), count = r->data.n - first < r->B ? r->data.n - first : r->B;
-    tape *t = &r->t;
-    tensor x = arena_tensor(&t->ar, count, r->s.channels, r->s.size, r->s.size);
-    dataset_batch_resized(&r->data, first, count, x, -1.0f, 1.0f);
-    *y_vec = *y_maps = -1;
-    if (r->s.conditional) {
-        tensor yv = arena_tensor(&t->ar, count, r->s.ncls, 1, 1);
-        dataset_onehot(&r->data, first, count, yv);
-        *y_vec = tape_input(t, yv);
-        if (!r->s.mlp) {
-            tensor ym = arena_tensor(&t->ar, count, r->s.ncls, r->s.size, r->s.size);
-            dataset_onehot(&r->data, first, count, ym);
-            *y_maps = tape_input(t, ym);
-        } else {
-            *y_maps = *y_vec;
-        }
-    }
-    return tape_input(t, x);
+    return load_folder(r, err, errlen);
 }
 
 /* Label planes for D matching a label vector (DCGAN: broadcast over the image; MLP: the vector). */
 static int label_maps(gan_trainer *r, int y_vec) {
     if (y_vec < 0 || r->s.mlp) return y_vec;
-    tensor yv = tape_val(&r->t, y_vec);
-    tensor ym = arena_tensor(&r->t.ar, yv.n, yv.c, r->s.size, r->s.size);
-    CLG_LAUNCH1(r->cl, "gg_broadcast_planes", tnumel(ym), KMEM(ym.mem), KINT(ym.off), KMEM(yv.mem), KINT(yv.off),
-                KINT(yv.n * yv.c), KINT(r->s.size * r->s.size));
-    return tape_input(&r->t, ym);
+    return op_broadcast_planes(&r->base.t, tape_detach(&r->base.t, y_vec), r->s.size, r->s.size);
+}
+
+/* Real images of batch b (global batch index) and their one-hot labels (or -1). */
+static int real_batch(gan_trainer *r, long b, int *y_vec, int *y_maps) {
+    tape *t = &r->base.t;
+    int x, count;
+    if (r->base.with_data) {
+        long it = b % r->bpe;
+        int first = (int)(it * r->B);
+        count = r->data.n - first < r->B ? r->data.n - first : r->B;
+        x = tape_dataset_batch_resized(t, &r->data, first, count, r->s.size, -1.0f, 1.0f);
+        *y_vec = r->s.conditional ? tape_dataset_onehot(t, &r->data, first, count, 1, 1) : -1;
+    } else {
+        count = r->B;
+        x = tape_net_view(t, &r->fixed, 0);
+        *y_vec = r->s.conditional ? tape_const(t, count, r->s.ncls, 1, 1, 1.0f / (float)r->s.ncls) : -1;
+    }
+    *y_maps = label_maps(r, *y_vec);
+    return x;
 }
 
 /* ---- one training step ------------------------------------------------------------------------ */
 
-
-
 static int mean_score(gan_trainer *r, int logits) {
-    tape *t = &r->t;
+    tape *t = &r->base.t;
     float inv = 1.0f / (float)tape_val(t, logits).n;
     return r->s.loss == GAN_VANILLA ? op_sum(t, op_sigmoid(t, logits), inv) : op_sum(t, logits, inv);
 }
@@ -156,12 +124,12 @@ static int mean_score(gan_trainer *r, int logits) {
 /* One critic/discriminator update on batch b; returns the fake (kept on the tape with G's graph
  * when keep_g, for the G step to reuse as PyTorch's DCGAN example does). */
 static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_vars *sv, int *y_out) {
-    tape *t = &r->t;
+    tape *t = &r->base.t;
     int yv, ym;
     int x = real_batch(r, b, &yv, &ym);
     int B = tape_val(t, x).n;
-    seq_ctx ctx = {.training = 1, .seed = r->seed, .step = zstep * 8u};
-    int z = tape_randn(t, B, r->s.zdim, 1, 1, r->seed, RNG_STREAM_NOISE, zstep);
+    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = zstep * 8u};
+    int z = tape_randn(t, B, r->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, zstep);
     sv->x = x;
     sv->z = z;
     r->g.params.requires_grad = keep_g;
@@ -180,21 +148,13 @@ static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_v
         sv->d_loss = op_lincomb(t, op_sum(t, df, inv), 1.0f, op_sum(t, dr, inv), -1.0f);
     }
     if (r->s.loss == GAN_WGAN_GP) {
-        tensor xv = tape_val(t, x), fv = tape_val(t, fake_d);
-        int e = sv->gp_eps = tape_new(t, B, 1, 1, 1, 0);
-        tensor ev = tape_val(t, e);
-        CLG_LAUNCH1(r->cl, "rng_uniform", B, KMEM(ev.mem), KINT(ev.off), KINT(B), KUINT((uint32_t)r->seed),
-                    KUINT((uint32_t)(r->seed >> 32)), KUINT(RNG_STREAM_GP), KUINT(zstep), KFLOAT(0.0f), KFLOAT(1.0f));
-        int xh = tape_new(t, xv.n, xv.c, xv.h, xv.w, 1);
-        tensor hv = tape_val(t, xh);
-        CLG_LAUNCH1(r->cl, "gg_interp_rows", tnumel(hv), KMEM(hv.mem), KINT(hv.off), KMEM(xv.mem), KINT(xv.off), KMEM(fv.mem),
-                    KINT(fv.off), KMEM(ev.mem), KINT(ev.off), KINT(B), KINT(trow(xv)));
+        int e = sv->gp_eps = tape_rand_uniform(t, B, 1, 1, 1, r->base.seed, RNG_STREAM_GP, zstep, 0.0f, 1.0f);
+        int xh = tape_mix_rows_leaf(t, x, fake_d, e); /* e x + (1 - e) G(z), a leaf as torch's requires_grad_() */
         ctx.step = zstep * 8u + 3;
         int dh = gan_discriminate(&r->s, &r->d, t, xh, ym, &ctx);
         int grad = tape_grad_graph(t, op_sum(t, dh, 1.0f), xh);
-        tensor ones = arena_tensor(&t->ar, B, 1, 1, 1);
-        clg_fill(r->cl, ones.mem, ones.off, (size_t)B, 1.0f);
-        sv->gp = op_sqerr_sum(t, op_rownorm(t, grad), tape_input(t, ones), r->gp_lambda * inv);
+        int ones = tape_const(t, B, 1, 1, 1, 1.0f);
+        sv->gp = op_sqerr_sum(t, op_rownorm(t, grad), ones, r->gp_lambda * inv);
         sv->d_loss = op_lincomb(t, sv->d_loss, 1.0f, sv->gp, 1.0f);
     }
     sv->d_real = mean_score(r, dr);
@@ -209,12 +169,12 @@ static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_v
 
 /* The generator update: non-saturating -log D(G(z)) (vanilla) or -D(G(z)) (WGAN). */
 static void g_step(gan_trainer *r, int fake, int yv, unsigned zstep, int B, gan_step_vars *sv) {
-    tape *t = &r->t;
-    seq_ctx ctx = {.training = 1, .seed = r->seed, .step = zstep * 8u};
+    tape *t = &r->base.t;
+    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = zstep * 8u};
     r->g.params.requires_grad = 1;
     r->d.params.requires_grad = 0; /* D frozen: no gradient into it */
     if (fake < 0) {
-        int z = sv->z_g = tape_randn(t, B, r->s.zdim, 1, 1, r->seed, RNG_STREAM_NOISE, zstep);
+        int z = sv->z_g = tape_randn(t, B, r->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, zstep);
         fake = gan_generate(&r->s, &r->g, t, z, yv, &ctx);
     }
     ctx.step = zstep * 8u + 4;
@@ -227,7 +187,7 @@ static void g_step(gan_trainer *r, int fake, int yv, unsigned zstep, int B, gan_
     r->d.params.requires_grad = 1;
 }
 
-/* ---- grids, checkpoints ----------------------------------------------------------------------- */
+/* ---- grids -------------------------------------------------------------------------------------- */
 
 static void fixed_labels(gan_trainer *r, int n, int rows_are_classes, float *onehot) {
     memset(onehot, 0, (size_t)n * r->s.ncls * sizeof(float));
@@ -239,33 +199,25 @@ static void fixed_labels(gan_trainer *r, int n, int rows_are_classes, float *one
 
 /* Decodes n latent vectors (and labels) with G in evaluation mode into host images. */
 static float *generate_host(gan_trainer *r, const float *z, const float *onehot, int n) {
-    tape *t = &r->t;
+    tape *t = &r->base.t;
     t->grad_enabled = 0;
     tape_reset(t);
-    tensor zt = arena_tensor(&t->ar, n, r->s.zdim, 1, 1);
-    clg_write(r->cl, zt.mem, zt.off, (size_t)n * r->s.zdim, z);
-    int y = -1;
-    if (onehot) {
-        tensor yt = arena_tensor(&t->ar, n, r->s.ncls, 1, 1);
-        clg_write(r->cl, yt.mem, yt.off, (size_t)n * r->s.ncls, onehot);
-        y = tape_input(t, yt);
-    }
-    seq_ctx ctx = {.training = 0, .seed = r->seed};
-    tensor img = tape_val(t, gan_generate(&r->s, &r->g, t, tape_input(t, zt), y, &ctx));
-    float *out = xmalloc(tnumel(img) * sizeof(float));
-    clg_read(r->cl, img.mem, img.off, tnumel(img), out);
+    int y = onehot ? tape_upload(t, n, r->s.ncls, 1, 1, onehot) : -1;
+    seq_ctx ctx = {.training = 0, .seed = r->base.seed};
+    float *out = tape_download_new(t, gan_generate(&r->s, &r->g, t, tape_upload(t, n, r->s.zdim, 1, 1, z), y, &ctx), NULL);
     t->grad_enabled = 1;
     tape_reset(t);
     return out;
 }
 
-static int write_grids(gan_trainer *r, long epoch, char *err, size_t errlen) {
+static int gan_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
+    gan_trainer *r = (gan_trainer *)tr;
     int rows = r->s.conditional ? r->s.ncls : SAMPLE_COLS, n = rows * SAMPLE_COLS, Z = r->s.zdim;
     float *z = xmalloc((size_t)n * Z * sizeof *z), *onehot = xmalloc((size_t)n * (r->s.ncls + 1) * sizeof(float));
-    rng_seq rs = rng_seq_make(r->seed, RNG_STREAM_SAMPLE, 0);
+    rng_seq rs = rng_seq_make(r->base.seed, RNG_STREAM_SAMPLE, 0);
     float *zcol = xmalloc((size_t)SAMPLE_COLS * Z * sizeof *zcol);
     for (int i = 0; i < SAMPLE_COLS * Z; i++) zcol[i] = rng_normal(&rs);
-    rng_seq rs2 = rng_seq_make(r->seed, RNG_STREAM_SAMPLE, 2);
+    rng_seq rs2 = rng_seq_make(r->base.seed, RNG_STREAM_SAMPLE, 2);
     for (int i = 0; i < n; i++)
         for (int k = 0; k < Z; k++) /* conditional: one z per column, shared down the classes */
             z[(size_t)i * Z + k] = r->s.conditional ? zcol[(size_t)(i % SAMPLE_COLS) * Z + k] : rng_normal(&rs2);
@@ -273,14 +225,14 @@ static int write_grids(gan_trainer *r, long epoch, char *err, size_t errlen) {
     float *img = generate_host(r, z, r->s.conditional ? onehot : NULL, n);
     char path[4300], name[64];
     int C = r->s.channels, S = r->s.size, rc;
-    snprintf(name, sizeof name, "samples_epoch%03ld.png", epoch);
-    run_path(path, sizeof path, r->dir, name);
-    rc = png_write_grid(path, img, n, C, S, S, rows, SAMPLE_COLS, -1, 1, 2, err, errlen);
-    run_path(path, sizeof path, r->dir, "samples.png");
+    snprintf(name, sizeof name, "samples_%s.png", tag ? tag : "last");
+    run_path(path, sizeof path, dir, name);
+    rc = tag ? png_write_grid(path, img, n, C, S, S, rows, SAMPLE_COLS, -1, 1, 2, err, errlen) : 0;
+    run_path(path, sizeof path, dir, "samples.png");
     if (rc == 0) rc = png_write_grid(path, img, n, C, S, S, rows, SAMPLE_COLS, -1, 1, 2, err, errlen);
     free(img);
     /* seed 002 figure 9: six pairs (z1, z2), rows from z1 to z2 in steps of 0.2 */
-    rng_seq ri = rng_seq_make(r->seed, RNG_STREAM_SAMPLE, 1);
+    rng_seq ri = rng_seq_make(r->base.seed, RNG_STREAM_SAMPLE, 1);
     float *pairs = xmalloc((size_t)2 * SAMPLE_COLS * Z * sizeof *pairs);
     for (int i = 0; i < 2 * SAMPLE_COLS * Z; i++) pairs[i] = rng_normal(&ri);
     int ni = 6 * SAMPLE_COLS;
@@ -294,7 +246,7 @@ static int write_grids(gan_trainer *r, long epoch, char *err, size_t errlen) {
             }
     if (r->s.conditional) fixed_labels(r, ni, 0, onehot);
     img = generate_host(r, zi, r->s.conditional ? onehot : NULL, ni);
-    run_path(path, sizeof path, r->dir, "interpolation.png");
+    run_path(path, sizeof path, dir, "interpolation.png");
     if (rc == 0) rc = png_write_grid(path, img, ni, C, S, S, 6, SAMPLE_COLS, -1, 1, 2, err, errlen);
     free(img);
     free(zi);
@@ -305,47 +257,44 @@ static int write_grids(gan_trainer *r, long epoch, char *err, size_t errlen) {
     return rc;
 }
 
-static int checkpoint(gan_trainer *r, int save, char *err, size_t errlen) {
-    char path[4300];
-    run_path(path, sizeof path, r->dir, "checkpoint.safetensors");
-    ckpt_part parts[4] = {{&r->g.params, &r->og}, {&r->d.params, &r->od}, {&r->g.buffers, NULL}, {&r->d.buffers, NULL}};
-    if (save) {
-        char cfgpath[4300], step[32], epoch[32], gt[32], dt[32], seed[32];
-        run_path(cfgpath, sizeof cfgpath, r->dir, "config.ini");
-        char *config = read_file(cfgpath, NULL, err, errlen);
-        if (!config) return -1;
-        snprintf(step, sizeof step, "%ld", r->step);
-        snprintf(epoch, sizeof epoch, "%ld", r->step * r->n_critic / r->spe);
-        snprintf(gt, sizeof gt, "%ld", r->og.t);
-        snprintf(dt, sizeof dt, "%ld", r->od.t);
-        snprintf(seed, sizeof seed, "%llu", r->seed);
-        const char *k[] = {"format", "model", "step", "epoch", "G.opt_t", "D.opt_t", "seed", "config"};
-        const char *v[] = {"clgan-checkpoint-1", "gan", step, epoch, gt, dt, seed, config};
-        int rc = ckpt_save(path, parts, 4, k, v, 8, err, errlen);
-        free(config);
-        return rc;
-    }
-    st_file f;
-    if (ckpt_load(path, parts, 4, 1, &f, err, errlen) != 0) return -1;
-    int rc = ckpt_meta_long(&f, path, "step", &r->step, err, errlen);
-    if (rc == 0) rc = ckpt_meta_long(&f, path, "G.opt_t", &r->og.t, err, errlen);
-    if (rc == 0) rc = ckpt_meta_long(&f, path, "D.opt_t", &r->od.t, err, errlen);
-    st_free(&f);
-    return rc;
-}
+/* ---- the trainer interface ------------------------------------------------------------------------ */
 
-/* ---- the loop ------------------------------------------------------------------------------- */
-
-int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, const char *run_dir, char *err, size_t errlen) {
-    memset(r, 0, sizeof *r);
-    r->c = c, r->cl = cl, r->dir = run_dir, r->shuffled_epoch = -1;
-    r->seed = (unsigned long long)cfg_int(c, "run", "seed");
-    if (load_data(r, err, errlen) != 0) return -1;
-    if (gan_spec_from_cfg(c, &r->s, r->data.c, r->data.ncls, err, errlen) != 0) {
-        dataset_free(&r->data);
+static int gan_check(const cfg *c, char *err, size_t errlen) {
+    const char *src = cfg_str(c, "data", "source");
+    int channels = (int)cfg_int(c, "data", "channels");
+    if (!strcmp(src, "fashion-mnist") && channels != 1) {
+        set_err(err, errlen, "data.channels = %d: Fashion-MNIST is grayscale (1)", channels);
         return -1;
     }
-    gan_build(&r->s, &r->g, &r->d, cl);
+    if (!strcmp(src, "stl10") && channels != 3) {
+        set_err(err, errlen, "data.channels = %d: STL-10 is RGB (3)", channels);
+        return -1;
+    }
+    if (!strcmp(src, "folder") && cfg_bool(c, "gan", "conditional")) {
+        set_err(err, errlen, "data.source = folder has no labels: set gan.conditional = false");
+        return -1;
+    }
+    gan_spec s;
+    return gan_spec_from_cfg(c, &s, channels, 10, err, errlen);
+}
+
+static int gan_init(trainer *tr, char *err, size_t errlen) {
+    gan_trainer *r = (gan_trainer *)tr;
+    const cfg *c = tr->c;
+    r->shuffled_epoch = -1;
+    r->B = (int)cfg_int(c, "train", "batch_size");
+    int channels = (int)cfg_int(c, "data", "channels"), ncls = 10;
+    if (tr->with_data) {
+        if (load_data(r, err, errlen) != 0) return -1;
+        channels = r->data.c, ncls = r->data.ncls;
+    }
+    if (gan_spec_from_cfg(c, &r->s, channels, ncls, err, errlen) != 0) {
+        if (tr->with_data) dataset_free(&r->data);
+        return -1;
+    }
+    if (!tr->with_data)
+        trainer_fixed_batch(&r->fixed, tr->cl, "bench_x", r->B, r->s.channels, r->s.size, r->s.size, tr->seed, -1.0f, 1.0f);
+    gan_build(&r->s, &r->g, &r->d, tr->cl);
     double lr = cfg_float(c, "train", "lr"), b1 = cfg_float(c, "train", "beta1"), b2 = cfg_float(c, "train", "beta2");
     double eps = cfg_float(c, "train", "eps"), wd = cfg_float(c, "train", "weight_decay");
     if (!strcmp(cfg_str(c, "gan", "optimizer"), "rmsprop")) {
@@ -355,134 +304,167 @@ int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, const char *run_
         optim_adam(&r->og, &r->g.params, lr, b1, b2, eps, wd);
         optim_adam(&r->od, &r->d.params, lr, b1, b2, eps, wd);
     }
-    tape_init(&r->t, cl);
-    r->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
-    r->B = (int)cfg_int(c, "train", "batch_size");
+    tape_init(&tr->t, tr->cl);
+    tr->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     r->n_critic = (int)cfg_int(c, "gan", "n_critic");
     r->clip = (float)cfg_float(c, "gan", "clip");
     r->gp_lambda = (float)cfg_float(c, "gan", "gp_lambda");
-    r->spe = (r->data.n + r->B - 1) / r->B;
+    long n = tr->with_data ? r->data.n : r->B;
+    r->bpe = (n + r->B - 1) / r->B;
+    tr->spe = r->bpe / r->n_critic > 0 ? r->bpe / r->n_critic : 1; /* generator steps per epoch */
+    tr->epochs = cfg_int(c, "train", "epochs");
+    tr->grid_epochs = cfg_int(c, "gan", "sample_every");
+    tr->unit = "generator step";
+    static const char *const names[] = {"d_loss", "g_loss", "d_real", "d_fake", "gp"};
+    tr->nloss = r->s.loss == GAN_WGAN_GP ? 5 : 4;
+    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i];
     init_scheme scheme = r->s.mlp ? INIT_TORCH_DEFAULT : INIT_DCGAN;
-    seq_init_weights(&r->g, scheme, r->seed);
-    seq_init_weights(&r->d, scheme, r->seed + 1);
+    seq_init_weights(&r->g, scheme, tr->seed);
+    seq_init_weights(&r->d, scheme, tr->seed + 1);
     return 0;
+}
+
+int gan_trainer_init(gan_trainer *r, const cfg *c, clg_ctx *cl, char *err, size_t errlen) {
+    memset(r, 0, sizeof *r);
+    r->base = (trainer){.m = &gan_model, .c = c, .cl = cl, .with_data = 1, .grid_epochs = 1,
+                        .seed = (unsigned long long)cfg_int(c, "run", "seed")};
+    return gan_init(&r->base, err, errlen);
 }
 
 void gan_trainer_iteration(gan_trainer *r, gan_step_vars *sv) {
     *sv = (gan_step_vars){-1, -1, -1, -1, -1, -1, -1, -1, -1};
-    tape_reset(&r->t);
+    tape *t = &r->base.t;
+    tape_reset(t);
     int fake = -1, yv = -1, B = 0;
-    unsigned base = (unsigned)(r->step * (r->n_critic + 1));
+    long step = r->base.step;
+    unsigned base = (unsigned)(step * (r->n_critic + 1));
     for (int k = 0; k < r->n_critic; k++) {
-        long b = r->step * r->n_critic + k, epoch = b / r->spe;
-        if (epoch != r->shuffled_epoch) {
-            dataset_shuffle(&r->data, r->seed, (unsigned)epoch);
+        long b = step * r->n_critic + k, epoch = b / r->bpe;
+        if (r->base.with_data && epoch != r->shuffled_epoch) {
+            dataset_shuffle(&r->data, r->base.seed, (unsigned)epoch);
             r->shuffled_epoch = epoch;
         }
-        if (k > 0) tape_reset(&r->t);
+        if (k > 0) tape_reset(t);
         int keep = r->n_critic == 1; /* reuse the fake for the G step, as PyTorch's DCGAN example */
         fake = d_step(r, b, base + (unsigned)k, keep, sv, &yv);
-        B = tape_val(&r->t, fake).n;
+        B = tape_val(t, fake).n;
         if (!keep) fake = -1;
     }
     g_step(r, fake, yv, base + (unsigned)r->n_critic, B, sv);
-    r->step++;
+    r->base.step++;
+}
+
+static void gan_iteration(trainer *tr) {
+    gan_trainer *r = (gan_trainer *)tr;
+    gan_step_vars sv;
+    gan_trainer_iteration(r, &sv);
+    tr->loss[0] = sv.d_loss, tr->loss[1] = sv.g_loss, tr->loss[2] = sv.d_real, tr->loss[3] = sv.d_fake, tr->loss[4] = sv.gp;
+}
+
+static void gan_describe(trainer *tr, FILE *f) {
+    gan_trainer *r = (gan_trainer *)tr;
+    fprintf(f, "%s %s%s, %d images of %dx%dx%d, batch %d, %ld generator steps per epoch, %ld epochs\n",
+            r->s.mlp ? "MLP" : "DCGAN", r->s.conditional ? "conditional " : "",
+            r->s.loss == GAN_VANILLA ? "GAN" : r->s.loss == GAN_WGAN ? "WGAN (clipping)" : "WGAN-GP", r->data.n, r->s.channels,
+            r->s.size, r->s.size, r->B, tr->spe, tr->epochs);
+}
+
+static int gan_parts(trainer *tr, ckpt_part *parts) {
+    gan_trainer *r = (gan_trainer *)tr;
+    parts[0] = (ckpt_part){&r->g.params, &r->og};
+    parts[1] = (ckpt_part){&r->d.params, &r->od};
+    parts[2] = (ckpt_part){&r->g.buffers, NULL};
+    parts[3] = (ckpt_part){&r->d.buffers, NULL};
+    return 4;
+}
+
+static void gan_meta_save(trainer *tr, ckpt_meta *meta) {
+    gan_trainer *r = (gan_trainer *)tr;
+    ckpt_meta_add(meta, "G.opt_t", "%ld", r->og.t);
+    ckpt_meta_add(meta, "D.opt_t", "%ld", r->od.t);
+}
+
+static int gan_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
+    gan_trainer *r = (gan_trainer *)tr;
+    if (ckpt_meta_long(f, path, "G.opt_t", &r->og.t, err, errlen) != 0) return -1;
+    return ckpt_meta_long(f, path, "D.opt_t", &r->od.t, err, errlen);
 }
 
 void gan_trainer_free(gan_trainer *r) {
-    tape_free(&r->t);
+    tape_free(&r->base.t);
     optim_free(&r->og);
     optim_free(&r->od);
     seq_free(&r->g);
     seq_free(&r->d);
-    dataset_free(&r->data);
+    if (r->base.with_data) dataset_free(&r->data);
+    else net_free(&r->fixed);
 }
 
-static int stop_nan(const char *msg, long saved_step) {
-    fprintf(stderr, "clgan: %s; stopping.%s\n", msg,
-            saved_step >= 0 ? " The last good checkpoint is kept." : " No checkpoint had been written yet.");
-    return 3;
+static void gan_free(trainer *tr) { gan_trainer_free((gan_trainer *)tr); }
+
+/* What tools/torch_ref/dcgan_iter.py does: the unconditional DCGAN, BCE loss, one D step per G step, Adam. */
+static int gan_torch_args(const cfg *c, char argv[][64], int *argc, char *err, size_t errlen) {
+    if (strcmp(cfg_str(c, "gan", "arch"), "dcgan") || cfg_bool(c, "gan", "conditional") ||
+        strcmp(cfg_str(c, "gan", "loss"), "vanilla") || cfg_int(c, "gan", "n_critic") != 1 ||
+        strcmp(cfg_str(c, "gan", "optimizer"), "adam")) {
+        set_err(err, errlen, "the PyTorch twin (tools/torch_ref/dcgan_iter.py) is the unconditional DCGAN with the BCE "
+                             "loss, one D step per G step and Adam (gan.arch = dcgan, gan.conditional = false, gan.loss = "
+                             "vanilla, gan.n_critic = 1, gan.optimizer = adam)");
+        return -1;
+    }
+    torch_arg(argv, argc, "--batch", "%ld", cfg_int(c, "train", "batch_size"));
+    torch_arg(argv, argc, "--zdim", "%ld", cfg_int(c, "gan", "zdim"));
+    torch_arg(argv, argc, "--ngf", "%ld", cfg_int(c, "gan", "ngf"));
+    torch_arg(argv, argc, "--ndf", "%ld", cfg_int(c, "gan", "ndf"));
+    torch_arg(argv, argc, "--channels", "%ld", cfg_int(c, "data", "channels"));
+    torch_arg(argv, argc, "--slope", "%.9g", cfg_float(c, "gan", "slope"));
+    if (!cfg_bool(c, "gan", "d_batchnorm")) torch_arg(argv, argc, "--no-d-batchnorm", NULL);
+    torch_adam_args(c, argv, argc);
+    return 0;
 }
 
-int gan_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
-    char err[4096];
-    gan_trainer r;
-    if (gan_trainer_init(&r, c, cl, run_dir, err, sizeof err) != 0) return fail(err);
-    long epochs = cfg_int(c, "train", "epochs"), max_steps = cfg_int(c, "train", "max_steps");
-    long gsteps_per_epoch = r.spe / r.n_critic > 0 ? r.spe / r.n_critic : 1;
-    long stop_at = epochs * gsteps_per_epoch;
-    if (max_steps > 0 && max_steps < stop_at) stop_at = max_steps;
-    char csv[4300];
-    run_path(csv, sizeof csv, run_dir, "losses.csv");
-    long saved_step = -1;
-    if (resume) {
-        if (checkpoint(&r, 0, err, sizeof err) != 0 || csv_truncate_after(csv, r.step, err, sizeof err) != 0) {
-            gan_trainer_free(&r);
-            return fail(err);
-        }
-        saved_step = r.step;
-        printf("resuming %s at generator step %ld\n", run_dir, r.step);
-    }
-    const char *names[] = {"d_loss", "g_loss", "d_real", "d_fake", "gp"};
-    int nl = r.s.loss == GAN_WGAN_GP ? 5 : 4;
-    losslog ll;
-    int log_every = (int)cfg_int(c, "run", "log_every");
-    if (losslog_open(&ll, cl, csv, names, nl, log_every, err, sizeof err) != 0) {
-        gan_trainer_free(&r);
-        return fail(err);
-    }
-    printf("%s %s%s, %d images of %dx%dx%d, batch %d, %ld generator steps per epoch, %ld epochs\n",
-           r.s.mlp ? "MLP" : "DCGAN", r.s.conditional ? "conditional " : "",
-           r.s.loss == GAN_VANILLA ? "GAN" : r.s.loss == GAN_WGAN ? "WGAN (clipping)" : "WGAN-GP", r.data.n,
-           r.s.channels, r.s.size, r.s.size, r.B, gsteps_per_epoch, epochs);
-    int status = 0, sample_every = (int)cfg_int(c, "gan", "sample_every");
-    double t_log = now_seconds();
-    while (r.step < stop_at && status == 0) {
-        gan_step_vars sv;
-        gan_trainer_iteration(&r, &sv);
-        tensor sc[5] = {tape_val(&r.t, sv.d_loss), tape_val(&r.t, sv.g_loss), tape_val(&r.t, sv.d_real),
-                        tape_val(&r.t, sv.d_fake), tape_val(&r.t, sv.gp >= 0 ? sv.gp : sv.d_loss)};
-        if (losslog_push(&ll, r.step, sc, err, sizeof err) != 0) {
-            status = stop_nan(err, saved_step);
-            break;
-        }
-        long epoch_now = r.step / gsteps_per_epoch;
-        int epoch_end = r.step % gsteps_per_epoch == 0;
-        if (r.step % log_every == 0 || epoch_end || r.step == stop_at) {
-            if (losslog_flush(&ll, err, sizeof err) != 0) {
-                status = stop_nan(err, saved_step);
-                break;
-            }
-            double m[5], now = now_seconds();
-            long n = losslog_take_means(&ll, m);
-            if (n) {
-                char left[32];
-                double its = (double)n / (now - t_log);
-                format_duration((double)(stop_at - r.step) / its, left, sizeof left);
-                printf("epoch %ld/%ld  step %ld/%ld  D %.4f  G %.4f  %s %.3f  %s %.3f | %.2f it/s  left %s\n",
-                       (r.step - 1) / gsteps_per_epoch + 1, epochs, r.step, stop_at, m[0], m[1],
-                       r.s.loss == GAN_VANILLA ? "D(x)" : "C(x)", m[2], r.s.loss == GAN_VANILLA ? "D(G(z))" : "C(G(z))", m[3],
-                       its, left);
-                fflush(stdout);
-            }
-            t_log = now;
-        }
-        if ((epoch_end && epoch_now % sample_every == 0) || r.step == stop_at) {
-            if (write_grids(&r, epoch_end ? epoch_now : epoch_now + 1, err, sizeof err) != 0 ||
-                checkpoint(&r, 1, err, sizeof err) != 0) {
-                status = fail(err);
-                break;
-            }
-            saved_step = r.step;
-            char png[4300];
-            run_path(png, sizeof png, run_dir, "losses.png");
-            if (plot_csv(csv, png, "GAN losses (per generator step)", err, sizeof err) != 0)
-                fprintf(stderr, "clgan: warning: %s\n", err);
-            t_log = now_seconds();
-        }
-    }
-    if (status == 0) printf("stopped at generator step %ld; checkpoint %s/checkpoint.safetensors\n", r.step, run_dir);
-    losslog_close(&ll);
-    gan_trainer_free(&r);
-    return status;
-}
+static const cfg_key gan_keys[] = {
+    {"data", "source", CFG_CHOICE, "fashion-mnist", "training images: IDX files, the STL-10 binary format, or a folder", "fashion-mnist|stl10|folder", 0, 0},
+    {"data", "train_images", CFG_STR, "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", "IDX images (source fashion-mnist)", NULL, 0, 0},
+    {"data", "train_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "IDX labels (conditional models)", NULL, 0, 0},
+    {"data", "stl10_images", CFG_STR, "data/stl10_binary/train_X.bin", "STL-10 images (source stl10)", NULL, 0, 0},
+    {"data", "stl10_labels", CFG_STR, "data/stl10_binary/train_y.bin", "STL-10 labels (conditional models)", NULL, 0, 0},
+    {"data", "folder", CFG_STR, "data/images", "a folder of PNG/JPEG/BMP images (source folder; unconditional only)", NULL, 0, 0},
+    {"data", "channels", CFG_INT, "1", "1 (grayscale) or 3 (RGB); Fashion-MNIST is 1, STL-10 3", NULL, 1, 3},
+    {"data", "train_limit", CFG_INT, "0", "use only the first N training images; 0 = all", NULL, 0, 2147483647},
+    {"gan", "arch", CFG_CHOICE, "dcgan", "mlp: seed 002's fully-connected GAN at 28x28; dcgan: seed 003 tables 3-4 at 64x64", "mlp|dcgan", 0, 0},
+    {"gan", "conditional", CFG_BOOL, "false", "condition G and D on the class (one-hot label concatenated to z and x)", NULL, 0, 0},
+    {"gan", "loss", CFG_CHOICE, "vanilla", "vanilla: BCE, non-saturating G loss; wgan: critic without sigmoid + weight clipping; wgan-gp: gradient penalty", "vanilla|wgan|wgan-gp", 0, 0},
+    {"gan", "zdim", CFG_INT, "100", "latent dimensions, z ~ N(0, I)", NULL, 1, 4096},
+    {"gan", "ngf", CFG_INT, "128", "DCGAN generator width: channels ngf*8, *4, *2, *1 (1024-512-256-128 in the seed)", NULL, 1, 4096},
+    {"gan", "ndf", CFG_INT, "128", "DCGAN discriminator width: channels ndf, *2, *4, *8", NULL, 1, 4096},
+    {"gan", "slope", CFG_FLOAT, "0.2", "LeakyReLU negative slope", NULL, 0, 1},
+    {"gan", "dropout", CFG_FLOAT, "0.3", "dropout after each hidden layer of the MLP discriminator", NULL, 0, 0.99},
+    {"gan", "d_batchnorm", CFG_BOOL, "true", "batch norm in the DCGAN discriminator (seed 003); must be off for wgan-gp", NULL, 0, 0},
+    {"gan", "n_critic", CFG_INT, "1", "discriminator (critic) steps per generator step (5 for WGAN)", NULL, 1, 100},
+    {"gan", "clip", CFG_FLOAT, "0.01", "WGAN weight clipping bound", NULL, 0, 10},
+    {"gan", "gp_lambda", CFG_FLOAT, "10", "WGAN-GP gradient penalty weight", NULL, 0, 1e6},
+    {"gan", "optimizer", CFG_CHOICE, "adam", "adam (train.lr, beta1, beta2) or rmsprop (train.lr, alpha 0.99), for both networks", "adam|rmsprop", 0, 0},
+    {"gan", "sample_every", CFG_INT, "1", "epochs between sample grids", NULL, 1, 100000},
+};
+
+const model_desc gan_model = {
+    .type = "gan",
+    .summary = "GAN family: MLP GAN, DCGAN, conditional, WGAN, WGAN-GP (seeds 002, 003)",
+    .keys = gan_keys,
+    .nkeys = (int)(sizeof gan_keys / sizeof gan_keys[0]),
+    .size = sizeof(gan_trainer),
+    .check = gan_check,
+    .init = gan_init,
+    .iteration = gan_iteration,
+    .describe = gan_describe,
+    .grids = gan_grids,
+    .parts = gan_parts,
+    .meta_save = gan_meta_save,
+    .meta_load = gan_meta_load,
+    .free = gan_free,
+    .torch_script = "tools/torch_ref/dcgan_iter.py",
+    .torch_args = gan_torch_args,
+    .bench_warmup = 1,
+    .bench_iters = 3,
+};

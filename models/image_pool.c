@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "tape_data.h"
 #include "util.h"
 
 void image_pool_init(image_pool *p, clg_ctx *cl, const char *name, int size, int c, int h, int w) {
@@ -27,21 +28,19 @@ int image_pool_query(image_pool *p, tape *t, int fakes, uint64_t seed, uint32_t 
     if (p->size == 0) return tape_detach(t, fakes);
     tensor f = tape_val(t, fakes);
     if ((size_t)trow(f) != p->per) die("image_pool_query: images of %d floats, the pool holds %zu", trow(f), p->per);
-    tensor out = arena_tensor(&t->ar, f.n, f.c, f.h, f.w);
-    tensor st = net_tensor(&p->store, 0);
+    int out = tape_new(t, f.n, f.c, f.h, f.w, 0), store = tape_net_view(t, &p->store, 0);
     rng_seq r = rng_seq_make(seed, RNG_STREAM_POOL, step);
     for (int i = 0; i < f.n; i++) {
-        size_t fo = f.off + (size_t)i * p->per, oo = out.off + (size_t)i * p->per;
         if (p->count < p->size) {
-            clg_copy(p->cl, st.mem, st.off + (size_t)p->count++ * p->per, f.mem, fo, p->per);
-            clg_copy(p->cl, out.mem, oo, f.mem, fo, p->per);
+            tape_copy_rows(t, store, p->count++, fakes, i, 1);
+            tape_copy_rows(t, out, i, fakes, i, 1);
         } else if (rng_uniform(&r) > 0.5f) {
-            size_t so = st.off + (size_t)rng_below(&r, (uint32_t)p->size) * p->per;
-            clg_copy(p->cl, out.mem, oo, st.mem, so, p->per);
-            clg_copy(p->cl, st.mem, so, f.mem, fo, p->per);
+            int k = (int)rng_below(&r, (uint32_t)p->size);
+            tape_copy_rows(t, out, i, store, k, 1); /* the stored fake goes out, the new one takes its place */
+            tape_copy_rows(t, store, k, fakes, i, 1);
         } else {
-            clg_copy(p->cl, out.mem, oo, f.mem, fo, p->per);
+            tape_copy_rows(t, out, i, fakes, i, 1);
         }
     }
-    return tape_input(t, out);
+    return out;
 }

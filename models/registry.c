@@ -24,10 +24,20 @@ const int common_nkeys = (int)(sizeof common_keys / sizeof common_keys[0]);
 
 static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model};
 
+int model_count(void) { return (int)(sizeof models / sizeof models[0]); }
+const model_desc *model_at(int i) { return i >= 0 && i < model_count() ? models[i] : NULL; }
+
 const model_desc *model_find(const char *type) {
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
         if (strcmp(models[i]->type, type) == 0) return models[i];
     return NULL;
+}
+
+cfg *model_schema(const model_desc *m) {
+    cfg *c = cfg_new();
+    cfg_add_keys(c, common_keys, common_nkeys);
+    cfg_add_keys(c, m->keys, m->nkeys);
+    return c;
 }
 
 void model_list(FILE *f) {

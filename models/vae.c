@@ -3,36 +3,7 @@
 #include <math.h>
 
 #include "rng.h"
-
-static const cfg_key vae_keys[] = {
-    {"data", "train_images", CFG_STR, "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
-     "IDX images to train on (gzip or plain)", NULL, 0, 0},
-    {"data", "test_images", CFG_STR, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
-     "IDX images for the test reconstruction error and grids", NULL, 0, 0},
-    {"data", "train_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz",
-     "IDX labels of the training images (conditional VAE)", NULL, 0, 0},
-    {"data", "test_labels", CFG_STR, "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz",
-     "IDX labels of the test images (conditional VAE)", NULL, 0, 0},
-    {"data", "train_limit", CFG_INT, "0", "use only the first N training images; 0 = all", NULL, 0, 2147483647},
-    {"vae", "arch", CFG_CHOICE, "mlp", "mlp: fully-connected encoder (seed 003); conv: two 3x3 convolutions first (seed 002)", "mlp|conv", 0, 0},
-    {"vae", "conv1", CFG_INT, "8", "channels of the first encoder convolution (arch = conv)", NULL, 1, 4096},
-    {"vae", "conv2", CFG_INT, "16", "channels of the second encoder convolution (arch = conv)", NULL, 1, 4096},
-    {"vae", "conditional", CFG_BOOL, "false", "conditional VAE: the one-hot label joins the encoder input and z (seed 002)", NULL, 0, 0},
-    {"vae", "zdim", CFG_INT, "5", "latent dimensions", NULL, 1, 4096},
-    {"vae", "hidden", CFG_INT, "400", "hidden units of the encoder and decoder", NULL, 1, 65536},
-    {"vae", "kl_weight", CFG_FLOAT, "1", "weight of the KL term against the reconstruction BCE (1:1 in the seed)", NULL, 0, 1e6},
-    {"vae", "relu_latent", CFG_BOOL, "false", "apply the ReLU that seed 003's table prints after the mu and log-variance layers", NULL, 0, 0},
-    {"eval", "every", CFG_INT, "100", "steps between test reconstruction MSE measurements", NULL, 1, 2147483647},
-    {"eval", "images", CFG_INT, "1000", "test images used every eval.every steps (the whole test set is used at each epoch's end)", NULL, 1, 2147483647},
-};
-
-const model_desc vae_model = {
-    .type = "vae",
-    .summary = "VAE (seed 003: 784-400-zdim-400-784, BCE + KL), convolutional and conditional (seed 002)",
-    .keys = vae_keys,
-    .nkeys = (int)(sizeof vae_keys / sizeof vae_keys[0]),
-    .train = vae_train,
-};
+#include "tape_data.h"
 
 void vae_create_spec(vae *m, clg_ctx *cl, const vae_spec *sp) {
     *m = (vae){.cl = cl, .s = *sp, .hidden = sp->hidden, .zdim = sp->zdim, .relu_latent = sp->relu_latent,
@@ -123,8 +94,7 @@ vae_vars vae_forward_y(vae *m, tape *t, int x, int y, unsigned long long seed, u
     v.z = op_reparam(t, v.mu, v.logvar, v.eps);
     v.xhat = vae_decode(m, t, v.z, y);
     /* Flattened views of x and x_hat so shapes match for the BCE. */
-    tensor xv = tape_val(t, x);
-    int xflat = tape_input(t, (tensor){xv.mem, xv.off, B, m->in_dim, 1, 1});
+    int xflat = tape_view(t, x, B, m->in_dim, 1, 1);
     v.recon = op_bce_sum(t, v.xhat, xflat, 1.0f / (float)B);
     v.kl = op_kl_normal_sum(t, v.mu, v.logvar, 1.0f / (float)B);
     v.loss = op_lincomb(t, v.recon, 1.0f, v.kl, m->kl_weight);

@@ -34,6 +34,7 @@ typedef struct {
 
 extern const model_desc vae_model;
 
+
 void vae_create_spec(vae *m, clg_ctx *cl, const vae_spec *s);
 /* The fully-connected, unconditional VAE over in_dim inputs. */
 void vae_create(vae *m, clg_ctx *cl, int in_dim, int hidden, int zdim, int relu_latent, float kl_weight);
@@ -49,7 +50,5 @@ int vae_decode(vae *m, tape *t, int z, int y);
  * batch): zero the gradients, forward, backward, optimizer step. The returned variables stay on t
  * until the next tape_reset. vae_train's loop and ./bench --model vae use it. */
 vae_vars vae_train_step(vae *m, optim *opt, tape *t, int x, int y, unsigned long long seed, unsigned step);
-/* Trains per the config (models/vae_train.c). */
-int vae_train(const cfg *c, clg_ctx *cl, const char *run_dir, int resume);
 
 #endif

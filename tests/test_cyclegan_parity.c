@@ -63,7 +63,7 @@ static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
 /* Saves the trainer's checkpoint (written to tmpdir/checkpoint.safetensors) as SCEN_WHAT. */
 static int save_as(cyclegan_trainer *r, const char *scen, const char *what) {
     char err[1024], from[256], to[256];
-    int rc = cyclegan_checkpoint(r, 1, err, sizeof err);
+    int rc = trainer_save(&r->base, tmpdir, err, sizeof err);
     CHECK(rc == 0, "%s: checkpoint: %s", scen, err);
     snprintf(from, sizeof from, "%s/checkpoint.safetensors", tmpdir);
     tmp_path(to, sizeof to, scen, what);
@@ -92,7 +92,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
     CHECK(ok, "%s: config: %s", sc->name, err);
     cyclegan_trainer r;
-    if (!ok || cyclegan_trainer_init(&r, c, cl, tmpdir, 0, err, sizeof err) != 0) {
+    if (!ok || cyclegan_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
         CHECK(ok == 0, "%s: cyclegan_trainer_init: %s", sc->name, err);
         cfg_free(c);
         return -1;
@@ -112,7 +112,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
         cyclegan_trainer_iteration(&r, &ta, &tb, &sv);
         int ids[NLOSS] = {sv.g_a, sv.g_b, sv.d_a, sv.d_b, sv.cycle_a, sv.cycle_b, sv.idt_a, sv.idt_b};
         for (int k = 0; k < NLOSS; k++) {
-            losses[it * NLOSS + k] = ids[k] >= 0 ? tape_read_scalar(&r.t, ids[k]) : 0.0f;
+            losses[it * NLOSS + k] = ids[k] >= 0 ? tape_read_scalar(&r.base.t, ids[k]) : 0.0f;
             CHECK(isfinite(losses[it * NLOSS + k]), "%s: iteration %d loss %d is not finite", sc->name, it, k);
         }
         printf("%-5s iteration %d: G_A %.6f G_B %.6f D_A %.6f D_B %.6f cycle_A %.6f cycle_B %.6f idt_A %.6f idt_B %.6f\n",

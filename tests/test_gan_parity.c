@@ -117,10 +117,10 @@ static int save_ckpt(gan_trainer *r, const char *scen, const char *what) {
 
 /* A variable of the tape as a host array (caller frees), its element count in *n. */
 static float *read_var(gan_trainer *r, int v, size_t *n) {
-    tensor t = tape_val(&r->t, v);
+    tensor t = tape_val(&r->base.t, v);
     *n = tnumel(t);
     float *h = xmalloc(*n * sizeof *h);
-    clg_read(r->cl, t.mem, t.off, *n, h);
+    clg_read(r->base.cl, t.mem, t.off, *n, h);
     return h;
 }
 
@@ -149,7 +149,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
         return -1;
     }
     gan_trainer r;
-    if (gan_trainer_init(&r, c, cl, tmpdir, err, sizeof err) != 0) {
+    if (gan_trainer_init(&r, c, cl, err, sizeof err) != 0) {
         CHECK(0, "%s: gan_trainer_init: %s", sc->name, err);
         cfg_free(c);
         return -1;
@@ -170,7 +170,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     CHECK(sv.z_g < 0, "%s: n_critic 1 draws no second noise for the G step (z_g = %d)", sc->name, sv.z_g);
     float losses[5] = {0};
     int lv[5] = {sv.d_loss, sv.g_loss, sv.d_real, sv.d_fake, sv.gp};
-    for (int i = 0; i < 5; i++) losses[i] = lv[i] >= 0 ? tape_read_scalar(&r.t, lv[i]) : 0.0f;
+    for (int i = 0; i < 5; i++) losses[i] = lv[i] >= 0 ? tape_read_scalar(&r.base.t, lv[i]) : 0.0f;
     printf("%-7s one iteration in %.2f s: D %.6f  G %.6f  real %.6f  fake %.6f%s", sc->name, dt, losses[0], losses[1],
            losses[2], losses[3], is_gp ? "" : "\n");
     if (is_gp) printf("  gp %.6f\n", losses[4]);
@@ -178,7 +178,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
 
     size_t nx, nz, ne = 0;
     float *x = read_var(&r, sv.x, &nx), *z = read_var(&r, sv.z, &nz), *e = is_gp ? read_var(&r, sv.gp_eps, &ne) : NULL;
-    tensor xv = tape_val(&r.t, sv.x);
+    tensor xv = tape_val(&r.base.t, sv.x);
     int B = xv.n;
     CHECK(B == r.B && xv.c == r.s.channels && xv.h == r.s.size && xv.w == r.s.size, "%s: x is %dx%dx%dx%d", sc->name,
           xv.n, xv.c, xv.h, xv.w);

@@ -26,7 +26,7 @@ static int run(clg_ctx *cl, const char *dir, int max_steps, int resume) {
         mkdir_p(dir, err, sizeof err)) { printf("%s\n", err); exit(1); }
     snprintf(path, sizeof path, "%s/config.ini", dir);
     if (cfg_write(c, path, err, sizeof err)) { printf("%s\n", err); exit(1); }
-    int rc = vae_train(c, cl, dir, resume);
+    int rc = run_train(&vae_model, c, cl, dir, resume);
     cfg_free(c);
     return rc;
 }

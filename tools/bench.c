@@ -18,7 +18,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: bench [-d DEVICE] [--quick] [--filter S[,S...]] [--csv FILE] [--runs N | --time SECONDS]\n"
             "             [--gemm TT:MxNxK]... \n"
-            "       bench --model vae|dcgan|cyclegan|cyclegan256 [-d DEVICE] [--iters N] [--warmup N]\n"
+            "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N]\n"
             "             [--torch PYTHON] [--no-torch] [--set section.key=value]...\n"
             "       bench --list | --list-devices\n"
             "\n"
@@ -34,8 +34,10 @@ static void usage(FILE *f) {
             "  --gemm TT:MxNxK    add a GEMM row C = op(A) op(B) (TT: NN, NT, TN or TT), repeatable\n"
             "  --csv FILE         the CSV (default bench.csv in the current directory)\n"
             "\n"
-            "--model: seconds per training iteration in clgan (the model's INI settings, its own training\n"
-            "step), then in PyTorch (tools/torch_ref/), back to back; last line 'ratio clgan/pytorch R'.\n"
+            "--model NAME (ini/bench/NAME.ini: vae, dcgan, cyclegan64, cyclegan, cyclegan256) or -c FILE.ini\n"
+            "(any model's INI): seconds per training iteration in clgan (the INI's settings, the model's own\n"
+            "training step, fixed random batches), then in PyTorch (the model's twin in tools/torch_ref/),\n"
+            "back to back; last line 'ratio clgan/pytorch R'.\n"
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
             "  --no-torch              clgan only\n"
@@ -87,7 +89,7 @@ static int matches(const char *name, const char **filters, int nfilters) {
     return 0;
 }
 
-static void list_rows(const row_list *l, const char **filters, int nfilters) {
+static void list_rows(const row_list *l, const char **filters, int nfilters, const char *root) {
     printf("%-28s %-40s %s\n", "row", "shape", "per run");
     for (int i = 0; i < l->n; i++) {
         const bench_row *r = &l->r[i];
@@ -97,11 +99,11 @@ static void list_rows(const row_list *l, const char **filters, int nfilters) {
         else printf("%.3g MB", r->bytes * 1e-6);
         printf("%s\n", r->ceiling ? " (ceiling: always runs)" : "");
     }
-    bench_model_list(stdout);
+    bench_model_list(stdout, root);
 }
 
 int main(int argc, char **argv) {
-    const char *device = NULL, *csv = "bench.csv", *model = NULL, *python = "/usr/bin/python3";
+    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3";
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
     int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0;
@@ -114,6 +116,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--csv") && has) csv = argv[++i];
         else if (!strcmp(a, "--gemm") && has) gemms[ngemms++] = argv[++i];
         else if (!strcmp(a, "--model") && has) model = argv[++i];
+        else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has) config = argv[++i];
         else if (!strcmp(a, "--torch") && has) python = argv[++i];
         else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--quick")) quick = 1;
@@ -132,13 +135,14 @@ int main(int argc, char **argv) {
     }
     char root[4096];
     find_root(root, sizeof root);
-    if (model) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model takes -d, --iters, --warmup, --torch, --no-torch and --set only");
-        bench_model_opts mo = {.model = model, .device = device, .python = python, .root = root, .warmup = warmup,
+    if (model && config) return bad("%s", "--model and -c exclude each other");
+    if (model || config) {
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --no-torch and --set only");
+        bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .root = root, .warmup = warmup,
                                .iters = iters, .no_torch = no_torch, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
-    if (iters >= 0 || warmup >= 0 || nsets || no_torch) return bad("%s", "--iters, --warmup, --set and --no-torch go with --model");
+    if (iters >= 0 || warmup >= 0 || nsets || no_torch) return bad("%s", "--iters, --warmup, --set and --no-torch go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);
@@ -147,7 +151,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < ngemms; i++)
         if (rows_gemm_arg(&all, gemms[i]) != 0) return bad("--gemm %s: want TT:MxNxK, TT one of NN NT TN TT, each matrix under 4 GiB", gemms[i]);
     if (list) {
-        list_rows(&all, filters, nfilters);
+        list_rows(&all, filters, nfilters, root);
         return 0;
     }
     int *sel = xcalloc((size_t)all.n, sizeof *sel), nsel = 0;

@@ -118,7 +118,7 @@ void bench_csv_row(FILE *f, const bench_row *r, const bench_result *res, const b
 /* ---- --model (bench_model.c) ---------------------------------------------------------------- */
 
 typedef struct {
-    const char *model, *device, *python, *root;
+    const char *model, *config, *device, *python, *root; /* model: ini/bench/<model>.ini, else config */
     int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
     const char **sets;
     int nsets;
@@ -126,6 +126,6 @@ typedef struct {
 
 /* Runs the model benchmark; returns the exit status (2: bad input). */
 int bench_model_run(const bench_model_opts *o);
-void bench_model_list(FILE *f);
+void bench_model_list(FILE *f, const char *root);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ini_path.h"
 #include "device.h"
 #include "model.h"
 #include "runutil.h"
@@ -17,7 +18,8 @@ static void usage(FILE *f) {
             "       train --resume RUN_DIR [-c FILE.ini] [--set ...] [-d DEVICE]\n"
             "       train --list-devices | --list-models | --keys MODEL\n"
             "\n"
-            "  -c, --config FILE   the INI file (see ini/); every key has a default\n"
+            "  -c, --config FILE   the INI file; a bare name such as cyclegan.ini is also looked up in\n"
+            "                      ini/ (here, then beside the program); every key has a default\n"
             "  --set S.K=V         override one key (repeatable), e.g. --set train.epochs=2\n"
             "  -d, --device DEV    an index from --list-devices or part of a platform/device name\n"
             "                      (nvidia, amd, intel, pocl, cpu, gpu); default $CLGAN_DEVICE,\n"
@@ -43,13 +45,6 @@ static void fresh_run_dir(const char *want, char *out, size_t outlen) {
     }
 }
 
-static cfg *schema_for(const model_desc *m) {
-    cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
-    cfg_add_keys(c, m->keys, m->nkeys);
-    return c;
-}
-
 int main(int argc, char **argv) {
     const char *config = NULL, *device = NULL, *resume = NULL;
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
@@ -66,7 +61,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--keys") && has_next) {
             const model_desc *m = model_find(argv[++i]);
             if (!m) { fprintf(stderr, "clgan: unknown model '%s'; models:\n", argv[i]); model_list(stderr); return 1; }
-            cfg *c = schema_for(m);
+            cfg *c = model_schema(m);
             cfg_print_markdown(c, stdout);
             cfg_free(c);
             return 0;
@@ -83,17 +78,32 @@ int main(int argc, char **argv) {
         config = resume_cfg;
     }
     if (!config) { usage(stderr); return 1; }
+    char config_path[4300];
+    if (ini_resolve(config, config_path, sizeof config_path)) printf("using %s\n", config_path);
+    config = config_path;
 
+    /* The model: --set model.type=X wins over the file's [model] type (the last --set of it). */
     char err[4096], type[256] = "vae";
     int rc = cfg_peek(config, "model", "type", type, sizeof type, err, sizeof err);
     if (rc < 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    for (int i = 0; i < nsets; i++)
+        if (!strncmp(sets[i], "model.type=", 11)) snprintf(type, sizeof type, "%s", sets[i] + 11);
     const model_desc *m = model_find(type);
     if (!m) {
         fprintf(stderr, "clgan: %s: [model] type = %s is not a model clgan knows; models:\n", config, type);
         model_list(stderr);
         return 1;
     }
-    cfg *c = schema_for(m);
+    if (resume) { /* the checkpoint's model must be this one */
+        char saved_type[256] = "";
+        run_path(resume_cfg, sizeof resume_cfg, resume, "config.ini");
+        if (cfg_peek(resume_cfg, "model", "type", saved_type, sizeof saved_type, err, sizeof err) == 0 &&
+            strcmp(saved_type, type)) {
+            fprintf(stderr, "clgan: --resume %s: that run trained model '%s', not '%s'\n", resume, saved_type, type);
+            return 1;
+        }
+    }
+    cfg *c = model_schema(m);
     if (cfg_parse_file(c, config, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     for (int i = 0; i < nsets; i++)
         if (cfg_set(c, sets[i], err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
@@ -109,7 +119,9 @@ int main(int argc, char **argv) {
             if (cfg_set_value(c, "run", "dir", dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
         }
     }
-    /* Open the device before touching the run folder: a wrong -d leaves nothing behind. */
+    /* Check the keys against each other and open the device before touching the run folder: a bad
+     * combination or a wrong -d leaves nothing behind. */
+    if (m->check && m->check(c, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     clg_ctx *cl = clg_open(device, 0, err, sizeof err);
     if (!cl) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     if (mkdir_p(dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
@@ -120,7 +132,7 @@ int main(int argc, char **argv) {
     clg_describe(cl, desc, sizeof desc);
     printf("clgan %s: %s\ndevice %s\nrun folder %s (effective config in config.ini)\n", m->type, m->summary, desc, dir);
     fflush(stdout);
-    int status = m->train(c, cl, dir, resume != NULL);
+    int status = run_train(m, c, cl, dir, resume != NULL);
     clg_close(cl);
     cfg_free(c);
     free(sets);

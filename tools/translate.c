@@ -1,13 +1,14 @@
-/* ./translate: batch image translation with a CycleGAN generator from a training checkpoint.
- * The checkpoint carries the generator's shape (channels, ngf, blocks, up-sampling, training size), so
- * no INI is needed and the network cannot disagree with the one trained. */
+/* ./translate: batch image translation with the generator of a training checkpoint, for every model
+ * that has one (models/model.h, translator_open). The checkpoint carries the generator's shape, so no
+ * INI is needed and the network cannot disagree with the one trained. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cyclegan.h"
 #include "images.h"
+#include "model.h"
+#include "tape_data.h"
 #include "util.h"
 
 static void usage(FILE *f) {
@@ -15,15 +16,16 @@ static void usage(FILE *f) {
             "usage: translate --checkpoint FILE --input DIR|FILE [--input ...] --output DIR\n"
             "                 [--direction AtoB|BtoA] [--half left|right] [--native] [--batch N] [-d DEVICE]\n"
             "\n"
-            "  --checkpoint FILE  a CycleGAN checkpoint.safetensors written by ./train\n"
+            "  --checkpoint FILE  a checkpoint.safetensors written by ./train (cyclegan)\n"
             "  --input PATH       an image or a folder of images (PNG/JPEG/BMP); repeatable; a bare\n"
             "                     argument counts as an input too\n"
             "  --output DIR       where the translations go: the input's name with .png, created if missing\n"
-            "  --direction D      AtoB (G_A, default) or BtoA (G_B)\n"
+            "  --direction D      AtoB (default) or BtoA (CycleGAN: G_A or G_B)\n"
             "  --half H           take the left or right half of each input (aligned A|B files)\n"
             "  --native           run at each image's own size (a multiple of 4) instead of resizing to the\n"
             "                     training size; the output then keeps the input's size\n"
             "  --batch N          images per device batch (default 8)\n"
+            "  --overwrite        replace output files that already exist (an input is never replaced)\n"
             "  -d, --device DEV   as ./train (an index from ./train --list-devices or part of a name)\n");
 }
 
@@ -61,7 +63,7 @@ static void push_path(pathlist *l, const char *p) {
 
 int main(int argc, char **argv) {
     const char *ckpt = NULL, *outdir = NULL, *device = NULL, *direction = "AtoB", *half = NULL;
-    int batch = 8, native = 0;
+    int batch = 8, native = 0, overwrite = 0;
     pathlist inputs = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -73,6 +75,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--half") && has) half = argv[++i];
         else if ((!strcmp(a, "-d") || !strcmp(a, "--device")) && has) device = argv[++i];
         else if (!strcmp(a, "--native")) native = 1;
+        else if (!strcmp(a, "--overwrite")) overwrite = 1;
         else if (!strcmp(a, "--batch") && has) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
@@ -96,8 +99,7 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    int btoa = !strcmp(direction, "BtoA");
-    if (!btoa && strcmp(direction, "AtoB")) {
+    if (strcmp(direction, "AtoB") && strcmp(direction, "BtoA")) {
         fprintf(stderr, "translate: --direction must be AtoB or BtoA, got '%s'\n", direction);
         return 2;
     }
@@ -112,23 +114,6 @@ int main(int argc, char **argv) {
     }
 
     char err[4400];
-    st_file f;
-    cyclegan_spec s;
-    if (st_load(ckpt, &f, err, sizeof err) != 0) {
-        fprintf(stderr, "translate: %s\n", err);
-        return 1;
-    }
-    const char *model = st_meta(&f, "model");
-    if (!model || strcmp(model, "cyclegan")) {
-        fprintf(stderr, "translate: %s: not a CycleGAN checkpoint (model = %s)\n", ckpt, model ? model : "none");
-        return 1;
-    }
-    int rc = cyclegan_spec_from_meta(&f, ckpt, &s, err, sizeof err);
-    st_free(&f);
-    if (rc != 0) {
-        fprintf(stderr, "translate: %s\n", err);
-        return 1;
-    }
     /* every input file, folders expanded (sorted) */
     pathlist files = {0};
     for (int i = 0; i < inputs.n; i++) {
@@ -144,34 +129,51 @@ int main(int argc, char **argv) {
             push_path(&files, inputs.paths[i]);
         }
     }
+    /* Every output's name, decided before any work: an existing file is never replaced unless asked
+     * (--overwrite), and an input never (a.bmp -> a.png in the input's own folder). */
+    char **outs = xcalloc((size_t)files.n, sizeof(char *));
+    for (int i = 0; i < files.n; i++) {
+        char path[4300];
+        out_name(outdir, files.paths[i], outs, i, path, sizeof path);
+        outs[i] = xstrdup(path);
+        struct stat so;
+        if (stat(path, &so) != 0) continue;
+        for (int k = 0; k < files.n; k++) {
+            struct stat si;
+            if (stat(files.paths[k], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+                fprintf(stderr, "translate: the output %s would replace the input %s; choose another --output folder\n",
+                        path, files.paths[k]);
+                return 1;
+            }
+        }
+        if (!overwrite) {
+            fprintf(stderr, "translate: %s exists; nothing was written (--overwrite replaces earlier outputs)\n", path);
+            return 1;
+        }
+    }
     clg_ctx *cl = clg_open(device, 0, err, sizeof err);
     if (!cl) {
         fprintf(stderr, "translate: %s\n", err);
         return 1;
     }
-    int cin = btoa ? s.channels_b : s.channels_a, cout = btoa ? s.channels_a : s.channels_b;
-    seqnet g;
-    cyclegan_build_generator(&s, &g, cl, btoa ? "G_B" : "G_A", cin, cout);
-    ckpt_part part = {&g.params, NULL};
-    if (ckpt_load(ckpt, &part, 1, 0, &f, err, sizeof err) != 0) {
+    translator tr;
+    if (translator_open_checkpoint(&tr, cl, ckpt, direction, err, sizeof err) != 0) {
         fprintf(stderr, "translate: %s\n", err);
         return 1;
     }
-    st_free(&f);
+    int cin = tr.in_c, cout = tr.out_c;
     if (mkdir_p(outdir, err, sizeof err) != 0) {
         fprintf(stderr, "translate: %s\n", err);
         return 1;
     }
     char desc[600];
     clg_describe(cl, desc, sizeof desc);
-    printf("translate %s with %s (%d -> %d channels, ngf %d, %d blocks, trained at %dx%d) on %s\n", direction,
-           btoa ? "G_B" : "G_A", cin, cout, s.ngf, s.n_blocks, s.size, s.size, desc);
+    printf("translate %s with %s on %s\n", direction, tr.what, desc);
 
     tape t;
     tape_init(&t, cl);
     t.grad_enabled = 0;
-    image_prep p = {.channels = cin, .load_size = native ? 0 : s.size, .split = split};
-    char **written = xcalloc((size_t)files.n, sizeof(char *));
+    image_prep p = {.channels = cin, .load_size = native ? 0 : tr.size, .split = split};
     int nwritten = 0, skipped = 0, done = 0;
     double t0 = now_seconds();
     float *buf = NULL, *out = NULL;
@@ -187,9 +189,10 @@ int main(int argc, char **argv) {
                 skipped++, done++;
                 continue;
             }
-            if (native && (h % 4 || w % 4 || h < 8 || w < 8)) {
-                fprintf(stderr, "translate: skipping %s: %dx%d is not a multiple of 4 (at least 8); drop --native to resize\n",
-                        path, w, h);
+            int mult = tr.multiple;
+            if (native && (h % mult || w % mult || h < 2 * mult || w < 2 * mult)) {
+                fprintf(stderr, "translate: skipping %s: %dx%d is not a multiple of %d (at least %d); drop --native to resize\n",
+                        path, w, h, mult, 2 * mult);
                 skipped++, done++;
                 continue;
             }
@@ -207,33 +210,30 @@ int main(int argc, char **argv) {
         }
         if (!nb) continue;
         tape_reset(&t);
-        tensor x = arena_tensor(&t.ar, nb, cin, bh, bw);
-        clg_write(cl, x.mem, x.off, tnumel(x), buf);
-        seq_ctx ctx = {.training = 0};
-        tensor y = tape_val(&t, seq_forward(&g, &t, tape_input(&t, x), &ctx));
+        int yv = translator_run(&tr, &t, tape_upload(&t, nb, cin, bh, bw, buf));
+        tensor y = tape_val(&t, yv);
         out = xrealloc(out, tnumel(y) * sizeof(float));
-        clg_read(cl, y.mem, y.off, tnumel(y), out);
+        tape_download(&t, yv, out);
         size_t per_out = (size_t)cout * y.h * y.w;
         for (int k = 0; k < nb; k++) {
-            char path[4300];
-            out_name(outdir, files.paths[idx[k]], written, nwritten, path, sizeof path);
+            const char *path = outs[idx[k]];
             if (image_save_png(path, out + k * per_out, cout, y.h, y.w, err, sizeof err) != 0) {
                 fprintf(stderr, "translate: %s\n", err);
                 return 1;
             }
-            written[nwritten++] = xstrdup(path);
+            nwritten++;
         }
     }
     double dt = now_seconds() - t0;
     printf("%d images translated into %s in %.2f s (%.1f images/s)%s", nwritten, outdir, dt,
            dt > 0 ? nwritten / dt : 0.0, skipped ? "" : "\n");
     if (skipped) printf("; %d unreadable or unusable inputs skipped\n", skipped);
-    for (int i = 0; i < nwritten; i++) free(written[i]);
-    free(written);
+    for (int i = 0; i < files.n; i++) free(outs[i]);
+    free(outs);
     free(buf);
     free(out);
     tape_free(&t);
-    seq_free(&g);
+    translator_free(&tr);
     clg_close(cl);
     return nwritten ? 0 : 1;
 }
