@@ -39,5 +39,6 @@ void k_reduce_sum(clg_ctx *c, tensor out, tensor x, size_t n, float scale);
 #include "ops_grad.h" /* backward passes as ops: gradient penalties */
 #include "ops_elem.h" /* more activations, shape ops, more losses */
 #include "ops_norm.h" /* batch and instance norm */
+#include "ops_pool.h" /* max and global average pooling, plane broadcasting */
 
 #endif
