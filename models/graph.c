@@ -127,6 +127,10 @@ void graph_unet(seqnet *s, const unet_spec *u) {
         unet_p2p(s, u, "model", SEQ_INPUT, 0, u->output_nc, u->ngf, u->input_nc);
         return;
     }
+    unet_spec v = *u;
+    /* G_Unet_add_all builds one ngf*8 block before its range(num_downs - 6) loop: 6 levels for 5 */
+    if (v.z_mode == UNET_Z_ALL && v.num_downs < 6) v.num_downs = 6;
+    u = &v;
     int x = SEQ_INPUT, cin = u->input_nc;
     if (u->z_mode == UNET_Z_INPUT) { /* x_with_z = torch.cat([x, z_img], 1) */
         x = seq_cat_z(s, SEQ_INPUT);

@@ -25,7 +25,8 @@ typedef struct {
  *   the reference (the ReLU after the cat makes that invisible); convs with a bias only for instance norm, the outermost up-conv always);
  * UNET_Z_INPUT and UNET_Z_ALL: BicycleGAN's UnetBlock / UnetBlock_with_z ("model.model.0.weight" resp.
  *   "model.down.0.weight", "model.submodule.up.1.weight", ...; skip = torch.cat([up(x), x], 1) with x
- *   untouched by the LeakyReLU for Z_ALL, every conv with a bias, upsample 'basic'). Run with
+ *   untouched by the LeakyReLU for Z_ALL, every conv with a bias, upsample 'basic'; G_Unet_add_all has
+ *   at least 6 levels, as the reference builds for num_downs 5). Run with
  *   seq_forward_z(s, t, x, z, ctx), z {N, nz, 1, 1}. Parameter names longer than 63 characters (more than
  *   6 downs with pix2pix names) stop the build with a message (net.h's param name size). */
 void graph_unet(seqnet *s, const unet_spec *u);

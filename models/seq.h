@@ -26,7 +26,7 @@ typedef struct {
     int rm_idx, rv_idx;                                 /* BN buffers in seqnet.buffers */
     int tidx;                                           /* PyTorch module index (names) */
     int src[2];                                         /* inputs (SEQ_PREV, SEQ_INPUT or a layer); src[1] of CAT/ADD */
-    char name[64];                                      /* explicit module name (seq_name), else "" */
+    char name[128];                                     /* explicit module name (seq_name), else "" */
 } layer;
 
 typedef struct {
@@ -41,7 +41,7 @@ typedef struct {
     char prefix[48], outer_prefix[48];
     int tidx, outer_tidx, depth;
     /* Graph building (models/graph.h): the name and input of the next layer. */
-    char next_name[64];
+    char next_name[128];
     int next_src;
     /* Training passes of this net with one (seed, step) on one tape (seq_forward: dropout masks). */
     const tape *pass_tape;
