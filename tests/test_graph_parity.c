@@ -1,6 +1,8 @@
 /* PyTorch parity for the graph builders (models/graph.h): a ResNet-18 feature extractor
- * (torchvision.models.resnet18 up to the global average pool) and a small pix2pix U-Net (5 downs at
- * 32x32, ngf 8, batch norm, no dropout), with random weights and batch-norm statistics.
+ * (torchvision.models.resnet18 up to the global average pool), a small pix2pix U-Net (5 downs at
+ * 32x32, ngf 8, batch norm, no dropout) and the same as BicycleGAN's G_Unet_add_input (z of 3 channels
+ * broadcast and concatenated to the input; the gradient w.r.t. z compared too), with random weights
+ * and batch-norm statistics.
  *
  * Here, for each network: an evaluation-mode forward (running statistics), then a training-mode
  * forward (batch statistics; running ones updated), L = 0.5 * sum (y - T)^2 with a random T, and the
@@ -32,13 +34,15 @@
 
 typedef struct {
     const char *name;
-    int n, c, h, w; /* input */
+    int n, c, h, w;  /* input */
+    int nz;          /* z channels (BicycleGAN's G_Unet_add_input), 0: no z */
     double back_tol; /* torch -> clgan forward check */
 } pcase;
 
 static const pcase cases[] = {
-    {"resnet18", 2, 3, 48, 48, 1e-4},
-    {"unet", 2, 3, 32, 32, 1e-5},
+    {"resnet18", 2, 3, 48, 48, 0, 1e-4},
+    {"unet", 2, 3, 32, 32, 0, 1e-5},
+    {"unet_add_input", 2, 3, 32, 32, 3, 1e-5},
 };
 #define NCASE ((int)(sizeof cases / sizeof cases[0]))
 
@@ -50,7 +54,8 @@ static void build(seqnet *s, const pcase *pc) {
     if (!strcmp(pc->name, "resnet18")) {
         graph_resnet18_features(s, pc->c);
     } else {
-        unet_spec u = {.input_nc = pc->c, .output_nc = 3, .num_downs = 5, .ngf = 8, .norm = L_BN};
+        unet_spec u = {.input_nc = pc->c, .output_nc = 3, .num_downs = 5, .ngf = 8, .norm = L_BN, .nz = pc->nz,
+                       .z_mode = pc->nz ? UNET_Z_INPUT : UNET_Z_NONE};
         graph_unet(s, &u);
     }
     seq_build(s);
@@ -135,6 +140,9 @@ static int run_ours(const pcase *pc) {
     float *x = xmalloc(nx * sizeof *x);
     for (size_t i = 0; i < nx; i++) x[i] = 2.0f * rng_uniform(&r) - 1.0f;
     add(l, "", "x", 4, (int[]){pc->n, pc->c, pc->h, pc->w}, x);
+    float zh[64];
+    for (int i = 0; i < pc->n * pc->nz; i++) zh[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    if (pc->nz) add(l, "", "z", 4, (int[]){pc->n, pc->nz, 1, 1}, zh);
     tape t;
     tape_init(&t, cl);
     double t0 = now_seconds();
@@ -143,14 +151,23 @@ static int run_ours(const pcase *pc) {
     int xv = tape_new(&t, pc->n, pc->c, pc->h, pc->w, 0);
     clg_write(cl, tape_val(&t, xv).mem, tape_val(&t, xv).off, nx, x);
     seq_ctx ev = {.training = 0, .seed = 1};
-    add_tensor(l, "y_eval", tape_val(&t, seq_forward(&s, &t, xv, &ev)));
+    int zv = -1;
+    if (pc->nz) {
+        zv = tape_new(&t, pc->n, pc->nz, 1, 1, 0);
+        clg_write(cl, tape_val(&t, zv).mem, tape_val(&t, zv).off, (size_t)pc->n * pc->nz, zh);
+    }
+    add_tensor(l, "y_eval", tape_val(&t, seq_forward_z(&s, &t, xv, zv, &ev)));
     /* training mode, with gradients */
     tape_reset(&t);
     t.grad_enabled = 1;
     xv = tape_new(&t, pc->n, pc->c, pc->h, pc->w, 1);
     clg_write(cl, tape_val(&t, xv).mem, tape_val(&t, xv).off, nx, x);
+    if (pc->nz) {
+        zv = tape_new(&t, pc->n, pc->nz, 1, 1, 1);
+        clg_write(cl, tape_val(&t, zv).mem, tape_val(&t, zv).off, (size_t)pc->n * pc->nz, zh);
+    }
     seq_ctx tr = {.training = 1, .seed = 1};
-    int y = seq_forward(&s, &t, xv, &tr);
+    int y = seq_forward_z(&s, &t, xv, zv, &tr);
     tensor yv = tape_val(&t, y);
     float *T = xmalloc(tnumel(yv) * sizeof *T);
     for (size_t i = 0; i < tnumel(yv); i++) T[i] = 2.0f * rng_uniform(&r) - 1.0f;
@@ -165,6 +182,7 @@ static int run_ours(const pcase *pc) {
     add_tensor(l, "y_train", yv);
     add(l, "", "T", 4, (int[]){yv.n, yv.c, yv.h, yv.w}, T);
     add_tensor(l, "grad.x", t.vars[xv].grad);
+    if (pc->nz) add_tensor(l, "grad.z", t.vars[zv].grad);
     add_net(l, "grad.", &s.params, s.params.g);
     add_net(l, "after.", &s.buffers, s.buffers.w);
     char path[256], err[1024];
@@ -214,7 +232,7 @@ static void check_torch_state(const pcase *pc) {
     }
     for (int i = 0; i < f.n; i++) {
         const char *nm = f.t[i].name;
-        if (!strcmp(nm, "x") || !strcmp(nm, "y_eval") || strstr(nm, "num_batches_tracked")) continue;
+        if (!strcmp(nm, "x") || !strcmp(nm, "z") || !strcmp(nm, "y_eval") || strstr(nm, "num_batches_tracked")) continue;
         if (net_find(&s.params, nm) < 0 && net_find(&s.buffers, nm) < 0 && extra++ < 5)
             printf("     %s: in torch's state_dict, not here\n", nm);
     }
@@ -230,8 +248,15 @@ static void check_torch_state(const pcase *pc) {
         t.grad_enabled = 0;
         int xv = tape_new(&t, (int)xt->shape[0], (int)xt->shape[1], (int)xt->shape[2], (int)xt->shape[3], 0);
         clg_write(cl, tape_val(&t, xv).mem, tape_val(&t, xv).off, (size_t)st_numel(xt), xt->data);
+        const st_tensor *zt = st_find(&f, "z");
+        int zv = -1;
+        if (pc->nz && zt) {
+            zv = tape_new(&t, pc->n, pc->nz, 1, 1, 0);
+            clg_write(cl, tape_val(&t, zv).mem, tape_val(&t, zv).off, (size_t)st_numel(zt), zt->data);
+        }
+        CHECK(!pc->nz || zt, "%s: z missing", path);
         seq_ctx ev = {.training = 0};
-        tensor yv = tape_val(&t, seq_forward(&s, &t, xv, &ev));
+        tensor yv = tape_val(&t, seq_forward_z(&s, &t, xv, zv, &ev));
         float *y = dev_download(cl, yv);
         long ny = (long)tnumel(yv);
         CHECK(ny == st_numel(yt), "%s: output size %ld, torch's %lld", pc->name, ny, st_numel(yt));
