@@ -264,7 +264,8 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
     for (int i = 0; i < s->n; i++) {
         layer *l = &s->L[i];
         x = SRC(l->src[0]);
-        if (x < 0) die("seqnet %s: layer %d reads a value that was fused away", p->name, i);
+        int x2 = l->src[1] == SEQ_PREV ? 0 : SRC(l->src[1]); /* the second input of cat and add */
+        if (x < 0 || x2 < 0) die("seqnet %s: layer %d reads the output of an upsampling fused into its conv", p->name, i);
         int w = l->w_idx >= 0 ? tape_param(t, p, l->w_idx) : -1;
         int b = l->b_idx >= 0 ? tape_param(t, p, l->b_idx) : -1;
         switch (l->kind) {
@@ -302,8 +303,8 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         case L_RES_END: x = op_add(t, skip, x); break;
         case L_MAXPOOL: x = op_maxpool2d(t, x, l->k, l->stride, l->pad); break;
         case L_GAP: x = op_global_avgpool(t, x); break;
-        case L_CAT: x = op_concat_channels(t, x, SRC(l->src[1])); break;
-        case L_ADD: x = op_add(t, x, SRC(l->src[1])); break;
+        case L_CAT: x = op_concat_channels(t, x, x2); break;
+        case L_ADD: x = op_add(t, x, x2); break;
         case L_CAT_Z: {
             if (z < 0) die("seqnet %s: layer %d concatenates z, but no z was given", p->name, i);
             tensor xv = tape_val(t, x);
