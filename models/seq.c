@@ -14,6 +14,7 @@ void seq_init(seqnet *s, clg_ctx *cl, const char *name) {
     snprintf(bn, sizeof bn, "%s", name);
     net_init(&s->buffers, cl, bn);
     s->buffers.requires_grad = 0;
+    s->next_src = SEQ_PREV;
 }
 
 static layer *push(seqnet *s, layer_kind kind) {
@@ -24,16 +25,23 @@ static layer *push(seqnet *s, layer_kind kind) {
     l->kind = kind;
     l->w_idx = l->b_idx = l->rm_idx = l->rv_idx = -1;
     l->tidx = s->tidx++;
+    l->src[0] = s->next_src, l->src[1] = SEQ_PREV;
+    memcpy(l->name, s->next_name, sizeof l->name);
+    s->next_src = SEQ_PREV;
+    s->next_name[0] = 0;
     return l;
 }
 
-/* "<prefix><module index of the last layer>.<what>" */
+/* "<prefix><module index of the last layer>.<what>", or "<prefix><its seq_name>.<what>" */
 static void layer_name(const seqnet *s, const char *what, char *out, size_t n) {
-    snprintf(out, n, "%s%d.%s", s->prefix, s->L[s->n - 1].tidx, what);
+    const layer *l = &s->L[s->n - 1];
+    int len = l->name[0] ? snprintf(out, n, "%s%s.%s", s->prefix, l->name, what)
+                         : snprintf(out, n, "%s%d.%s", s->prefix, l->tidx, what);
+    if (len >= (int)n) die("seqnet %s: parameter name %s... too long", s->params.name, out);
 }
 
 static int add_param(seqnet *s, const char *what, int ndim, const int *shape) {
-    char name[64];
+    char name[sizeof ((param *)0)->name];
     layer_name(s, what, name, sizeof name);
     return net_add(&s->params, name, ndim, shape);
 }
@@ -94,7 +102,7 @@ void seq_bn(seqnet *s, int c) {
     l->c = c, l->f = 1e-5f, l->momentum = 0.1f;
     l->w_idx = add_param(s, "weight", 1, (int[]){c});
     l->b_idx = add_param(s, "bias", 1, (int[]){c});
-    char name[64];
+    char name[sizeof ((param *)0)->name];
     layer_name(s, "running_mean", name, sizeof name);
     l->rm_idx = net_add(&s->buffers, name, 1, (int[]){c});
     layer_name(s, "running_var", name, sizeof name);
@@ -164,14 +172,100 @@ void seq_init_weights(seqnet *s, init_scheme scheme, unsigned long long seed) {
 static int upsample_conv_fusable(const seqnet *s, int i) {
     if (i + 1 >= s->n) return 0;
     const layer *c = &s->L[i + 1];
-    return c->kind == L_CONV && c->k == 3 && c->stride == 1 && c->pad == 1 && c->padmode == PAD_ZERO;
+    return c->src[0] == SEQ_PREV && c->kind == L_CONV && c->k == 3 && c->stride == 1 && c->pad == 1 && c->padmode == PAD_ZERO;
 }
 
-int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
+/* ---- graph layers ---- */
+
+void seq_name(seqnet *s, const char *module) {
+    if (strlen(module) >= sizeof s->next_name) die("seqnet %s: module name %s too long", s->params.name, module);
+    snprintf(s->next_name, sizeof s->next_name, "%s", module);
+}
+
+static int check_src(const seqnet *s, int v) {
+    if (v < SEQ_INPUT || v >= s->n) die("seqnet %s: value %d does not exist (%d layers)", s->params.name, v, s->n);
+    return v;
+}
+
+void seq_from(seqnet *s, int v) { s->next_src = check_src(s, v); }
+
+int seq_last(const seqnet *s) {
+    if (s->n == 0) return SEQ_INPUT;
+    return s->n - 1;
+}
+
+/* A layer without parameters and without a PyTorch module index of its own (cat, add: torch ops). */
+static layer *push_op(seqnet *s, layer_kind kind) {
+    layer *l = push(s, kind);
+    s->tidx--;
+    return l;
+}
+
+void seq_maxpool(seqnet *s, int k, int stride, int pad) {
+    layer *l = push(s, L_MAXPOOL);
+    l->k = k, l->stride = stride, l->pad = pad;
+}
+
+void seq_global_avgpool(seqnet *s) { push(s, L_GAP); }
+
+int seq_cat(seqnet *s, int a, int b) {
+    layer *l = push_op(s, L_CAT);
+    l->src[0] = check_src(s, a), l->src[1] = check_src(s, b);
+    return s->n - 1;
+}
+
+int seq_add(seqnet *s, int a, int b) {
+    layer *l = push_op(s, L_ADD);
+    l->src[0] = check_src(s, a), l->src[1] = check_src(s, b);
+    return s->n - 1;
+}
+
+int seq_cat_z(seqnet *s, int a) {
+    layer *l = push_op(s, L_CAT_Z);
+    l->src[0] = check_src(s, a);
+    return s->n - 1;
+}
+
+/* ---- dropout streams ---- */
+
+void seq_dropout_stream(unsigned long long seed, unsigned step, unsigned pass, int i, unsigned long long *key,
+                        unsigned *word) {
+    /* an odd multiplier is a bijection of 64-bit words: distinct (pass, block) give distinct keys, and
+     * (0, 0) gives the seed itself (today's stream) */
+    unsigned long long mix = ((unsigned long long)pass * 65536u + (unsigned)i / 64u) * 0x9E3779B97F4A7C15ull;
+    *key = seed ^ mix;
+    *word = step * 64u + (unsigned)i % 64u;
+}
+
+/* The pass number of a training forward: 0 unless this net already ran a training pass with the
+ * same (seed, step) on this tape since its last reset. A reset shows as fewer variables than the last
+ * pass ended with, or another variable where its output was. */
+static unsigned next_pass(seqnet *s, const tape *t, const seq_ctx *ctx) {
+    int same = s->pass_tape == t && s->pass_seed == ctx->seed && s->pass_step == ctx->step && t->nvars >= s->pass_end &&
+               s->pass_out >= 0 && s->pass_out < t->nvars;
+    if (same) {
+        tensor v = t->vars[s->pass_out].val, o = s->pass_outv;
+        same = v.mem == o.mem && v.off == o.off && tsame_shape(v, o);
+    }
+    s->pass = same ? s->pass + 1 : 0;
+    s->pass_tape = t, s->pass_seed = ctx->seed, s->pass_step = ctx->step;
+    return s->pass;
+}
+
+int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) { return seq_forward_z(s, t, x, -1, ctx); }
+
+int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
     net *p = &s->params;
     int skip = -1; /* the input of the open residual block */
+    int input = x;
+    unsigned pass = ctx->training ? next_pass(s, t, ctx) : 0;
+    int *val = xmalloc((size_t)(s->n ? s->n : 1) * sizeof *val); /* each layer's output */
+#define SRC(v) ((v) == SEQ_PREV ? x : (v) == SEQ_INPUT ? input : val[v])
     for (int i = 0; i < s->n; i++) {
         layer *l = &s->L[i];
+        x = SRC(l->src[0]);
+        int x2 = l->src[1] == SEQ_PREV ? 0 : SRC(l->src[1]); /* the second input of cat and add */
+        if (x < 0 || x2 < 0) die("seqnet %s: layer %d reads the output of an upsampling fused into its conv", p->name, i);
         int w = l->w_idx >= 0 ? tape_param(t, p, l->w_idx) : -1;
         int b = l->b_idx >= 0 ? tape_param(t, p, l->b_idx) : -1;
         switch (l->kind) {
@@ -188,9 +282,16 @@ int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
         case L_TANH: x = op_tanh(t, x); break;
         case L_SIGMOID: x = op_sigmoid(t, x); break;
         case L_ELU: x = op_elu(t, x, l->f); break;
-        case L_DROPOUT: x = op_dropout(t, x, l->f, ctx->training, ctx->seed, ctx->step * 64u + (unsigned)i); break;
+        case L_DROPOUT: {
+            unsigned long long key;
+            unsigned word;
+            seq_dropout_stream(ctx->seed, ctx->step, pass, i, &key, &word);
+            x = op_dropout(t, x, l->f, ctx->training, key, word);
+            break;
+        }
         case L_UPSAMPLE:
             if (upsample_conv_fusable(s, i)) { /* with the 3x3 conv after it: one 2x2 conv by phases */
+                val[i] = -1;
                 const layer *c = &s->L[++i];
                 x = op_upsample2x_conv3x3(t, x, tape_param(t, p, c->w_idx), c->b_idx >= 0 ? tape_param(t, p, c->b_idx) : -1);
             } else {
@@ -200,7 +301,25 @@ int seq_forward(seqnet *s, tape *t, int x, const seq_ctx *ctx) {
         case L_RESHAPE: x = op_reshape(t, x, tape_val(t, x).n, l->c, l->h, l->w); break;
         case L_RES_BEGIN: skip = x; break;
         case L_RES_END: x = op_add(t, skip, x); break;
+        case L_MAXPOOL: x = op_maxpool2d(t, x, l->k, l->stride, l->pad); break;
+        case L_GAP: x = op_global_avgpool(t, x); break;
+        case L_CAT: x = op_concat_channels(t, x, x2); break;
+        case L_ADD: x = op_add(t, x, x2); break;
+        case L_CAT_Z: {
+            if (z < 0) die("seqnet %s: layer %d concatenates z, but no z was given", p->name, i);
+            tensor xv = tape_val(t, x);
+            x = op_concat_channels(t, x, op_broadcast_planes(t, z, xv.h, xv.w));
+            break;
         }
+        }
+        val[i] = x;
+    }
+#undef SRC
+    free(val);
+    if (ctx->training) {
+        s->pass_end = t->nvars;
+        s->pass_out = x;
+        s->pass_outv = tape_val(t, x);
     }
     return x;
 }
