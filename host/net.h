@@ -6,7 +6,7 @@
 #include "tensor.h"
 
 typedef struct {
-    char name[64];
+    char name[128]; /* as long as the reference networks need: pix2pix unet_256 names reach 100 */
     int ndim, shape[4];
     size_t off, numel;
 } param;

@@ -584,7 +584,7 @@ static int read_data(FILE *fp, st_file *f, const st_range *off, const char *path
         st_tensor *t = &f->t[off[k].idx];
         size_t bytes = (size_t)(off[k].end - off[k].begin);
         t->data = xmalloc(bytes);
-        char what[160];
+        char what[240];
         snprintf(what, sizeof what, "tensor '%s'", t->name);
         if (read_exact(fp, t->data, bytes, path, what, err, errlen) != 0) return -1;
     }

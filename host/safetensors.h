@@ -5,7 +5,7 @@
 #define CLGAN_SAFETENSORS_H
 #include <stddef.h>
 
-typedef struct { char name[128]; int ndim; long long shape[8]; float *data; } st_tensor;   /* data: numel floats */
+typedef struct { char name[192]; int ndim; long long shape[8]; float *data; } st_tensor;   /* data: numel floats */
 typedef struct { st_tensor *t; int n; char **meta_key, **meta_val; int nmeta; } st_file;
 
 /* Writes n tensors (in the order given) and nmeta key/value string pairs of metadata (stored

@@ -37,6 +37,17 @@ expect_fail "missing data" "$T/missing-idx.gz: cannot open" ./train -c ini/vae.i
 head -c 5000 /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz > "$T/cut.gz"
 expect_fail "truncated data" "$T/cut.gz" ./train -c ini/vae.ini --set run.dir="$T/d2" --set data.test_images="$T/cut.gz" $small
 expect_fail "resume without checkpoint" "no checkpoint" ./train --resume "$T/nothing-here"
+expect_fail "--set model.type is not ignored" "nosuchmodel is not a model" ./train -c ini/vae.ini --set model.type=nosuchmodel
+expect_fail "cross-key check before the run folder" "wgan-gp needs gan.d_batchnorm = false" ./train -c ini/dcgan.ini --set gan.loss=wgan-gp --set gan.d_batchnorm=true --set run.dir="$T/xk"
+[ ! -e "$T/xk" ] && { echo "ok   a forbidden key combination left no run folder"; pass=$((pass+1)); } || { echo "FAIL a failed cross-key check created $T/xk"; fail=$((fail+1)); }
+# a bare INI name is found in ini/ from any folder (here: the test's temporary folder)
+root=$(pwd)
+(cd "$T" && "$root/train" -c vae.ini --set train.epochs=ten) >"$T/out" 2>"$T/err"
+if grep -q "using .*ini/vae.ini" "$T/out" && grep -qF -- "--set train.epochs=ten" "$T/err"; then
+    echo "ok   ./train -c vae.ini from another folder reads $root/ini/vae.ini"; pass=$((pass+1))
+else
+    echo "FAIL -c vae.ini from another folder:"; cat "$T/out" "$T/err"; fail=$((fail+1))
+fi
 
 # A run to step 8, then a resume whose learning rate makes the loss blow up: the run must stop
 # with the step and the loss named, exit non-zero, and keep the step-8 checkpoint untouched.
@@ -51,6 +62,20 @@ if ./train -c ini/vae.ini --set run.dir="$T/nan" --set train.max_steps=8 $nansma
     fi
 else
     echo "FAIL short run failed:"; cat "$T/out"; fail=$((fail+1))
+fi
+
+# Resuming a run as another model is refused before anything is touched.
+expect_fail "resume as another model" "that run trained model 'vae', not 'gan'" ./train --resume "$T/nan" -c ini/gan.ini
+cmp -s "$T/good.safetensors" "$T/nan/checkpoint.safetensors" && { echo "ok   the refused resume left the checkpoint alone"; pass=$((pass+1)); } || { echo "FAIL refused resume changed the checkpoint"; fail=$((fail+1)); }
+
+# A run killed before its first checkpoint leaves rows in losses.csv; the next run there drops them.
+mkdir -p "$T/stale" && printf 'step,recon,kl,loss\n1,9,9,9\n2,9,9,9\n3,9,9,9\n' > "$T/stale/losses.csv"
+./train -c ini/vae.ini --set run.dir="$T/stale" --set train.max_steps=2 --set run.log_every=1 $small >"$T/out" 2>&1
+rows=$(tail -n +2 "$T/stale/losses.csv" | wc -l)
+if [ "$rows" -eq 2 ] && ! grep -q '^3,' "$T/stale/losses.csv" && ! grep -q ',9,9,9' "$T/stale/losses.csv"; then
+    echo "ok   a fresh run replaced the stale rows of a killed one (2 rows, steps 1-2)"; pass=$((pass+1))
+else
+    echo "FAIL stale rows kept:"; cat "$T/stale/losses.csv"; fail=$((fail+1))
 fi
 
 # A fresh run into a folder that holds a run goes next to it, never over it.

@@ -211,6 +211,21 @@ int main(void) {
              dir, dir, dir, dir, dir) == 0,
           "a missing checkpoint must fail naming the path");
 
+    /* outputs are never written over inputs, and over earlier outputs only with --overwrite */
+    CHECK(sh("mkdir -p %s/same && cp %s/fake_A/*.png %s/same/ && ls %s/same > %s/same.before", dir, dir, dir, dir, dir) == 0,
+          "setup of the overwrite cases");
+    CHECK(sh("./translate --checkpoint %s %s/same --output %s/same > %s/tr4.log 2>&1; test $? -ne 0 && "
+             "grep -q 'would replace the input' %s/tr4.log && ls %s/same | cmp -s - %s/same.before && "
+             "cmp -s %s/same/00000.png %s/fake_A/00000.png",
+             p, dir, dir, dir, dir, dir, dir, dir, dir) == 0,
+          "translating a folder into itself must be refused and leave the inputs as they were");
+    CHECK(sh("./translate --checkpoint %s --direction BtoA --half right %s/data/val --output %s/fake_A --overwrite > %s/tr5.log "
+             "2>&1 && ./translate --checkpoint %s --direction BtoA --half right %s/data/val --output %s/fake_A > %s/tr6.log 2>&1; "
+             "test $? -ne 0 && grep -q 'exists; nothing was written' %s/tr6.log",
+             p, dir, dir, dir, p, dir, dir, dir, dir) == 0,
+          "an existing output is replaced with --overwrite and refused without it");
+    printf("checked: translate refuses an input folder as --output and replaces an existing output only with --overwrite\n");
+
     if (check_failures == 0) sh("rm -rf %s", dir);
     else printf("kept %s for inspection\n", dir);
     TEST_END();
