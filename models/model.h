@@ -103,16 +103,13 @@ typedef struct model_desc {
     int (*translate)(translator *tr, tape *t, int x);
 } model_desc;
 
-/* Keys every model shares: [model] type, [run], [train]. */
-extern const cfg_key common_keys[];
-extern const int common_nkeys;
-
 /* The registry of models (models/registry.c); NULL if unknown. */
 const model_desc *model_find(const char *type);
 int model_count(void);
 const model_desc *model_at(int i); /* 0 .. model_count() - 1 */
 void model_list(FILE *f);
-/* A configuration with every key of the model (common ones first), at their defaults. */
+/* A configuration with every key of the model at its default: the keys every model shares ([model] type,
+ * whose choices are the registered names, [run], [train]) first, then the model's own. */
 cfg *model_schema(const model_desc *m);
 
 /* ---- the run loop (models/run.c) ---- */

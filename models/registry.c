@@ -1,4 +1,5 @@
 /* The models the train tool knows, and the INI keys they all share. */
+#include <stdio.h>
 #include <string.h>
 
 #include "model.h"
@@ -6,8 +7,8 @@
 #include "gan.h"
 #include "vae.h"
 
-const cfg_key common_keys[] = {
-    {"model", "type", CFG_CHOICE, "vae", "which model to train", "vae|gan|cyclegan", 0, 0},
+static const cfg_key common_keys[] = {
+    {"model", "type", CFG_CHOICE, "vae", "which model to train", NULL /* the registry's names, set by model_schema */, 0, 0},
     {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 0, 0},
     {"run", "seed", CFG_INT, "1", "seed of every random draw (init, data order, noise)", NULL, 0, 2147483647},
     {"run", "log_every", CFG_INT, "50", "steps between progress lines and losses.csv flushes", NULL, 1, 4096},
@@ -20,7 +21,7 @@ const cfg_key common_keys[] = {
     {"train", "eps", CFG_FLOAT, "1e-8", "Adam epsilon", NULL, 0, 1},
     {"train", "weight_decay", CFG_FLOAT, "0", "L2 weight decay added to the gradient (PyTorch Adam)", NULL, 0, 1},
 };
-const int common_nkeys = (int)(sizeof common_keys / sizeof common_keys[0]);
+#define NCOMMON ((int)(sizeof common_keys / sizeof common_keys[0]))
 
 static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model};
 
@@ -34,8 +35,16 @@ const model_desc *model_find(const char *type) {
 }
 
 cfg *model_schema(const model_desc *m) {
+    /* [model] type's choices are the registered models' names, joined here rather than copied by hand */
+    static char names[256];
+    cfg_key keys[NCOMMON];
+    memcpy(keys, common_keys, sizeof keys);
+    names[0] = 0;
+    for (int i = 0; i < model_count(); i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "|" : "", models[i]->type);
+    keys[0].choices = names;
     cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
+    cfg_add_keys(c, keys, NCOMMON);
     cfg_add_keys(c, m->keys, m->nkeys);
     return c;
 }

@@ -82,9 +82,7 @@ static float *random_images(rng_seq *rs, size_t n) {
 
 static int run_scenario(clg_ctx *cl, const scenario *sc) {
     char err[2048], path[256];
-    cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
-    cfg_add_keys(c, cyclegan_model.keys, cyclegan_model.nkeys);
+    cfg *c = model_schema(&cyclegan_model);
     int ok = 1;
     for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++) ok = !cfg_set(c, common_sets[i], err, sizeof err);
     for (int i = 0; i < 12 && sc->sets[i] && ok; i++) ok = !cfg_set(c, sc->sets[i], err, sizeof err);

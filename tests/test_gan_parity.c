@@ -133,9 +133,7 @@ static int all_finite(const float *a, size_t n) {
 /* One configuration: init, save, one iteration, dump the trace (inputs, losses, gradients), save. */
 static int run_scenario(clg_ctx *cl, const scenario *sc) {
     char err[2048];
-    cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
-    cfg_add_keys(c, gan_model.keys, gan_model.nkeys);
+    cfg *c = model_schema(&gan_model);
     int ok = 1;
     for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++)
         if (cfg_set(c, common_sets[i], err, sizeof err)) ok = 0;

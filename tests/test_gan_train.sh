@@ -32,5 +32,12 @@ r1=$(colmean "$csv" 4 17 24); f1=$(colmean "$csv" 5 17 24); gp=$(colmean "$csv" 
 echo "     steps 17-24: C(x) $r1, C(G(z)) $f1, gradient penalty $gp"
 check "$(awk -v r="$r1" -v f="$f1" 'BEGIN {print (r - f > 0.5)}')" "critic separates real from fake: C(x) - C(G(z)) > 0.5"
 check "$(awk -v g="$gp" 'BEGIN {print (g >= 0 && g < 10)}')" "gradient penalty finite and below lambda ($gp)"
+# A folder of images as the data (grey PNGs here): the images are read at the architecture's size and
+# the configured channels, before the networks are built from them.
+mkdir -p "$T/imgs" && ./make_edges2fashion --out "$T/e2f" --train 8 --val 2 --size 32 >/dev/null 2>&1 && cp "$T"/e2f/train/*.png "$T/imgs/"
+./train -c ini/gan.ini --set run.dir="$T/folder" --set data.source=folder --set data.folder="$T/imgs" \
+    --set train.max_steps=3 --set train.batch_size=4 >"$T/folder.log" 2>&1
+check $(( $? == 0 )) "MLP GAN on data.source = folder: 3 steps ran ($(grep -c . "$T/folder/losses.csv") lines in losses.csv)"
+[ -s "$T/folder/samples.png" ]; check $((1 - $?)) "folder run wrote samples.png"
 echo "$pass checks, $fail failed"
 [ $fail -eq 0 ]

@@ -21,9 +21,7 @@ static int check_ini(const char *path) {
     const model_desc *m = model_find(type);
     CHECK(m != NULL, "%s: [model] type = %s is not a registered model", path, type);
     if (!m) return 0;
-    cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
-    cfg_add_keys(c, m->keys, m->nkeys);
+    cfg *c = model_schema(m);
     int ok = cfg_parse_file(c, path, err, sizeof err) == 0;
     CHECK(ok, "%s: %s", path, err);
     if (ok && !strcmp(type, "gan")) {

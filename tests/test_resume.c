@@ -16,9 +16,7 @@ static const char *common_sets[] = {
 
 static int run(clg_ctx *cl, const char *dir, int max_steps, int resume) {
     char err[2048], path[4200], set[64];
-    cfg *c = cfg_new();
-    cfg_add_keys(c, common_keys, common_nkeys);
-    cfg_add_keys(c, vae_model.keys, vae_model.nkeys);
+    cfg *c = model_schema(&vae_model);
     for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets; i++)
         if (cfg_set(c, common_sets[i], err, sizeof err)) { printf("%s\n", err); exit(1); }
     snprintf(set, sizeof set, "train.max_steps=%d", max_steps);
