@@ -91,8 +91,9 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     trainer_free(tr);
     return spi;
 }
-/* Runs argv, echoing its output, and reads "seconds_per_iter S" from it. */
-static double torch_time(char *const *argv) {
+/* Runs argv, echoing its output, and reads "seconds_per_iter S" from it, and the "blas ..." line (the
+ * BLAS PyTorch ran on) into blas. */
+static double torch_time(char *const *argv, char *blas, size_t blaslen) {
     int fd[2];
     if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
     fflush(NULL);
@@ -115,6 +116,10 @@ static double torch_time(char *const *argv) {
         printf("  %s", line);
         fflush(stdout);
         if (!strncmp(line, "seconds_per_iter ", 17)) spi = strtod(line + 17, NULL);
+        if (!strncmp(line, "blas ", 5)) {
+            snprintf(blas, blaslen, "%.500s", line + 5);
+            blas[strcspn(blas, "\n")] = 0;
+        }
     }
     fclose(f);
     int status;
@@ -210,9 +215,14 @@ int bench_model_run(const bench_model_opts *o) {
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
-    double tor = torch_time(argv);
+    char blas[512] = "not reported";
+    double tor = torch_time(argv, blas, sizeof blas);
     if (tor < 0) return 1;
     printf("clgan %.4g s/iter, pytorch %.4g s/iter\n", clg, tor);
+    /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
+     * OpenBLAS): said on the line before the ratio, which stays the last line. */
+    if (is_cpu) printf("pytorch blas: %s, %s threads%s\n", blas, s_threads,
+                       strncmp(blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
     print_ratio(clg / tor);
     return 0;
 }

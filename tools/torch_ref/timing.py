@@ -1,9 +1,34 @@
 """What the PyTorch timing twins of `./bench --model` share: the common options, the set-up, and the
 timed loop (warm-up, then the mean of --iters iterations, synchronised on CUDA), which prints the line
 tools/bench_model.c reads: seconds_per_iter S."""
+import ctypes
 import time
 
 import torch
+
+
+def blas_info():
+    """The BLAS this process runs its matrix products on, read from the libraries mapped after one
+    (Debian's libblas.so.3 is an alternative: the reference BLAS, or OpenBLAS when installed): a line
+    `blas NAME` that ./bench prints beside the ratio, NAME starting with "reference" when it is the
+    unoptimised one."""
+    a = torch.ones(64, 64, dtype=torch.float64)
+    (a @ a).sum().item()
+    libs = sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.split()[-1].lower()})
+    for lib in libs:
+        if "openblas" in lib.lower() and "libopenblas" in lib:
+            try:
+                ob = ctypes.CDLL(lib)
+                ob.openblas_get_config.restype = ctypes.c_char_p
+                ob.openblas_get_corename.restype = ctypes.c_char_p
+                return (f"OpenBLAS ({ob.openblas_get_config().decode()}; core {ob.openblas_get_corename().decode()}, "
+                        f"{ob.openblas_get_num_threads()} threads) {lib}")
+            except OSError:
+                return f"OpenBLAS {lib}"
+    for lib in libs:
+        if "/blas/" in lib:
+            return f"reference BLAS (Debian libblas3, unoptimised) {lib}"
+    return "unknown (" + (", ".join(libs) or "no BLAS library mapped") + ")"
 
 
 def add_args(ap, iters, warmup):
@@ -36,5 +61,6 @@ def time_iterations(a, dev, iteration, what):
         best = d if best is None else min(best, d)
     dt = (time.perf_counter() - t0) / a.iters
     print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
+    print(f"blas {blas_info()}")
     print(f"fastest iteration {best:.6g} s")
     print(f"seconds_per_iter {dt:.6g}")
