@@ -178,7 +178,8 @@ static void expand_file(sbuf *b, const char *name, const char *from, int depth) 
         const char *q = p + strspn(p, " \t");
         if (*q == '#' && strncmp(q + 1 + strspn(q + 1, " \t"), "include", 7) == 0) {
             const char *open = strchr(q, '"'), *close = open ? strchr(open + 1, '"') : NULL;
-            if (!open || !close || close > p + len) die("kernels: %s:%d: only #include \"NAME\" is supported", name, lineno);
+            if (!open || !close || close > p + len)
+                die("kernels: %s:%d: only #include \"NAME\" is supported", name, lineno);
             char inc[256];
             snprintf(inc, sizeof inc, "%.*s", (int)(close - open - 1), open + 1);
             expand_file(b, inc, name, depth + 1);

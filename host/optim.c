@@ -1,7 +1,8 @@
-#include "kernel_launch.h"
 #include "optim.h"
 
 #include <math.h>
+
+#include "kernel_launch.h"
 
 static void init(optim *o, optim_kind kind, net *n) {
     *o = (optim){.kind = kind, .net = n};

@@ -21,9 +21,9 @@
 #endif
 
 /* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_NB pixels) per work-item; conv_rows1 one, for the last
- * pixels of a row set whose count is not a multiple of CONV_ROWS_NB (the host launches both: no vector computed for nothing). The
- * unrolled loops matter: an accumulator indexed by a loop variable PoCL does not unroll is kept in
- * memory. The pixels start at nbase. */
+ * pixels of a row set whose count is not a multiple of CONV_ROWS_NB (the host launches both: no vector
+ * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
+ * not unroll is kept in memory. The pixels start at nbase. */
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, __global const float *A, int aoff, int aZ,      \
                         __global const float *P, int poff, int pZ, int pC, int PW, int C, int k, int M, int NG, \

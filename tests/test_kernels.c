@@ -2,7 +2,9 @@
  * own #includes and the host's -D options (no file relies on another being joined before it); a file
  * that needs a -D option stops without it; and the generated launchers (build/kernel_launch.h) match
  * the built program: every kernel there, with the parameter count its launcher passes, and no kernel
- * in the program without a launcher. */
+ * in the program without a launcher. The binary cache's key covers the -D options: a context whose
+ * kernel parameters differ does not load another's cached binary. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +39,25 @@ static cl_int build_alone(clg_ctx *cl, const char *file, const char *opts, int q
     return st;
 }
 
+/* Files in dir (the cache's binaries), or -1 if it cannot be read. */
+static int count_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
 int main(void) {
+    /* a cache of this test's own, so that the counts below are ours */
+    char cache[] = "/tmp/clgan_kcache_XXXXXX";
+    if (!mkdtemp(cache)) {
+        printf("FAIL mkdtemp\n");
+        return 1;
+    }
+    setenv("CLGAN_CACHE_DIR", cache, 1);
     clg_ctx *cl = dev_open_for_test();
     if (!cl) return 1;
     char opts[512];
@@ -85,6 +105,28 @@ int main(void) {
            ntable);
     CHECK((int)nprog == ntable, "the program has %u kernels, build/kernel_launch.h %d", nprog, ntable);
 
+    /* 4. the cache key and the options: the program above is cached; a context with another conv_nt
+     * block must build its own (had the key ignored the options it would load the first binary) */
+    int before = count_files(cache);
+    clg_ctx *c2 = dev_open_for_test();
+    if (!c2) return 1;
+    c2->kp.conv_nt_nr = cl->kp.conv_nt_nr + 1;
+    char opts2[512];
+    clg_kernel_options(c2, opts2, sizeof opts2);
+    clg_kernel(c2, "conv_nt");
+    int after = count_files(cache);
+    printf("%s cached binaries: %d with \"%s\", %d after building with \"%s\"\n",
+           before >= 1 && after == before + 1 ? "ok  " : "FAIL", before, opts, after, opts2);
+    CHECK(before >= 1 && after == before + 1, "the cache held %d binaries, then %d (want one more)", before, after);
+    clg_close(c2);
     clg_close(cl);
+    DIR *d = opendir(cache); /* remove the test's cache */
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
+        if (e->d_name[0] != '.') remove(path);
+    }
+    if (d) closedir(d);
+    rmdir(cache);
     TEST_END();
 }

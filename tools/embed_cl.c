@@ -297,7 +297,8 @@ static int launchers(int argc, char **argv) {
         printf(")\n");
     }
     printf("\n/* Every kernel and its parameter count (tests/test_kernels.c checks them against the program). */\n"
-           "#ifdef CLG_KERNEL_TABLE\nstatic const struct {\n    const char *name;\n    int nargs;\n} clg_kernel_table[] = {\n");
+           "#ifdef CLG_KERNEL_TABLE\nstatic const struct {\n    const char *name;\n    int nargs;\n}"
+           " clg_kernel_table[] = {\n");
     for (int i = 0; i < nsigs; i++) printf("    {\"%s\", %d},\n", sigs[i].name, sigs[i].nparams);
     printf("};\n#endif\n\n#endif\n");
     return 0;

@@ -307,8 +307,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
         U = *hit;
     else {
         U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
-        kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"), w.mem,
-                       ki(w.off, "offset"), M, Mp, C, rotated);
+        kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"),
+                       w.mem, ki(w.off, "offset"), M, Mp, C, rotated);
         tape_cache_put(t, &key, U);
     }
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
@@ -494,7 +494,8 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         size_t phase = (size_t)g->N * g->C * PHp * PWp;
         tensor P = scratch1(t, (size_t)s * s * phase + CONV_NT_SLACK + k, "padded image size");
         kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * g->N * g->C * PHp), P.mem, ki(P.off, "offset"), img.mem,
-                          ki(img.off, "offset"), g->N * g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect, CONV_NT_SLACK + k);
+                          ki(img.off, "offset"), g->N * g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect,
+                          CONV_NT_SLACK + k);
         tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
         nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
         for (int fy = 0; fy < s && fy < k; fy++)

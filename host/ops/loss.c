@@ -168,7 +168,8 @@ int op_bce_logits_sum(tape *t, int z, int target, float yconst, float scale) {
     }
     size_t n = tnumel(zv);
     tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
-    kl_bce_logits_terms(t->cl, clg_grid_1d(n), tmp.mem, tmp.off, zv.mem, zv.off, yv.mem, yv.off, target >= 0, yconst, n);
+    kl_bce_logits_terms(t->cl, clg_grid_1d(n), tmp.mem, tmp.off, zv.mem, zv.off, yv.mem, yv.off, target >= 0, yconst,
+                        n);
     int out = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &z)); /* the target takes no gradient */
     k_reduce_sum(t->cl, tape_val(t, out), tmp, n, scale);
     int ins[2] = {z, target};

@@ -35,7 +35,9 @@ static norm_geom geometry(tensor x, int kind) {
 }
 
 /* The grid {8 pixels, plane} of the elementwise norm kernels (see kernels/norm.cl). */
-static clg_grid planes_grid(const norm_geom *g) { return clg_grid_rows(((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW)); }
+static clg_grid planes_grid(const norm_geom *g) {
+    return clg_grid_rows(((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW));
+}
 
 static void check_param(tape *t, int p, int C, const char *what, const char *op) {
     if (p >= 0 && (int)tnumel(tape_val(t, p)) != C)
@@ -53,8 +55,8 @@ static void norm_backward(tape *t, const tnode *nd) {
     if (dg.mem || db.mem || (dx.mem && through_stats)) {
         sums = arena_tensor(&t->ar, 2 * g.G, 1, 1, 1);
         size_t wg = clg_plane_reduce_wg(c, "norm_bwd_sums", (size_t)g.HW), gl = (size_t)g.G * wg;
-        kl_norm_bwd_sums(c, clg_grid_1d_local(gl, wg), dy.mem, dy.off, x.mem, x.off, st.mem, st.off, g.HW, g.stride, g.M,
-                         g.G, sums.mem, sums.off, 2 * wg * sizeof(float));
+        kl_norm_bwd_sums(c, clg_grid_1d_local(gl, wg), dy.mem, dy.off, x.mem, x.off, st.mem, st.off, g.HW, g.stride,
+                         g.M, g.G, sums.mem, sums.off, 2 * wg * sizeof(float));
     }
     if (dg.mem) /* dgamma = sum(dy * xhat) */
         kl_norm_param_grad(c, clg_grid_1d(g.C), dg.mem, dg.off, sums.mem, sums.off + g.G, g.C, g.reps, bg);
