@@ -1,7 +1,7 @@
 # clgan build. `make` builds the tools; `make test` builds and runs every test.
 CC      ?= cc
 CFLAGS  ?= -O2
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP -Ihost -Imodels -Ibuild \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP -Ihost -Imodels -Ibuild -Ikernels \
            -DCL_TARGET_OPENCL_VERSION=120 -isystem /usr/include/stb
 LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
 
@@ -13,11 +13,14 @@ BENCH_OBJ := $(patsubst %.c,build/%.o,$(wildcard tools/bench_*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 TEST_SH   := $(wildcard tests/test_*.sh)
-CL_SRC    := kernels/common.cl $(filter-out kernels/common.cl,$(sort $(wildcard kernels/*.cl)))
+# Kernel files (each built into the program) and the files they #include by name (kernels/*.h: shared
+# with the host; kernels/*.clh: device functions). No order matters: each file includes what it uses.
+CL_SRC    := $(sort $(wildcard kernels/*.cl))
+CL_LIB    := $(sort $(wildcard kernels/*.h kernels/*.clh))
 
 all: $(TOOLS)
 
-build/%.o: %.c
+build/%.o: %.c | build/kernel_launch.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -28,9 +31,12 @@ build/embed_cl: tools/embed_cl.c
 	$(CC) -std=c11 -Wall -Wextra -O2 $< -o $@
 # The list of kernel files is a dependency too, so removing a .cl file re-embeds the rest.
 CL_LIST := build/cl_list.txt
-$(shell mkdir -p build; echo '$(CL_SRC)' | cmp -s - $(CL_LIST) || echo '$(CL_SRC)' > $(CL_LIST))
-build/kernels_embedded.c: build/embed_cl $(CL_SRC) $(CL_LIST)
-	build/embed_cl $(CL_SRC) > $@
+$(shell mkdir -p build; echo '$(CL_SRC) $(CL_LIB)' | cmp -s - $(CL_LIST) || echo '$(CL_SRC) $(CL_LIB)' > $(CL_LIST))
+build/kernels_embedded.c: build/embed_cl $(CL_SRC) $(CL_LIB) $(CL_LIST)
+	build/embed_cl $(CL_SRC) $(CL_LIB) > $@
+# One typed launcher per kernel (host/device.h, "Typed launches"), generated from the signatures.
+build/kernel_launch.h: build/embed_cl $(CL_SRC) $(CL_LIST)
+	build/embed_cl --launchers $(CL_SRC) > $@.tmp && mv $@.tmp $@
 build/kernels_embedded.o: build/kernels_embedded.c
 	$(CC) $(CFLAGS) -c $< -o $@
 

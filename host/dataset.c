@@ -5,6 +5,7 @@
 
 #include "clerr.h"
 #include "idx.h"
+#include "kernel_launch.h"
 #include "rng.h"
 #include "util.h"
 
@@ -100,19 +101,18 @@ void dataset_shuffle(dataset *d, unsigned long long seed, unsigned epoch) {
 
 void dataset_batch(dataset *d, int first, int count, tensor out, float scale) {
     int len = d->c * d->h * d->w;
-    CLG_LAUNCH1(d->cl, "gather_rows", (size_t)count * len, KMEM(out.mem), KINT(out.off), KMEM(d->data), KMEM(d->order),
-                KINT(first), KINT(count), KINT(len), KFLOAT(scale));
+    kl_gather_rows(d->cl, clg_grid_1d((size_t)count * len), out.mem, out.off, d->data, d->order, first, count, len,
+                   scale);
 }
 
 void dataset_batch_resized(dataset *d, int first, int count, tensor out, float lo, float hi) {
-    CLG_LAUNCH1(d->cl, "gather_resize", (size_t)count * d->c * out.h * out.w, KMEM(out.mem), KINT(out.off), KMEM(d->data),
-                KMEM(d->order), KINT(first), KINT(count), KINT(d->c), KINT(d->h), KINT(d->w), KINT(out.h), KINT(out.w),
-                KFLOAT(lo), KFLOAT(hi));
+    kl_gather_resize(d->cl, clg_grid_1d((size_t)count * d->c * out.h * out.w), out.mem, out.off, d->data, d->order,
+                     first, count, d->c, d->h, d->w, out.h, out.w, lo, hi);
 }
 
 void dataset_onehot(dataset *d, int first, int count, tensor out) {
     if (!d->labels_dev) die("dataset_onehot: the data set was loaded without labels");
     if (out.c != d->ncls) die("dataset_onehot: %d label planes asked for, the data set has %d classes", out.c, d->ncls);
-    CLG_LAUNCH1(d->cl, "gather_onehot", tnumel(out), KMEM(out.mem), KINT(out.off), KMEM(d->labels_dev), KMEM(d->order),
-                KINT(first), KINT(count), KINT(d->ncls), KINT(out.h * out.w));
+    kl_gather_onehot(d->cl, clg_grid_1d(tnumel(out)), out.mem, out.off, d->labels_dev, d->order, first, count, d->ncls,
+                     out.h * out.w);
 }

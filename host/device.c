@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clerr.h"
+#include "kernel_launch.h"
 #include "tuning.h"
 #include "util.h"
 
@@ -131,28 +132,93 @@ static int choose(const dev_ref *refs, int n, const char *spec, char *err, size_
 
 /* ---- program build with an on-disk binary cache -------------------------------------------- */
 
-static char *load_sources(void) {
+/* The text of kernel file `name`: from CLGAN_KERNEL_DIR when set, else the embedded copy. NULL: no
+ * such embedded file. Caller frees. */
+static char *kernel_file_text(const char *name) {
     const char *dir = getenv("CLGAN_KERNEL_DIR");
-    size_t cap = 1 << 16, len = 0;
-    char *all = xmalloc(cap);
-    all[0] = '\0';
     for (int i = 0; clg_embedded_cl[i][0]; i++) {
-        char *owned = NULL;
-        const char *src = clg_embedded_cl[i][1];
+        if (strcmp(clg_embedded_cl[i][0], name) != 0) continue;
         if (dir && *dir) {
             char path[4096], err[512];
-            snprintf(path, sizeof path, "%s/%s", dir, clg_embedded_cl[i][0]);
-            owned = read_file(path, NULL, err, sizeof err);
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            char *owned = read_file(path, NULL, err, sizeof err);
             if (!owned) die("%s", err);
-            src = owned;
+            return owned;
         }
-        /* #line keeps the build log's line numbers pointing into the right file. */
-        size_t need = strlen(src) + strlen(clg_embedded_cl[i][0]) + 64;
-        while (len + need >= cap) all = xrealloc(all, cap *= 2);
-        len += (size_t)sprintf(all + len, "#line 1 \"%s\"\n%s\n", clg_embedded_cl[i][0], src);
-        free(owned);
+        return xstrdup(clg_embedded_cl[i][1]);
     }
-    return all;
+    return NULL;
+}
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+    while (b->len + n + 1 > b->cap) b->s = xrealloc(b->s, b->cap = b->cap ? 2 * b->cap : 1 << 16);
+    memcpy(b->s + b->len, s, n);
+    b->s[b->len += n] = '\0';
+}
+
+/* Appends file `name` with each `#include "X"` line replaced by file X (include guards in the included
+ * files keep one copy per program). #line directives keep the build log's line numbers pointing into
+ * the right file. */
+static void expand_file(sbuf *b, const char *name, const char *from, int depth) {
+    if (depth > 8) die("kernels: #include \"%s\" nested too deeply (a cycle?)", name);
+    char *src = kernel_file_text(name);
+    if (!src) die("kernels: %s includes \"%s\", which is not a kernel file (kernels/ (*.cl, *.clh, *.h))", from, name);
+    char line[300];
+    snprintf(line, sizeof line, "#line 1 \"%s\"\n", name);
+    sb_add(b, line, strlen(line));
+    int lineno = 1;
+    for (const char *p = src; *p; lineno++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        const char *q = p + strspn(p, " \t");
+        if (*q == '#' && strncmp(q + 1 + strspn(q + 1, " \t"), "include", 7) == 0) {
+            const char *open = strchr(q, '"'), *close = open ? strchr(open + 1, '"') : NULL;
+            if (!open || !close || close > p + len)
+                die("kernels: %s:%d: only #include \"NAME\" is supported", name, lineno);
+            char inc[256];
+            snprintf(inc, sizeof inc, "%.*s", (int)(close - open - 1), open + 1);
+            expand_file(b, inc, name, depth + 1);
+            snprintf(line, sizeof line, "\n#line %d \"%s\"\n", lineno + 1, name);
+            sb_add(b, line, strlen(line));
+        } else {
+            sb_add(b, p, len);
+        }
+        p += len;
+    }
+    sb_add(b, "\n", 1);
+    free(src);
+}
+
+char *clg_kernel_source(const char *file) {
+    char *probe = kernel_file_text(file);
+    if (!probe) return NULL;
+    free(probe);
+    sbuf b = {0};
+    expand_file(&b, file, file, 0);
+    return b.s;
+}
+
+const char *clg_kernel_file(int i) {
+    for (int k = 0; k <= i; k++)
+        if (!clg_embedded_cl[k][0]) return NULL;
+    return clg_embedded_cl[i][0];
+}
+
+/* Every .cl file, expanded: one program. No file relies on another coming before it. */
+static char *load_sources(void) {
+    sbuf b = {0};
+    sb_add(&b, "", 0);
+    for (int i = 0; clg_embedded_cl[i][0]; i++) {
+        const char *name = clg_embedded_cl[i][0];
+        size_t n = strlen(name);
+        if (n > 3 && strcmp(name + n - 3, ".cl") == 0) expand_file(&b, name, name, 0);
+    }
+    return b.s;
 }
 
 static void cache_path(const clg_ctx *c, const char *src, const char *opts, char *out, size_t outlen) {
@@ -203,7 +269,8 @@ static void save_cache(clg_ctx *c, cl_program p, const char *path) {
 }
 
 static void build_program(clg_ctx *c) {
-    const char *opts = "-cl-std=CL1.2";
+    char opts[512]; /* -D options included: part of the cache key */
+    clg_kernel_options(c, opts, sizeof opts);
     char *src = load_sources();
     char path[4300];
     cache_path(c, src, opts, path, sizeof path);
@@ -248,6 +315,9 @@ cl_kernel clg_kernel(clg_ctx *c, const char *name) {
     c->kernels[c->nkernels].k = k;
     CL_CHECK(clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof(size_t),
                                       &c->kernels[c->nkernels].max_wg, NULL));
+    cl_uint nargs = 0;
+    CL_CHECK(clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof nargs, &nargs, NULL));
+    c->kernels[c->nkernels].nargs = (int)nargs;
     c->nkernels++;
     return k;
 }
@@ -292,6 +362,15 @@ void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int 
     while (lw > 1 && (lw / 2 >= w || lw > e->max_wg || lw > c->max_wg)) lw /= 2;
     size_t global[2] = {w, rows}, local[2] = {lw, 1};
     clg_launch(c, kernel, 2, global, local, nargs, args);
+}
+
+void clg_enqueue(clg_ctx *c, const char *kernel, clg_grid g, int nargs, const karg *args) {
+    clg_kernel_entry *e = kernel_entry(c, kernel);
+    if (e->nargs != nargs)
+        die("kernel %s takes %d arguments in the built program but its launcher passes %d: build/kernel_launch.h "
+            "and the kernel sources disagree", kernel, e->nargs, nargs);
+    if (g.rows) clg_launch_rows(c, kernel, g.global[0], g.global[1], nargs, args);
+    else clg_launch(c, kernel, g.dims, g.global, g.has_local ? g.local : NULL, nargs, args);
 }
 
 size_t clg_plane_reduce_wg(clg_ctx *c, const char *kernel, size_t hw) {
@@ -395,6 +474,7 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
     c->q = clCreateCommandQueue(c->ctx, c->device, c->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
     CL_CHECK(st);
     clg_apply_tuning(c);
+    clg_kernel_params(c);
     return c;
 }
 
@@ -439,7 +519,7 @@ void clg_read(clg_ctx *c, cl_mem m, size_t off, size_t n, float *dst) {
 
 void clg_fill(clg_ctx *c, cl_mem m, size_t off, size_t n, float value) {
     if (!n) return;
-    CLG_LAUNCH1(c, "fill", n, KMEM(m), KINT(off), KINT(n), KFLOAT(value));
+    kl_fill(c, clg_grid_1d(n), m, off, n, value);
 }
 
 void clg_copy(clg_ctx *c, cl_mem dst, size_t doff, cl_mem src, size_t soff, size_t n) {

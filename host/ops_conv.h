@@ -3,9 +3,8 @@
 #define CLGAN_OPS_CONV_H
 #include <stddef.h>
 
+#include "clg_shared.h" /* pad_mode */
 #include "tape.h"
-
-typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
 
 /* y = conv2d(x, w) + b. x {N, Cin, H, W}; w {Cout, Cin, k, k} (PyTorch layout); b {Cout} or -1.
    Output H' = (H + 2*pad - k)/stride + 1. Reflection padding as torch.nn.ReflectionPad2d (requires pad < H, W). */

@@ -17,7 +17,7 @@ int op_tanh(tape *t, int x);
 /* x > 0 ? x : alpha*(exp(x) - 1); gradient at exactly 0 is alpha (negative side), as PyTorch. */
 int op_elu(tape *t, int x, float alpha);
 /* Inverted dropout as torch: training: keep with prob 1-p and scale by 1/(1-p); the mask is drawn on the device
-   from (seed, RNG_STREAM_DROPOUT, step) with element index as counter (kernels/common.cl philox4x32_10), so it
+   from (seed, RNG_STREAM_DROPOUT, step) with element index as counter (kernels/common.clh philox4x32_10), so it
    is reproducible; call sites pass a distinct `step` per layer and training step (e.g. step*16 + layer). Not training: identity.
    Element i is kept iff u01(philox((i, 0, RNG_STREAM_DROPOUT, step), seed).x) >= p, i.e. exactly when the
    host's rng_uniform() of rng_seq_make(seed, RNG_STREAM_DROPOUT, step) drawn i+1 times is >= p on its last

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "kernel_launch.h"
+
 static void init(optim *o, optim_kind kind, net *n) {
     *o = (optim){.kind = kind, .net = n};
     o->m = clg_alloc(n->cl, n->total);
@@ -31,14 +33,13 @@ void optim_step(optim *o) {
     net *n = o->net;
     n->version++;
     if (o->kind == OPT_RMSPROP) {
-        CLG_LAUNCH1(n->cl, "rmsprop_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->v), KINT(n->total), KFLOAT(o->lr),
-                    KFLOAT(o->beta2), KFLOAT(1.0 - o->beta2), KFLOAT(o->eps), KFLOAT(o->weight_decay));
+        kl_rmsprop_step(n->cl, clg_grid_1d(n->total), n->w, n->g, o->v, n->total, o->lr, o->beta2, 1.0 - o->beta2,
+                        o->eps, o->weight_decay);
         return;
     }
     double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
-    CLG_LAUNCH1(n->cl, "adam_step", n->total, KMEM(n->w), KMEM(n->g), KMEM(o->m), KMEM(o->v), KINT(n->total),
-                KFLOAT(o->lr / bc1), KFLOAT(1.0 / sqrt(bc2)), KFLOAT(o->beta1), KFLOAT(o->beta2), KFLOAT(1.0 - o->beta1),
-                KFLOAT(1.0 - o->beta2), KFLOAT(o->eps), KFLOAT(o->weight_decay));
+    kl_adam_step(n->cl, clg_grid_1d(n->total), n->w, n->g, o->m, o->v, n->total, o->lr / bc1, 1.0 / sqrt(bc2), o->beta1,
+                 o->beta2, 1.0 - o->beta1, 1.0 - o->beta2, o->eps, o->weight_decay);
 }
 
 void optim_download(optim *o, float *m_host, float *v_host) {

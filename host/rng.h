@@ -1,22 +1,11 @@
-/* Counter-based random numbers (Philox4x32-10), the same generator as kernels/common.cl.
+/* Counter-based random numbers (Philox4x32-10), the same generator as kernels/common.clh.
  * A draw is a pure function of (seed, stream, step, index): nothing but the seed and the training
  * step needs saving to reproduce or resume a run. Streams separate the uses. */
 #ifndef CLGAN_RNG_H
 #define CLGAN_RNG_H
 #include <stdint.h>
 
-enum {
-    RNG_STREAM_INIT = 1,    /* weight initialisation: step = parameter index */
-    RNG_STREAM_SHUFFLE = 2, /* data order: step = epoch */
-    RNG_STREAM_NOISE = 3,   /* per-step noise (VAE eps, GAN z): step = training step */
-    RNG_STREAM_SAMPLE = 4,  /* fixed noise for sample grids */
-    RNG_STREAM_TEST = 5,    /* tests */
-    RNG_STREAM_DROPOUT = 6,
-    RNG_STREAM_GP = 7,      /* gradient-penalty interpolation weights: step = training step */
-    RNG_STREAM_AUGMENT = 8, /* data augmentation (crops, flips): step = position in the epoch */
-    RNG_STREAM_POOL = 9,    /* CycleGAN image pool draws: step = training step */
-    RNG_STREAM_PAIR = 10,   /* unpaired data: the B image of each step, step = epoch */
-};
+#include "clg_shared.h" /* the RNG_STREAM_* enum */
 
 void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in[2], uint32_t out[4]);
 

@@ -24,9 +24,13 @@ typedef struct {
 struct tape;
 struct tnode;
 typedef void (*backward_fn)(struct tape *t, const struct tnode *nd);
+/* An op's vector-Jacobian product for input i as new ops on the tape (tape_grad_graph, host/ops_grad.h):
+ * d(out)/d(input i) . g for the variable g, or -1 where input i gets no such gradient. */
+typedef int (*grad_graph_fn)(struct tape *t, const struct tnode *nd, int i, int g);
 
 typedef struct tnode {
     backward_fn backward;
+    grad_graph_fn grad_graph; /* NULL (tape_record's default): tape_grad_graph stops naming op */
     const char *op;
     int out, in[4], nin;
     tensor saved[4];

@@ -7,6 +7,7 @@
 #include <clblast_c.h>
 
 #include "clerr.h"
+#include "clg_shared.h"
 
 /* One kernel's parameters as CLBlast names them, "NAME=VALUE" separated by spaces or commas. Every
  * parameter of the kernel must be there: CLBlastOverrideParameters refuses a set with one missing
@@ -204,4 +205,35 @@ void clg_apply_tuning(clg_ctx *c) {
                     "clgan: warning: CLBlast refused the %s parameters for %s: %s (%d); it keeps its defaults\n",
                     s->kernel, c->device_name, cl_err_name(st), (int)st);
     }
+}
+
+/* ---- kernel build parameters (-D options) ------------------------------------------------------ */
+
+/* Devices whose kernels want other tile sizes than kernels/clg_shared.h's defaults, matched as the
+ * CLBlast table above (first match wins). Empty for now: every device measured so far (PoCL on
+ * AVX-512, docs/PERF.md) was tuned with the defaults. conv_winograd.cl needs conv_rows_mr 8. */
+typedef struct {
+    const char *platform, *device, *driver;
+    clg_kparams kp;
+} kparams_device;
+static const kparams_device kparams_table[] = {{NULL, NULL, NULL, {0, 0, 0}}};
+
+void clg_kernel_params(clg_ctx *c) {
+    c->kp = (clg_kparams){.conv_rows_mr = CLG_DEFAULT_CONV_ROWS_MR,
+                          .conv_nt_mr = CLG_DEFAULT_CONV_NT_MR,
+                          .conv_nt_nr = CLG_DEFAULT_CONV_NT_NR};
+    for (size_t i = 0; i < sizeof kparams_table / sizeof kparams_table[0]; i++) {
+        const kparams_device *t = &kparams_table[i];
+        if (!t->kp.conv_rows_mr) continue; /* the empty table's placeholder */
+        if (t->platform && !contains_ci(c->platform_name, t->platform)) continue;
+        if (t->device && !contains_ci(c->device_name, t->device)) continue;
+        if (t->driver && !contains_ci(c->driver_version, t->driver)) continue;
+        c->kp = t->kp;
+        break;
+    }
+}
+
+void clg_kernel_options(const clg_ctx *c, char *out, size_t outlen) {
+    snprintf(out, outlen, "-cl-std=CL1.2 -DCONV_ROWS_MR=%d -DCONV_NT_MR=%d -DCONV_NT_NR=%d", c->kp.conv_rows_mr,
+             c->kp.conv_nt_mr, c->kp.conv_nt_nr);
 }

@@ -22,6 +22,13 @@
  * the first GEMM on the device (clg_open does). */
 void clg_apply_tuning(clg_ctx *c);
 
+/* Sets c->kp, the kernel build parameters for c's device (clg_open does; the defaults are
+ * kernels/clg_shared.h's CLG_DEFAULT_*). The kernels get them as -D options and nothing else chooses
+ * them: host code sizes its launches from c->kp. */
+void clg_kernel_params(clg_ctx *c);
+/* The build options of the kernel program: "-cl-std=CL1.2 -DCONV_ROWS_MR=8 ..." from c->kp. */
+void clg_kernel_options(const clg_ctx *c, char *out, size_t outlen);
+
 /* The name of the table entry matching c's device ("pocl-skylake-avx512", ...), or NULL when there is
  * none or CLGAN_NO_TUNING is set. */
 const char *clg_tuning_name(const clg_ctx *c);

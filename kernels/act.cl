@@ -1,6 +1,7 @@
 /* Activations. Backward kernels compute dx = beta*dx + dL/dx (beta 0 writes, 1 accumulates). */
 
-#define ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
+#include "common.clh"
 
 __kernel void relu_fwd(__global float *y, int yoff, __global const float *x, int xoff, int n) {
     int i = get_global_id(0);

@@ -9,10 +9,9 @@
  * for reflection padding, as torch.nn.ReflectionPad2d, which needs p < IH, IW).
  * Backward kernels compute dst = beta*dst + value (beta 0 overwrites, even NaN). */
 
-#define CONV_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
-
-/* Reflect a coordinate in [-p, n-1+p] into [0, n-1] (p < n). */
-int conv_reflect(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i); }
+#include "clg_shared.h"
+#include "common.clh"
+#include "conv_common.clh"
 
 /* One work-item per (r = (c, ki, kj), sample g): it writes that row's OH x OW block of the column
  * matrix, contiguous in memory, so the index arithmetic is paid once per block. */
@@ -49,18 +48,6 @@ __kernel void conv_im2col(__global float *cols, int coff, __global const float *
     }
 }
 
-/* The padded coordinates (in [-p, n-1+p]) that read image coordinate i: i itself, and with
- * reflection its mirror images -i and 2(n-1)-i where they fall inside the padding. Returns how many. */
-int conv_sources(int i, int n, int p, int reflect, int *q) {
-    int m = 0;
-    q[m++] = i;
-    if (reflect) {
-        if (i > 0 && i <= p) q[m++] = -i;
-        if (i < n - 1 && n - 1 - i <= p) q[m++] = 2 * (n - 1) - i;
-    }
-    return m;
-}
-
 /* img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum of every column entry that reads
  * (g, c, y, x): the adjoint of conv_im2col. One work item per image element; no atomics. */
 __kernel void conv_col2im(__global float *img, int ioff, __global const float *cols, int coff,
@@ -88,7 +75,7 @@ __kernel void conv_col2im(__global float *img, int ioff, __global const float *c
                         if (ox >= 0 && ox < OW) sum += crow[kj * GL + ox];
                     }
                 }
-                CONV_ACC(row[ix], sum + b);
+                ACC(row[ix], sum + b);
             }
             continue;
         }
@@ -113,7 +100,7 @@ __kernel void conv_col2im(__global float *img, int ioff, __global const float *c
                             sum += crow[kj * GL + ox];
                         }
                 }
-            CONV_ACC(row[ix], sum + b);
+            ACC(row[ix], sum + b);
         }
     }
 }
@@ -127,7 +114,7 @@ __kernel void conv_cgl_to_nchw(__global float *dst, int doff, __global const flo
     int c = t % C, g = t / C;
     float v = src[soff + (c * G + g) * L + l];
     if (has_bias) v += bias[boff + c];
-    CONV_ACC(dst[doff + i], v);
+    ACC(dst[doff + i], v);
 }
 
 /* dst {C, G*L} (channel-major) = src {G, C, L} (NCHW). */
@@ -157,7 +144,7 @@ __kernel void conv_bias_grad(__global float *db, int dboff, __global const float
         if (l < h) tmp[l] += tmp[l + h];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (l == 0 && c < C) CONV_ACC(db[dboff + c], tmp[0]);
+    if (l == 0 && c < C) ACC(db[dboff + c], tmp[0]);
 }
 
 /* ---- nearest x2 upsampling then a 3x3 convolution (stride 1, zero padding 1), by phases ----------
@@ -197,7 +184,7 @@ __kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float
             s += dw4[off4 + ((((2 * a + b) * O + o) * I + i) * 4) + ty * 2 + tx];
         }
     }
-    CONV_ACC(dw[dwoff + e], s);
+    ACC(dw[dwoff + e], s);
 }
 
 /* y {N, O, 2H, 2W} = the phases of z (+ bias), on the grid {X, (n, c, Y)}. */
@@ -221,7 +208,5 @@ __kernel void subpixel_shuffle_bwd(__global float *dz, int dzoff, __global const
     int a = ph >> 1, b = ph & 1, i = zi - a, j = zj - b;
     float v = i >= 0 && i < H && j >= 0 && j < W ? dy[dyoff + ((n * O + c) * 2 * H + 2 * i + a) * 2 * W + 2 * j + b]
                                                  : 0.0f;
-    CONV_ACC(dz[dzoff + row * (W + 1) + zj], v);
+    ACC(dz[dzoff + row * (W + 1) + zj], v);
 }
-
-#undef CONV_ACC

@@ -3,7 +3,10 @@
  * reduction index, in 16-float vectors that PoCL maps onto AVX-512 registers; the channels-last and
  * NCHW padded copies it reads (conv_pad_hwc, conv_pad); the weight in the layouts it reads
  * (conv_pack_w); the fold of a padded image's gradient back onto the image (conv_fold). Uses
- * conv_reflect and conv_sources from conv.cl. Measurements: docs/PERF.md, "Convolution speed". */
+ * conv_reflect and conv_sources from conv_common.clh. Measurements: docs/PERF.md, "Convolution speed". */
+
+#include "clg_shared.h"
+#include "conv_common.clh"
 
 /* P {G, C, PH, PW} = img {G, C, H, W} padded by pt rows on top and pl columns on the left (zeros, or
  * reflection with pt, pl < H, W); rows/columns past the image on the other side likewise; then `slack`
@@ -83,11 +86,8 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
  * every s-th pixel of every s-th row of an image: one phase of a stride-s data gradient).
  * One work-item per CONV_NT_MR x CONV_NT_NR block of C (float16 partial sums, summed at the end);
  * rows and columns past M, N are computed from clamped (valid) rows and not stored. */
-#ifndef CONV_NT_MR
-#define CONV_NT_MR 4
-#endif
-#ifndef CONV_NT_NR
-#define CONV_NT_NR 6
+#if !defined(CONV_NT_MR) || !defined(CONV_NT_NR)
+#error "conv_gemm.cl needs -DCONV_NT_MR and -DCONV_NT_NR (host/tuning.c, clg_kernel_params)"
 #endif
 
 __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int cD, int cS1, int cS2, int cS3,

@@ -11,16 +11,19 @@
  *   Y[g, m, oy, ox] = beta*Y + (bias[m]) + sum_{c, ki, kj} A[m, (c, ki, kj)] * P[g, c, oy + ki, ox + kj]
  * Y {G, M, OH, OW} at Y + yoff (sample stride yZ); P at P + poff, sample stride pZ, channel stride pC;
  * A's panels at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.cl: one per tap);
- * NG = OH*PW. The last vectors read up to 48 + k floats past the last sample's padded
+ * NG = OH*PW. The last vectors read up to CONV_ROWS_NB + k floats past the last sample's padded
  * image (its slack). One work-item per (16*NV pixels, panel, sample). */
+
+#include "clg_shared.h"
+
 #ifndef CONV_ROWS_MR
-#define CONV_ROWS_MR 8
+#error "conv_rows.cl needs -DCONV_ROWS_MR (host/tuning.c, clg_kernel_params)"
 #endif
 
-/* conv_rows takes 3 vectors (48 pixels) per work-item; conv_rows1 one, for the last pixels of a row
- * set whose count is not a multiple of 48 (the host launches both: no vector computed for nothing). The
- * unrolled loops matter: an accumulator indexed by a loop variable PoCL does not unroll is kept in
- * memory. The pixels start at nbase. */
+/* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_NB pixels) per work-item; conv_rows1 one, for the last
+ * pixels of a row set whose count is not a multiple of CONV_ROWS_NB (the host launches both: no vector
+ * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
+ * not unroll is kept in memory. The pixels start at nbase. */
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, __global const float *A, int aoff, int aZ,      \
                         __global const float *P, int poff, int pZ, int pC, int PW, int C, int k, int M, int NG, \
@@ -79,7 +82,7 @@ _Pragma("unroll")                                                               
     }                                                                                                           \
 }
 
-CONV_ROWS_KERNEL(conv_rows, 3)
+CONV_ROWS_KERNEL(conv_rows, CONV_ROWS_NV)
 CONV_ROWS_KERNEL(conv_rows1, 1)
 
 /* conv_rows' panels from a conv weight W {O, I, k, k} (kk = k*k): Ap[mb][r][j] for the row m = mb*MR + j

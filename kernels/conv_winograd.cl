@@ -5,9 +5,11 @@
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
  *   A^T = [1 1 1 0; 0 1 -1 -1].
  * The 16 element-wise products summed over input channels are 16 GEMMs, U[xi] {M, C} x V[xi] {C, NT}
- * (NT = N*TH*TW tiles, rows NTp >= NT floats apart), which conv_rows (conv_rows.cl, read before this
- * file) computes with k = 1, one panel set per xi. The transforms take 16 tiles per step in 16-float
- * vectors: PoCL does not vectorise the strided loads and 16-plane stores of a tile per work-item. */
+ * (NT = N*TH*TW tiles, rows NTp >= NT floats apart), which conv_rows (conv_rows.cl) computes with k = 1,
+ * one panel set per xi. The transforms take 16 tiles per step in 16-float vectors: PoCL does not
+ * vectorise the strided loads and 16-plane stores of a tile per work-item. */
+
+#include "clg_shared.h"
 
 /* The 4x4 tile transform B^T d B of 16 tiles at once: d[i][j] holds element (i, j) of each tile. */
 #define WINO_BT(x0, x1, x2, x3, y0, y1, y2, y3) \
@@ -90,7 +92,9 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
  * as it is (rotated = 0), or for a stride-1 data gradient from W {C, M, 3, 3} rotated by 180 degrees
  * (rotated = 1: output channel m = the weight's input channel). One work-item per (c, panel): the
  * panel's CONV_ROWS_MR rows as one vector. */
-#if CONV_ROWS_MR == 8
+#ifndef CONV_ROWS_MR
+#error "conv_winograd.cl needs -DCONV_ROWS_MR (host/tuning.c, clg_kernel_params)"
+#elif CONV_ROWS_MR == 8
 #define WINO_FLOATMR float8
 #define WINO_VLOADMR vload8
 #define WINO_VSTOREMR vstore8

@@ -1,5 +1,7 @@
 /* Elementwise helpers: fill, y = a*x + b*y, bias add, column sums, row gathers. */
 
+#include "clg_shared.h"
+
 __kernel void fill(__global float *x, int off, int n, float v) {
     int i = get_global_id(0);
     if (i < n) x[off + i] = v;

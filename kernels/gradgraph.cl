@@ -2,7 +2,7 @@
  * used for gradient penalties (WGAN-GP): the gradient of a critic's output with respect to its
  * input, itself differentiated with respect to the critic's weights. */
 
-#define GG_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
 
 /* y = g * s(x), s = 1 where x > 0 and slope elsewhere (leaky ReLU's derivative; ReLU: slope 0). */
 __kernel void gg_lrelu_mask_fwd(__global float *y, int yoff, __global const float *g, int goff,
@@ -15,7 +15,7 @@ __kernel void gg_lrelu_mask_fwd(__global float *y, int yoff, __global const floa
 __kernel void gg_lrelu_mask_bwd(__global float *dg, int dgoff, __global const float *dy, int dyoff,
                                 __global const float *x, int xoff, int n, float slope, float beta) {
     int i = get_global_id(0);
-    if (i < n) GG_ACC(dg[dgoff + i], dy[dyoff + i] * (x[xoff + i] > 0.0f ? 1.0f : slope));
+    if (i < n) ACC(dg[dgoff + i], dy[dyoff + i] * (x[xoff + i] > 0.0f ? 1.0f : slope));
 }
 
 /* y[i] = scale * s[0] over n elements (the gradient of scale*sum(x) seeded by the scalar s). */
@@ -44,7 +44,7 @@ __kernel void gg_rownorm_bwd(__global float *dx, int dxoff, __global const float
     if (i >= rows * len) return;
     int r = i / len;
     float nr = norm[noff + r];
-    GG_ACC(dx[dxoff + i], nr > 0.0f ? dn[dnoff + r] * x[xoff + i] / nr : 0.0f);
+    ACC(dx[dxoff + i], nr > 0.0f ? dn[dnoff + r] * x[xoff + i] / nr : 0.0f);
 }
 
 /* out[r, :] = e[r] * a[r, :] + (1 - e[r]) * b[r, :] (WGAN-GP's random points between real and fake). */

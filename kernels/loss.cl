@@ -1,7 +1,7 @@
 /* Loss terms. Forward kernels write per-element terms (reduced by reduce_sum); backward kernels
  * read the upstream gradient g of the scalar loss from device memory, so no host round trip. */
 
-#define ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
 
 /* Binary cross-entropy of probabilities p against targets t, logs clamped at -100 like PyTorch. */
 __kernel void bce_terms(__global float *out, int ooff, __global const float *p, int poff,

@@ -18,7 +18,8 @@
  * strided scalar reads, and that made these kernels 2-4x faster on CPUs. Backward
  * kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held. */
 
-#define NORM_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
+#include "common.clh"
 
 /* Tree sum of tmp[0, wg) into tmp[0] (all work-items of the group must call it). */
 void norm_tree_sum(__local float *tmp, int l, int wg) {
@@ -178,7 +179,7 @@ __kernel void norm_param_grad(__global float *d, int doff, __global const float 
     if (c >= C) return;
     float v = 0.0f;
     for (int k = 0; k < reps; k++) v += s[off + k * C + c];
-    NORM_ACC(d[doff + c], v);
+    ACC(d[doff + c], v);
 }
 
 /* dx = beta*dx + gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M) through the statistics
@@ -205,6 +206,6 @@ __kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *d
     for (int k = 0; k < HW - p; k++) {
         float v = dy[dyoff + i + k];
         if (through_stats) v -= (s1 + (x[xoff + i + k] - mean) * invstd * s2) / (float)M;
-        NORM_ACC(dx[dxoff + i + k], scale * v);
+        ACC(dx[dxoff + i + k], scale * v);
     }
 }

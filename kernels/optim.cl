@@ -2,6 +2,9 @@
  * g += wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; p -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps).
  * lr_bc1 = lr/bc1, inv_sqrt_bc2 = 1/sqrt(bc2) and 1 - beta are computed on the host in double precision
  * (1 - 0.999f in float is 9.9998713e-4, not 1e-3: a bias PyTorch does not have). */
+
+#include "clg_shared.h"
+
 __kernel void adam_step(__global float *p, __global const float *g, __global float *m, __global float *v, int n,
                         float lr_bc1, float inv_sqrt_bc2, float b1, float b2, float one_minus_b1, float one_minus_b2,
                         float eps, float wd) {

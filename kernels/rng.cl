@@ -1,6 +1,9 @@
 /* Counter-based random numbers: element i of a draw depends only on (seed, stream, step, i), so a
  * run is reproducible and resumable without storing generator state. */
 
+#include "clg_shared.h"
+#include "common.clh"
+
 /* Standard normals by Box-Muller from one Philox block per element. */
 __kernel void rng_normal(__global float *out, int off, int n, uint seed_lo, uint seed_hi, uint stream, uint step) {
     int i = get_global_id(0);

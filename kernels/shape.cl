@@ -2,7 +2,7 @@
  * gather (one work-item per input element, no atomics) and write dst = beta*dst + grad (beta 0
  * overwrites, even NaN). Tensors are NCHW; nc = N*C planes of h x w. */
 
-#define SHAPE_ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
 
 /* y {nc, 2h, 2w} from x {nc, h, w} on the grid {column, input row of the nc*h}: each work-item copies
  * one input element to its 2x2 block (no division per element: output row 2q is row q of x doubled). */
@@ -24,7 +24,7 @@ __kernel void upsample_nearest2x_bwd(__global float *dx, int dxoff, __global con
     int b = dyoff + 4 * q * w + 2 * ix;
     float2 top = vload2(0, dy + b), bottom = vload2(0, dy + b + 2 * w);
     float s = top.x + top.y + bottom.x + bottom.y;
-    SHAPE_ACC(dx[dxoff + q * w + ix], s);
+    ACC(dx[dxoff + q * w + ix], s);
 }
 
 /* Average pooling without padding: y {nc, oh, ow}, window k x k at stride s, divided by k*k. */
@@ -58,7 +58,7 @@ __kernel void avgpool2d_bwd(__global float *dx, int dxoff, __global const float 
     float acc = 0.0f;
     for (int a = y0; a <= y1; a++)
         for (int b = x0; b <= x1; b++) acc += dp[a * ow + b];
-    SHAPE_ACC(dx[dxoff + j], acc / (float)(k * k));
+    ACC(dx[dxoff + j], acc / (float)(k * k));
 }
 
 /* y {n, ca+cb, hw} = a {n, ca, hw} ++ b {n, cb, hw} along channels. */
@@ -78,7 +78,7 @@ __kernel void concat_channels_bwd(__global float *d, int doff, __global const fl
     int lp = cpart * hw;
     if (j >= n * lp) return;
     int q = j / lp, r = j - q * lp;
-    SHAPE_ACC(d[doff + j], dy[dyoff + q * ctot * hw + c0 * hw + r]);
+    ACC(d[doff + j], dy[dyoff + q * ctot * hw + c0 * hw + r]);
 }
 
 /* d {n, ctot, hw} = beta*d + ds in channels c0 .. c0+cpart-1 and + 0 elsewhere, on the grid
@@ -89,7 +89,7 @@ __kernel void slice_channels_bwd(__global float *d, int doff, __global const flo
     if (p >= hw) return;
     int q = row / ctot, ch = row - q * ctot - c0;
     float v = ch >= 0 && ch < cpart ? ds[dsoff + (q * cpart + ch) * hw + p] : 0.0f;
-    SHAPE_ACC(d[doff + row * hw + p], v);
+    ACC(d[doff + row * hw + p], v);
 }
 
 /* y = a + b elementwise. */

@@ -1,6 +1,6 @@
 /* The VAE's reparameterisation z = mu + exp(0.5*lv) * eps, and normal noise for eps. */
 
-#define ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+#include "clg_shared.h"
 
 __kernel void reparam_fwd(__global float *z, int zoff, __global const float *mu, int muoff,
                           __global const float *lv, int lvoff, __global const float *eps, int eoff, int n) {

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -67,9 +68,8 @@ static void im2col(clg_ctx *c, const cgeom *g, tensor cols, tensor img, int n0, 
     size_t n = (size_t)gK(g) * G * gL(g);
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
     ki(n, "column matrix size");
-    CLG_LAUNCH1(c, "conv_im2col", (size_t)gK(g) * G, KMEM(cols.mem), KINT(ki(cols.off, "offset")),
-                KMEM(img.mem), KINT(ki(ioff, "offset")), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH),
-                KINT(g->OW), KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect));
+    kl_conv_im2col(c, clg_grid_1d((size_t)gK(g) * G), cols.mem, ki(cols.off, "offset"), img.mem, ki(ioff, "offset"), G,
+                   g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, g->reflect);
 }
 
 /* image samples n0.. = beta*image + col2im(cols) (+ bias per channel when bias.mem). */
@@ -77,27 +77,26 @@ static void col2im(clg_ctx *c, const cgeom *g, tensor img, int n0, int G, tensor
     size_t n = (size_t)G * g->C * g->IH * g->IW;
     size_t ioff = img.off + (size_t)n0 * g->C * g->IH * g->IW;
     ki(n, "image size");
-    CLG_LAUNCH1(c, "conv_col2im", (size_t)G * g->C, KMEM(img.mem), KINT(ki(ioff, "offset")), KMEM(cols.mem),
-                KINT(ki(cols.off, "offset")), KMEM(bias.mem ? bias.mem : cols.mem), KINT(ki(bias.off, "offset")),
-                KINT(bias.mem != NULL), KINT(G), KINT(g->C), KINT(g->IH), KINT(g->IW), KINT(g->OH), KINT(g->OW),
-                KINT(g->k), KINT(g->s), KINT(g->p), KINT(g->reflect), KFLOAT(beta));
+    kl_conv_col2im(c, clg_grid_1d((size_t)G * g->C), img.mem, ki(ioff, "offset"), cols.mem, ki(cols.off, "offset"),
+                   bias.mem ? bias.mem : cols.mem, ki(bias.off, "offset"), bias.mem != NULL, G, g->C, g->IH, g->IW,
+                   g->OH, g->OW, g->k, g->s, g->p, g->reflect, beta);
 }
 
 /* dst {OC, G*L} = column-side samples n0.. of src (NCHW {N, OC, OH, OW}). */
 static void to_cgl(clg_ctx *c, const cgeom *g, tensor dst, tensor src, int n0, int G) {
     size_t n = (size_t)G * g->OC * gL(g);
     size_t soff = src.off + (size_t)n0 * g->OC * gL(g);
-    CLG_LAUNCH1(c, "conv_nchw_to_cgl", ki(n, "tensor size"), KMEM(dst.mem), KINT(ki(dst.off, "offset")),
-                KMEM(src.mem), KINT(ki(soff, "offset")), KINT(G), KINT(g->OC), KINT(gL(g)));
+    kl_conv_nchw_to_cgl(c, clg_grid_1d(ki(n, "tensor size")), dst.mem, ki(dst.off, "offset"), src.mem,
+                        ki(soff, "offset"), G, g->OC, gL(g));
 }
 
 /* Column-side samples n0.. of dst (NCHW) = beta*dst + src {OC, G*L} (+ bias when bias.mem). */
 static void from_cgl(clg_ctx *c, const cgeom *g, tensor dst, int n0, int G, tensor src, tensor bias, float beta) {
     size_t n = (size_t)G * g->OC * gL(g);
     size_t doff = dst.off + (size_t)n0 * g->OC * gL(g);
-    CLG_LAUNCH1(c, "conv_cgl_to_nchw", ki(n, "tensor size"), KMEM(dst.mem), KINT(ki(doff, "offset")), KMEM(src.mem),
-                KINT(ki(src.off, "offset")), KMEM(bias.mem ? bias.mem : src.mem), KINT(ki(bias.off, "offset")),
-                KINT(bias.mem != NULL), KINT(G), KINT(g->OC), KINT(gL(g)), KFLOAT(beta));
+    kl_conv_cgl_to_nchw(c, clg_grid_1d(ki(n, "tensor size")), dst.mem, ki(doff, "offset"), src.mem,
+                        ki(src.off, "offset"), bias.mem ? bias.mem : src.mem, ki(bias.off, "offset"), bias.mem != NULL,
+                        G, g->OC, gL(g), beta);
 }
 
 /* A group's scratch from the arena: the column matrix {K, G*L} and the channel-major column-side
@@ -128,8 +127,6 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
  *   data gradient, other strides: column matrix = packed weight x channels-last gradient, then col2im;
  *   weight gradient: the upstream gradient's rows (NCHW, in place) against the column matrix, or for
  *     stride 1 against the padded image's shifted rows (implicit, the gradient on the padded width). */
-#define CONV_NT_MR 4 /* kernels/conv_gemm.cl's conv_nt block */
-#define CONV_NT_NR 6
 static int conv_impl;
 
 int conv_set_impl(int impl) {
@@ -171,17 +168,13 @@ typedef struct {
 
 static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, int T, int Zr, int Zg, tensor bias,
                     float beta) {
-    size_t global[3] = {(size_t)(N + CONV_NT_NR - 1) / CONV_NT_NR, (size_t)(M + CONV_NT_MR - 1) / CONV_NT_MR,
-                        (size_t)Zg};
-    size_t local[3] = {1, 1, 1};
-    karg args[] = {KMEM(C.mem), KINT(ki(C.off, "offset")), KINT(ki(C.z, "sample stride")), KINT(C.ld),
-                   KINT(C.D2 ? C.D2 : INT_MAX), KINT(C.D ? C.D : INT_MAX), KINT(C.D2 ? C.S1 : 0),
-                   KINT(C.D ? C.S2 : 0), KINT(C.D ? C.S3 : 1), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(A.ld), KINT(A.zr), KINT(A.t),
-                   KMEM(B.mem), KINT(ki(B.off, "offset")), KINT(ki(B.zg, "sample stride")),
-                   KINT(ki(B.zr, "sample stride")), KINT(B.t), KINT(B.D2), KINT(B.D3), KINT(B.S1), KINT(B.S2),
-                   KINT(B.S3), KINT(M), KINT(N), KINT(Lr), KINT(T), KINT(Zr), KFLOAT(beta),
-                   KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
-    clg_launch(c, "conv_nt", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+    int mr = c->kp.conv_nt_mr, nr = c->kp.conv_nt_nr; /* the -D block size conv_nt was built with */
+    clg_grid grid = clg_grid_3d((size_t)(N + nr - 1) / nr, (size_t)(M + mr - 1) / mr, (size_t)Zg, 1, 1, 1);
+    kl_conv_nt(c, grid, C.mem, ki(C.off, "offset"), ki(C.z, "sample stride"), C.ld, C.D2 ? C.D2 : INT_MAX,
+               C.D ? C.D : INT_MAX, C.D2 ? C.S1 : 0, C.D ? C.S2 : 0, C.D ? C.S3 : 1, A.mem, ki(A.off, "offset"), A.ld,
+               A.zr, A.t, B.mem, ki(B.off, "offset"), ki(B.zg, "sample stride"), ki(B.zr, "sample stride"), B.t, B.D2,
+               B.D3, B.S1, B.S2, B.S3, M, N, Lr, T, Zr, beta, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
+               bias.mem != NULL);
 }
 
 /* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode, seg and the phase y0, x0, s, ay, ax as
@@ -201,9 +194,8 @@ static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, i
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
     tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
-    CLG_LAUNCH1(t->cl, "conv_pack_w", M, KMEM(a.mem), KINT(ki(a.off, "offset")), KMEM(w.mem),
-                KINT(ki(w.off, "offset")), KINT(M), KINT(Kr), KINT(mode), KINT(O), KINT(I), KINT(k), KINT(seg),
-                KINT(y0), KINT(x0), KINT(s), KINT(ay), KINT(ax));
+    kl_conv_pack_w(t->cl, clg_grid_1d(M), a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), M, Kr, mode, O, I, k,
+                   seg, y0, x0, s, ay, ax);
     tape_cache_put(t, &key, a);
     return a;
 }
@@ -215,12 +207,11 @@ static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mod
 static int round16(int v) { return (v + 15) / 16 * 16; }
 
 /* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
- * then 32 zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
+ * then CONV_NT_SLACK zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
 static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect) {
-    tensor P = scratch1(t, (size_t)n * PH * PW * C + 32, "padded image size");
-    CLG_LAUNCH1(t->cl, "conv_pad_hwc", (size_t)n * PH * PW, KMEM(P.mem), KINT(ki(P.off, "offset")), KMEM(src.mem),
-                KINT(ki(src.off, "offset")), KINT(n), KINT(C), KINT(H), KINT(W), KINT(PH), KINT(PW), KINT(pt),
-                KINT(pl), KINT(reflect), KINT(32));
+    tensor P = scratch1(t, (size_t)n * PH * PW * C + CONV_NT_SLACK, "padded image size");
+    kl_conv_pad_hwc(t->cl, clg_grid_1d((size_t)n * PH * PW), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
+                    n, C, H, W, PH, PW, pt, pl, reflect, CONV_NT_SLACK);
     return P;
 }
 
@@ -229,35 +220,34 @@ static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, i
 static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect,
                         int slack) {
     tensor P = scratch1(t, (size_t)n * C * PH * PW + slack, "padded image size");
-    CLG_LAUNCH1(t->cl, "conv_pad", (size_t)n * C * PH, KMEM(P.mem), KINT(ki(P.off, "offset")), KMEM(src.mem),
-                KINT(ki(src.off, "offset")), KINT(n * C), KINT(H), KINT(W), KINT(PH), KINT(PW), KINT(pt), KINT(pl),
-                KINT(reflect), KINT(slack));
+    kl_conv_pad(t->cl, clg_grid_1d((size_t)n * C * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
+                n * C, H, W, PH, PW, pt, pl, reflect, slack);
     return P;
 }
 
 /* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
  * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
  * work-item's lanes empty: conv_nt does those). */
-#define CONV_ROWS_MR 8  /* output channels per panel */
-#define CONV_ROWS_NB 48 /* pixels per work-item of conv_rows (3 vectors of 16) */
+/* CONV_ROWS_MR: output channels per panel, the -D option conv_rows.cl was built with (c->kp);
+ * CONV_ROWS_NB (kernels/clg_shared.h): pixels per work-item of conv_rows. */
+static int rows_mr(const clg_ctx *c) { return c->kp.conv_rows_mr; }
+static int rows_panels(const clg_ctx *c, int M) { return (M + rows_mr(c) - 1) / rows_mr(c); }
 
-static int rows_panels(int M) { return (M + CONV_ROWS_MR - 1) / CONV_ROWS_MR; }
-
-static int rows_fit(int s, int M, int OH, int PW) {
-    return s == 1 && M >= CONV_ROWS_MR && (size_t)OH * PW >= CONV_ROWS_NB;
+static int rows_fit(const clg_ctx *c, int s, int M, int OH, int PW) {
+    return s == 1 && M >= rows_mr(c) && (size_t)OH * PW >= CONV_ROWS_NB;
 }
 
 /* The weight {O, I, k, k} as conv_rows' panels (cached as pack_w_phase's): the M = O output channels
  * of a convolution, or rotated, the M = I channels of its stride-1 data gradient. */
 static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int O, int I, int k) {
-    int M = rotated ? I : O, K = (rotated ? O : I) * k * k, panels = rows_panels(M);
+    int M = rotated ? I : O, K = (rotated ? O : I) * k * k, panels = rows_panels(t->cl, M);
     tcache_key key;
-    int args[] = {-1, rotated, O, I, k, CONV_ROWS_MR}; /* -1: not a conv_pack_w layout */
+    int args[] = {-1, rotated, O, I, k, rows_mr(t->cl)}; /* -1: not a conv_pack_w layout */
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
-    tensor a = scratch1(t, (size_t)panels * CONV_ROWS_MR * K, "packed weight size");
-    CLG_LAUNCH_ROWS(t->cl, "conv_pack_panels", (size_t)K, (size_t)panels, KMEM(a.mem), KINT(ki(a.off, "offset")),
-                    KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(K), KINT(rotated), KINT(O), KINT(I), KINT(k * k));
+    tensor a = scratch1(t, (size_t)panels * rows_mr(t->cl) * K, "packed weight size");
+    kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)K, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
+                        ki(w.off, "offset"), K, rotated, O, I, k * k);
     tape_cache_put(t, &key, a);
     return a;
 }
@@ -272,21 +262,20 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
         int nbase = part ? whole : 0;
         size_t blocks = part ? (size_t)(NG - whole + 15) / 16 : (size_t)whole / CONV_ROWS_NB;
         if (!blocks) continue;
-        size_t global[3] = {blocks, (size_t)rows_panels(M), (size_t)N};
-        size_t local[3] = {1, 1, 1};
-        karg args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KINT(ki((size_t)M * OH * OW, "tensor size")),
-                       KINT(OW), KMEM(A.mem), KINT(ki(A.off, "offset")), KINT(aZ), KMEM(P.mem),
-                       KINT(ki(P.off, "offset")), KINT(ki((size_t)C * PH * PW, "padded image size")), KINT(PH * PW),
-                       KINT(PW), KINT(C), KINT(k), KINT(M), KINT(NG), KINT(nbase), KFLOAT(beta),
-                       KMEM(bias.mem ? bias.mem : A.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
-        clg_launch(c, part ? "conv_rows1" : "conv_rows", 3, global, local, (int)(sizeof args / sizeof args[0]), args);
+        clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, 1, 1, 1);
+        (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
+                                              ki((size_t)M * OH * OW, "tensor size"), OW, A.mem, ki(A.off, "offset"),
+                                              aZ, P.mem, ki(P.off, "offset"),
+                                              ki((size_t)C * PH * PW, "padded image size"), PH * PW, PW, C, k, M, NG,
+                                              nbase, beta, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
+                                              bias.mem != NULL);
     }
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
  * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36. */
-static int wino_fit(const cgeom *g) {
-    return g->s == 1 && g->k == 3 && g->C >= CONV_ROWS_MR && g->OC >= CONV_ROWS_MR;
+static int wino_fit(const clg_ctx *c, const cgeom *g) {
+    return g->s == 1 && g->k == 3 && g->C >= rows_mr(c) && g->OC >= rows_mr(c);
 }
 
 /* The padded side that n outputs' 4x4 tiles read: 2*ceil(n/2) + 2. */
@@ -296,10 +285,8 @@ static int wino_padded(int n) { return (n + 1) / 2 * 2 + 2; }
  * `slack` floats. One work-item per group: the kernel is written in explicit vectors. */
 static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int slack) {
     tensor V = scratch1(t, (size_t)16 * C * NTp + (size_t)slack, "winograd tiles size");
-    size_t one = 1, rows = (size_t)N * C * TH;
-    karg args[] = {KMEM(V.mem), KINT(ki(V.off, "offset")), KMEM(P.mem), KINT(ki(P.off, "offset")), KINT(N),
-                   KINT(C), KINT(PH), KINT(PW), KINT(TH), KINT(TW), KINT(NTp)};
-    clg_launch(t->cl, "wino_in", 1, &rows, &one, (int)(sizeof args / sizeof args[0]), args);
+    kl_wino_in(t->cl, clg_grid_1d_local((size_t)N * C * TH, 1), V.mem, ki(V.off, "offset"), P.mem,
+               ki(P.off, "offset"), N, C, PH, PW, TH, TW, NTp);
     return V;
 }
 
@@ -310,7 +297,7 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
                       int W, int p, int reflect, int M, int OH, int OW, tensor bias, float beta) {
     int PH = wino_padded(OH), PW = wino_padded(OW);
     tensor P = pad_image(t, src, N, C, H, W, PH, PW, p, p, reflect, 0);
-    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = rows_panels(M) * CONV_ROWS_MR;
+    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = rows_panels(t->cl, M) * rows_mr(t->cl);
     int NT = ki((size_t)N * TH * TW, "winograd tile count");
     tcache_key key;
     int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
@@ -320,32 +307,29 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
         U = *hit;
     else {
         U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
-        CLG_LAUNCH_ROWS(t->cl, "wino_filter", (size_t)C, (size_t)rows_panels(M), KMEM(U.mem),
-                        KINT(ki(U.off, "offset")), KMEM(w.mem), KINT(ki(w.off, "offset")), KINT(M), KINT(Mp), KINT(C),
-                        KINT(rotated));
+        kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"),
+                       w.mem, ki(w.off, "offset"), M, Mp, C, rotated);
         tape_cache_put(t, &key, U);
     }
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
     tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, CONV_ROWS_NB + 1);
-    size_t one = 1, rows_out = (size_t)N * M * TH;
     tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
     rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
-    karg out_args[] = {KMEM(out.mem), KINT(ki(out.off, "offset")), KMEM(Y.mem), KINT(ki(Y.off, "offset")), KINT(N),
-                       KINT(M), KINT(OH), KINT(OW), KINT(TH), KINT(TW), KINT(NTp), KFLOAT(beta),
-                       KMEM(bias.mem ? bias.mem : Y.mem), KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL)};
-    clg_launch(t->cl, "wino_out", 1, &rows_out, &one, (int)(sizeof out_args / sizeof out_args[0]), out_args);
+    kl_wino_out(t->cl, clg_grid_1d_local((size_t)N * M * TH, 1), out.mem, ki(out.off, "offset"), Y.mem,
+                ki(Y.off, "offset"), N, M, OH, OW, TH, TW, NTp, beta, bias.mem ? bias.mem : Y.mem,
+                ki(bias.off, "offset"), bias.mem != NULL);
 }
 
 /* out (column side) = beta*out + conv(img) (+ bias), any stride. */
 static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
-    if (wino_fit(g)) {
+    if (wino_fit(t->cl, g)) {
         wino_conv(t, out, w, g->wowner, 0, img, g->N, C, g->IH, g->IW, g->p, g->reflect, g->OC, g->OH, g->OW, bias,
                   beta);
         return;
     }
-    if (rows_fit(g->s, g->OC, g->OH, PW)) {
+    if (rows_fit(t->cl, g->s, g->OC, g->OH, PW)) {
         tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, CONV_ROWS_NB + k);
         tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
         rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta);
@@ -374,9 +358,9 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         tensor dst = direct ? img : scratch1(t, (size_t)g->N * g->C * RH * RW, "padded image size");
         tensor dbias = direct ? bias : (tensor){0};
         float dbeta = direct ? beta : 0.0f;
-        if (wino_fit(g)) {
+        if (wino_fit(t->cl, g)) {
             wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
-        } else if (rows_fit(1, g->C, RH, QW)) {
+        } else if (rows_fit(t->cl, 1, g->C, RH, QW)) {
             tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, CONV_ROWS_NB + k);
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
             rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta);
@@ -391,10 +375,9 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             gemm_nt(t->cl, Cm, Am, Bm, g->C, RH * RW, seg, k, 1, g->N, dbias, dbeta);
         }
         if (!direct)
-            CLG_LAUNCH1(t->cl, "conv_fold", (size_t)g->N * g->C * g->IH, KMEM(img.mem), KINT(ki(img.off, "offset")),
-                        KMEM(dst.mem), KINT(ki(dst.off, "offset")), KINT(g->C), KINT(g->N * g->C), KINT(g->IH),
-                        KINT(g->IW), KINT(g->p), KINT(g->reflect), KMEM(bias.mem ? bias.mem : dst.mem),
-                        KINT(ki(bias.off, "offset")), KINT(bias.mem != NULL), KFLOAT(beta));
+            kl_conv_fold(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), dst.mem,
+                         ki(dst.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, g->reflect,
+                         bias.mem ? bias.mem : dst.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
         return;
     }
     if (!g->reflect && k >= g->s) {
@@ -455,33 +438,32 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
  * (kernels/conv_winograd.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
  * tiles transposed (from a channels-last padded copy), 16 products dU[xi] = Yh[xi] V[xi]^T summed over the
  * tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
-static int wino_wgrad_fit(const cgeom *g) { return wino_fit(g) && g->C % 16 == 0; }
+static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) { return wino_fit(c, g) && g->C % 16 == 0; }
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH), WW = wino_padded(g->OW), C = g->C,
         M = g->OC;
-    int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(M);
+    int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(t->cl, M);
     tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
     tensor Vt = scratch1(t, (size_t)16 * NTp * C + CONV_ROWS_NB + 1, "winograd tiles size");
-    CLG_LAUNCH1(t->cl, "wino_in_t", (size_t)NTp, KMEM(Vt.mem), KINT(ki(Vt.off, "offset")), KMEM(Q.mem),
-                KINT(ki(Q.off, "offset")), KINT(g->N), KINT(C), KINT(WH), KINT(WW), KINT(TH), KINT(TW), KINT(NTp));
-    tensor Ah = scratch1(t, (size_t)16 * panels * NTp * CONV_ROWS_MR, "winograd gradient size");
+    kl_wino_in_t(t->cl, clg_grid_1d((size_t)NTp), Vt.mem, ki(Vt.off, "offset"), Q.mem, ki(Q.off, "offset"), g->N, C, WH,
+                 WW, TH, TW, NTp);
+    tensor Ah = scratch1(t, (size_t)16 * panels * NTp * rows_mr(t->cl), "winograd gradient size");
     size_t rows = (size_t)g->N * TH + (size_t)(NTp - NT + TW - 1) / TW;
-    CLG_LAUNCH_ROWS(t->cl, "wino_dy", rows, (size_t)panels, KMEM(Ah.mem), KINT(ki(Ah.off, "offset")), KMEM(src.mem),
-                    KINT(ki(src.off, "offset")), KINT(g->N), KINT(M), KINT(g->OH), KINT(g->OW), KINT(TH), KINT(TW),
-                    KINT(NTp));
+    kl_wino_dy(t->cl, clg_grid_rows(rows, (size_t)panels), Ah.mem, ki(Ah.off, "offset"), src.mem, ki(src.off, "offset"),
+               g->N, M, g->OH, g->OW, TH, TW, NTp);
     tensor dU = scratch1(t, (size_t)16 * M * C, "winograd weight size");
-    rows_conv(t->cl, dU, Ah, ki((size_t)panels * NTp * CONV_ROWS_MR, "winograd gradient size"), Vt, 16, NTp, C, 1, M,
+    rows_conv(t->cl, dU, Ah, ki((size_t)panels * NTp * rows_mr(t->cl), "winograd gradient size"), Vt, 16, NTp, C, 1, M,
               1, C, (tensor){0}, 0.0f);
-    CLG_LAUNCH_ROWS(t->cl, "wino_wgrad", (size_t)(C + 15) / 16, (size_t)M, KMEM(dw.mem), KINT(ki(dw.off, "offset")),
-                    KMEM(dU.mem), KINT(ki(dU.off, "offset")), KINT(M), KINT(C), KFLOAT(beta));
+    kl_wino_wgrad(t->cl, clg_grid_rows((size_t)(C + 15) / 16, (size_t)M), dw.mem, ki(dw.off, "offset"), dU.mem,
+                  ki(dU.off, "offset"), M, C, beta);
 }
 
 /* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
  * for the 16-wide reduction). */
 static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), L = gL(g), k = g->k;
-    if (wino_wgrad_fit(g)) {
+    if (wino_wgrad_fit(t->cl, g)) {
         wino_weight_grad(t, g, img, src, dw, beta);
         return 1;
     }
@@ -510,10 +492,10 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         int s = s_, p = g->p, PHp = (g->IH + 2 * p + s - 1) / s, PWp = PWp_;
         int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
         size_t phase = (size_t)g->N * g->C * PHp * PWp;
-        tensor P = scratch1(t, (size_t)s * s * phase + 32 + k, "padded image size");
-        CLG_LAUNCH1(t->cl, "conv_pad_phase", (size_t)s * s * g->N * g->C * PHp, KMEM(P.mem),
-                    KINT(ki(P.off, "offset")), KMEM(img.mem), KINT(ki(img.off, "offset")), KINT(g->N * g->C),
-                    KINT(g->IH), KINT(g->IW), KINT(p), KINT(s), KINT(PHp), KINT(PWp), KINT(g->reflect), KINT(32 + k));
+        tensor P = scratch1(t, (size_t)s * s * phase + CONV_NT_SLACK + k, "padded image size");
+        kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * g->N * g->C * PHp), P.mem, ki(P.off, "offset"), img.mem,
+                          ki(img.off, "offset"), g->N * g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect,
+                          CONV_NT_SLACK + k);
         tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
         nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
         for (int fy = 0; fy < s && fy < k; fy++)
@@ -603,10 +585,8 @@ static void weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor 
 static void bias_grad(clg_ctx *c, tensor db, tensor dy, float beta) {
     size_t wg = clg_plane_reduce_wg(c, "conv_bias_grad", (size_t)dy.h * dy.w);
     size_t global = (size_t)dy.c * wg;
-    karg args[] = {KMEM(db.mem), KINT(ki(db.off, "offset")), KMEM(dy.mem), KINT(ki(dy.off, "offset")), KINT(dy.n),
-                   KINT(dy.c), KINT(ki((size_t)dy.h * dy.w, "image size")), KFLOAT(beta),
-                   KLOCAL(wg * sizeof(float))};
-    clg_launch(c, "conv_bias_grad", 1, &global, &wg, 9, args);
+    kl_conv_bias_grad(c, clg_grid_1d_local(global, wg), db.mem, ki(db.off, "offset"), dy.mem, ki(dy.off, "offset"),
+                      dy.n, dy.c, ki((size_t)dy.h * dy.w, "image size"), beta, wg * sizeof(float));
 }
 
 static void maybe_bias_grad(tape *t, const tnode *nd) {
@@ -642,6 +622,17 @@ static void check_weight_bias(tape *t, const char *op, tensor w, int b, int cout
         die("%s: bias has %zu elements, expected %d", op, tnumel(tape_val(t, b)), cout);
 }
 
+/* tape_grad_graph: the data gradient of a convolution is the transposed convolution with the same
+ * weights; output_padding restores sizes that the forward's stride rounded away. */
+static int conv2d_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    if (i != 0) return -1;
+    if (nd->iarg[2] != PAD_ZERO) die("tape_grad_graph: conv2d with reflection padding is not supported");
+    tensor x = tape_val(t, nd->in[0]), yv = tape_val(t, nd->out);
+    int k = tape_val(t, nd->in[1]).h, s = nd->iarg[0], p = nd->iarg[1];
+    int outpad = x.h - ((yv.h - 1) * s - 2 * p + k);
+    return op_conv_transpose2d(t, g, nd->in[1], -1, s, p, outpad);
+}
+
 int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     check_weight_bias(t, "op_conv2d", wv, b, wv.n);
@@ -664,6 +655,7 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
         nd->iarg[0] = stride;
         nd->iarg[1] = pad;
         nd->iarg[2] = mode == PAD_REFLECT;
+        nd->grad_graph = conv2d_grad_graph;
     }
     return y;
 }
@@ -675,8 +667,8 @@ static void subpixel_w_backward(tape *t, const tnode *nd) {
     tensor dw = tape_grad(t, nd->in[0], &beta);
     if (!dw.mem) return;
     tensor dw4 = tape_out_grad(t, nd);
-    CLG_LAUNCH1(t->cl, "subpixel_w_bwd", tnumel(dw), KMEM(dw.mem), KINT(ki(dw.off, "offset")), KMEM(dw4.mem),
-                KINT(ki(dw4.off, "offset")), KINT(dw.n), KINT(dw.c), KFLOAT(beta));
+    kl_subpixel_w_bwd(t->cl, clg_grid_1d(tnumel(dw)), dw.mem, ki(dw.off, "offset"), dw4.mem, ki(dw4.off, "offset"),
+                      dw.n, dw.c, beta);
 }
 
 static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
@@ -684,9 +676,8 @@ static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
     float beta;
     tensor dz = tape_grad(t, nd->in[0], &beta);
     if (dz.mem)
-        CLG_LAUNCH_ROWS(t->cl, "subpixel_shuffle_bwd", (size_t)dz.w, (size_t)dz.n * dz.c * dz.h, KMEM(dz.mem),
-                        KINT(ki(dz.off, "offset")), KMEM(dy.mem), KINT(ki(dy.off, "offset")), KINT(dy.c),
-                        KINT(dz.h - 1), KINT(dz.w - 1), KFLOAT(beta));
+        kl_subpixel_shuffle_bwd(t->cl, clg_grid_rows((size_t)dz.w, (size_t)dz.n * dz.c * dz.h), dz.mem,
+                                ki(dz.off, "offset"), dy.mem, ki(dy.off, "offset"), dy.c, dz.h - 1, dz.w - 1, beta);
     if (nd->in[1] >= 0) {
         tensor db = tape_grad(t, nd->in[1], &beta);
         if (db.mem) bias_grad(t->cl, db, dy, beta);
@@ -702,17 +693,16 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     int O = wv.n, I = wv.c;
     int w4 = tape_new(t, 4 * O, I, 2, 2, tape_any_grad(t, 1, &w));
     tensor w4v = tape_val(t, w4);
-    CLG_LAUNCH1(t->cl, "subpixel_w_fwd", tnumel(w4v), KMEM(w4v.mem), KINT(ki(w4v.off, "offset")), KMEM(wv.mem),
-                KINT(ki(wv.off, "offset")), KINT(O), KINT(I));
+    kl_subpixel_w_fwd(t->cl, clg_grid_1d(tnumel(w4v)), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"), O,
+                      I);
     tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
     int z = op_conv2d(t, x, w4, -1, 1, 1, PAD_ZERO);
     int ins[2] = {z, b};
     int y = tape_new(t, xv.n, O, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y), zv = tape_val(t, z), bv = bias_tensor(t, b);
-    CLG_LAUNCH_ROWS(t->cl, "subpixel_shuffle_fwd", (size_t)yv.w, (size_t)yv.n * yv.c * yv.h, KMEM(yv.mem),
-                    KINT(ki(yv.off, "offset")), KMEM(zv.mem), KINT(ki(zv.off, "offset")),
-                    KMEM(bv.mem ? bv.mem : zv.mem), KINT(ki(bv.off, "offset")), KINT(bv.mem != NULL), KINT(O),
-                    KINT(xv.h), KINT(xv.w));
+    kl_subpixel_shuffle_fwd(t->cl, clg_grid_rows((size_t)yv.w, (size_t)yv.n * yv.c * yv.h), yv.mem,
+                            ki(yv.off, "offset"), zv.mem, ki(zv.off, "offset"), bv.mem ? bv.mem : zv.mem,
+                            ki(bv.off, "offset"), bv.mem != NULL, O, xv.h, xv.w);
     tape_record(t, subpixel_shuffle_backward, "subpixel_shuffle", y, 2, ins);
     return y;
 }

@@ -2,12 +2,13 @@
  *
  * tape_grad_graph(t, y, x) returns d y / d x as a new variable built from ops on the tape, so a loss
  * made from it (e.g. (||dy/dx|| - 1)^2) can itself be differentiated with respect to the weights by
- * the ordinary tape_backward. Each op that can appear between x and y provides its vector-Jacobian
- * product in terms of other ops (grad_graph_of below); an op without one stops with a clear error. */
+ * the ordinary tape_backward. Each op that can appear between x and y records its vector-Jacobian
+ * product in terms of other ops in its node (tnode.grad_graph, set where the op is recorded); an op
+ * without one stops with a clear error naming it. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "blas.h"
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -47,8 +48,7 @@ static void mask_backward(tape *t, const tnode *nd) {
     if (!dg.mem) return;
     tensor dy = tape_out_grad(t, nd), x = nd->saved[0];
     size_t n = tnumel(x);
-    CLG_LAUNCH1(t->cl, "gg_lrelu_mask_bwd", n, KMEM(dg.mem), KINT(dg.off), KMEM(dy.mem), KINT(dy.off), KMEM(x.mem),
-                KINT(x.off), KINT(n), KFLOAT(nd->farg[0]), KFLOAT(beta));
+    kl_gg_lrelu_mask_bwd(t->cl, clg_grid_1d(n), dg.mem, dg.off, dy.mem, dy.off, x.mem, x.off, n, nd->farg[0], beta);
 }
 
 /* g * s(x) with s the derivative of leaky ReLU of that slope (0 for ReLU); x gets no gradient. */
@@ -57,8 +57,7 @@ int op_lrelu_mask(tape *t, int g, tensor x, float slope) {
     int y = tape_new(t, gv.n, gv.c, gv.h, gv.w, tape_any_grad(t, 1, &g));
     tensor yv = tape_val(t, y);
     size_t n = tnumel(gv);
-    CLG_LAUNCH1(t->cl, "gg_lrelu_mask_fwd", n, KMEM(yv.mem), KINT(yv.off), KMEM(gv.mem), KINT(gv.off), KMEM(x.mem),
-                KINT(x.off), KINT(n), KFLOAT(slope));
+    kl_gg_lrelu_mask_fwd(t->cl, clg_grid_1d(n), yv.mem, yv.off, gv.mem, gv.off, x.mem, x.off, n, slope);
     tnode *nd = tape_record(t, mask_backward, "lrelu_mask", y, 1, &g);
     if (nd) {
         nd->saved[0] = x;
@@ -74,8 +73,7 @@ static void broadcast_backward(tape *t, const tnode *nd) {
     tensor dy = tape_out_grad(t, nd);
     tensor tmp = arena_tensor(&t->ar, 1, 1, 1, 1);
     k_reduce_sum(t->cl, tmp, dy, tnumel(dy), nd->farg[0]);
-    CLG_LAUNCH1(t->cl, "scalar_grad", 1, KMEM(ds.mem), KINT(ds.off), KMEM(tmp.mem), KINT(tmp.off), KFLOAT(1.0f),
-                KFLOAT(beta));
+    kl_scalar_grad(t->cl, clg_grid_1d(1), ds.mem, ds.off, tmp.mem, tmp.off, 1.0f, beta);
 }
 
 /* A tensor of `shape` filled with scale * s for a scalar variable s. */
@@ -83,8 +81,7 @@ int op_broadcast_scalar(tape *t, int s, tensor shape, float scale) {
     int y = tape_new(t, shape.n, shape.c, shape.h, shape.w, tape_any_grad(t, 1, &s));
     tensor yv = tape_val(t, y), sv = tape_val(t, s);
     size_t n = tnumel(yv);
-    CLG_LAUNCH1(t->cl, "gg_broadcast_fwd", n, KMEM(yv.mem), KINT(yv.off), KMEM(sv.mem), KINT(sv.off), KINT(n),
-                KFLOAT(scale));
+    kl_gg_broadcast_fwd(t->cl, clg_grid_1d(n), yv.mem, yv.off, sv.mem, sv.off, n, scale);
     tnode *nd = tape_record(t, broadcast_backward, "broadcast_scalar", y, 1, &s);
     if (nd) nd->farg[0] = scale;
     return y;
@@ -95,49 +92,28 @@ static void rownorm_backward(tape *t, const tnode *nd) {
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
     tensor x = tape_val(t, nd->in[0]), nr = tape_val(t, nd->out), dn = tape_out_grad(t, nd);
-    CLG_LAUNCH1(t->cl, "gg_rownorm_bwd", tnumel(x), KMEM(dx.mem), KINT(dx.off), KMEM(x.mem), KINT(x.off), KMEM(nr.mem),
-                KINT(nr.off), KMEM(dn.mem), KINT(dn.off), KINT(x.n), KINT(trow(x)), KFLOAT(beta));
+    kl_gg_rownorm_bwd(t->cl, clg_grid_1d(tnumel(x)), dx.mem, dx.off, x.mem, x.off, nr.mem, nr.off, dn.mem, dn.off, x.n,
+                      trow(x), beta);
 }
 
 int op_rownorm(tape *t, int x) {
     tensor xv = tape_val(t, x);
     int y = tape_new(t, xv.n, 1, 1, 1, tape_any_grad(t, 1, &x));
     tensor yv = tape_val(t, y);
-    CLG_LAUNCH1(t->cl, "gg_rownorm_fwd", xv.n, KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off), KINT(xv.n),
-                KINT(trow(xv)));
+    kl_gg_rownorm_fwd(t->cl, clg_grid_1d(xv.n), yv.mem, yv.off, xv.mem, xv.off, xv.n, trow(xv));
     tape_record(t, rownorm_backward, "rownorm", y, 1, &x);
     return y;
 }
 
 /* ---- the vector-Jacobian product of each recorded op, as ops ---------------------------------- */
 
-/* Returns d(out)/d(input i) . g as a new variable, or -1 if input i has no such gradient here. */
+/* Returns d(out)/d(input i) . g as a new variable, or -1 if input i has no such gradient here. Each op
+ * that supports it records its rule in the node (tnode.grad_graph, next to the op's code). */
 static int grad_graph_of(tape *t, const tnode *nd, int i, int g) {
-    const char *op = nd->op;
-    tensor x = tape_val(t, nd->in[i]);
-    if (!strcmp(op, "linear")) return i == 0 ? op_linear_input_grad(t, g, nd->in[1], x) : -1;
-    if (!strcmp(op, "relu")) return op_lrelu_mask(t, g, x, 0.0f);
-    if (!strcmp(op, "leaky_relu")) return op_lrelu_mask(t, g, x, nd->farg[0]);
-    if (!strcmp(op, "reshape")) return op_reshape(t, g, x.n, x.c, x.h, x.w);
-    if (!strcmp(op, "add")) return g;
-    if (!strcmp(op, "sum")) return op_broadcast_scalar(t, g, x, nd->farg[0]);
-    if (!strcmp(op, "scale")) return op_scale(t, g, nd->farg[0]);
-    if (!strcmp(op, "conv2d")) {
-        if (i != 0) return -1;
-        if (nd->iarg[2] != PAD_ZERO) die("tape_grad_graph: conv2d with reflection padding is not supported");
-        /* the data gradient of a convolution is the transposed convolution with the same weights;
-         * output_padding restores sizes that the forward's stride rounded away */
-        tensor yv = tape_val(t, nd->out);
-        int k = tape_val(t, nd->in[1]).h, s = nd->iarg[0], p = nd->iarg[1];
-        int outpad = x.h - ((yv.h - 1) * s - 2 * p + k);
-        return op_conv_transpose2d(t, g, nd->in[1], -1, s, p, outpad);
-    }
-    if (!strcmp(op, "concat_channels")) /* each side's share of g */
-        return op_slice_channels(t, g, i == 0 ? 0 : tape_val(t, nd->in[0]).c, x.c);
-    if (!strcmp(op, "dropout")) /* the same mask again: it is a function of (seed, step) */
-        return op_dropout(t, g, nd->farg[0], 1, ((uint64_t)(uint32_t)nd->iarg[1] << 32) | (uint32_t)nd->iarg[0],
-                          (uint32_t)nd->iarg[3]);
-    die("tape_grad_graph: op '%s' has no differentiable backward (used between the input and the output)", op);
+    if (!nd->grad_graph)
+        die("tape_grad_graph: op '%s' has no differentiable backward (used between the input and the output)",
+            nd->op);
+    return nd->grad_graph(t, nd, i, g);
 }
 
 int tape_grad_graph(tape *t, int y, int x) {

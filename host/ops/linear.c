@@ -1,5 +1,6 @@
 /* Fully-connected layer over CLBlast GEMM: y = x W^T + b, W stored {out, in} as in PyTorch. */
 #include "blas.h"
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -20,9 +21,13 @@ static void linear_backward(tape *t, const tnode *nd) {
     if (nd->in[2] >= 0) {
         tensor db = tape_grad(t, nd->in[2], &beta);
         if (db.mem)
-            CLG_LAUNCH1(c, "col_sum", out, KMEM(db.mem), KINT(db.off), KMEM(dy.mem), KINT(dy.off), KINT(B), KINT(out),
-                        KFLOAT(beta));
+            kl_col_sum(c, clg_grid_1d(out), db.mem, db.off, dy.mem, dy.off, B, out, beta);
     }
+}
+
+/* tape_grad_graph: dx = g W (the weight and bias get none here) */
+static int linear_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    return i == 0 ? op_linear_input_grad(t, g, nd->in[1], tape_val(t, nd->in[0])) : -1;
 }
 
 int op_linear(tape *t, int x, int w, int b) {
@@ -37,9 +42,9 @@ int op_linear(tape *t, int x, int w, int b) {
               (size_t)in, 0.0f, yv.mem, yv.off, (size_t)out);
     if (b >= 0) {
         tensor bv = tape_val(t, b);
-        CLG_LAUNCH1(t->cl, "bias_add_rows", (size_t)B * out, KMEM(yv.mem), KINT(yv.off), KMEM(bv.mem), KINT(bv.off),
-                    KINT(B), KINT(out));
+        kl_bias_add_rows(t->cl, clg_grid_1d((size_t)B * out), yv.mem, yv.off, bv.mem, bv.off, B, out);
     }
-    tape_record(t, linear_backward, "linear", y, 3, ins);
+    tnode *nd = tape_record(t, linear_backward, "linear", y, 3, ins);
+    if (nd) nd->grad_graph = linear_grad_graph;
     return y;
 }

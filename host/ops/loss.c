@@ -1,17 +1,21 @@
 /* Scalar losses: per-element terms into scratch, then one reduction. Backward kernels read the
  * upstream gradient from device memory. */
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
-/* Element terms of kernel `terms` for two same-shaped inputs, summed into a new scalar variable. */
-static int reduce_terms(tape *t, const char *terms, int a, int b, float scale, int wants_grad) {
+/* The *_terms kernels: (out, a, b, n). */
+typedef void (*terms_kernel)(clg_ctx *, clg_grid, cl_mem, int, cl_mem, int, cl_mem, int, int);
+
+/* Element terms of kernel `terms` (named `name`) for two same-shaped inputs, summed into a new scalar
+ * variable. */
+static int reduce_terms(tape *t, terms_kernel terms, const char *name, int a, int b, float scale, int wants_grad) {
     tensor av = tape_val(t, a), bv = tape_val(t, b);
-    if (!tsame_shape(av, bv)) die("%s: shapes differ (%dx%dx%dx%d vs %dx%dx%dx%d)", terms, av.n, av.c, av.h, av.w,
+    if (!tsame_shape(av, bv)) die("%s: shapes differ (%dx%dx%dx%d vs %dx%dx%dx%d)", name, av.n, av.c, av.h, av.w,
                                   bv.n, bv.c, bv.h, bv.w);
     size_t n = tnumel(av);
     tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
-    CLG_LAUNCH1(t->cl, terms, n, KMEM(tmp.mem), KINT(tmp.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem), KINT(bv.off),
-                KINT(n));
+    terms(t->cl, clg_grid_1d(n), tmp.mem, (int)tmp.off, av.mem, (int)av.off, bv.mem, (int)bv.off, (int)n);
     int out = tape_new(t, 1, 1, 1, 1, wants_grad);
     k_reduce_sum(t->cl, tape_val(t, out), tmp, n, scale);
     return out;
@@ -23,12 +27,11 @@ static void bce_backward(tape *t, const tnode *nd) {
     if (!dp.mem) return;
     tensor p = tape_val(t, nd->in[0]), tg = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
     size_t n = tnumel(p);
-    CLG_LAUNCH1(t->cl, "bce_bwd", n, KMEM(dp.mem), KINT(dp.off), KMEM(p.mem), KINT(p.off), KMEM(tg.mem), KINT(tg.off),
-                KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KINT(n), KFLOAT(beta));
+    kl_bce_bwd(t->cl, clg_grid_1d(n), dp.mem, dp.off, p.mem, p.off, tg.mem, tg.off, g.mem, g.off, nd->farg[0], n, beta);
 }
 
 int op_bce_sum(tape *t, int p, int target, float scale) {
-    int y = reduce_terms(t, "bce_terms", p, target, scale, tape_any_grad(t, 1, &p));
+    int y = reduce_terms(t, kl_bce_terms, "bce_terms", p, target, scale, tape_any_grad(t, 1, &p));
     int ins[2] = {p, target};
     tnode *nd = tape_record(t, bce_backward, "bce", y, 2, ins);
     if (nd) nd->farg[0] = scale;
@@ -40,14 +43,13 @@ static void kl_backward(tape *t, const tnode *nd) {
     tensor dmu = tape_grad(t, nd->in[0], &bmu), dlv = tape_grad(t, nd->in[1], &blv);
     tensor mu = tape_val(t, nd->in[0]), lv = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
     size_t n = tnumel(mu);
-    CLG_LAUNCH1(t->cl, "kl_bwd", n, KMEM(dmu.mem), KINT(dmu.off), KMEM(dlv.mem), KINT(dlv.off), KMEM(mu.mem),
-                KINT(mu.off), KMEM(lv.mem), KINT(lv.off), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KINT(n),
-                KFLOAT(bmu), KFLOAT(blv));
+    kl_kl_bwd(t->cl, clg_grid_1d(n), dmu.mem, dmu.off, dlv.mem, dlv.off, mu.mem, mu.off, lv.mem, lv.off, g.mem, g.off,
+              nd->farg[0], n, bmu, blv);
 }
 
 int op_kl_normal_sum(tape *t, int mu, int logvar, float scale) {
     int ins[2] = {mu, logvar};
-    int y = reduce_terms(t, "kl_terms", mu, logvar, scale, tape_any_grad(t, 2, ins));
+    int y = reduce_terms(t, kl_kl_terms, "kl_terms", mu, logvar, scale, tape_any_grad(t, 2, ins));
     tnode *nd = tape_record(t, kl_backward, "kl_normal", y, 2, ins);
     if (nd) nd->farg[0] = scale;
     return y;
@@ -55,33 +57,35 @@ int op_kl_normal_sum(tape *t, int mu, int logvar, float scale) {
 
 /* Backward of scale*sum f(a - b) for the elementwise pair losses: `kernel` writes the gradient of one
  * side (sign +1 for a, -1 for b), with the same arguments for sqerr_bwd and absdiff_bwd. */
-static void pair_backward(tape *t, const tnode *nd, const char *kernel) {
+typedef void (*pair_bwd_kernel)(clg_ctx *, clg_grid, cl_mem, int, cl_mem, int, cl_mem, int, cl_mem, int, float, float,
+                                int, float);
+static void pair_backward(tape *t, const tnode *nd, pair_bwd_kernel kernel) {
     tensor a = tape_val(t, nd->in[0]), b = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
     size_t n = tnumel(a);
     for (int side = 0; side < 2; side++) {
         float beta;
         tensor d = tape_grad(t, nd->in[side], &beta);
         if (!d.mem) continue;
-        CLG_LAUNCH1(t->cl, kernel, n, KMEM(d.mem), KINT(d.off), KMEM(a.mem), KINT(a.off), KMEM(b.mem), KINT(b.off),
-                    KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]), KFLOAT(side ? -1.0f : 1.0f), KINT(n), KFLOAT(beta));
+        kernel(t->cl, clg_grid_1d(n), d.mem, (int)d.off, a.mem, (int)a.off, b.mem, (int)b.off, g.mem, (int)g.off,
+               nd->farg[0], side ? -1.0f : 1.0f, (int)n, beta);
     }
 }
 
-static void sqerr_backward(tape *t, const tnode *nd) { pair_backward(t, nd, "sqerr_bwd"); }
+static void sqerr_backward(tape *t, const tnode *nd) { pair_backward(t, nd, kl_sqerr_bwd); }
 
 int op_sqerr_sum(tape *t, int a, int b, float scale) {
     int ins[2] = {a, b};
-    int y = reduce_terms(t, "sqerr_terms", a, b, scale, tape_any_grad(t, 2, ins));
+    int y = reduce_terms(t, kl_sqerr_terms, "sqerr_terms", a, b, scale, tape_any_grad(t, 2, ins));
     tnode *nd = tape_record(t, sqerr_backward, "sqerr", y, 2, ins);
     if (nd) nd->farg[0] = scale;
     return y;
 }
 
-static void absdiff_backward(tape *t, const tnode *nd) { pair_backward(t, nd, "absdiff_bwd"); }
+static void absdiff_backward(tape *t, const tnode *nd) { pair_backward(t, nd, kl_absdiff_bwd); }
 
 int op_absdiff_sum(tape *t, int a, int b, float scale) {
     int ins[2] = {a, b};
-    int y = reduce_terms(t, "absdiff_terms", a, b, scale, tape_any_grad(t, 2, ins));
+    int y = reduce_terms(t, kl_absdiff_terms, "absdiff_terms", a, b, scale, tape_any_grad(t, 2, ins));
     tnode *nd = tape_record(t, absdiff_backward, "absdiff", y, 2, ins);
     if (nd) nd->farg[0] = scale;
     return y;
@@ -93,8 +97,7 @@ static void lincomb_backward(tape *t, const tnode *nd) {
         float beta;
         tensor d = tape_grad(t, nd->in[side], &beta);
         if (!d.mem) continue;
-        CLG_LAUNCH1(t->cl, "scalar_grad", 1, KMEM(d.mem), KINT(d.off), KMEM(g.mem), KINT(g.off),
-                    KFLOAT(nd->farg[side]), KFLOAT(beta));
+        kl_scalar_grad(t->cl, clg_grid_1d(1), d.mem, d.off, g.mem, g.off, nd->farg[side], beta);
     }
 }
 
@@ -103,8 +106,7 @@ int op_lincomb(tape *t, int a, float wa, int b, float wb) {
     if (tnumel(tape_val(t, a)) != 1 || tnumel(tape_val(t, b)) != 1) die("op_lincomb: inputs must be scalars");
     int y = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y), av = tape_val(t, a), bv = tape_val(t, b);
-    CLG_LAUNCH1(t->cl, "scalar_lincomb", 1, KMEM(yv.mem), KINT(yv.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem),
-                KINT(bv.off), KFLOAT(wa), KFLOAT(wb));
+    kl_scalar_lincomb(t->cl, clg_grid_1d(1), yv.mem, yv.off, av.mem, av.off, bv.mem, bv.off, wa, wb);
     tnode *nd = tape_record(t, lincomb_backward, "lincomb", y, 2, ins);
     if (nd) {
         nd->farg[0] = wa;
@@ -121,8 +123,12 @@ static void sum_backward(tape *t, const tnode *nd) {
     if (!dx.mem) return;
     tensor g = tape_out_grad(t, nd);
     size_t n = tnumel(dx);
-    CLG_LAUNCH1(t->cl, "sum_all_bwd", n, KMEM(dx.mem), KINT(dx.off), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]),
-                KINT(n), KFLOAT(beta));
+    kl_sum_all_bwd(t->cl, clg_grid_1d(n), dx.mem, dx.off, g.mem, g.off, nd->farg[0], n, beta);
+}
+
+/* tape_grad_graph: scale * g for every element of x */
+static int sum_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    return op_broadcast_scalar(t, g, tape_val(t, nd->in[i]), nd->farg[0]);
 }
 
 int op_sum(tape *t, int x, float scale) {
@@ -130,7 +136,10 @@ int op_sum(tape *t, int x, float scale) {
     int y = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &x));
     k_reduce_sum(t->cl, tape_val(t, y), xv, tnumel(xv), scale);
     tnode *nd = tape_record(t, sum_backward, "sum", y, 1, &x);
-    if (nd) nd->farg[0] = scale;
+    if (nd) {
+        nd->farg[0] = scale;
+        nd->grad_graph = sum_grad_graph;
+    }
     return y;
 }
 
@@ -144,9 +153,8 @@ static void bce_logits_backward(tape *t, const tnode *nd) {
     int has_target = nd->in[1] >= 0;
     tensor y = has_target ? tape_val(t, nd->in[1]) : z; /* z stands in for the unread target buffer */
     size_t n = tnumel(z);
-    CLG_LAUNCH1(t->cl, "bce_logits_bwd", n, KMEM(dz.mem), KINT(dz.off), KMEM(z.mem), KINT(z.off), KMEM(y.mem),
-                KINT(y.off), KINT(has_target), KFLOAT(nd->farg[1]), KMEM(g.mem), KINT(g.off), KFLOAT(nd->farg[0]),
-                KINT(n), KFLOAT(beta));
+    kl_bce_logits_bwd(t->cl, clg_grid_1d(n), dz.mem, dz.off, z.mem, z.off, y.mem, y.off, has_target, nd->farg[1], g.mem,
+                      g.off, nd->farg[0], n, beta);
 }
 
 int op_bce_logits_sum(tape *t, int z, int target, float yconst, float scale) {
@@ -160,8 +168,8 @@ int op_bce_logits_sum(tape *t, int z, int target, float yconst, float scale) {
     }
     size_t n = tnumel(zv);
     tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
-    CLG_LAUNCH1(t->cl, "bce_logits_terms", n, KMEM(tmp.mem), KINT(tmp.off), KMEM(zv.mem), KINT(zv.off), KMEM(yv.mem),
-                KINT(yv.off), KINT(target >= 0), KFLOAT(yconst), KINT(n));
+    kl_bce_logits_terms(t->cl, clg_grid_1d(n), tmp.mem, tmp.off, zv.mem, zv.off, yv.mem, yv.off, target >= 0, yconst,
+                        n);
     int out = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &z)); /* the target takes no gradient */
     k_reduce_sum(t->cl, tape_val(t, out), tmp, n, scale);
     int ins[2] = {z, target};

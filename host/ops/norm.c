@@ -4,6 +4,7 @@
  * group, two passes) into an arena tensor kept for backward, then normalises elementwise. */
 #include <limits.h>
 
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -33,9 +34,9 @@ static norm_geom geometry(tensor x, int kind) {
     return g;
 }
 
-/* Launches an elementwise norm kernel on the grid {8 pixels, plane} (see kernels/norm.cl). */
-static void launch_planes(clg_ctx *c, const char *kernel, const norm_geom *g, int nargs, const karg *args) {
-    clg_launch_rows(c, kernel, ((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW), nargs, args);
+/* The grid {8 pixels, plane} of the elementwise norm kernels (see kernels/norm.cl). */
+static clg_grid planes_grid(const norm_geom *g) {
+    return clg_grid_rows(((size_t)g->HW + 7) / 8, (size_t)(g->n / g->HW));
 }
 
 static void check_param(tape *t, int p, int C, const char *what, const char *op) {
@@ -54,25 +55,18 @@ static void norm_backward(tape *t, const tnode *nd) {
     if (dg.mem || db.mem || (dx.mem && through_stats)) {
         sums = arena_tensor(&t->ar, 2 * g.G, 1, 1, 1);
         size_t wg = clg_plane_reduce_wg(c, "norm_bwd_sums", (size_t)g.HW), gl = (size_t)g.G * wg;
-        karg a[] = {KMEM(dy.mem), KINT(dy.off),  KMEM(x.mem), KINT(x.off),    KMEM(st.mem), KINT(st.off),
-                    KINT(g.HW),   KINT(g.stride), KINT(g.M),  KINT(g.G),      KMEM(sums.mem), KINT(sums.off),
-                    KLOCAL(2 * wg * sizeof(float))};
-        clg_launch(c, "norm_bwd_sums", 1, &gl, &wg, (int)(sizeof a / sizeof a[0]), a);
+        kl_norm_bwd_sums(c, clg_grid_1d_local(gl, wg), dy.mem, dy.off, x.mem, x.off, st.mem, st.off, g.HW, g.stride,
+                         g.M, g.G, sums.mem, sums.off, 2 * wg * sizeof(float));
     }
     if (dg.mem) /* dgamma = sum(dy * xhat) */
-        CLG_LAUNCH1(c, "norm_param_grad", g.C, KMEM(dg.mem), KINT(dg.off), KMEM(sums.mem), KINT(sums.off + g.G),
-                    KINT(g.C), KINT(g.reps), KFLOAT(bg));
+        kl_norm_param_grad(c, clg_grid_1d(g.C), dg.mem, dg.off, sums.mem, sums.off + g.G, g.C, g.reps, bg);
     if (db.mem) /* dbeta = sum(dy) */
-        CLG_LAUNCH1(c, "norm_param_grad", g.C, KMEM(db.mem), KINT(db.off), KMEM(sums.mem), KINT(sums.off),
-                    KINT(g.C), KINT(g.reps), KFLOAT(bb));
+        kl_norm_param_grad(c, clg_grid_1d(g.C), db.mem, db.off, sums.mem, sums.off, g.C, g.reps, bb);
     if (dx.mem) {
         int has_gamma = nd->in[1] >= 0;
         tensor gm = has_gamma ? tape_val(t, nd->in[1]) : x;
-        karg a[] = {KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem),   KINT(dy.off),   KMEM(x.mem),
-                    KINT(x.off),  KMEM(st.mem), KINT(st.off),   KMEM(gm.mem),   KINT(gm.off),
-                    KINT(has_gamma), KMEM(sums.mem), KINT(sums.off), KINT(through_stats), KINT(g.HW),
-                    KINT(g.G),    KINT(g.C),    KINT(g.M),      KFLOAT(bx)};
-        launch_planes(c, "norm_bwd_dx", &g, (int)(sizeof a / sizeof a[0]), a);
+        kl_norm_bwd_dx(c, planes_grid(&g), dx.mem, dx.off, dy.mem, dy.off, x.mem, x.off, st.mem, st.off, gm.mem, gm.off,
+                       has_gamma, sums.mem, sums.off, through_stats, g.HW, g.G, g.C, g.M, bx);
     }
 }
 
@@ -91,22 +85,17 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
     tensor st = arena_tensor(&t->ar, 3 * g.G, 1, 1, 1);
     if (stats_from_batch) {
         size_t wg = clg_plane_reduce_wg(c, "norm_stats", (size_t)g.HW), gl = (size_t)g.G * wg;
-        karg a[] = {KMEM(xv.mem), KINT(xv.off), KINT(g.HW),   KINT(g.stride), KINT(g.M),
-                    KINT(g.G),    KFLOAT(eps),  KMEM(st.mem), KINT(st.off),   KLOCAL(2 * wg * sizeof(float))};
-        clg_launch(c, "norm_stats", 1, &gl, &wg, (int)(sizeof a / sizeof a[0]), a);
+        kl_norm_stats(c, clg_grid_1d_local(gl, wg), xv.mem, xv.off, g.HW, g.stride, g.M, g.G, eps, st.mem, st.off,
+                      2 * wg * sizeof(float));
     } else {
-        CLG_LAUNCH1(c, "norm_stats_from_running", g.C, KMEM(st.mem), KINT(st.off), KMEM(rm.mem), KINT(rm.off),
-                    KMEM(rv.mem), KINT(rv.off), KINT(g.C), KFLOAT(eps));
+        kl_norm_stats_from_running(c, clg_grid_1d(g.C), st.mem, st.off, rm.mem, rm.off, rv.mem, rv.off, g.C, eps);
     }
     if (update_running)
-        CLG_LAUNCH1(c, "norm_running_update", g.C, KMEM(rm.mem), KINT(rm.off), KMEM(rv.mem), KINT(rv.off),
-                    KMEM(st.mem), KINT(st.off), KINT(g.C), KINT(g.M), KFLOAT(momentum));
+        kl_norm_running_update(c, clg_grid_1d(g.C), rm.mem, rm.off, rv.mem, rv.off, st.mem, st.off, g.C, g.M, momentum);
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
-    karg a[] = {KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem),   KINT(xv.off), KMEM(st.mem), KINT(st.off),
-                KMEM(gm.mem), KINT(gm.off), KINT(gamma >= 0), KMEM(bt.mem), KINT(bt.off), KINT(beta >= 0),
-                KINT(g.HW),   KINT(g.G),    KINT(g.C)};
-    launch_planes(c, "norm_apply", &g, (int)(sizeof a / sizeof a[0]), a);
+    kl_norm_apply(c, planes_grid(&g), yv.mem, yv.off, xv.mem, xv.off, st.mem, st.off, gm.mem, gm.off, gamma >= 0,
+                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C);
     tnode *nd = tape_record(t, norm_backward, name, y, 3, ins);
     if (nd) {
         nd->saved[0] = st;

@@ -11,12 +11,19 @@ static void reshape_backward(tape *t, const tnode *nd) {
     k_axpby(t->cl, dx, dy, tnumel(dy), 1.0f, beta);
 }
 
+/* tape_grad_graph: g reshaped back */
+static int reshape_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    tensor x = tape_val(t, nd->in[i]);
+    return op_reshape(t, g, x.n, x.c, x.h, x.w);
+}
+
 int op_reshape(tape *t, int x, int n, int c, int h, int w) {
     tensor v = tape_val(t, x);
     if ((size_t)n * c * h * w != tnumel(v))
         die("op_reshape: %dx%dx%dx%d has %zu elements, not %d*%d*%d*%d", v.n, v.c, v.h, v.w, tnumel(v), n, c, h, w);
     int wants = tape_any_grad(t, 1, &x);
     int y = tape_new_view(t, (tensor){v.mem, v.off, n, c, h, w}, wants);
-    tape_record(t, reshape_backward, "reshape", y, 1, &x);
+    tnode *nd = tape_record(t, reshape_backward, "reshape", y, 1, &x);
+    if (nd) nd->grad_graph = reshape_grad_graph;
     return y;
 }

@@ -1,5 +1,6 @@
 /* Shape ops: nearest 2x upsampling, average pooling, channel concatenation, addition, scaling.
  * Backward kernels gather per input element (no atomics); add and scale reuse axpby. */
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -10,16 +11,16 @@ static void upsample_backward(tape *t, const tnode *nd) {
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
     tensor dy = tape_out_grad(t, nd);
-    CLG_LAUNCH_ROWS(t->cl, "upsample_nearest2x_bwd", dx.w, (size_t)dx.n * dx.c * dx.h, KMEM(dx.mem), KINT(dx.off),
-                    KMEM(dy.mem), KINT(dy.off), KINT(dx.w), KFLOAT(beta));
+    kl_upsample_nearest2x_bwd(t->cl, clg_grid_rows(dx.w, (size_t)dx.n * dx.c * dx.h), dx.mem, dx.off, dy.mem, dy.off,
+                              dx.w, beta);
 }
 
 int op_upsample_nearest2x(tape *t, int x) {
     tensor xv = tape_val(t, x);
     int y = tape_new(t, xv.n, xv.c, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 1, &x));
     tensor yv = tape_val(t, y);
-    CLG_LAUNCH_ROWS(t->cl, "upsample_nearest2x_fwd", xv.w, (size_t)xv.n * xv.c * xv.h, KMEM(yv.mem), KINT(yv.off),
-                    KMEM(xv.mem), KINT(xv.off), KINT(xv.w));
+    kl_upsample_nearest2x_fwd(t->cl, clg_grid_rows(xv.w, (size_t)xv.n * xv.c * xv.h), yv.mem, yv.off, xv.mem, xv.off,
+                              xv.w);
     tape_record(t, upsample_backward, "upsample_nearest2x", y, 1, &x);
     return y;
 }
@@ -31,9 +32,8 @@ static void avgpool_backward(tape *t, const tnode *nd) {
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
     tensor dy = tape_out_grad(t, nd);
-    CLG_LAUNCH1(t->cl, "avgpool2d_bwd", tnumel(dx), KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem), KINT(dy.off),
-                KINT(dx.n * dx.c), KINT(dx.h), KINT(dx.w), KINT(dy.h), KINT(dy.w), KINT(nd->iarg[0]),
-                KINT(nd->iarg[1]), KFLOAT(beta));
+    kl_avgpool2d_bwd(t->cl, clg_grid_1d(tnumel(dx)), dx.mem, dx.off, dy.mem, dy.off, dx.n * dx.c, dx.h, dx.w, dy.h,
+                     dy.w, nd->iarg[0], nd->iarg[1], beta);
 }
 
 int op_avgpool2d(tape *t, int x, int k, int stride) {
@@ -43,8 +43,8 @@ int op_avgpool2d(tape *t, int x, int k, int stride) {
     int oh = (xv.h - k) / stride + 1, ow = (xv.w - k) / stride + 1;
     int y = tape_new(t, xv.n, xv.c, oh, ow, tape_any_grad(t, 1, &x));
     tensor yv = tape_val(t, y);
-    CLG_LAUNCH1(t->cl, "avgpool2d_fwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off),
-                KINT(xv.n * xv.c), KINT(xv.h), KINT(xv.w), KINT(oh), KINT(ow), KINT(k), KINT(stride));
+    kl_avgpool2d_fwd(t->cl, clg_grid_1d(tnumel(yv)), yv.mem, yv.off, xv.mem, xv.off, xv.n * xv.c, xv.h, xv.w, oh, ow, k,
+                     stride);
     tnode *nd = tape_record(t, avgpool_backward, "avgpool2d", y, 1, &x);
     if (nd) {
         nd->iarg[0] = k;
@@ -63,10 +63,15 @@ static void concat_backward(tape *t, const tnode *nd) {
         tensor part = tape_val(t, nd->in[side]);
         tensor d = tape_grad(t, nd->in[side], &beta);
         if (d.mem)
-            CLG_LAUNCH1(t->cl, "concat_channels_bwd", tnumel(part), KMEM(d.mem), KINT(d.off), KMEM(dy.mem),
-                        KINT(dy.off), KINT(dy.n), KINT(part.c), KINT(c0), KINT(dy.c), KINT(dy.h * dy.w), KFLOAT(beta));
+            kl_concat_channels_bwd(t->cl, clg_grid_1d(tnumel(part)), d.mem, d.off, dy.mem, dy.off, dy.n, part.c, c0,
+                                   dy.c, dy.h * dy.w, beta);
         c0 += part.c;
     }
+}
+
+/* tape_grad_graph: each side's share of g */
+static int concat_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    return op_slice_channels(t, g, i == 0 ? 0 : tape_val(t, nd->in[0]).c, tape_val(t, nd->in[i]).c);
 }
 
 int op_concat_channels(tape *t, int a, int b) {
@@ -77,9 +82,10 @@ int op_concat_channels(tape *t, int a, int b) {
     int ins[2] = {a, b};
     int y = tape_new(t, av.n, av.c + bv.c, av.h, av.w, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y);
-    CLG_LAUNCH1(t->cl, "concat_channels_fwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(av.mem), KINT(av.off),
-                KMEM(bv.mem), KINT(bv.off), KINT(av.n), KINT(av.c), KINT(bv.c), KINT(av.h * av.w));
-    tape_record(t, concat_backward, "concat_channels", y, 2, ins);
+    kl_concat_channels_fwd(t->cl, clg_grid_1d(tnumel(yv)), yv.mem, yv.off, av.mem, av.off, bv.mem, bv.off, av.n, av.c,
+                           bv.c, av.h * av.w);
+    tnode *nd = tape_record(t, concat_backward, "concat_channels", y, 2, ins);
+    if (nd) nd->grad_graph = concat_grad_graph;
     return y;
 }
 
@@ -90,9 +96,8 @@ static void slice_backward(tape *t, const tnode *nd) {
     tensor d = tape_grad(t, nd->in[0], &beta);
     if (!d.mem) return;
     tensor ds = tape_out_grad(t, nd);
-    CLG_LAUNCH_ROWS(t->cl, "slice_channels_bwd", (size_t)d.h * d.w, (size_t)d.n * d.c, KMEM(d.mem), KINT(d.off),
-                    KMEM(ds.mem), KINT(ds.off), KINT(ds.c), KINT(nd->iarg[0]), KINT(d.c), KINT(d.h * d.w),
-                    KFLOAT(beta));
+    kl_slice_channels_bwd(t->cl, clg_grid_rows((size_t)d.h * d.w, (size_t)d.n * d.c), d.mem, d.off, ds.mem, ds.off,
+                          ds.c, nd->iarg[0], d.c, d.h * d.w, beta);
 }
 
 int op_slice_channels(tape *t, int x, int c0, int c) {
@@ -101,8 +106,8 @@ int op_slice_channels(tape *t, int x, int c0, int c) {
     int y = tape_new(t, xv.n, c, xv.h, xv.w, tape_any_grad(t, 1, &x));
     tensor yv = tape_val(t, y);
     /* concat's backward kernel with beta 0 is exactly the slice */
-    CLG_LAUNCH1(t->cl, "concat_channels_bwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(xv.mem), KINT(xv.off),
-                KINT(xv.n), KINT(c), KINT(c0), KINT(xv.c), KINT(xv.h * xv.w), KFLOAT(0.0f));
+    kl_concat_channels_bwd(t->cl, clg_grid_1d(tnumel(yv)), yv.mem, yv.off, xv.mem, xv.off, xv.n, c, c0, xv.c,
+                           xv.h * xv.w, 0.0f);
     tnode *nd = tape_record(t, slice_backward, "slice_channels", y, 1, &x);
     if (nd) nd->iarg[0] = c0;
     return y;
@@ -119,6 +124,12 @@ static void add_backward(tape *t, const tnode *nd) {
     }
 }
 
+/* tape_grad_graph: g itself, for either side */
+static int add_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    (void)t, (void)nd, (void)i;
+    return g;
+}
+
 int op_add(tape *t, int a, int b) {
     tensor av = tape_val(t, a), bv = tape_val(t, b);
     if (!tsame_shape(av, bv))
@@ -127,9 +138,9 @@ int op_add(tape *t, int a, int b) {
     int y = tape_new(t, av.n, av.c, av.h, av.w, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y);
     size_t n = tnumel(yv);
-    CLG_LAUNCH1(t->cl, "add_tensors_fwd", n, KMEM(yv.mem), KINT(yv.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem),
-                KINT(bv.off), KINT(n));
-    tape_record(t, add_backward, "add", y, 2, ins);
+    kl_add_tensors_fwd(t->cl, clg_grid_1d(n), yv.mem, yv.off, av.mem, av.off, bv.mem, bv.off, n);
+    tnode *nd = tape_record(t, add_backward, "add", y, 2, ins);
+    if (nd) nd->grad_graph = add_grad_graph;
     return y;
 }
 
@@ -141,11 +152,20 @@ static void scale_backward(tape *t, const tnode *nd) {
     k_axpby(t->cl, dx, dy, tnumel(dy), nd->farg[0], beta);
 }
 
+/* tape_grad_graph: a * g */
+static int scale_grad_graph(tape *t, const tnode *nd, int i, int g) {
+    (void)i;
+    return op_scale(t, g, nd->farg[0]);
+}
+
 int op_scale(tape *t, int x, float a) {
     tensor xv = tape_val(t, x);
     int y = tape_new(t, xv.n, xv.c, xv.h, xv.w, tape_any_grad(t, 1, &x));
     k_axpby(t->cl, tape_val(t, y), xv, tnumel(xv), a, 0.0f);
     tnode *nd = tape_record(t, scale_backward, "scale", y, 1, &x);
-    if (nd) nd->farg[0] = a;
+    if (nd) {
+        nd->farg[0] = a;
+        nd->grad_graph = scale_grad_graph;
+    }
     return y;
 }

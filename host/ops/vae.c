@@ -1,4 +1,5 @@
 /* The VAE's reparameterisation, and device noise for it. */
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -7,9 +8,8 @@ static void reparam_backward(tape *t, const tnode *nd) {
     tensor dmu = tape_grad(t, nd->in[0], &bmu), dlv = tape_grad(t, nd->in[1], &blv);
     tensor dz = tape_out_grad(t, nd), lv = tape_val(t, nd->in[1]), eps = tape_val(t, nd->in[2]);
     size_t n = tnumel(lv);
-    CLG_LAUNCH1(t->cl, "reparam_bwd", n, KMEM(dmu.mem), KINT(dmu.off), KMEM(dlv.mem), KINT(dlv.off), KMEM(dz.mem),
-                KINT(dz.off), KMEM(lv.mem), KINT(lv.off), KMEM(eps.mem), KINT(eps.off), KINT(n), KFLOAT(bmu),
-                KFLOAT(blv));
+    kl_reparam_bwd(t->cl, clg_grid_1d(n), dmu.mem, dmu.off, dlv.mem, dlv.off, dz.mem, dz.off, lv.mem, lv.off, eps.mem,
+                   eps.off, n, bmu, blv);
 }
 
 int op_reparam(tape *t, int mu, int logvar, int eps) {
@@ -19,8 +19,7 @@ int op_reparam(tape *t, int mu, int logvar, int eps) {
     int z = tape_new(t, m.n, m.c, m.h, m.w, tape_any_grad(t, 2, ins));
     tensor zv = tape_val(t, z);
     size_t n = tnumel(m);
-    CLG_LAUNCH1(t->cl, "reparam_fwd", n, KMEM(zv.mem), KINT(zv.off), KMEM(m.mem), KINT(m.off), KMEM(lv.mem),
-                KINT(lv.off), KMEM(e.mem), KINT(e.off), KINT(n));
+    kl_reparam_fwd(t->cl, clg_grid_1d(n), zv.mem, zv.off, m.mem, m.off, lv.mem, lv.off, e.mem, e.off, n);
     tape_record(t, reparam_backward, "reparam", z, 3, ins);
     return z;
 }
@@ -29,7 +28,6 @@ int tape_randn(tape *t, int n, int c, int h, int w, uint64_t seed, uint32_t stre
     int v = tape_new(t, n, c, h, w, 0);
     tensor x = tape_val(t, v);
     size_t cnt = tnumel(x);
-    CLG_LAUNCH1(t->cl, "rng_normal", cnt, KMEM(x.mem), KINT(x.off), KINT(cnt), KUINT((uint32_t)seed),
-                KUINT((uint32_t)(seed >> 32)), KUINT(stream), KUINT(step));
+    kl_rng_normal(t->cl, clg_grid_1d(cnt), x.mem, x.off, cnt, (uint32_t)seed, (uint32_t)(seed >> 32), stream, step);
     return v;
 }

@@ -1,0 +1,46 @@
+/* Constants and macros shared by the host C code and the kernels (kernels/ (*.cl) include it by name;
+ * the host gets it through -Ikernels). It must stay valid C11 and OpenCL C 1.2 at once: enums, integer
+ * macros and expression macros only. Embedded in the binaries like the .cl files.
+ *
+ * Tile sizes the host may choose per device (CONV_ROWS_MR, CONV_NT_MR, CONV_NT_NR) are not here: they
+ * reach the kernels as -D build options from host/tuning.c (clg_kernel_params), whose defaults are the
+ * CLG_DEFAULT_* values below. */
+#ifndef CLG_SHARED_H
+#define CLG_SHARED_H
+
+/* Random streams: a draw is a pure function of (seed, stream, step, index) (host/rng.h, rng.cl). */
+enum {
+    RNG_STREAM_INIT = 1,    /* weight initialisation: step = parameter index */
+    RNG_STREAM_SHUFFLE = 2, /* data order: step = epoch */
+    RNG_STREAM_NOISE = 3,   /* per-step noise (VAE eps, GAN z): step = training step */
+    RNG_STREAM_SAMPLE = 4,  /* fixed noise for sample grids */
+    RNG_STREAM_TEST = 5,    /* tests */
+    RNG_STREAM_DROPOUT = 6,
+    RNG_STREAM_GP = 7,      /* gradient-penalty interpolation weights: step = training step */
+    RNG_STREAM_AUGMENT = 8, /* data augmentation (crops, flips): step = position in the epoch */
+    RNG_STREAM_POOL = 9,    /* CycleGAN image pool draws: step = training step */
+    RNG_STREAM_PAIR = 10,   /* unpaired data: the B image of each step, step = epoch */
+};
+
+/* Convolution padding (op_conv2d; the kernels take it as their int `reflect` argument). */
+typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
+
+/* conv_rows.cl: 16-float vectors per work-item of conv_rows (conv_rows1 takes one), so
+ * CONV_ROWS_NB pixels per work-item. */
+#define CONV_ROWS_NV 3
+#define CONV_ROWS_NB (16 * CONV_ROWS_NV)
+/* Zeros after an image conv_nt reads (conv_pad_hwc's, conv_pad_phase's copies): its whole-vector
+ * reads run up to 15 floats past the last pixel. */
+#define CONV_NT_SLACK 32
+
+/* Defaults of the -D build options (host/tuning.c; a kernel file that needs one stops with #error
+ * when it is missing). conv_winograd.cl is written for CONV_ROWS_MR 8. */
+#define CLG_DEFAULT_CONV_ROWS_MR 8 /* output channels per conv_rows panel */
+#define CLG_DEFAULT_CONV_NT_MR 4   /* conv_nt's block: rows ... */
+#define CLG_DEFAULT_CONV_NT_NR 6   /* ... and columns per work-item */
+
+/* Backward kernels write dst = beta*dst + v: beta 0 overwrites (even NaN), 1 accumulates. Needs a
+ * float `beta` in scope. */
+#define ACC(dst, v) ((dst) = beta == 0.0f ? (v) : (v) + beta * (dst))
+
+#endif
