@@ -322,7 +322,7 @@ cl_kernel clg_kernel(clg_ctx *c, const char *name) {
     return k;
 }
 
-void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
+static void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
                 int nargs, const karg *args) {
     clg_kernel_entry *e = kernel_entry(c, kernel);
     cl_kernel k = e->k;
@@ -356,7 +356,7 @@ void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, 
     }
 }
 
-void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args) {
+static void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args) {
     clg_kernel_entry *e = kernel_entry(c, kernel);
     size_t lw = 64;
     while (lw > 1 && (lw / 2 >= w || lw > e->max_wg || lw > c->max_wg)) lw /= 2;

@@ -84,7 +84,7 @@ const char *clg_kernel_file(int i);
  * The grid says how many work-items and in which work-groups: */
 typedef struct {
     int dims;         /* 1..3 */
-    int rows;         /* clg_grid_rows: local size chosen per kernel at launch (clg_launch_rows) */
+    int rows;         /* clg_grid_rows: local size chosen per kernel at launch */
     int has_local;    /* local[] given; else a 1-D grid gets CLG_DEFAULT_WG and others the driver's */
     size_t global[3]; /* rounded up to a multiple of local[] at launch (kernels check their bounds) */
     size_t local[3];
@@ -95,7 +95,7 @@ static inline clg_grid clg_grid_1d(size_t n) { return (clg_grid){.dims = 1, .glo
 static inline clg_grid clg_grid_1d_local(size_t n, size_t local) {
     return (clg_grid){.dims = 1, .has_local = 1, .global = {n, 1, 1}, .local = {local, 1, 1}};
 }
-/* {w, rows}: as clg_launch_rows below. */
+/* {w, rows}: work-groups along a row (CLG_DEFAULT_WG below). */
 static inline clg_grid clg_grid_rows(size_t w, size_t rows) {
     return (clg_grid){.dims = 2, .rows = 1, .global = {w, rows, 1}, .local = {1, 1, 1}};
 }
@@ -131,29 +131,12 @@ typedef struct {
  * program's sources disagree, e.g. CLGAN_KERNEL_DIR pointing at other sources). */
 void clg_enqueue(clg_ctx *c, const char *kernel, clg_grid g, int nargs, const karg *args);
 
-/* DEPRECATED: untyped launches by kernel name with a karg list (a wrong argument is a CL error at run
- * time, or worse, none). Kept while launch sites written against them are converted to the kl_*
- * launchers after merging; do not add new uses.
- * clg_launch sets the arguments and enqueues the named kernel over `dims` dimensions. global[] is
- * rounded up to a multiple of local[] (kernels check their bounds). local NULL: a 1-D launch gets
- * work-groups of CLG_DEFAULT_WG (or less, as the kernel allows) -- left to the driver, a global size
- * with few small divisors can get work-groups of one item, which on PoCL costs ten times more -- and
- * others the driver's. */
+/* 1-D launches without a local size get work-groups of CLG_DEFAULT_WG (or less, as the kernel allows):
+ * left to the driver, a global size with few small divisors can get work-groups of one item, which on
+ * PoCL costs ten times more. clg_grid_rows launches get work-groups of up to 64 items along a row (no
+ * more than w needs) and one row deep, so what a kernel derives from the row (plane, channel) is one
+ * division per row, not per element. */
 #define CLG_DEFAULT_WG 128
-void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *global, const size_t *local,
-                int nargs, const karg *args);
-#define CLG_LAUNCH1(c, kernel, n, ...)                                                       \
-    clg_launch((c), (kernel), 1, (size_t[]){(size_t)(n)}, NULL,                            \
-               (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), (karg[]){__VA_ARGS__})
-
-/* (DEPRECATED as clg_launch; clg_grid_rows is its typed form.) A 2-D launch over {w, rows}: work-groups
- * of up to 64 items along a row (no more than w needs, so a short row does not waste a group) and one
- * row deep. Kernels get the row from get_global_id(1), so whatever they derive from it (plane, channel)
- * is one division per row, not per element. */
-void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args);
-#define CLG_LAUNCH_ROWS(c, kernel, w, rows, ...)                                             \
-    clg_launch_rows((c), (kernel), (w), (rows), (int)(sizeof((karg[]){__VA_ARGS__}) / sizeof(karg)), \
-                    (karg[]){__VA_ARGS__})
 
 /* Local size of a reduction whose work-items read a plane of hw floats in 8-float vectors (the norms'
  * per-group sums, conv bias gradients): a power of two, at most 256 and the device's and the kernel's

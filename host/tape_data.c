@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "kernel_launch.h"
 #include "util.h"
 
 void tape_sync(tape *t) { clg_finish(t->cl); }
@@ -38,8 +39,7 @@ int tape_rand_uniform(tape *t, int n, int c, int h, int w, uint64_t seed, uint32
     int v = tape_new(t, n, c, h, w, 0);
     tensor x = tape_val(t, v);
     size_t cnt = tnumel(x);
-    CLG_LAUNCH1(t->cl, "rng_uniform", cnt, KMEM(x.mem), KINT(x.off), KINT(cnt), KUINT((uint32_t)seed),
-                KUINT((uint32_t)(seed >> 32)), KUINT(stream), KUINT(step), KFLOAT(lo), KFLOAT(hi));
+    kl_rng_uniform(t->cl, clg_grid_1d(cnt), x.mem, x.off, cnt, (uint32_t)seed, (uint32_t)(seed >> 32), stream, step, lo, hi);
     return v;
 }
 
@@ -70,8 +70,8 @@ int tape_mix_rows_leaf(tape *t, int a, int b, int w) {
             bv.w, tnumel(wv));
     int out = tape_new(t, av.n, av.c, av.h, av.w, 1);
     tensor ov = tape_val(t, out);
-    CLG_LAUNCH1(t->cl, "gg_interp_rows", tnumel(ov), KMEM(ov.mem), KINT(ov.off), KMEM(av.mem), KINT(av.off), KMEM(bv.mem),
-                KINT(bv.off), KMEM(wv.mem), KINT(wv.off), KINT(av.n), KINT(trow(av)));
+    kl_gg_interp_rows(t->cl, clg_grid_1d(tnumel(ov)), ov.mem, ov.off, av.mem, av.off, bv.mem, bv.off, wv.mem, wv.off, av.n,
+                      trow(av));
     return out;
 }
 

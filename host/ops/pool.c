@@ -1,6 +1,7 @@
 /* Pool ops: max pooling (saved argmax indices), global average pooling, plane broadcasting. Global
  * average pooling and broadcasting are each other's gradient, so they share two kernels: plane_sum and
  * plane_broadcast (kernels/pool.cl). */
+#include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
 
@@ -11,9 +12,8 @@ static void maxpool_backward(tape *t, const tnode *nd) {
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
     tensor dy = tape_out_grad(t, nd), ix = nd->saved[0];
-    CLG_LAUNCH1(t->cl, "maxpool2d_bwd", tnumel(dx), KMEM(dx.mem), KINT(dx.off), KMEM(dy.mem), KINT(dy.off),
-                KMEM(ix.mem), KINT(ix.off), KINT(dx.n * dx.c), KINT(dx.h), KINT(dx.w), KINT(dy.h), KINT(dy.w),
-                KINT(nd->iarg[0]), KINT(nd->iarg[1]), KINT(nd->iarg[2]), KFLOAT(beta));
+    kl_maxpool2d_bwd(t->cl, clg_grid_1d(tnumel(dx)), dx.mem, dx.off, dy.mem, dy.off, ix.mem, ix.off, dx.n * dx.c, dx.h, dx.w,
+                     dy.h, dy.w, nd->iarg[0], nd->iarg[1], nd->iarg[2], beta);
 }
 
 int op_maxpool2d(tape *t, int x, int k, int stride, int pad) {
@@ -26,9 +26,8 @@ int op_maxpool2d(tape *t, int x, int k, int stride, int pad) {
     int y = tape_new(t, xv.n, xv.c, oh, ow, tape_any_grad(t, 1, &x));
     /* the indices: int32 in a float-sized arena tensor (the same 4 bytes; the kernels see int *) */
     tensor iv = tape_val(t, tape_new(t, xv.n, xv.c, oh, ow, 0)), yv = tape_val(t, y);
-    CLG_LAUNCH1(t->cl, "maxpool2d_fwd", tnumel(yv), KMEM(yv.mem), KINT(yv.off), KMEM(iv.mem), KINT(iv.off),
-                KMEM(xv.mem), KINT(xv.off), KINT(xv.n * xv.c), KINT(xv.h), KINT(xv.w), KINT(oh), KINT(ow), KINT(k),
-                KINT(stride), KINT(pad));
+    kl_maxpool2d_fwd(t->cl, clg_grid_1d(tnumel(yv)), yv.mem, yv.off, iv.mem, iv.off, xv.mem, xv.off, xv.n * xv.c, xv.h, xv.w,
+                     oh, ow, k, stride, pad);
     tnode *nd = tape_record(t, maxpool_backward, "maxpool2d", y, 1, &x);
     if (nd) {
         nd->iarg[0] = k;
@@ -42,13 +41,12 @@ int op_maxpool2d(tape *t, int x, int k, int stride, int pad) {
 /* ---- plane sums and broadcasts ---- */
 
 static void plane_sum(clg_ctx *cl, tensor out, tensor x, float scale, float beta) {
-    CLG_LAUNCH1(cl, "plane_sum", (size_t)x.n * x.c, KMEM(out.mem), KINT(out.off), KMEM(x.mem), KINT(x.off),
-                KINT(x.n * x.c), KINT(x.h * x.w), KFLOAT(scale), KFLOAT(beta));
+    kl_plane_sum(cl, clg_grid_1d((size_t)x.n * x.c), out.mem, out.off, x.mem, x.off, x.n * x.c, x.h * x.w, scale, beta);
 }
 
 static void plane_broadcast(clg_ctx *cl, tensor y, tensor x, float scale, float beta) {
-    CLG_LAUNCH_ROWS(cl, "plane_broadcast", (size_t)y.h * y.w, (size_t)y.n * y.c, KMEM(y.mem), KINT(y.off),
-                    KMEM(x.mem), KINT(x.off), KINT(y.h * y.w), KFLOAT(scale), KFLOAT(beta));
+    kl_plane_broadcast(cl, clg_grid_rows((size_t)y.h * y.w, (size_t)y.n * y.c), y.mem, y.off, x.mem, x.off, y.h * y.w, scale,
+                       beta);
 }
 
 static void gap_backward(tape *t, const tnode *nd) {
