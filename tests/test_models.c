@@ -59,7 +59,7 @@ static int same_tensors(const char *a, const char *b) {
 
 static void one_model(clg_ctx *cl, const model_desc *m, const char *dir, const char *dir2) {
     char err[4096], p1[4300], p2[4300];
-    printf("--- %s\n", m->type);
+    printf("model %s\n", m->type);
     CHECK(m->init && m->iteration && m->grids && m->parts && m->meta_save && m->meta_load && m->free && m->size >= sizeof(trainer),
           "%s: a required trainer function is missing", m->type);
     cfg *c = tiny_config(m, dir, err, sizeof err);
