@@ -23,6 +23,7 @@ typedef struct {
     const char *const *loss_group; /* a panel per distinct group; NULL (or a NULL entry): the panel "losses" */
     long step, total, spe, epochs;
     long resumed_from;   /* the step this process resumed at; -1: a fresh run */
+    long saved_step;     /* the step of the last checkpoint; -1: none yet */
     double its;          /* recent iterations per second (0: not known yet) */
     double cadence_s;    /* seconds between page updates while running: older than that (with slack) = killed */
     time_t started;      /* when the run first started (kept across resumes) */

@@ -30,6 +30,7 @@ static const char style[] =
     ".plots svg{margin:0 1em 1em 0;background:#fff}\n"
     "figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}figcaption{font-size:.9em;color:#555}\n"
     "img{image-rendering:pixelated;max-width:100%;background:#fff}\n"
+    "#translations img{height:128px;width:auto}\n"
     "pre{background:#fff;border:1px solid #ddd;padding:.6em;overflow:auto}\n";
 
 /* Marks a page dead when its last update is older than its cadence allows, and (URL ending in

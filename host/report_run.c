@@ -216,7 +216,8 @@ static void state_line(FILE *f, const report_run *r, time_t now) {
     case REPORT_STOPPED_NAN:
         fputs("stopped: ", f);
         html_esc(f, r->message ? r->message : "a non-finite loss");
-        fputs(" (the last good checkpoint is kept)", f);
+        if (r->saved_step >= 0) fprintf(f, "; the last good checkpoint (%s %ld) is kept", r->unit ? r->unit : "step", r->saved_step);
+        else fputs(", before any checkpoint was written", f);
         break;
     case REPORT_FAILED:
         fputs("failed: ", f);

@@ -42,7 +42,7 @@ static void cell_image(FILE *f, const char *outdir, const char *file, int lazy) 
     }
     char rel[PATH_MAX];
     rel_path(outdir, file, rel, sizeof rel);
-    fputs("<td><a href=\"", f);
+    fputs("<td><a href=\"", f); /* the page's style shows every image 128 pixels high */
     html_url(f, rel);
     fputs("\"><img src=\"", f);
     html_url(f, rel);
@@ -78,7 +78,7 @@ int report_translation(const char *outdir, const char *checkpoint, const char *d
         fputs("</td></tr>\n", f);
     }
     fprintf(f, "<tr><th>inputs</th><td id=\"count\">%d</td></tr>\n</table>\n", n);
-    fputs("<table class=\"grid\" id=\"translations\">\n<tr><th>#</th><th>input</th><th></th><th>size</th>", f);
+    fputs("<table class=\"grid\" id=\"translations\">\n<tr><th>#</th><th>name</th><th>input</th><th>size</th>", f);
     for (int j = 0; j < per; j++) fprintf(f, "<th>%s</th><th>size</th>", per > 1 ? "sample" : "output");
     fputs("</tr>\n", f);
     for (int i = 0; i < n; i++) {

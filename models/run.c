@@ -213,7 +213,7 @@ int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_di
                 break;
             }
             saved = s;
-            run_page_update(&pg, tr, REPORT_RUNNING, NULL, 0, 1);
+            run_page_update(&pg, tr, REPORT_RUNNING, NULL, 0, 2);
             t_log = now_seconds();
         }
     }

@@ -22,7 +22,7 @@ void run_page_open(run_page *p, trainer *tr, const char *dir, long resumed_from)
     p->r = (report_run){.dir = dir, .model = tr->m->type, .summary = tr->m->summary, .unit = tr->unit ? tr->unit : "step",
                         .device = p->device, .data = p->data, .nloss = tr->nloss, .loss_names = tr->loss_names,
                         .loss_group = tr->loss_group, .total = trainer_total_steps(tr), .spe = tr->spe,
-                        .epochs = tr->epochs, .resumed_from = resumed_from, .cadence_s = 60,
+                        .epochs = tr->epochs, .resumed_from = resumed_from, .saved_step = resumed_from, .cadence_s = 60,
                         .started = first ? first : time(NULL), .state = REPORT_RUNNING};
     run_page_update(p, tr, REPORT_RUNNING, NULL, 0, 1);
 }
@@ -36,6 +36,7 @@ double run_page_update(run_page *p, trainer *tr, report_state state, const char 
         p->r.cadence_s = every > floor ? every : floor;
     }
     if (!force && t0 - p->last_write < (20 * p->cost > 5 ? 20 * p->cost : 5)) return 0;
+    if (force == 2) p->r.saved_step = tr->step;
     p->r.step = tr->step, p->r.state = state, p->r.message = message;
     char err[4400];
     if (report_write_run(&p->r, err, sizeof err) != 0 && !p->warned) {

@@ -20,8 +20,8 @@ typedef struct {
 void run_page_open(run_page *p, trainer *tr, const char *dir, long resumed_from);
 /* Rewrites the page with the state and the step of tr; its > 0 updates the speed shown. force = 0 (a
  * progress line) writes only when enough time has passed that the page costs under 5% of the run;
- * force = 1 (a save point, the end, a stop) always writes. Returns the seconds it took, for the caller
- * to leave out of its it/s. */
+ * force = 1 (the end, a stop) always writes; force = 2: a save point (a checkpoint of tr->step was
+ * just written), always writes. Returns the seconds it took, for the caller to leave out of its it/s. */
 double run_page_update(run_page *p, trainer *tr, report_state state, const char *message, double its, int force);
 void run_page_close(run_page *p);
 
