@@ -6,8 +6,8 @@
 
 #include "util.h"
 
-#define SVG_W 640
-#define SVG_H 300
+#define SVG_W 560
+#define SVG_H 280
 #define SVG_BUCKETS 600
 /* plot area inside the svg */
 #define PL 64

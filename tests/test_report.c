@@ -70,7 +70,7 @@ static void test_plot(void) {
     while (*d == 'M' || *d == 'L') {
         char *e;
         double px = strtod(d + 1, &e), py = strtod(e, &e);
-        inside &= px >= 64 - 1e-9 && px <= 640 - 16 + 1e-9 && py >= 28 - 1e-9 && py <= 300 - 44 + 1e-9;
+        inside &= px >= 64 - 1e-9 && px <= 560 - 16 + 1e-9 && py >= 28 - 1e-9 && py <= 280 - 44 + 1e-9;
         pts++;
         d = e;
     }
