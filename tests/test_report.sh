@@ -74,6 +74,8 @@ page="$T/cg/index.html"
 check "$(yes_if xmllint --noout "$page")" "run page is well-formed (xmllint)"
 ls "$T/cg" | grep -q tmp && ok=0 || ok=1
 check $ok "no temporary file left in the run folder"
+grep -Eq '(src|href)="(https?:)?//' "$page" "$T/cg/index.html" && ok=0 || ok=1
+check $ok "the page loads nothing from the network (no http or // link)"
 browse "file://$page#check" --window-size=1100,1400 --screenshot="$T/shot.png" >"$T/cg.dom"
 ngrids=$(ls "$T/cg" | grep '\.png$' | grep -vc '^losses\.png$')
 body_ok "$T/cg.dom" "$ngrids" 3 "run page"
