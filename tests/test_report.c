@@ -3,7 +3,7 @@
  * from a synthetic run folder (last row of losses.csv verbatim, a panel per loss family and per
  * eval.csv metric, grid history newest first with epoch tags turned into steps, escaped names, the
  * start time kept for a resume, no temporary file left), and the translation page (paths relative to
- * the output folder, a missing output shown as skipped). */
+ * the output folder, a missing output shown as skipped, K samples per input as K columns). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +151,14 @@ static void test_translation_page(const char *dir) {
     CHECK(count(html, ">skipped<") == 1, "the missing output shown as skipped");
     CHECK(strstr(html, "<td>6x4</td>") != NULL, "sizes (width x height)");
     CHECK(strstr(html, "id=\"ckpt-step\">?<") != NULL, "an unreadable checkpoint's step shown as ?");
+    free(html);
+    /* K samples per input (a multimodal model's --samples K): a column pair per sample */
+    const char *outs2[4] = {oa, oa, oa, ob};
+    CHECK(report_translation(out, "/nonexistent/checkpoint.safetensors", "AtoB", NULL, ins, outs2, 2, 2, err, sizeof err) == 0,
+          "report_translation: %s", err);
+    html = read_file(path, NULL, err, sizeof err);
+    CHECK(html && count(html, "<th>sample</th>") == 2 && count(html, "src=\"a.png\"") == 3 && count(html, ">skipped<") == 1,
+          "two samples per input: 2 sample columns, 3 outputs shown, 1 skipped");
     printf("ok   translation page checks done (%d so far)\n", check_count);
     free(html);
 }
