@@ -67,7 +67,9 @@ static int cyclegan_init(trainer *tr, char *err, size_t errlen) {
     tr->grid_every = cfg_int(c, "cyclegan", "grid_every");
     static const char *const names[] = {"G_A", "G_B", "D_A", "D_B", "cycle_A", "cycle_B", "idt_A", "idt_B"};
     tr->nloss = r->lambda_idt > 0 ? 8 : 6;
-    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i];
+    static const char *const groups[] = {"generators (adversarial)", "generators (adversarial)", "discriminators",
+                                         "discriminators", "cycle", "cycle", "identity", "identity"};
+    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i], tr->loss_group[i] = groups[i];
     tape_init(&tr->t, cl);
     tr->t.cache_derived = 1; /* weights change only through optim_step / net_clip_weights */
     return 0;

@@ -317,7 +317,8 @@ static int gan_init(trainer *tr, char *err, size_t errlen) {
     tr->unit = "generator step";
     static const char *const names[] = {"d_loss", "g_loss", "d_real", "d_fake", "gp"};
     tr->nloss = r->s.loss == GAN_WGAN_GP ? 5 : 4;
-    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i];
+    static const char *const groups[] = {"losses", "losses", "D outputs", "D outputs", "gradient penalty"};
+    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i], tr->loss_group[i] = groups[i];
     init_scheme scheme = r->s.mlp ? INIT_TORCH_DEFAULT : INIT_DCGAN;
     seq_init_weights(&r->g, scheme, tr->seed);
     seq_init_weights(&r->d, scheme, tr->seed + 1);

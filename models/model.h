@@ -36,6 +36,7 @@ typedef struct trainer {
     long eval_every;         /* (model) steps between evaluate(full = 0) calls; 0: none */
     int nloss;               /* (model) losses per iteration, named in loss_names (losses.csv columns) */
     const char *loss_names[LOSSLOG_MAX];
+    const char *loss_group[LOSSLOG_MAX]; /* (model) each loss's plot panel on the run page; NULL: "losses" */
     int loss[LOSSLOG_MAX];   /* (iteration) this iteration's losses: scalar variables on t */
     const char *unit;        /* (model) what a step is, for messages ("step", "generator step"); NULL: "step" */
 } trainer;

@@ -6,6 +6,7 @@
 
 #include "model.h"
 #include "rng.h"
+#include "run_report.h"
 #include "runutil.h"
 #include "tape_data.h"
 #include "util.h"
@@ -171,6 +172,8 @@ int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_di
     }
     if (m->describe) m->describe(tr, stdout);
     fflush(stdout);
+    run_page pg; /* index.html: written at the start, with progress lines, at save points and at the end */
+    run_page_open(&pg, tr, run_dir, resume ? saved : -1);
     double t_log = now_seconds();
     while (tr->step < total) {
         m->iteration(tr);
@@ -191,8 +194,9 @@ int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_di
             }
             double means[LOSSLOG_MAX], now = now_seconds();
             long n = losslog_take_means(&ll, means);
-            if (n) progress_line(tr, total, means, (double)n / (now - t_log));
-            t_log = now;
+            double its = n ? (double)n / (now - t_log) : 0;
+            if (n) progress_line(tr, total, means, its);
+            t_log = now + run_page_update(&pg, tr, REPORT_RUNNING, NULL, its, 0);
         }
         if (m->evaluate && ((tr->eval_every > 0 && s % tr->eval_every == 0) || epoch_end)) {
             tape_sync(&tr->t); /* the training work queued so far is training time, not evaluation time */
@@ -209,9 +213,13 @@ int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_di
                 break;
             }
             saved = s;
+            run_page_update(&pg, tr, REPORT_RUNNING, NULL, 0, 2);
             t_log = now_seconds();
         }
     }
+    run_page_update(&pg, tr, status == 0 ? REPORT_FINISHED : status == 3 ? REPORT_STOPPED_NAN : REPORT_FAILED,
+                    status ? err : NULL, 0, 1);
+    run_page_close(&pg);
     if (status == 0) printf("stopped at %s %ld; checkpoint %s/checkpoint.safetensors\n", unit, tr->step, run_dir);
     losslog_close(&ll);
     trainer_free(tr);

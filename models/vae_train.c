@@ -78,6 +78,7 @@ static int vae_trainer_init(trainer *tr, char *err, size_t errlen) {
     r->eval_images = (int)cfg_int(c, "eval", "images");
     tr->nloss = 3;
     tr->loss_names[0] = "recon", tr->loss_names[1] = "kl", tr->loss_names[2] = "loss";
+    tr->loss_group[0] = tr->loss_group[2] = "reconstruction and total", tr->loss_group[1] = "KL divergence";
     return 0;
 }
 

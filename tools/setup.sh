@@ -3,9 +3,11 @@
 # Run as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# chromium, libxml2-utils and python3-pil: tests/test_report.sh checks the run pages in headless Chromium
 pkgs=(build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
       libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy
-      libopenblas0-pthread) # OpenBLAS: PyTorch's BLAS in the ./bench comparisons (the reference BLAS is no fair anchor)
+      libopenblas0-pthread  # OpenBLAS: PyTorch's BLAS in the ./bench comparisons (the reference BLAS is no fair anchor)
+      chromium libxml2-utils python3-pil)  # the run report's browser test
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

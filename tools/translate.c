@@ -8,6 +8,7 @@
 
 #include "images.h"
 #include "model.h"
+#include "report.h"
 #include "tape_data.h"
 #include "util.h"
 
@@ -228,6 +229,9 @@ int main(int argc, char **argv) {
     printf("%d images translated into %s in %.2f s (%.1f images/s)%s", nwritten, outdir, dt,
            dt > 0 ? nwritten / dt : 0.0, skipped ? "" : "\n");
     if (skipped) printf("; %d unreadable or unusable inputs skipped\n", skipped);
+    if (report_translation(outdir, ckpt, direction, tr.what, (const char *const *)files.paths, (const char *const *)outs,
+                           files.n, 1, err, sizeof err) != 0) /* outdir/index.html: inputs beside outputs */
+        fprintf(stderr, "translate: warning: no index.html: %s\n", err);
     for (int i = 0; i < files.n; i++) free(outs[i]);
     free(outs);
     free(buf);
