@@ -23,6 +23,7 @@ void tape_free(tape *t) {
 }
 
 void tape_reset(tape *t) {
+    t->resets++;
     t->nvars = 0;
     t->nnodes = 0;
     t->ncache = 0; /* the cached tensors live in the arena */

@@ -59,6 +59,7 @@ typedef struct tape {
     tnode *nodes;
     int nnodes, ncap;
     int grad_enabled; /* 0 (evaluation): ops record nothing and outputs want no gradient */
+    unsigned long resets; /* tape_reset calls so far: what was recorded before a reset is gone */
     /* Derived-tensor cache (tape_cache_get/put), off unless the caller turns it on: only a caller whose
      * parameters change through net_upload, optim_step or net_clip_weights between uses may (the
      * training loops; tests that write weights directly must not). */

@@ -238,17 +238,11 @@ void seq_dropout_stream(unsigned long long seed, unsigned step, unsigned pass, i
 }
 
 /* The pass number of a training forward: 0 unless this net already ran a training pass with the
- * same (seed, step) on this tape since its last reset. A reset shows as fewer variables than the last
- * pass ended with, or another variable where its output was. */
+ * same (seed, step) on this tape since its last reset. */
 static unsigned next_pass(seqnet *s, const tape *t, const seq_ctx *ctx) {
-    int same = s->pass_tape == t && s->pass_seed == ctx->seed && s->pass_step == ctx->step && t->nvars >= s->pass_end &&
-               s->pass_out >= 0 && s->pass_out < t->nvars;
-    if (same) {
-        tensor v = t->vars[s->pass_out].val, o = s->pass_outv;
-        same = v.mem == o.mem && v.off == o.off && tsame_shape(v, o);
-    }
+    int same = s->pass_tape == t && s->pass_resets == t->resets && s->pass_seed == ctx->seed && s->pass_step == ctx->step;
     s->pass = same ? s->pass + 1 : 0;
-    s->pass_tape = t, s->pass_seed = ctx->seed, s->pass_step = ctx->step;
+    s->pass_tape = t, s->pass_resets = t->resets, s->pass_seed = ctx->seed, s->pass_step = ctx->step;
     return s->pass;
 }
 
@@ -316,10 +310,5 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
     }
 #undef SRC
     free(val);
-    if (ctx->training) {
-        s->pass_end = t->nvars;
-        s->pass_out = x;
-        s->pass_outv = tape_val(t, x);
-    }
     return x;
 }

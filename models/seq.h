@@ -44,11 +44,10 @@ typedef struct {
     char next_name[128];
     int next_src;
     /* Training passes of this net with one (seed, step) on one tape (seq_forward: dropout masks). */
-    const tape *pass_tape;
+    const tape *pass_tape;     /* the last training pass: on which tape, before which of its resets, */
+    unsigned long pass_resets; /* with which seed and step, and its number */
     unsigned long long pass_seed;
     unsigned pass_step, pass;
-    int pass_end, pass_out; /* the tape's variable count after the last pass, and its output */
-    tensor pass_outv;
 } seqnet;
 
 /* Dropout masks: the first training pass of a net with a ctx on a tape draws layer i's mask from
