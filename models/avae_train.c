@@ -155,9 +155,10 @@ static int avae_init(trainer *tr, char *err, size_t errlen) {
     tr->spe = (ntrain + r->B - 1) / r->B;
     tr->epochs = cfg_int(c, "train", "epochs");
     tr->grid_every = cfg_int(c, "avae", "grid_every");
-    /* The first 8 columns are the ones the loss plot draws (tools' plot takes 8 series). */
-    static const char *const names[] = {"k", "e", "convergence", "L_d", "L_g", "L_v", "L_e", "L_s",
-                                        "L_n", "L_enc", "L_gen", "L_dis"};
+    /* The loss plot draws the first 8 columns (host/runutil.c's plot_csv): k_t, e_t and the convergence
+     * measure first, and L_s (which grows to several units) after them, so the scale stays readable. */
+    static const char *const names[] = {"k", "e", "convergence", "L_d", "L_g", "L_v", "L_e", "L_n",
+                                        "L_s", "L_enc", "L_gen", "L_dis"};
     tr->nloss = 12;
     for (int i = 0; i < 12; i++) tr->loss_names[i] = names[i];
     return 0;
@@ -182,7 +183,7 @@ static void avae_iteration(trainer *tr) {
     avae_step_vars *sv = &r->sv;
     avae_step(r, x, (unsigned)tr->step, sv);
     int ids[12] = {tape_const(t, 1, 1, 1, 1, sv->k), tape_const(t, 1, 1, 1, 1, sv->e), tape_const(t, 1, 1, 1, 1, sv->conv),
-                   sv->ld, sv->lg, sv->lv, sv->le, sv->ls, sv->ln, sv->lenc, sv->lgen, sv->ldis};
+                   sv->ld, sv->lg, sv->lv, sv->le, sv->ln, sv->ls, sv->lenc, sv->lgen, sv->ldis};
     memcpy(tr->loss, ids, sizeof ids);
     tr->step++;
 }
