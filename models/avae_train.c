@@ -51,8 +51,8 @@ static int load_folder(avae_trainer *r, char *err, size_t errlen) {
     size_t per = (size_t)C * S * S;
     float *all = xmalloc((size_t)n * per * sizeof(float));
     for (int i = 0; i < n; i++) {
-        int h, w;
-        char e2[1024];
+        int h = 0, w = 0;
+        char e2[1024] = "";
         image_prep p = {.channels = C, .crop_size = crop};
         if (!crop && image_probe(l.paths[i], &(image_prep){.channels = C}, &h, &w, e2, sizeof e2) == 0)
             p.crop_size = h < w ? h : w;
@@ -65,7 +65,7 @@ static int load_folder(avae_trainer *r, char *err, size_t errlen) {
             }
         }
         if (!img) {
-            fprintf(stderr, "clgan: skipping %s\n", l.paths[i]);
+            fprintf(stderr, "clgan: skipping %s\n", e2[0] ? e2 : l.paths[i]);
             continue;
         }
         float *dst = all + (size_t)kept++ * per;
