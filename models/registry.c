@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "avae.h"
 #include "cyclegan.h"
 #include "gan.h"
 #include "vae.h"
@@ -23,7 +24,7 @@ static const cfg_key common_keys[] = {
 };
 #define NCOMMON ((int)(sizeof common_keys / sizeof common_keys[0]))
 
-static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model};
+static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &avae_model};
 
 int model_count(void) { return (int)(sizeof models / sizeof models[0]); }
 const model_desc *model_at(int i) { return i >= 0 && i < model_count() ? models[i] : NULL; }
