@@ -490,7 +490,11 @@ static int parse_value(const cfg_key *k, const char *text, entry *e, char *msg, 
     case CFG_CHOICE:
         if (!is_choice(k->choices, text)) return problem(msg, n, "must be one of %s", k->choices);
         break;
-    case CFG_STR: break;
+    case CFG_STR: /* a range on a string bounds its length: [1, N] means "not empty" */
+        if (k->min < k->max && (strlen(text) < k->min || strlen(text) > k->max))
+            return *text ? problem(msg, n, "must be %g to %g characters long", k->min, k->max)
+                         : problem(msg, n, "must not be empty");
+        break;
     }
     *quote = 1;
     return check_writable(k->key, text, msg, n);
@@ -553,7 +557,7 @@ static void validate_key(const cfg_key *k) {
     if (k->type == CFG_CHOICE && (!*k->choices || strstr(k->choices, "||") || *k->choices == '|' ||
                                   k->choices[strlen(k->choices) - 1] == '|'))
         fatal("%s.%s: bad choices '%s'", s, key, k->choices);
-    if ((k->min != 0 || k->max != 0) && (!number || k->min > k->max))
+    if ((k->min != 0 || k->max != 0) && (!(number || k->type == CFG_STR) || k->min > k->max || (!number && k->min < 0)))
         fatal("%s.%s: bad range [%g, %g] for a %s", s, key, k->min, k->max, type_name(k->type));
     if (max_open(k) && !(k->min < k->max)) fatal("%s.%s: an excluded maximum needs a range", s, key);
     for (const char *p = k->doc ? k->doc : ""; *p; p++)
@@ -817,7 +821,9 @@ static void md_type(FILE *f, const cfg_key *k) {
         return;
     }
     fputs(type_name(k->type), f);
-    if (k->min < k->max) {
+    if (k->type == CFG_STR && k->min < k->max) {
+        fprintf(f, " of %g to %g characters", k->min, k->max);
+    } else if (k->min < k->max) {
         char lo[32], hi[32];
         fmt_num(k->min, lo, sizeof lo);
         fmt_num(k->max, hi, sizeof hi);

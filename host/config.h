@@ -31,6 +31,7 @@ typedef struct {
                                CFG_MAX_EXCLUDED for the range [min, max) (Adam's beta1 = 1 divides
                                by zero); else NULL */
     double min, max;        /* CFG_INT / CFG_FLOAT: inclusive range, checked when min < max;
+                               CFG_STR: the same on its length ({1, 4096}: not empty);
                                {0,0} = no range */
 } cfg_key;
 

@@ -8,7 +8,7 @@
 
 const cfg_key common_keys[] = {
     {"model", "type", CFG_CHOICE, "vae", "which model to train", "vae|gan|cyclegan", 0, 0},
-    {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 0, 0},
+    {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 1, 4096},
     {"run", "seed", CFG_INT, "1", "seed of every random draw (init, data order, noise)", NULL, 0, 2147483647},
     {"run", "log_every", CFG_INT, "50", "steps between progress lines and losses.csv flushes", NULL, 1, 4096},
     {"train", "epochs", CFG_INT, "10", "passes over the training set", NULL, 1, 100000},

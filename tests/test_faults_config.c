@@ -1,6 +1,7 @@
 /* Config faults (issue 16): a key given twice is an error naming both lines (it was last-wins); a
  * float that underflows (lr = 1e-400 parsed as 0) or leaves float's range is refused; Adam's beta1
- * and beta2 = 1 (a division by zero in the bias correction) are refused by the real key table. */
+ * and beta2 = 1 (a division by zero in the bias correction) are refused by the real key table; so is
+ * an empty run.dir. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +88,28 @@ static void test_open_bound(void) {
     cfg_free(c);
 }
 
+/* An empty run.dir said only "cannot create ''": now the key's length range says it. */
+static void test_empty_string(void) {
+    char err[4096] = "";
+    cfg *c = common_cfg();
+    int rc = cfg_set(c, "run.dir=", err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "must not be empty"), "empty run.dir refused: %s", err);
+    printf("%s\n", err);
+    const char *p = write_ini("dir.ini", "[run]\ndir = \"\"\n");
+    rc = cfg_parse_file(c, p, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "dir.ini:2:") && strstr(err, "run.dir") && strstr(err, "must not be empty"),
+          "empty run.dir in a file refused: %s", err);
+    rc = cfg_set(c, "run.dir=x", err, sizeof err);
+    CHECK(rc == 0 && !strcmp(cfg_str(c, "run", "dir"), "x"), "run.dir = x accepted: %s", rc ? err : "ok");
+    cfg_free(c);
+}
+
 int main(void) {
     if (!mkdtemp(dir)) die("mkdtemp");
     test_duplicates();
     test_floats();
     test_open_bound();
+    test_empty_string();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
