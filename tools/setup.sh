@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
-      libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy)
+      libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy oclgrind)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
