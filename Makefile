@@ -55,9 +55,15 @@ tests: $(TEST_BIN)
 test: all $(TEST_BIN)
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
+# The kernel tests at small sizes on Oclgrind (Debian package oclgrind): out-of-bounds accesses,
+# OpenCL API misuse and data races fail the target (tests/oclgrind.sh).
+OCLGRIND_TESTS := build/tests/test_elem build/tests/test_norm build/tests/test_conv build/tests/test_ops
+test-oclgrind: $(OCLGRIND_TESTS)
+	@sh tests/oclgrind.sh $(OCLGRIND_TESTS)
+
 clean:
 	rm -rf build $(TOOLS)
 
-.PHONY: all test tests clean
+.PHONY: all test tests test-oclgrind clean
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,5 +1,6 @@
 #include "checkpoint.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,9 +53,9 @@ int ckpt_save(const char *path, const ckpt_part *parts, int nparts, const char *
     return rc;
 }
 
-/* Copies tensor `name` (checked against p's shape) into host[p->off ...]. */
-static int take(const st_file *f, const char *path, const char *name, const param *p, float *host, char *err,
-                size_t errlen) {
+/* Copies tensor `name` (checked against p's shape; with nonneg, every value >= 0) into host[p->off ...]. */
+static int take(const st_file *f, const char *path, const char *name, const param *p, float *host, int nonneg,
+                char *err, size_t errlen) {
     const st_tensor *t = st_find(f, name);
     if (!t) {
         set_err(err, errlen, "%s: checkpoint has no tensor '%s'", path, name);
@@ -69,6 +70,13 @@ static int take(const st_file *f, const char *path, const char *name, const para
         set_err(err, errlen, "%s: tensor '%s' has shape %s, the model expects %s", path, name, got, want);
         return -1;
     }
+    if (nonneg)
+        for (size_t i = 0; i < p->numel; i++)
+            if (t->data[i] < 0) {
+                set_err(err, errlen, "%s: tensor '%s': element %zu is %g; a second moment is never negative", path,
+                        name, i, (double)t->data[i]);
+                return -1;
+            }
     memcpy(host + p->off, t->data, p->numel * sizeof(float));
     return 0;
 }
@@ -87,14 +95,14 @@ int ckpt_load(const char *path, const ckpt_part *parts, int nparts, int with_opt
         for (int k = 0; k < nt->np && rc == 0; k++) {
             const param *p = &nt->p[k];
             snprintf(name, sizeof name, "%s.%s", nt->name, p->name);
-            rc = take(file, path, name, p, w, err, errlen);
+            rc = take(file, path, name, p, w, 0, err, errlen);
             if (opt && rc == 0) {
                 snprintf(name, sizeof name, "%s.%s.%s_m", nt->name, p->name, state_prefix(parts[i].opt));
-                rc = take(file, path, name, p, m, err, errlen);
+                rc = take(file, path, name, p, m, 0, err, errlen);
             }
             if (opt && rc == 0) {
                 snprintf(name, sizeof name, "%s.%s.%s_v", nt->name, p->name, state_prefix(parts[i].opt));
-                rc = take(file, path, name, p, v, err, errlen);
+                rc = take(file, path, name, p, v, 1, err, errlen);
             }
         }
         if (rc == 0) {
@@ -119,10 +127,27 @@ int ckpt_meta_long(const st_file *f, const char *path, const char *key, long *ou
         set_err(err, errlen, "%s: checkpoint metadata has no '%s'", path, key);
         return -1;
     }
-    *out = strtol(s, &end, 10);
-    if (end == s || *end) {
-        set_err(err, errlen, "%s: checkpoint metadata '%s' = '%s' is not an integer", path, key, s);
+    /* strtol alone would take leading blanks and a '+', and clamp an overflow to LONG_MAX */
+    errno = 0;
+    long v = (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) ? strtol(s, &end, 10) : 0;
+    if (!(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || end == s || *end || errno == ERANGE) {
+        set_err(err, errlen, "%s: checkpoint metadata '%s' = '%.40s' is not an integer%s", path, key, s,
+                errno == ERANGE ? " in range" : "");
         return -1;
     }
+    *out = v;
+    return 0;
+}
+
+int ckpt_meta_long_range(const st_file *f, const char *path, const char *key, long lo, long hi, long *out,
+                         char *err, size_t errlen) {
+    long v;
+    if (ckpt_meta_long(f, path, key, &v, err, errlen) != 0) return -1;
+    if (v < lo || v > hi) {
+        set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is outside the allowed range [%ld, %ld]", path, key,
+                v, lo, hi);
+        return -1;
+    }
+    *out = v;
     return 0;
 }

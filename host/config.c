@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <ini.h>
 #include <math.h>
 #include <stdarg.h>
@@ -406,12 +407,18 @@ static int parse_int(const char *s, long *out) {
     return 0;
 }
 
+/* -1 not a number, -2 not finite, -3 a non-zero value that is zero or subnormal once a float
+ * (1e-400 parses to 0: a learning rate that silently trains nothing), -4 beyond float's range.
+ * Values reach the kernels as float, so the float range is the one that counts. */
 static int parse_float(const char *s, double *out) {
     if (!*s || isspace((unsigned char)*s)) return -1;
     char *end;
+    errno = 0;
     double v = strtod(s, &end);
     if (*end) return -1;
     if (!isfinite(v)) return -2;
+    if (v != 0 ? fabs(v) < FLT_MIN : errno == ERANGE) return -3;
+    if (fabs(v) > FLT_MAX) return -4;
     *out = v;
     return 0;
 }
@@ -436,12 +443,17 @@ static int is_choice(const char *choices, const char *s) {
     return 0;
 }
 
+/* A number key whose choices say CFG_MAX_EXCLUDED: its range is [min, max). */
+static int max_open(const cfg_key *k) {
+    return k->type != CFG_CHOICE && k->choices && !strcmp(k->choices, CFG_MAX_EXCLUDED);
+}
+
 static int check_range(const cfg_key *k, double v, char *msg, size_t n) {
-    if (!(k->min < k->max) || (v >= k->min && v <= k->max)) return 0;
+    if (!(k->min < k->max) || (v >= k->min && (max_open(k) ? v < k->max : v <= k->max))) return 0;
     char lo[32], hi[32];
     fmt_num(k->min, lo, sizeof lo);
     fmt_num(k->max, hi, sizeof hi);
-    return problem(msg, n, "must be in [%s, %s]", lo, hi);
+    return problem(msg, n, "must be in [%s, %s%s", lo, hi, max_open(k) ? ")" : "]");
 }
 
 /* Parses text as a value of key k into e (whose text is left alone). Returns 0, or -1 with the
@@ -465,6 +477,8 @@ static int parse_value(const cfg_key *k, const char *text, entry *e, char *msg, 
         break;
     case CFG_FLOAT:
         rc = parse_float(text, &e->f);
+        if (rc == -3) return problem(msg, n, "underflows: not zero, but below the smallest normal float (%g); write 0 if 0 is meant", FLT_MIN);
+        if (rc == -4) return problem(msg, n, "beyond the float range (%g)", FLT_MAX);
         if (rc) return problem(msg, n, rc == -2 ? "not a finite number" : "not a number");
         *quote = 0;
         if (check_range(k, e->f, msg, n)) return -1;
@@ -476,7 +490,11 @@ static int parse_value(const cfg_key *k, const char *text, entry *e, char *msg, 
     case CFG_CHOICE:
         if (!is_choice(k->choices, text)) return problem(msg, n, "must be one of %s", k->choices);
         break;
-    case CFG_STR: break;
+    case CFG_STR: /* a range on a string bounds its length: [1, N] means "not empty" */
+        if (k->min < k->max && (strlen(text) < k->min || strlen(text) > k->max))
+            return *text ? problem(msg, n, "must be %g to %g characters long", k->min, k->max)
+                         : problem(msg, n, "must not be empty");
+        break;
     }
     *quote = 1;
     return check_writable(k->key, text, msg, n);
@@ -533,14 +551,15 @@ static void validate_key(const cfg_key *k) {
         fatal("bad key name %s.%s (names are [A-Za-z0-9_-]+)", s, key);
     if ((unsigned)k->type > CFG_CHOICE) fatal("%s.%s: bad type %d", s, key, (int)k->type);
     if (!k->def) fatal("%s.%s: no default", s, key);
-    if ((k->type == CFG_CHOICE) != (k->choices != NULL))
-        fatal("%s.%s: choices go with CFG_CHOICE, and only there", s, key);
-    if (k->choices && (!*k->choices || strstr(k->choices, "||") || *k->choices == '|' ||
-                       k->choices[strlen(k->choices) - 1] == '|'))
-        fatal("%s.%s: bad choices '%s'", s, key, k->choices);
     int number = k->type == CFG_INT || k->type == CFG_FLOAT;
-    if ((k->min != 0 || k->max != 0) && (!number || k->min > k->max))
+    if ((k->type == CFG_CHOICE) != (k->choices != NULL) && !(number && max_open(k)))
+        fatal("%s.%s: choices go with CFG_CHOICE, and only there", s, key);
+    if (k->type == CFG_CHOICE && (!*k->choices || strstr(k->choices, "||") || *k->choices == '|' ||
+                                  k->choices[strlen(k->choices) - 1] == '|'))
+        fatal("%s.%s: bad choices '%s'", s, key, k->choices);
+    if ((k->min != 0 || k->max != 0) && (!(number || k->type == CFG_STR) || k->min > k->max || (!number && k->min < 0)))
         fatal("%s.%s: bad range [%g, %g] for a %s", s, key, k->min, k->max, type_name(k->type));
+    if (max_open(k) && !(k->min < k->max)) fatal("%s.%s: an excluded maximum needs a range", s, key);
     for (const char *p = k->doc ? k->doc : ""; *p; p++)
         if (iscntrl((unsigned char)*p)) fatal("%s.%s: doc must be one line", s, key);
 }
@@ -570,8 +589,15 @@ void cfg_add_keys(cfg *c, const cfg_key *keys, int n) {
 
 /* ---- parsing files and overrides ---------------------------------------------------------- */
 
+/* What cfg_parse_file's handlers share: the schema and, per key, the line of this file that set it
+ * (0 = not yet), so that a key given twice is an error naming both lines. */
+typedef struct {
+    cfg *c;
+    int *line;
+} schema_run;
+
 static int schema_section(ini_run *r) {
-    cfg *c = r->user;
+    cfg *c = ((schema_run *)r->user)->c;
     if (section_known(c, r->section)) return 0;
     char msg[MSG_MAX];
     unknown_section_msg(c, r->section, msg, sizeof msg);
@@ -579,7 +605,8 @@ static int schema_section(ini_run *r) {
 }
 
 static int schema_value(ini_run *r, const char *key, const char *value) {
-    cfg *c = r->user;
+    schema_run *sr = r->user;
+    cfg *c = sr->c;
     char msg[MSG_MAX], full[MSG_MAX + LINE_BUF];
     int quote;
     if (!*r->section)
@@ -589,6 +616,11 @@ static int schema_value(ini_run *r, const char *key, const char *value) {
         unknown_key_msg(c, r->section, key, msg, sizeof msg);
         return run_fail(r, "%s", msg);
     }
+    int *first = &sr->line[e - c->e];
+    if (*first)
+        return run_fail(r, "%s.%s is given twice: here and on line %d (delete one)", e->k.section, e->k.key,
+                        *first);
+    *first = r->line;
     if (entry_set(e, value, msg, sizeof msg, &quote) == 0) return 0;
     value_msg(e, value, quote, msg, full, sizeof full);
     return run_fail(r, "%s", full);
@@ -632,8 +664,10 @@ int cfg_parse_file(cfg *c, const char *path, char *err, size_t errlen) {
     r->f = f;
     r->on_section = schema_section;
     r->on_value = schema_value;
-    r->user = c;
+    schema_run sr = {c, xcalloc((size_t)c->n + 1, sizeof(int))};
+    r->user = &sr;
     int rc = run_parse(r, path, err, errlen);
+    free(sr.line);
     end_save(c, saved, rc != 0);
     free(r->buf);
     free(r);
@@ -787,11 +821,13 @@ static void md_type(FILE *f, const cfg_key *k) {
         return;
     }
     fputs(type_name(k->type), f);
-    if (k->min < k->max) {
+    if (k->type == CFG_STR && k->min < k->max) {
+        fprintf(f, " of %g to %g characters", k->min, k->max);
+    } else if (k->min < k->max) {
         char lo[32], hi[32];
         fmt_num(k->min, lo, sizeof lo);
         fmt_num(k->max, hi, sizeof hi);
-        fprintf(f, " in [%s, %s]", lo, hi);
+        fprintf(f, " in [%s, %s%s", lo, hi, max_open(k) ? ")" : "]");
     }
 }
 

@@ -20,13 +20,18 @@
 
 typedef enum { CFG_INT, CFG_FLOAT, CFG_BOOL, CFG_STR, CFG_CHOICE } cfg_type;
 
+#define CFG_MAX_EXCLUDED "max-excluded"
+
 typedef struct {
     const char *section, *key;
     cfg_type type;
     const char *def;        /* default, as it would be written in the file */
     const char *doc;        /* one line, written as a comment into the effective config */
-    const char *choices;    /* CFG_CHOICE: "lsgan|vanilla|wgangp"; else NULL */
+    const char *choices;    /* CFG_CHOICE: "lsgan|vanilla|wgangp"; CFG_INT / CFG_FLOAT: NULL, or
+                               CFG_MAX_EXCLUDED for the range [min, max) (Adam's beta1 = 1 divides
+                               by zero); else NULL */
     double min, max;        /* CFG_INT / CFG_FLOAT: inclusive range, checked when min < max;
+                               CFG_STR: the same on its length ({1, 4096}: not empty);
                                {0,0} = no range */
 } cfg_key;
 
@@ -44,7 +49,10 @@ void cfg_add_keys(cfg *c, const cfg_key *keys, int n);
  * message" (unknown section or key, with the known ones listed and a "did you mean" when one is
  * within edit distance 2; malformed or out-of-range value; a choice not among the choices; a key
  * outside any section; a syntax error; a line longer than 199 characters) or "FILE: cannot open:
- * <strerror>", and returns -1 leaving c unchanged. A key given twice: the later wins. */
+ * <strerror>", and returns -1 leaving c unchanged. A key given twice (in one section or in two
+ * [section] blocks of the same name) is an error naming both lines ("FILE:9: train.lr is given
+ * twice: here and on line 4"). A float that underflows (1e-400, or anything non-zero below
+ * FLT_MIN) or exceeds FLT_MAX is refused. */
 int cfg_parse_file(cfg *c, const char *path, char *err, size_t errlen);
 
 /* One override "section.key=value" (as from the command line --set); the value is trimmed and

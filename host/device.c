@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <clblast_c.h>
+
 #include "clerr.h"
 #include "kernel_launch.h"
 #include "tuning.h"
@@ -221,6 +223,14 @@ static char *load_sources(void) {
     return b.s;
 }
 
+/* A cache file is CACHE_MAGIC, the payload's length and its FNV-1a 64 checksum (8 bytes each,
+ * little-endian), then the program binary. A driver handed a truncated binary may crash (PoCL
+ * segfaulted on one), so nothing reaches clCreateProgramWithBinary unless the length and the
+ * checksum match; any doubt (short file, other format, failed build, a build status other than
+ * success) means the source is built again and the file rewritten. */
+#define CACHE_MAGIC "CLGANBN1"
+#define CACHE_HEAD 24
+
 static void cache_path(const clg_ctx *c, const char *src, const char *opts, char *out, size_t outlen) {
     uint64_t h = FNV1A64_INIT;
     h = fnv1a64(c->platform_name, strlen(c->platform_name), h);
@@ -228,23 +238,46 @@ static void cache_path(const clg_ctx *c, const char *src, const char *opts, char
     h = fnv1a64(c->driver_version, strlen(c->driver_version), h);
     h = fnv1a64(opts, strlen(opts), h);
     h = fnv1a64(src, strlen(src), h);
+    h = fnv1a64(CACHE_MAGIC, 8, h); /* a new format gets new names: an older clgan never reads these files */
     const char *dir = getenv("CLGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (dir && *dir) snprintf(out, outlen, "%s/%016llx.bin", dir, (unsigned long long)h);
     else if (xdg && *xdg) snprintf(out, outlen, "%s/clgan/%016llx.bin", xdg, (unsigned long long)h);
     else snprintf(out, outlen, "%s/.cache/clgan/%016llx.bin", home ? home : "/tmp", (unsigned long long)h);
 }
 
+static uint64_t get_le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
 static cl_program try_cached(clg_ctx *c, const char *path, const char *opts) {
     size_t len;
     char err[512];
-    unsigned char *bin = (unsigned char *)read_file(path, &len, err, sizeof err);
-    if (!bin) return NULL;
+    unsigned char *file = (unsigned char *)read_file(path, &len, err, sizeof err);
+    if (!file) return NULL;
+    if (len <= CACHE_HEAD || memcmp(file, CACHE_MAGIC, 8) != 0 || get_le64(file + 8) != len - CACHE_HEAD ||
+        get_le64(file + 16) != fnv1a64(file + CACHE_HEAD, len - CACHE_HEAD, FNV1A64_INIT)) {
+        free(file);
+        return NULL; /* truncated, corrupt or of another format */
+    }
     cl_int st, bst;
-    const unsigned char *bins[1] = {bin};
-    cl_program p = clCreateProgramWithBinary(c->ctx, 1, &c->device, &len, bins, &bst, &st);
-    free(bin);
-    if (st != CL_SUCCESS || bst != CL_SUCCESS) return NULL;
-    if (clBuildProgram(p, 1, &c->device, opts, NULL, NULL) != CL_SUCCESS) {
+    size_t blen = len - CACHE_HEAD;
+    const unsigned char *bins[1] = {file + CACHE_HEAD};
+    cl_program p = clCreateProgramWithBinary(c->ctx, 1, &c->device, &blen, bins, &bst, &st);
+    free(file);
+    if (st != CL_SUCCESS || bst != CL_SUCCESS) {
+        if (st == CL_SUCCESS) clReleaseProgram(p);
+        return NULL;
+    }
+    cl_build_status bs = CL_BUILD_ERROR;
+    if (clBuildProgram(p, 1, &c->device, opts, NULL, NULL) != CL_SUCCESS ||
+        clGetProgramBuildInfo(p, c->device, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL) != CL_SUCCESS ||
+        bs != CL_BUILD_SUCCESS) {
         clReleaseProgram(p);
         return NULL; /* stale or foreign binary: rebuild from source */
     }
@@ -254,18 +287,21 @@ static cl_program try_cached(clg_ctx *c, const char *path, const char *opts) {
 static void save_cache(clg_ctx *c, cl_program p, const char *path) {
     size_t len = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS || !len) return;
-    unsigned char *bin = xmalloc(len);
-    unsigned char *bins[1] = {bin};
+    unsigned char *file = xmalloc(CACHE_HEAD + len);
+    unsigned char *bins[1] = {file + CACHE_HEAD};
     char dir[4400], err[512];
     if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS) {
+        memcpy(file, CACHE_MAGIC, 8);
+        put_le64(file + 8, len);
+        put_le64(file + 16, fnv1a64(file + CACHE_HEAD, len, FNV1A64_INIT));
         snprintf(dir, sizeof dir, "%s", path);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = '\0';
         /* A cache that cannot be written only costs build time next run. */
-        if (mkdir_p(dir, err, sizeof err) == 0) write_file_atomic(path, bin, len, err, sizeof err);
+        if (mkdir_p(dir, err, sizeof err) == 0) write_file_atomic(path, file, CACHE_HEAD + len, err, sizeof err);
     }
     (void)c;
-    free(bin);
+    free(file);
 }
 
 static void build_program(clg_ctx *c) {
@@ -481,6 +517,10 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
 void clg_close(clg_ctx *c) {
     if (!c) return;
     clFinish(c->q);
+    /* CLBlast keeps compiled programs in a process-wide cache that its static destructor frees
+     * after main returns, when the OpenCL driver may be gone (Oclgrind aborts there): empty it
+     * now, while the context lives. Kernels are recompiled by CLBlast if another context needs them. */
+    CLBlastClearCache();
     if (c->profiling) clg_prof_report(c, stderr);
     free(c->prof);
     for (int i = 0; i < c->nkernels; i++) clReleaseKernel(c->kernels[i].k);

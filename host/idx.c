@@ -1,9 +1,12 @@
 #include "idx.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "util.h"
@@ -50,11 +53,25 @@ static const char *gz_cut_note(gzFile f) {
     return errnum == Z_BUF_ERROR ? " (gzip stream ends early)" : "";
 }
 
+/* Only a regular file: O_NONBLOCK so that a FIFO is seen by fstat instead of blocking the open. */
 static gzFile gz_open(const char *path, char *err, size_t errlen) {
     errno = 0;
-    gzFile f = gzopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    gzFile f = gzdopen(fd, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+        set_err(err, errlen, "%s: cannot open: out of memory", path);
+        close(fd);
         return NULL;
     }
     gzbuffer(f, 1u << 17);
@@ -118,6 +135,15 @@ static unsigned char *read_payload(gzFile f, const char *path, size_t len, const
                 path, what, len, more);
         goto fail;
     }
+    /* gzread reports a stream cut off after the data but before its 8-byte trailer (CRC-32 and
+     * length) only through gzerror's Z_BUF_ERROR: without this check such a file loads unverified. */
+    int errnum;
+    gzerror(f, &errnum);
+    if (errnum == Z_BUF_ERROR) {
+        set_err(err, errlen, "%s: truncated gzip: the data are complete but the stream ends before its CRC trailer",
+                path);
+        goto fail;
+    }
     return buf;
 fail:
     free(buf);
@@ -154,7 +180,8 @@ done:
     return rc;
 }
 
-int idx_load_labels(const char *path, unsigned char **labels, int *n, char *err, size_t errlen) {
+int idx_load_labels_range(const char *path, int max_label, unsigned char **labels, int *n, char *err,
+                          size_t errlen) {
     *labels = NULL;
     *n = 0;
     gzFile f = gz_open(path, err, errlen);
@@ -170,11 +197,22 @@ int idx_load_labels(const char *path, unsigned char **labels, int *n, char *err,
     snprintf(what, sizeof what, "%u labels", d[0]);
     *labels = read_payload(f, path, d[0], what, err, errlen);
     if (!*labels) goto done;
+    for (uint32_t i = 0; i < d[0]; i++)
+        if ((*labels)[i] > max_label) {
+            set_err(err, errlen, "%s: label %d at index %u is outside 0..%d", path, (*labels)[i], i, max_label);
+            free(*labels);
+            *labels = NULL;
+            goto done;
+        }
     *n = (int)d[0];
     rc = 0;
 done:
     gzclose(f);
     return rc;
+}
+
+int idx_load_labels(const char *path, unsigned char **labels, int *n, char *err, size_t errlen) {
+    return idx_load_labels_range(path, IDX_MAX_LABEL, labels, n, err, errlen);
 }
 
 void idx_free_images(idx_images *im) {

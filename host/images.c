@@ -2,10 +2,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image_io.h"
 #include "util.h"
@@ -19,9 +24,6 @@
 static void __attribute__((unused)) stbi_set_unpremultiply_on_load_thread(int flag) {
     stbi__unpremultiply_on_load_thread(flag);
 }
-#define STB_IMAGE_RESIZE_STATIC
-#define STB_IMAGE_RESIZE_IMPLEMENTATION
-#include <stb_image_resize.h>
 
 #define MAX_SIDE 16384   /* load_size / crop_size beyond this is a typo, not a dataset */
 
@@ -146,67 +148,185 @@ int image_prep_size(const char *path, const image_prep *p, int nh, int nw, int *
     return 0;
 }
 
+/* Opens path for reading only if it is a regular file: O_NONBLOCK so that a FIFO is seen (by
+ * fstat) instead of blocking the open. NULL with err naming the path otherwise. */
+static FILE *open_regular(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int image_probe(const char *path, const image_prep *p, int *h, int *w, char *err, size_t errlen) {
     int nw, nh, comp;
-    if (!stbi_info(path, &nw, &nh, &comp)) {
+    FILE *f = open_regular(path, err, errlen);
+    if (!f) return -1;
+    int ok = stbi_info_from_file(f, &nw, &nh, &comp);
+    fclose(f);
+    if (!ok) {
         set_err(err, errlen, "%s: cannot read image header: %s", path, stbi_failure_reason());
         return -1;
     }
     return image_prep_size(path, p, nh, nw, h, w, err, errlen);
 }
 
+/* ---- resizing: PIL's BICUBIC, byte for byte ---- */
+
+/* The PyTorch reference (pytorch-CycleGAN's transforms.Resize on PIL images) resizes with PIL's
+ * Image.BICUBIC; this is Pillow's Resample.c for 8-bit images (Pillow 9.4 checked, tests/pil_resize.py):
+ * cubic convolution with a = -0.5, the support widened by the scale when downsampling (antialias),
+ * weights normalised, then turned into 22-bit fixed point; a horizontal pass into bytes (rounded and
+ * clipped), then a vertical pass. Every step is integer or exactly as PIL does it, so the bytes match. */
+#define PIL_PRECISION_BITS (32 - 8 - 2)
+
+static double bicubic(double x) {
+    const double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+/* For every output position: the first input index, the tap count and ksize fixed-point weights. */
+static int pil_coeffs(int in_size, int out_size, int **bounds_out, int32_t **kk_out) {
+    double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale;
+    double support = 2.0 * filterscale;
+    int ksize = (int)ceil(support) * 2 + 1;
+    int *bounds = xmalloc(sizeof(int) * 2 * (size_t)out_size);
+    int32_t *kk = xmalloc(sizeof(int32_t) * (size_t)out_size * (size_t)ksize);
+    double *k = xmalloc(sizeof(double) * (size_t)ksize);
+    for (int xx = 0; xx < out_size; xx++) {
+        double center = (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / filterscale;
+        int xmin = (int)(center - support + 0.5), xmax = (int)(center + support + 0.5);
+        if (xmin < 0) xmin = 0;
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        for (int x = 0; x < xmax; x++) {
+            k[x] = bicubic((x + xmin - center + 0.5) * ss);
+            ww += k[x];
+        }
+        for (int x = 0; x < ksize; x++) {
+            double v = x < xmax ? (ww != 0.0 ? k[x] / ww : k[x]) : 0.0;
+            kk[(size_t)xx * ksize + x] = (int32_t)(v < 0 ? -0.5 + v * (1 << PIL_PRECISION_BITS)
+                                                         : 0.5 + v * (1 << PIL_PRECISION_BITS));
+        }
+        bounds[2 * xx] = xmin;
+        bounds[2 * xx + 1] = xmax;
+    }
+    free(k);
+    *bounds_out = bounds;
+    *kk_out = kk;
+    return ksize;
+}
+
+static unsigned char clip8(int32_t v) {
+    v >>= PIL_PRECISION_BITS;
+    return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* One pass along x (horizontal) or y of an interleaved c-channel byte image. */
+static void pil_pass(const unsigned char *in, int iw, int ih, int c, unsigned char *out, int ow, int oh,
+                     int horizontal) {
+    int *bounds;
+    int32_t *kk;
+    int ksize = pil_coeffs(horizontal ? iw : ih, horizontal ? ow : oh, &bounds, &kk);
+    for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++) {
+            int o = horizontal ? x : y;
+            const int32_t *k = kk + (size_t)o * ksize;
+            for (int ch = 0; ch < c; ch++) {
+                int32_t ss = 1 << (PIL_PRECISION_BITS - 1);
+                for (int t = 0; t < bounds[2 * o + 1]; t++) {
+                    int sx = horizontal ? bounds[2 * o] + t : x, sy = horizontal ? y : bounds[2 * o] + t;
+                    ss += in[((size_t)sy * iw + sx) * c + ch] * k[t];
+                }
+                out[((size_t)y * ow + x) * c + ch] = clip8(ss);
+            }
+        }
+    free(bounds);
+    free(kk);
+}
+
+unsigned char *image_resize_bicubic(const unsigned char *in, int iw, int ih, int c, int ow, int oh) {
+    unsigned char *tmp = NULL, *out = xmalloc((size_t)ow * oh * c);
+    const unsigned char *src = in;
+    if (ow != iw && oh != ih) {
+        tmp = xmalloc((size_t)ow * ih * c);
+        pil_pass(in, iw, ih, c, tmp, ow, ih, 1);
+        pil_pass(tmp, ow, ih, c, out, ow, oh, 0);
+    } else if (ow != iw) {
+        pil_pass(src, iw, ih, c, out, ow, oh, 1);
+    } else if (oh != ih) {
+        pil_pass(src, iw, ih, c, out, ow, oh, 0);
+    } else {
+        memcpy(out, in, (size_t)ow * oh * c);
+    }
+    free(tmp);
+    return out;
+}
+
 /* ---- decoding ---- */
 
-/* stbi_load with the error message filled in; fopen failures carry errno's text. */
+/* stbi_load with the error message filled in; fopen failures carry errno's text. Only regular
+ * files are read (a FIFO would block), and the header's size is checked against IMAGE_MAX_PIXELS
+ * before any pixel is decoded, so one input never takes more than a bounded amount of memory. */
 static unsigned char *decode(const char *path, int channels, int *nw, int *nh, char *err, size_t errlen) {
     int comp;
-    errno = 0;
-    unsigned char *pix = stbi_load(path, nw, nh, &comp, channels);
-    if (!pix) {
-        int e = errno;
+    FILE *f = open_regular(path, err, errlen);
+    if (!f) return NULL;
+    if (!stbi_info_from_file(f, nw, nh, &comp)) {
         const char *why = stbi_failure_reason();
-        if (why && !strcmp(why, "can't fopen") && e)
-            set_err(err, errlen, "%s: cannot open: %s", path, strerror(e));
-        else
-            set_err(err, errlen, "%s: cannot decode image: %s", path, why ? why : "unknown error");
+        set_err(err, errlen, "%s: cannot decode image: %s", path, why ? why : "unknown error");
+        fclose(f);
+        return NULL;
+    }
+    if (*nw < 1 || *nh < 1 || (long long)*nw * *nh > IMAGE_MAX_PIXELS) {
+        set_err(err, errlen, "%s: %dx%d image has more than the %d pixels allowed per input", path, *nw, *nh,
+                IMAGE_MAX_PIXELS);
+        fclose(f);
+        return NULL;
+    }
+    unsigned char *pix = stbi_load_from_file(f, nw, nh, &comp, channels);
+    fclose(f);
+    if (!pix) {
+        const char *why = stbi_failure_reason();
+        set_err(err, errlen, "%s: cannot decode image: %s", path, why ? why : "unknown error");
     }
     return pix;
 }
 
 static float to_unit(unsigned char v) { return (float)(v / 127.5 - 1.0); }
 
-/* Columns [x0, x0 + rw) of an interleaved nw-wide image as interleaved floats in [-1, 1]. */
-static float *region_to_float(const unsigned char *pix, int nw, int nh, int c, int x0, int rw) {
-    float *f = xmalloc(sizeof(float) * (size_t)nh * rw * c);
-    for (int y = 0; y < nh; y++) {
-        const unsigned char *row = pix + ((size_t)y * nw + x0) * c;
-        float *o = f + (size_t)y * rw * c;
-        for (int i = 0; i < rw * c; i++) o[i] = to_unit(row[i]);
-    }
-    return f;
+/* Columns [x0, x0 + rw) of an interleaved nw-wide byte image, as a new rw-wide image. */
+static unsigned char *region_bytes(const unsigned char *pix, int nw, int nh, int c, int x0, int rw) {
+    unsigned char *o = xmalloc((size_t)nh * rw * c);
+    for (int y = 0; y < nh; y++) memcpy(o + (size_t)y * rw * c, pix + ((size_t)y * nw + x0) * c, (size_t)rw * c);
+    return o;
 }
 
-/* Triangle filter (bilinear when upsampling, a tent average when downsampling), clamped edges:
- * the weights are non-negative, so the values stay in [-1, 1] and a constant stays constant. */
-static float *resize_float(const float *in, int iw, int ih, int c, int ow, int oh, const char *path,
-                           char *err, size_t errlen) {
-    float *out = xmalloc(sizeof(float) * (size_t)ow * oh * c);
-    if (!stbir_resize_float_generic(in, iw, ih, 0, out, ow, oh, 0, c, STBIR_ALPHA_CHANNEL_NONE, 0,
-                                    STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
-        set_err(err, errlen, "%s: resizing %dx%d to %dx%d failed", or_image(path), iw, ih, ow, oh);
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
-/* Window (y0, x0, oh, ow) of an interleaved iw-wide image into planar CHW, mirrored if flip. */
-static void crop_to_chw(const float *in, int iw, int c, int y0, int x0, int oh, int ow, int flip, float *out) {
+/* Window (y0, x0, oh, ow) of an interleaved iw-wide byte image into planar CHW floats in [-1, 1],
+ * mirrored if flip. */
+static void crop_to_chw(const unsigned char *in, int iw, int c, int y0, int x0, int oh, int ow, int flip,
+                        float *out) {
     for (int ch = 0; ch < c; ch++)
         for (int y = 0; y < oh; y++) {
-            const float *row = in + ((size_t)(y0 + y) * iw + x0) * c + ch;
+            const unsigned char *row = in + ((size_t)(y0 + y) * iw + x0) * c + ch;
             float *o = out + ((size_t)ch * oh + y) * ow;
-            for (int x = 0; x < ow; x++) o[x] = row[(size_t)(flip ? ow - 1 - x : x) * c];
+            for (int x = 0; x < ow; x++) o[x] = to_unit(row[(size_t)(flip ? ow - 1 - x : x) * c]);
         }
 }
 
@@ -249,13 +369,12 @@ int image_load(const char *path, const image_prep *p, rng_seq *r, float *out, in
     }
     int x0, rw;
     split_columns(p->split, nw, &x0, &rw);
-    float *img = region_to_float(pix, nw, nh, c, x0, rw);
+    unsigned char *img = region_bytes(pix, nw, nh, c, x0, rw);
     stbi_image_free(pix);
     int ih = nh, iw = rw;
     if (p->load_size > 0 && (p->load_size != ih || p->load_size != iw)) {
-        float *rs = resize_float(img, iw, ih, c, p->load_size, p->load_size, path, err, errlen);
+        unsigned char *rs = image_resize_bicubic(img, iw, ih, c, p->load_size, p->load_size);
         free(img);
-        if (!rs) return -1;
         img = rs;
         ih = iw = p->load_size;
     }
@@ -278,11 +397,9 @@ float *image_load_native(const char *path, int channels, int *h, int *w, char *e
     int nw, nh;
     unsigned char *pix = decode(path, channels, &nw, &nh, err, errlen);
     if (!pix) return NULL;
-    float *img = region_to_float(pix, nw, nh, channels, 0, nw);
-    stbi_image_free(pix);
     float *out = xmalloc(sizeof(float) * (size_t)channels * nh * nw);
-    crop_to_chw(img, nw, channels, 0, 0, nh, nw, 0, out);
-    free(img);
+    crop_to_chw(pix, nw, channels, 0, 0, nh, nw, 0, out);
+    stbi_image_free(pix);
     *h = nh;
     *w = nw;
     return out;

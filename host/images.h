@@ -8,6 +8,16 @@
 
 typedef struct { char **paths; int n; } image_list;
 
+/* Decoding refuses an image whose header says more pixels than this (before decoding it), so one
+ * input never takes more than about IMAGE_MAX_PIXELS * 3 * 5 bytes (the bytes and the floats). */
+#define IMAGE_MAX_PIXELS (4096 * 4096)
+
+/* Resizes an interleaved c-channel byte image iw x ih to ow x oh exactly as Pillow's
+ * Image.resize((ow, oh), Image.BICUBIC) does (cubic convolution a = -0.5, antialiased when
+ * shrinking, 22-bit fixed point, horizontal pass then vertical, each rounded and clipped to bytes);
+ * checked against Pillow 9.4's output in tests/test_faults_images.c. Returns malloc'd ow*oh*c bytes. */
+unsigned char *image_resize_bicubic(const unsigned char *in, int iw, int ih, int c, int ow, int oh);
+
 /* Lists the image files (.png .jpg .jpeg .bmp, case-insensitive) in dir, not recursing, sorted by
  * file name (byte order); paths are "dir/name". Returns 0, or -1 with err naming dir when the
  * folder is missing or unreadable, or when it holds no images ("DIR: no images ..."). */
@@ -17,7 +27,8 @@ void image_list_free(image_list *l);
 typedef struct {
     int channels;    /* 1 (grayscale: stb_image's luminance, 77R+150G+29B >> 8) or 3 (RGB); alpha dropped */
     int load_size;   /* resize the whole image to load_size x load_size first (pytorch-CycleGAN's
-                        resize_and_crop; triangle filter, i.e. bilinear when upsampling); 0 = keep */
+                        resize_and_crop), with PIL's BICUBIC as the reference does: same bytes as
+                        PIL.Image.resize(..., Image.BICUBIC) (image_resize_bicubic); 0 = keep */
     int crop_size;   /* then crop crop_size x crop_size (must fit); 0 = no crop */
     int random_crop; /* 1: crop position drawn from rng (row, then column); 0: centre ((H-c)/2, (W-c)/2) */
     int flip;        /* 1: horizontal flip with probability 1/2 drawn from rng (after the crop draws) */

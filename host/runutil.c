@@ -1,9 +1,14 @@
 #include "runutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "image_io.h"
 #include "util.h"
@@ -67,4 +72,48 @@ int plot_csv(const char *csv_path, const char *png_path, const char *title, char
     free(vals);
     free(text);
     return rc;
+}
+
+/* ---- the run folder's lock ---- */
+
+int run_lock(const char *dir, char *err, size_t errlen) {
+    char path[4096];
+    run_path(path, sizeof path, dir, ".lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open the run folder's lock: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char who[256] = "";
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, who, sizeof who - 1, 0) : -1;
+        close(fd);
+        if (e != EWOULDBLOCK) {
+            set_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+            return -1;
+        }
+        who[n > 0 ? n : 0] = '\0';
+        who[strcspn(who, "\n")] = '\0';
+        set_err(err, errlen, "%s is in use by another run: %s (lock %s)", dir, *who ? who : "holder unknown", path);
+        return -1;
+    }
+    /* The holder's identity, for the message above; written after the lock is ours. */
+    char host[128] = "?", when[64] = "?", line[320];
+    gethostname(host, sizeof host - 1);
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    int len = snprintf(line, sizeof line, "pid %ld on %s, started %s\n", (long)getpid(), host, when);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len) {
+        set_err(err, errlen, "%s: cannot write the lock holder: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The file stays: removing it would let a third run lock a new file while a second waits on the old. */
+void run_unlock(int fd) {
+    if (fd >= 0) close(fd);
 }

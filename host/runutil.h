@@ -13,4 +13,11 @@ void format_duration(double seconds, char *out, size_t outlen);
  * rows into at most 1000 points. */
 int plot_csv(const char *csv_path, const char *png_path, const char *title, char *err, size_t errlen);
 
+/* Takes the run folder's lock: flock on DIR/.lock, so two runs never write one folder at once.
+ * The lock goes with the process (a kill -9 frees it; nothing stale to clean up). Returns a
+ * descriptor for run_unlock, or -1 with err saying who holds it ("DIR is in use by another run:
+ * pid 1234 on HOST, started 2026-12-06 05:01:02 UTC") or why the lock file cannot be opened. */
+int run_lock(const char *dir, char *err, size_t errlen);
+void run_unlock(int fd);
+
 #endif

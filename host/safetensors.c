@@ -1,11 +1,14 @@
 #include "safetensors.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -33,6 +36,19 @@ static long long checked_numel(const long long *shape, int ndim) {
         n *= shape[i];
     }
     return n;
+}
+
+/* A NaN or an infinity in a tensor is refused both ways (issue 16): a NaN weight passes a ReLU as 0
+ * and trains on silently. Returns 0, or -1 with err naming the tensor, the index and the value. */
+static int check_finite(const st_tensor *t, long long numel, const char *path, const char *verb, char *err,
+                        size_t errlen) {
+    for (long long i = 0; i < numel; i++)
+        if (!isfinite(t->data[i])) {
+            set_err(err, errlen, "%s: %s tensor '%s': element %lld of %lld is %s", path, verb, t->name, i, numel,
+                    isnan(t->data[i]) ? "NaN" : t->data[i] > 0 ? "+Inf" : "-Inf");
+            return -1;
+        }
+    return 0;
 }
 
 /* ---- growing string buffer for the header ---- */
@@ -125,6 +141,7 @@ static int check_save_args(const char *path, const st_tensor *t, int n, const ch
             set_err(err, errlen, "%s: tensor '%s': no data", path, x->name);
             return -1;
         }
+        if (check_finite(x, numel, path, "not saving", err, errlen) != 0) return -1;
     }
     for (int i = 0; i < nmeta; i++) {
         if (!mk[i] || !mv[i] || !valid_utf8(mk[i]) || !valid_utf8(mv[i])) {
@@ -587,15 +604,20 @@ static int read_data(FILE *fp, st_file *f, const st_range *off, const char *path
         char what[240];
         snprintf(what, sizeof what, "tensor '%s'", t->name);
         if (read_exact(fp, t->data, bytes, path, what, err, errlen) != 0) return -1;
+        if (check_finite(t, (long long)(bytes / 4), path, "refusing", err, errlen) != 0) return -1;
     }
     return 0;
 }
 
 int st_load(const char *path, st_file *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
+    /* O_NONBLOCK: a FIFO or a device must not block the open; read_header refuses anything but a
+     * regular file, and the flag is cleared before reading. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *fp = fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
     if (!fp) {
         set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
         return -1;
     }
     long long hlen = 0, fsize = 0;

@@ -420,8 +420,9 @@ static int meta_double(const st_file *f, const char *path, const char *key, doub
 
 static int avae_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     avae_trainer *r = (avae_trainer *)tr;
-    if (ckpt_meta_long(f, path, "adam_t_enc", &r->oe.t, err, errlen) || ckpt_meta_long(f, path, "adam_t_gen", &r->og.t, err, errlen) ||
-        ckpt_meta_long(f, path, "adam_t_disc", &r->od.t, err, errlen) || meta_double(f, path, "k", &r->k, err, errlen) ||
+    if (ckpt_meta_long_range(f, path, "adam_t_enc", 0, tr->step, &r->oe.t, err, errlen) ||
+        ckpt_meta_long_range(f, path, "adam_t_gen", 0, tr->step, &r->og.t, err, errlen) ||
+        ckpt_meta_long_range(f, path, "adam_t_disc", 0, tr->step, &r->od.t, err, errlen) || meta_double(f, path, "k", &r->k, err, errlen) ||
         meta_double(f, path, "e1", &r->e1, err, errlen) || meta_double(f, path, "e2", &r->e2, err, errlen))
         return -1;
     return 0;

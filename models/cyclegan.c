@@ -130,11 +130,7 @@ int cyclegan_spec_from_meta(const st_file *f, const char *path, cyclegan_spec *s
     s->lsgan = 1;
     for (int i = 0; i < CYCLEGAN_META_N; i++) {
         long v;
-        if (ckpt_meta_long(f, path, meta_keys[i], &v, err, errlen) != 0) return -1;
-        if (v < 0 || v > 65536) {
-            set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is out of range", path, meta_keys[i], v);
-            return -1;
-        }
+        if (ckpt_meta_long_range(f, path, meta_keys[i], 0, 65536, &v, err, errlen) != 0) return -1;
         *spec_field(s, i) = (int)v;
     }
     if (s->channels_a < 1 || s->channels_a > 3 || s->channels_b < 1 || s->channels_b > 3 || s->ngf < 1) {

@@ -302,23 +302,12 @@ static void cyclegan_meta_save(trainer *tr, ckpt_meta *meta) {
     for (int i = 0; i < CYCLEGAN_META_N; i++) ckpt_meta_add(meta, keys[i], "%s", vals[i]);
 }
 
-/* A metadata integer within [lo, hi]; the error names the field. */
-static int meta_in(const st_file *f, const char *path, const char *key, long lo, long hi, long *out, char *err, size_t errlen) {
-    if (ckpt_meta_long(f, path, key, out, err, errlen) != 0) return -1;
-    if (*out < lo || *out > hi) {
-        set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is outside %ld..%ld", path, key, *out, lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
 static int cyclegan_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     cyclegan_trainer *r = (cyclegan_trainer *)tr;
     long opt_t, ca, cb;
-    long max_t = trainer_total_steps(tr);
-    if (meta_in(f, path, "opt_t", 0, max_t, &opt_t, err, errlen) != 0 ||
-        meta_in(f, path, "pool_A.count", 0, r->pool_a.size, &ca, err, errlen) != 0 ||
-        meta_in(f, path, "pool_B.count", 0, r->pool_b.size, &cb, err, errlen) != 0)
+    if (ckpt_meta_long_range(f, path, "opt_t", 0, tr->step, &opt_t, err, errlen) != 0 ||
+        ckpt_meta_long_range(f, path, "pool_A.count", 0, r->pool_a.size, &ca, err, errlen) != 0 ||
+        ckpt_meta_long_range(f, path, "pool_B.count", 0, r->pool_b.size, &cb, err, errlen) != 0)
         return -1;
     r->og_a.t = r->og_b.t = r->od_a.t = r->od_b.t = opt_t;
     r->pool_a.count = (int)ca;

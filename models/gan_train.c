@@ -387,8 +387,8 @@ static void gan_meta_save(trainer *tr, ckpt_meta *meta) {
 
 static int gan_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     gan_trainer *r = (gan_trainer *)tr;
-    if (ckpt_meta_long(f, path, "G.opt_t", &r->og.t, err, errlen) != 0) return -1;
-    return ckpt_meta_long(f, path, "D.opt_t", &r->od.t, err, errlen);
+    if (ckpt_meta_long_range(f, path, "G.opt_t", 0, tr->step, &r->og.t, err, errlen) != 0) return -1;
+    return ckpt_meta_long_range(f, path, "D.opt_t", 0, tr->step * r->n_critic, &r->od.t, err, errlen); /* n_critic per step */
 }
 
 void gan_trainer_free(gan_trainer *r) {

@@ -85,7 +85,8 @@ typedef struct model_desc {
     int (*evaluate)(trainer *tr, const char *dir, int full, char *err, size_t errlen);
     /* The checkpoint's tensors (networks with their optimizers, buffers); returns how many (<= CKPT_PARTS_MAX). */
     int (*parts)(trainer *tr, ckpt_part *parts);
-    /* The model's own metadata, and reading it back (each field validated, errors name it). */
+    /* The model's own metadata, and reading it back (each field validated with ckpt_meta_long_range
+     * before use, errors naming it; tr->step already holds the checkpoint's step). */
     void (*meta_save)(trainer *tr, ckpt_meta *meta);
     int (*meta_load)(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen);
     void (*free)(trainer *tr);

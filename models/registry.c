@@ -10,15 +10,15 @@
 
 static const cfg_key common_keys[] = {
     {"model", "type", CFG_CHOICE, "vae", "which model to train", NULL /* the registry's names, set by model_schema */, 0, 0},
-    {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 0, 0},
+    {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 1, 4096},
     {"run", "seed", CFG_INT, "1", "seed of every random draw (init, data order, noise)", NULL, 0, 2147483647},
     {"run", "log_every", CFG_INT, "50", "steps between progress lines and losses.csv flushes", NULL, 1, 4096},
     {"train", "epochs", CFG_INT, "10", "passes over the training set", NULL, 1, 100000},
     {"train", "batch_size", CFG_INT, "128", "images per step", NULL, 1, 65536},
     {"train", "max_steps", CFG_INT, "0", "stop (with a checkpoint) after this many steps in all; 0 = no limit", NULL, 0, 2147483647},
     {"train", "lr", CFG_FLOAT, "1e-3", "Adam learning rate", NULL, 0, 10},
-    {"train", "beta1", CFG_FLOAT, "0.9", "Adam beta1", NULL, 0, 1},
-    {"train", "beta2", CFG_FLOAT, "0.999", "Adam beta2", NULL, 0, 1},
+    {"train", "beta1", CFG_FLOAT, "0.9", "Adam beta1", CFG_MAX_EXCLUDED, 0, 1},
+    {"train", "beta2", CFG_FLOAT, "0.999", "Adam beta2", CFG_MAX_EXCLUDED, 0, 1},
     {"train", "eps", CFG_FLOAT, "1e-8", "Adam epsilon", NULL, 0, 1},
     {"train", "weight_decay", CFG_FLOAT, "0", "L2 weight decay added to the gradient (PyTorch Adam)", NULL, 0, 1},
 };

@@ -91,15 +91,12 @@ int trainer_load(trainer *tr, const char *dir, char *err, size_t errlen) {
         set_err(err, errlen, "%s: a checkpoint of model '%s', not %s", path, model ? model : "(none)", tr->m->type);
         rc = -1;
     }
-    if (rc == 0) rc = ckpt_meta_long(&f, path, "step", &step, err, errlen);
-    if (rc == 0 && (step < 0 || step > total)) {
-        set_err(err, errlen, "%s: checkpoint metadata 'step' = %ld is outside 0..%ld, the steps of this configuration's "
-                             "%ld epochs", path, step, total, tr->epochs);
-        rc = -1;
-    }
+    if (rc == 0) rc = ckpt_meta_long_range(&f, path, "step", 0, total, &step, err, errlen);
+    long old_step = tr->step;
+    tr->step = step; /* the model checks its counters against it (an optimizer has taken at most so many steps) */
     if (rc == 0) rc = tr->m->meta_load(tr, &f, path, err, errlen);
+    if (rc != 0) tr->step = old_step;
     st_free(&f);
-    if (rc == 0) tr->step = step;
     return rc;
 }
 

@@ -218,7 +218,7 @@ static void vae_meta_save(trainer *tr, ckpt_meta *meta) { ckpt_meta_add(meta, "a
 
 static int vae_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     vae_trainer *r = (vae_trainer *)tr;
-    return ckpt_meta_long(f, path, "adam_t", &r->opt.t, err, errlen);
+    return ckpt_meta_long_range(f, path, "adam_t", 0, tr->step, &r->opt.t, err, errlen); /* one Adam step per step */
 }
 
 static void vae_trainer_free(trainer *tr) {

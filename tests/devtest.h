@@ -4,12 +4,20 @@
 #define CLGAN_DEVTEST_H
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "device.h"
 #include "tensor.h"
 #include "util.h"
+
+/* CLGAN_TEST_SMALL=1 (set by `make test-oclgrind`): the kernel tests keep their small cases only --
+ * no finite-difference sweeps, no stress sizes -- so that they finish on a simulator. */
+static inline int test_small(void) {
+    const char *s = getenv("CLGAN_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
+}
 
 /* A fresh buffer of garbage (12345) with v's n*c*h*w floats at offset off. */
 static inline tensor dev_upload_at(clg_ctx *cl, const float *v, int n, int c, int h, int w, size_t off) {

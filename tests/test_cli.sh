@@ -78,6 +78,15 @@ else
     echo "FAIL stale rows kept:"; cat "$T/stale/losses.csv"; fail=$((fail+1))
 fi
 
+# Two runs never write one folder at once: while one holds runs/x, a resume of it is refused, naming the holder.
+./train -c ini/vae.ini --set run.dir="$T/busy" --set train.max_steps=2 $small >"$T/out" 2>&1
+cp "$T/busy/checkpoint.safetensors" "$T/busy.safetensors"
+flock "$T/busy/.lock" sleep 30 & holder=$!
+sleep 1
+expect_fail "a folder in use" "is in use by another run" ./train --resume "$T/busy" --set train.max_steps=4
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+cmp -s "$T/busy.safetensors" "$T/busy/checkpoint.safetensors" && { echo "ok   the refused run left the folder's checkpoint alone"; pass=$((pass+1)); } || { echo "FAIL the refused run changed the checkpoint"; fail=$((fail+1)); }
+
 # A fresh run into a folder that holds a run goes next to it, never over it.
 ./train -c ini/vae.ini --set run.dir="$T/nan" --set train.max_steps=2 $small >"$T/out" 2>&1
 if grep -q "already holds a run" "$T/out" && [ -f "$T/nan-2/checkpoint.safetensors" ] && cmp -s "$T/good.safetensors" "$T/nan/checkpoint.safetensors"; then

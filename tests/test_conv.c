@@ -169,6 +169,11 @@ static size_t group_limit(const ccase *c) {
     return (size_t)(K > OC ? K : OC) * L * c->groups;
 }
 
+/* make test-oclgrind keeps the cases of at most this many multiply-adds a pass (every path is among them). */
+static int small_case(const ccase *c) {
+    return (long)c->N * c->Cin * c->Cout * c->H * c->W * c->k * c->k <= 140000;
+}
+
 static void test_case(const ccase *c) {
     int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
         wb = c->transposed ? c->Cout : c->Cin;
@@ -412,8 +417,9 @@ int main(void) {
     for (int impl = 1; impl <= 2; impl++) {
         conv_set_impl(impl);
         impl_name = names[impl - 1];
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
-        for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) fd_case(&fds[i]);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            if (!test_small() || small_case(&cases[i])) test_case(&cases[i]);
+        for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++) fd_case(&fds[i]);
     }
     conv_set_impl(0);
     printf("conv tests took %.1f s\n", now_seconds() - t0);

@@ -103,7 +103,7 @@ static void test_synthetic(void) {
     put_be32(file, 0x803); put_be32(file + 4, N); put_be32(file + 8, R); put_be32(file + 12, C);
     for (int i = 0; i < NPIX; i++) file[16 + i] = (unsigned char)(1 + rand() % 255);
     put_be32(lfile, 0x801); put_be32(lfile + 4, N);
-    for (int i = 0; i < N; i++) lfile[8 + i] = (unsigned char)(i * 37);   /* > 9 is allowed */
+    for (int i = 0; i < N; i++) lfile[8 + i] = (unsigned char)(i * 37 % (IDX_MAX_LABEL + 1)); /* > 9 is allowed */
     size_t flen = 16 + NPIX;
 
     char p[512], err[512];

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo libclblast-dev
       libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy
       libopenblas0-pthread  # OpenBLAS: PyTorch's BLAS in the ./bench comparisons (the reference BLAS is no fair anchor)
-      chromium libxml2-utils python3-pil)  # the run report's browser test
+      chromium libxml2-utils python3-pil  # the run report's browser test
+      oclgrind)  # make test-oclgrind
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -125,6 +125,9 @@ int main(int argc, char **argv) {
     clg_ctx *cl = clg_open(device, 0, err, sizeof err);
     if (!cl) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     if (mkdir_p(dir, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
+    /* one run per folder at a time: taken before anything in it is written, held until the process ends */
+    int lock = run_lock(dir, err, sizeof err);
+    if (lock < 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
     char cfgout[4300];
     run_path(cfgout, sizeof cfgout, dir, "config.ini");
     if (cfg_write(c, cfgout, err, sizeof err) != 0) { fprintf(stderr, "clgan: %s\n", err); return 1; }
@@ -133,6 +136,7 @@ int main(int argc, char **argv) {
     printf("clgan %s: %s\ndevice %s\nrun folder %s (effective config in config.ini)\n", m->type, m->summary, desc, dir);
     fflush(stdout);
     int status = run_train(m, c, cl, dir, resume != NULL);
+    run_unlock(lock);
     clg_close(cl);
     cfg_free(c);
     free(sets);
