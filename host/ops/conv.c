@@ -636,7 +636,10 @@ static int conv2d_grad_graph(tape *t, const tnode *nd, int i, int g) {
 int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     check_weight_bias(t, "op_conv2d", wv, b, wv.n);
-    if (wv.c != xv.c) die("op_conv2d: input has %d channels, weight expects %d", xv.c, wv.c);
+    if (wv.c != xv.c)
+        die("op_conv2d: a convolution built for %d input channels got %d (input %dx%dx%dx%d): the network and the data "
+            "it is given disagree (a bug in the model's wiring; please report it with the INI)", wv.c, xv.c, xv.n, xv.c,
+            xv.h, xv.w);
     if (stride < 1 || pad < 0) die("op_conv2d: stride %d, pad %d", stride, pad);
     if (mode != PAD_ZERO && mode != PAD_REFLECT) die("op_conv2d: unknown padding mode %d", (int)mode);
     if (mode == PAD_REFLECT && (pad >= xv.h || pad >= xv.w))
@@ -729,7 +732,10 @@ static void convt_backward(tape *t, const tnode *nd) {
 int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     check_weight_bias(t, "op_conv_transpose2d", wv, b, wv.c);
-    if (wv.n != xv.c) die("op_conv_transpose2d: input has %d channels, weight expects %d", xv.c, wv.n);
+    if (wv.n != xv.c)
+        die("op_conv_transpose2d: a transposed convolution built for %d input channels got %d (input %dx%dx%dx%d): the "
+            "network and the data it is given disagree (a bug in the model's wiring; please report it with the INI)", wv.n,
+            xv.c, xv.n, xv.c, xv.h, xv.w);
     if (stride < 1 || pad < 0 || output_padding < 0 || output_padding >= stride)
         die("op_conv_transpose2d: stride %d, pad %d, output_padding %d (needs 0 <= output_padding < stride)", stride,
             pad, output_padding);

@@ -33,7 +33,10 @@ static int linear_grad_graph(tape *t, const tnode *nd, int i, int g) {
 int op_linear(tape *t, int x, int w, int b) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     int B = xv.n, in = trow(xv), out = wv.n;
-    if (trow(wv) != in) die("op_linear: input has %d features per sample, weight expects %d", in, trow(wv));
+    if (trow(wv) != in)
+        die("op_linear: a linear layer built for %d inputs got samples of %d values (input %dx%dx%dx%d): the network "
+            "and the data it is given disagree (a bug in the model's wiring; please report it with the INI)",
+            trow(wv), in, xv.n, xv.c, xv.h, xv.w);
     if (b >= 0 && (int)tnumel(tape_val(t, b)) != out) die("op_linear: bias size %zu, expected %d", tnumel(tape_val(t, b)), out);
     int ins[3] = {x, w, b};
     int y = tape_new(t, B, out, 1, 1, tape_any_grad(t, 3, ins));
