@@ -18,8 +18,12 @@ static const char *const *tiny_sets(const char *type) {
     static const char *const gan[] = {"gan.arch=dcgan", "gan.ngf=4", "gan.ndf=4", "gan.zdim=8", "train.batch_size=3", NULL};
     static const char *const cyclegan[] = {"cyclegan.ngf=4", "cyclegan.ndf=4", "cyclegan.n_blocks=1", "cyclegan.n_layers_d=1",
                                            "data.load_size=16", "data.crop_size=16", "cyclegan.pool_size=3", NULL};
+    static const char *const pix2pix[] = {"pix2pix.ngf=4", "pix2pix.ndf=4", "pix2pix.n_layers_d=1", "data.load_size=32",
+                                          "data.crop_size=32", "train.batch_size=2", NULL};
     static const char *const none[] = {NULL};
-    return !strcmp(type, "vae") ? vae : !strcmp(type, "gan") ? gan : !strcmp(type, "cyclegan") ? cyclegan : none;
+    return !strcmp(type, "vae") ? vae : !strcmp(type, "gan") ? gan : !strcmp(type, "cyclegan") ? cyclegan
+         : !strcmp(type, "pix2pix")                                               ? pix2pix
+                                                                                  : none;
 }
 
 static cfg *tiny_config(const model_desc *m, const char *dir, char *err, size_t errlen) {
