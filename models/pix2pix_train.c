@@ -226,7 +226,7 @@ static int pix2pix_parts(trainer *tr, ckpt_part *parts) {
     parts[1] = (ckpt_part){&r->d.params, &r->od};
     parts[2] = (ckpt_part){&r->g.buffers, NULL};
     parts[3] = (ckpt_part){&r->d.buffers, NULL};
-    return 4; /* batch-norm running statistics (empty nets with instance norm) */
+    return r->s.batch_norm ? 4 : 2; /* batch-norm running statistics (instance norm has none) */
 }
 
 #define META_N 9
@@ -295,7 +295,7 @@ static int pix2pix_translator_open(translator *tr, clg_ctx *cl, const char *path
     tr->size = s.size, tr->multiple = 1 << s.num_downs;
     pix2pix_build_generator(&s, &tr->net, cl);
     ckpt_part parts[2] = {{&tr->net.params, NULL}, {&tr->net.buffers, NULL}};
-    if (ckpt_load(path, parts, tr->net.buffers.np > 0 ? 2 : 1, 0, &f, err, errlen) != 0) {
+    if (ckpt_load(path, parts, s.batch_norm ? 2 : 1, 0, &f, err, errlen) != 0) {
         seq_free(&tr->net);
         return -1;
     }
