@@ -2,13 +2,14 @@
 #include <string.h>
 
 #include "model.h"
+#include "bicyclegan.h"
 #include "cyclegan.h"
 #include "gan.h"
 #include "pix2pix.h"
 #include "vae.h"
 
 const cfg_key common_keys[] = {
-    {"model", "type", CFG_CHOICE, "vae", "which model to train", "vae|gan|cyclegan|pix2pix", 0, 0},
+    {"model", "type", CFG_CHOICE, "vae", "which model to train", "vae|gan|cyclegan|pix2pix|bicyclegan", 0, 0},
     {"run", "dir", CFG_STR, "runs/vae", "run folder: config, losses.csv, grids, checkpoint", NULL, 0, 0},
     {"run", "seed", CFG_INT, "1", "seed of every random draw (init, data order, noise)", NULL, 0, 2147483647},
     {"run", "log_every", CFG_INT, "50", "steps between progress lines and losses.csv flushes", NULL, 1, 4096},
@@ -23,7 +24,7 @@ const cfg_key common_keys[] = {
 };
 const int common_nkeys = (int)(sizeof common_keys / sizeof common_keys[0]);
 
-static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &pix2pix_model};
+static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &pix2pix_model, &bicyclegan_model};
 
 int model_count(void) { return (int)(sizeof models / sizeof models[0]); }
 const model_desc *model_at(int i) { return i >= 0 && i < model_count() ? models[i] : NULL; }
