@@ -85,9 +85,11 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
 void bicycle_trainer_free(bicycle_trainer *r);
 
 /* ./translate --samples: G(x, z) for a given z {N, nz, 1, 1} (the translator of a bicyclegan checkpoint),
- * and the encoder's mu for a target image y (-1 with err when the checkpoint has no encoder). */
+ * and the z channels of its generator. */
 int bicycle_translate_z(translator *tr, tape *t, int x, int z);
 int bicycle_translator_nz(const translator *tr);
+/* The encoder of a bicyclegan checkpoint, weights loaded (bicycle_encode with an evaluation ctx). */
+int bicycle_encoder_open(bicycle_encoder *e, clg_ctx *cl, const char *path, char *err, size_t errlen);
 int bicycle_spec_from_meta(const st_file *f, const char *path, bicycle_spec *s, char *err, size_t errlen);
 
 #endif

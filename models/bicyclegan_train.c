@@ -520,3 +520,20 @@ const model_desc bicyclegan_model = {
     .translator_open = bicycle_translator_open,
     .translate = bicycle_translate,
 };
+
+int bicycle_encoder_open(bicycle_encoder *e, clg_ctx *cl, const char *path, char *err, size_t errlen) {
+    st_file f;
+    bicycle_spec s;
+    if (st_load(path, &f, err, errlen) != 0) return -1;
+    int rc = bicycle_spec_from_meta(&f, path, &s, err, errlen);
+    st_free(&f);
+    if (rc != 0) return -1;
+    bicycle_build_encoder(&s, e, cl, 0);
+    ckpt_part parts[2] = {{e->params, NULL}, {&e->rn.buffers, NULL}};
+    if (ckpt_load(path, parts, e->kind == BIC_E_RESNET18 ? 2 : 1, 0, &f, err, errlen) != 0) {
+        bicycle_encoder_free(e);
+        return -1;
+    }
+    st_free(&f);
+    return 0;
+}
