@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from graph_parity import GUnetAddInput  # noqa: E402
+from graph_parity import GUnetAddInput, ResNet18  # noqa: E402
 from parity_io import load_safetensors  # noqa: E402
 
 COLUMNS = ["G_GAN", "G_GAN2", "D", "D2", "G_L1", "z_L1", "kl", "div"]
@@ -291,9 +291,63 @@ def within(ours, t32, floor):
     return ours <= max(floor, RATIO * t32)
 
 
+class EResNet18(ResNet18):
+    """Seed 000's encoder as clgan builds it: torchvision's resnet18 up to the average pool, then
+    fc -> mu and fcVar -> log sigma^2."""
+
+    def __init__(self, input_nc, nz):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_nc, 64, 7, 2, 3, bias=False)
+        self.fc = nn.Linear(512, nz)
+        self.fcVar = nn.Linear(512, nz)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.avgpool(self.layer4(self.layer3(self.layer2(self.layer1(x))))).flatten(1)
+        return self.fc(x), self.fcVar(x)
+
+
+def run_r18(d, name, init, meta, trace):
+    nz, cb = int(meta["bicyclegan.nz"]), int(meta["bicyclegan.channels_b"])
+    fails = 0
+    out = {}
+    for dtype in (torch.float64, torch.float32):
+        e = EResNet18(cb, nz).to(dtype)
+        sd = {}
+        for k, v in e.state_dict().items():
+            key = f"E.{k}"
+            if k.endswith("num_batches_tracked"):
+                sd[k] = v  # clgan keeps no count: momentum 0.1 is fixed
+            elif key not in init:
+                print(f"FAIL {name}: clgan's checkpoint has no {key}")
+                return 1
+            else:
+                sd[k] = torch.from_numpy(init[key]).to(dtype)
+        extra = [k for k in init if k.startswith("E.") and not k.endswith((".adam_m", ".adam_v")) and k[2:] not in sd]
+        if extra:
+            print(f"FAIL {name}: clgan tensors the reference E lacks: {extra[:4]}")
+            return 1
+        e.load_state_dict(sd, strict=True)
+        e.eval()
+        with torch.no_grad():
+            mu, lv = e(torch.from_numpy(trace["B"]).to(dtype))
+        out[dtype] = torch.cat([mu, lv], 1).double().numpy()
+    ref = out[torch.float64]
+    scale = max(np.abs(ref).max(), 1e-30)
+    e_o, e_t = np.abs(trace["e_out"] - ref).max() / scale, np.abs(out[torch.float32] - ref).max() / scale
+    ok = within(e_o, e_t, 1e-5)
+    fails += 0 if ok else 1
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: the ResNet-18 encoder loads with strict=True into torchvision's resnet18 "
+          f"layers + fc / fcVar ({len(sd)} tensors); evaluation-mode (mu, logvar) error {e_o:.2e} (torch float32 "
+          f"{e_t:.2e})")
+    return fails
+
+
 def run(d, name):
     init, meta = load_safetensors(os.path.join(d, f"{name}_init.safetensors"))
     trace, tmeta = load_safetensors(os.path.join(d, f"{name}_trace.safetensors"))
+    if tmeta.get("kind") == "r18":
+        return run_r18(d, name, init, meta, trace)
     ours, A, B = trace["losses"], trace["A"], trace["B"]
     lr = float(tmeta["lr"])
     fails, nbias = 0, 0

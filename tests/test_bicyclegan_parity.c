@@ -14,6 +14,9 @@
  *          PatchGANs (2 layers, ndf 4), instance norm, LSGAN, batch 2 (1 + 1)
  *   input  32x32 RGB -> RGB, G_Unet_add_input (5 levels, ngf 4, nz 2), E_ResNet 2 blocks nef 4, one-scale
  *          PatchGANs (2 layers, ndf 4), vanilla GAN, diversity loss 0.05, batch 4 (2 + 2)
+ *   r18    the default encoder, ResNet-18 with fc / fcVar heads: its initial tensors load with strict=True
+ *          into torchvision's resnet18 layers (tests/graph_parity.py's rewrite) plus the two heads, and its
+ *          evaluation-mode (mu, logvar) of two random 32x32 RGB images match (no training: 11 M parameters)
  * E's heads are moved off the N(0, 0.02) init (see run_scenario) so that the KL is not all cancellation.
  * Mutation tried: E left trainable in the latent-regression pass (models/bicyclegan_train.c) fails
  * iteration 1 of "all" on every E tensor (weights 5-9 updates off, torch float32 8e-5), which also shows
@@ -177,6 +180,51 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     return io_ok ? 0 : -1;
 }
 
+/* The ResNet-18 encoder (the default E): no training here (11 M parameters), but its initial tensors and its
+ * evaluation-mode (mu, logvar) of two random images, for the script's strict load into torchvision's
+ * resnet18 layers with fc / fcVar heads and a forward comparison. */
+static int run_r18(clg_ctx *cl) {
+    static const char *const sets[] = {"model.type=bicyclegan", "run.seed=5", "data.channels_a=3", "data.channels_b=3",
+                                       "data.crop_size=32", "data.load_size=32", "bicyclegan.where_add=input",
+                                       "bicyclegan.ngf=4", "bicyclegan.ndf=4", "bicyclegan.nz=3",
+                                       "bicyclegan.encoder=resnet18", "bicyclegan.num_d=1", "bicyclegan.n_layers_d=1",
+                                       "train.batch_size=2"};
+    char err[2048], path[256];
+    cfg *c = model_schema(&bicyclegan_model);
+    int ok = 1;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets && ok; i++) ok = !cfg_set(c, sets[i], err, sizeof err);
+    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
+    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
+    bicycle_trainer r;
+    if (!ok || bicycle_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
+        CHECK(0, "r18: %s", err);
+        cfg_free(c);
+        return -1;
+    }
+    int io_ok = save_as(&r, "r18", "init") == 0;
+    rng_seq rs = rng_seq_make(13, RNG_STREAM_TEST, 0);
+    size_t nb = (size_t)2 * 3 * 32 * 32;
+    float *Bi = random_images(&rs, nb), out[2 * 2 * 64];
+    tape *t = &r.base.t;
+    tape_reset(t);
+    seq_ctx ctx = {.training = 0};
+    int e = bicycle_encode(&r.e, t, tape_upload(t, 2, 3, 32, 32, Bi), &ctx);
+    tape_download(t, e, out);
+    int nz = r.s.nz;
+    st_tensor tr[2] = {
+        {.name = "B", .ndim = 4, .shape = {2, 3, 32, 32}, .data = Bi},
+        {.name = "e_out", .ndim = 2, .shape = {2, 2 * nz}, .data = out},
+    };
+    const char *mk[] = {"kind"}, *mv[] = {"r18"};
+    tmp_path(path, sizeof path, "r18", "trace");
+    int rc = st_save(path, tr, 2, mk, mv, 1, err, sizeof err);
+    CHECK(rc == 0, "st_save %s: %s", path, err);
+    free(Bi);
+    bicycle_trainer_free(&r);
+    cfg_free(c);
+    return io_ok && rc == 0 ? 0 : -1;
+}
+
 static void cleanup(void) {
     char p[256];
     for (int s = 0; s < NSCEN; s++)
@@ -186,6 +234,10 @@ static void cleanup(void) {
             tmp_path(p, sizeof p, scenarios[s].name, what);
             unlink(p);
         }
+    tmp_path(p, sizeof p, "r18", "init");
+    unlink(p);
+    tmp_path(p, sizeof p, "r18", "trace");
+    unlink(p);
     snprintf(p, sizeof p, "%s/config.ini", tmpdir);
     unlink(p);
     if (rmdir(tmpdir) != 0) perror(tmpdir);
@@ -196,10 +248,12 @@ int main(void) {
     if (!cl) return 1;
     int io_ok = 1;
     for (int s = 0; s < NSCEN; s++) io_ok &= run_scenario(cl, &scenarios[s]) == 0;
+    io_ok &= run_r18(cl) == 0;
     if (io_ok) {
-        const char *names[NSCEN];
+        const char *names[NSCEN + 1];
         for (int s = 0; s < NSCEN; s++) names[s] = scenarios[s].name;
-        int ok = run_parity_script(PYTHON, SCRIPT, tmpdir, names, NSCEN);
+        names[NSCEN] = "r18";
+        int ok = run_parity_script(PYTHON, SCRIPT, tmpdir, names, NSCEN + 1);
         CHECK(ok, "the PyTorch side (%s) reported a mismatch or failed", SCRIPT);
     }
     if (getenv("BICYCLEGAN_PARITY_KEEP")) printf("kept %s (BICYCLEGAN_PARITY_KEEP is set)\n", tmpdir);
