@@ -271,11 +271,11 @@ static void bicycle_describe(trainer *tr, FILE *f) {
     bicycle_trainer *r = (bicycle_trainer *)tr;
     const bicycle_spec *s = &r->s;
     fprintf(f,
-            "BicycleGAN %dx%d, A %d -> B %d channel(s), %d pairs, nz %d, U-Net %d downs ngf %d (z at %s), E %s nef %d, "
+            "BicycleGAN %dx%d, A %d -> B %d channel(s), %d pairs, nz %d, U-Net %d downs ngf %d (z at %s), E %s, "
             "D and D2 %d-scale PatchGANs (%d layers, ndf %d), %s norm, %s, batch %d (%d + %d), %ld steps per epoch, "
             "%ld + %ld epochs\n",
             s->size, s->size, s->channels_a, s->channels_b, r->data ? r->data->n : 0, s->nz, s->num_downs, s->ngf,
-            s->z_all ? "every level" : "the input", s->encoder == BIC_E_SMALL ? "E_ResNet" : "ResNet-18", s->nef,
+            s->z_all ? "every level" : "the input", s->encoder == BIC_E_SMALL ? "E_ResNet (nef from the INI)" : "ResNet-18",
             s->num_d, s->n_layers_d, s->ndf, s->batch_norm ? "batch" : "instance", s->lsgan ? "lsgan" : "vanilla GAN",
             r->B, r->B / 2, r->B / 2, tr->spe, r->n_epochs, r->n_epochs_decay);
 }

@@ -39,6 +39,12 @@ check "$(falls "$l0" "$l1" 0.9)" "BicycleGAN: G_L1 (one pair a step) falls by a 
 [ -s "$T/bic/translations.png" ] && [ "$(pngsize "$T/bic/translations.png")" = "$((8 * 64 + 9 * 2 + 8)) $((4 * 64 + 5 * 2))" ]
 check $(( $? == 0 )) "BicycleGAN grid: 4 rows of input, target, encoded and 5 samples ($(pngsize "$T/bic/translations.png"))"
 
+# the default encoder (ResNet-18, batch norm on one image per branch) and G_Unet_add_all at full width
+./train -c ini/bicyclegan.ini --set run.dir="$T/r18" --set train.max_steps=6 --set run.log_every=2 \
+    --set data.train_limit=16 >"$T/r18.log" 2>&1
+check $(( $? == 0 )) "BicycleGAN with the default configuration (ResNet-18 encoder): 6 steps ran with finite losses"
+[ -s "$T/r18/checkpoint.safetensors" ]; check $(( $? == 0 )) "BicycleGAN default: checkpoint written"
+
 ./translate --checkpoint "$T/p2p/checkpoint.safetensors" --input data/edges2fashion/val/00000.png \
     --input data/edges2fashion/val/00001.png --half left --output "$T/tp" >"$T/tp.log" 2>&1
 check $(( $? == 0 )) "translate: pix2pix checkpoint"
