@@ -2,7 +2,8 @@
 # pix2pix and BicycleGAN end to end on the embedded edges2fashion pairs (data/edges2fashion; tools/setup.sh
 # derives it): short runs whose L1 loss must fall (both fit the pairs), run folders with grids, plot and
 # checkpoint; ./translate on their checkpoints (one output per input, BicycleGAN's --samples with the
-# encoded output and the per-input grid of the right sizes); and the refusals: an odd BicycleGAN batch,
+# encoded output and the per-input grid of the right sizes); resumed runs equal straight ones bit for bit;
+# and the refusals: an odd BicycleGAN batch,
 # --samples on a pix2pix checkpoint, BtoA on a one-way checkpoint.
 set -u
 cd "$(dirname "$0")/.."
@@ -58,6 +59,31 @@ check $(( n == 12 )) "translate --samples 3 --half left: NAME, NAME_z1..3, NAME_
 check $(( $? == 0 )) "translate: the grid holds input, target, encoded and 3 samples ($(pngsize "$T/tb/00000_grid.png"))"
 cmp -s "$T/tb/00000_z1.png" "$T/tb/00000_z2.png"
 check $(( $? != 0 )) "translate: two random z give two different outputs"
+
+# resume: 12 steps in one go equal 6, a checkpoint, --resume and 6 more, tensor for tensor, bit for bit
+# (data order, crops and flips, dropout masks, eps and z all follow from the seed and the step)
+same_tensors() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+sys.path.insert(0, "tests")
+from parity_io import load_safetensors
+a, _ = load_safetensors(sys.argv[1]); b, _ = load_safetensors(sys.argv[2])
+bad = [k for k in a if k not in b or a[k].tobytes() != b[k].tobytes()]
+print(len(a), "tensors;", "all identical" if not bad and len(a) == len(b) else "differ: " + " ".join(bad[:3]))
+sys.exit(1 if bad or len(a) != len(b) else 0)
+PY
+}
+for m in pix2pix bicyclegan; do
+    w="--set $m.ngf=8 --set $m.ndf=8 --set data.train_limit=16 --set train.epochs=2 --set run.log_every=3"
+    [ $m = bicyclegan ] && w="$w --set bicyclegan.encoder=resnet_small --set bicyclegan.nef=8"
+    ./train -c ini/$m.ini --set run.dir="$T/${m}_straight" --set train.max_steps=12 $w >"$T/r1.log" 2>&1 &&
+        ./train -c ini/$m.ini --set run.dir="$T/${m}_split" --set train.max_steps=6 $w >"$T/r2.log" 2>&1 &&
+        ./train --resume "$T/${m}_split" --set train.max_steps=12 >"$T/r3.log" 2>&1
+    check $(( $? == 0 )) "$m: 12 straight steps; 6 steps then --resume to 12"
+    grep -q "resuming .* at step 6 " "$T/r3.log"; check $(( $? == 0 )) "$m: the second run resumed at step 6"
+    msg=$(same_tensors "$T/${m}_straight/checkpoint.safetensors" "$T/${m}_split/checkpoint.safetensors")
+    check $(( $? == 0 )) "$m: the resumed run's checkpoint equals the straight one's ($msg)"
+done
 
 ./train -c ini/bicyclegan.ini --set run.dir="$T/odd" --set train.batch_size=3 >"$T/odd.log" 2>&1
 rc=$?
