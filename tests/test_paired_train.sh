@@ -40,6 +40,25 @@ check "$(falls "$l0" "$l1" 0.9)" "BicycleGAN: G_L1 (one pair a step) falls by a 
 [ -s "$T/bic/translations.png" ] && [ "$(pngsize "$T/bic/translations.png")" = "$((8 * 64 + 9 * 2 + 8)) $((4 * 64 + 5 * 2))" ]
 check $(( $? == 0 )) "BicycleGAN grid: 4 rows of input, target, encoded and 5 samples ($(pngsize "$T/bic/translations.png"))"
 
+# A/B folders (data.layout = unaligned): trainA/ and trainB/ paired by sorted name, here the halves of
+# eight edges2fashion pairs written by the PNG tool below
+/usr/bin/python3 - "$T/ab" <<'PY'
+import os, sys
+from PIL import Image
+root = sys.argv[1]
+for d in ("trainA", "trainB"):
+    os.makedirs(os.path.join(root, d))
+for i in range(8):
+    im = Image.open("data/edges2fashion/train/%05d.png" % i)
+    w, h = im.size
+    im.crop((0, 0, w // 2, h)).save(os.path.join(root, "trainA", "p%02d.png" % i))
+    im.crop((w // 2, 0, w, h)).save(os.path.join(root, "trainB", "p%02d.png" % i))
+PY
+./train -c ini/pix2pix.ini --set run.dir="$T/abrun" --set data.dataroot="$T/ab" --set data.layout=unaligned \
+    --set pix2pix.ngf=8 --set pix2pix.ndf=8 --set train.max_steps=4 >"$T/ab.log" 2>&1
+check $(( $? == 0 )) "pix2pix on A/B folders (trainA/, trainB/): 4 steps ran"
+grep -q "8 pairs" "$T/ab.log"; check $(( $? == 0 )) "pix2pix on A/B folders: 8 pairs found ($(grep -o '[0-9]* pairs' "$T/ab.log"))"
+
 # the default encoder (ResNet-18, batch norm on one image per branch) and G_Unet_add_all at full width
 ./train -c ini/bicyclegan.ini --set run.dir="$T/r18" --set train.max_steps=6 --set run.log_every=2 \
     --set data.train_limit=16 >"$T/r18.log" 2>&1
