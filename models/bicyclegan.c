@@ -71,10 +71,6 @@ int bicycle_spec_from_cfg(const cfg *c, bicycle_spec *s, char *err, size_t errle
                     s->e_blocks, 8 << (s->e_blocks > 0 ? s->e_blocks : 0));
             return -1;
         }
-        if (s->batch_norm) {
-            set_err(err, errlen, "bicyclegan.encoder = resnet_small is built with instance norm only (norm = instance)");
-            return -1;
-        }
     } else if (s->size < 32) {
         set_err(err, errlen, "bicyclegan.encoder = resnet18 needs data.crop_size >= 32 (it halves the image 5 times)");
         return -1;
@@ -127,14 +123,27 @@ void bicycle_build_encoder(const bicycle_spec *s, bicycle_encoder *e, clg_ctx *c
         seq_build(r);
         if (seed) seq_init_weights(r, INIT_DCGAN, seed);
         e->params = &r->params;
+        e->buffers = &r->buffers;
         return;
     }
     net *p = &e->p;
+    e->bn = s->batch_norm;
     net_init(p, cl, "E");
+    net_init(&e->buf, cl, "E");
+    e->buf.requires_grad = 0;
     add_conv(p, "conv.0", e->nef, e->in_c, 4);
     char n[96];
     for (int b = 1; b < e->nb; b++) {
         int in = small_ch(e, b - 1), out = small_ch(e, b);
+        for (int k = 0; e->bn && k < 2; k++) { /* BatchNorm2d(in) at conv.<b>.conv.0 and .3 */
+            static const char *const pn[2] = {"weight", "bias"}, *const bn_[2] = {"running_mean", "running_var"};
+            for (int j = 0; j < 2; j++) {
+                snprintf(n, sizeof n, "conv.%d.conv.%d.%s", b, 3 * k, pn[j]);
+                net_add(p, n, 1, (int[]){in});
+                snprintf(n, sizeof n, "conv.%d.conv.%d.%s", b, 3 * k, bn_[j]);
+                net_add(&e->buf, n, 1, (int[]){in});
+            }
+        }
         snprintf(n, sizeof n, "conv.%d.conv.2", b);
         add_conv(p, n, in, in, 3);
         snprintf(n, sizeof n, "conv.%d.conv.5.0", b);
@@ -148,41 +157,82 @@ void bicycle_build_encoder(const bicycle_spec *s, bicycle_encoder *e, clg_ctx *c
     net_add(p, "fcVar.0.weight", 2, (int[]){e->nz, last});
     net_add(p, "fcVar.0.bias", 1, (int[]){e->nz});
     net_alloc(p);
-    if (seed) /* the reference's 'normal' init: weights N(0, 0.02), biases 0 */
+    if (!e->bn) net_add(&e->buf, "none", 1, (int[]){1}); /* keeps the net valid; never saved */
+    net_alloc(&e->buf);
+    for (int i = 0; i < e->buf.np; i++) net_init_const(&e->buf, i, strstr(e->buf.p[i].name, "running_var") ? 1.0f : 0.0f);
+    if (seed) /* the reference's 'normal' init: weights N(0, 0.02), biases 0, batch-norm weights N(1, 0.02) */
         for (int i = 0; i < p->np; i++) {
-            if (p->p[i].ndim == 1) net_init_const(p, i, 0.0f);
+            int bn_w = strstr(p->p[i].name, ".conv.0.weight") || strstr(p->p[i].name, ".conv.3.weight");
+            if (bn_w) net_init_normal(p, i, 1.0f, 0.02f, seed);
+            else if (p->p[i].ndim == 1) net_init_const(p, i, 0.0f);
             else net_init_normal(p, i, 0.0f, 0.02f, seed);
         }
     e->params = p;
+    e->buffers = e->bn ? &e->buf : NULL;
 }
 
 void bicycle_encoder_free(bicycle_encoder *e) {
-    if (e->kind == BIC_E_RESNET18) seq_free(&e->rn);
-    else net_free(&e->p);
+    if (e->kind == BIC_E_RESNET18) {
+        seq_free(&e->rn);
+    } else {
+        net_free(&e->p);
+        net_free(&e->buf);
+    }
 }
 
-static int pconv(tape *t, net *p, int *i, int x, int stride, int pad) {
-    int w = tape_param(t, p, *i), b = tape_param(t, p, *i + 1);
-    *i += 2;
+/* parameter "<name>.weight" / ".bias" of the E_ResNet net as tape variables */
+static void wb(tape *t, net *p, const char *name, int *w, int *b) {
+    char n[128];
+    snprintf(n, sizeof n, "%s.weight", name);
+    int iw = net_find(p, n);
+    snprintf(n, sizeof n, "%s.bias", name);
+    int ib = net_find(p, n);
+    if (iw < 0 || ib < 0) die("bicyclegan: E has no %s", name);
+    *w = tape_param(t, p, iw), *b = tape_param(t, p, ib);
+}
+
+static int pconv(tape *t, net *p, const char *name, int x, int stride, int pad) {
+    int w, b;
+    wb(t, p, name, &w, &b);
     return op_conv2d(t, x, w, b, stride, pad, PAD_ZERO);
+}
+
+/* the norm module "conv.<b>.conv.<m>": BatchNorm2d, or InstanceNorm2d without affine */
+static int enorm(bicycle_encoder *e, tape *t, int x, int b, int m, const seq_ctx *ctx) {
+    if (!e->bn) return op_instancenorm(t, x, -1, -1, 1e-5f);
+    char n[96];
+    snprintf(n, sizeof n, "conv.%d.conv.%d.running_mean", b, m);
+    int rm = net_find(&e->buf, n);
+    snprintf(n, sizeof n, "conv.%d.conv.%d.running_var", b, m);
+    int rv = net_find(&e->buf, n);
+    snprintf(n, sizeof n, "conv.%d.conv.%d", b, m);
+    int g, be;
+    wb(t, &e->p, n, &g, &be);
+    return op_batchnorm(t, x, g, be, net_tensor(&e->buf, rm), net_tensor(&e->buf, rv), ctx->training, 0.1f, 1e-5f);
 }
 
 int bicycle_encode(bicycle_encoder *e, tape *t, int x, const seq_ctx *ctx) {
     if (e->kind == BIC_E_RESNET18) return seq_forward(&e->rn, t, x, ctx);
     net *p = &e->p;
-    int i = 0;
-    x = pconv(t, p, &i, x, 2, 1);
+    char n[96];
+    x = pconv(t, p, "conv.0", x, 2, 1);
     for (int b = 1; b < e->nb; b++) { /* BasicBlock: conv(x) + shortcut(x) */
-        int h = op_leaky_relu(t, op_instancenorm(t, x, -1, -1, 1e-5f), 0.2f);
-        h = pconv(t, p, &i, h, 1, 1);
-        h = op_leaky_relu(t, op_instancenorm(t, h, -1, -1, 1e-5f), 0.2f);
-        h = op_avgpool2d(t, pconv(t, p, &i, h, 1, 1), 2, 2); /* convMeanpool */
-        int sc = pconv(t, p, &i, op_avgpool2d(t, x, 2, 2), 1, 0); /* meanpoolConv */
+        int h = op_leaky_relu(t, enorm(e, t, x, b, 0, ctx), 0.2f);
+        snprintf(n, sizeof n, "conv.%d.conv.2", b);
+        h = pconv(t, p, n, h, 1, 1);
+        h = op_leaky_relu(t, enorm(e, t, h, b, 3, ctx), 0.2f);
+        snprintf(n, sizeof n, "conv.%d.conv.5.0", b);
+        h = op_avgpool2d(t, pconv(t, p, n, h, 1, 1), 2, 2); /* convMeanpool */
+        snprintf(n, sizeof n, "conv.%d.shortcut.1", b);
+        int sc = pconv(t, p, n, op_avgpool2d(t, x, 2, 2), 1, 0); /* meanpoolConv */
         x = op_add(t, h, sc);
     }
     x = op_avgpool2d(t, op_leaky_relu(t, x, 0.2f), 8, 8);
-    int mu = op_linear(t, x, tape_param(t, p, i), tape_param(t, p, i + 1));
-    int lv = op_linear(t, x, tape_param(t, p, i + 2), tape_param(t, p, i + 3));
+    int w, bb;
+    wb(t, p, "fc.0", &w, &bb);
+    int mu = op_linear(t, x, w, bb);
+    wb(t, p, "fcVar.0", &w, &bb);
+    int lv = op_linear(t, x, w, bb);
     return op_concat_channels(t, mu, lv);
 }
 

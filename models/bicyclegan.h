@@ -34,7 +34,10 @@ typedef struct {
     int kind;
     seqnet rn;   /* BIC_E_RESNET18 */
     net p;       /* BIC_E_SMALL: "conv.0.weight", "conv.1.conv.2.weight", ..., "fc.0.weight", "fcVar.0.weight" */
+    net buf;     /* BIC_E_SMALL with batch norm: "conv.1.conv.0.running_mean", ... (else empty) */
+    int bn;      /* BIC_E_SMALL: BatchNorm2d (1) or InstanceNorm2d without affine (0) in its blocks */
     net *params; /* the trained parameters of either */
+    net *buffers; /* batch-norm running statistics of either, or NULL when there are none */
     int nb, nef, in_c, nz;
 } bicycle_encoder;
 

@@ -220,10 +220,14 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
     /* D step on the fakes computed before G's update, detached */
     set_disc_grad(&r->d, 1);
     set_disc_grad(&r->d2, 1);
-    sv->d = op_lincomb(t, gan_loss(r, &r->d, tape_detach(t, fake_enc), 0.0f, &ctx), 1.0f, gan_loss(r, &r->d, b1, 1.0f, &ctx),
-                       1.0f);
-    sv->d2 = op_lincomb(t, gan_loss(r, &r->d2, tape_detach(t, fake_rand), 0.0f, &ctx), 1.0f,
-                        gan_loss(r, &r->d2, b2, 1.0f, &ctx), 1.0f);
+    /* fake first, then real, in separate statements: with batch norm the order of the forwards is the
+     * order of the running-statistics updates (C leaves argument evaluation order open) */
+    int d_fake = gan_loss(r, &r->d, tape_detach(t, fake_enc), 0.0f, &ctx);
+    int d_real = gan_loss(r, &r->d, b1, 1.0f, &ctx);
+    sv->d = op_lincomb(t, d_fake, 1.0f, d_real, 1.0f);
+    int d2_fake = gan_loss(r, &r->d2, tape_detach(t, fake_rand), 0.0f, &ctx);
+    int d2_real = gan_loss(r, &r->d2, b2, 1.0f, &ctx);
+    sv->d2 = op_lincomb(t, d2_fake, 1.0f, d2_real, 1.0f);
     for (int i = 0; i < r->d.n; i++) {
         net_zero_grad(&r->d.s[i].params);
         net_zero_grad(&r->d2.s[i].params);
@@ -366,7 +370,7 @@ static int bicycle_parts(trainer *tr, ckpt_part *parts) {
             parts[n++] = (ckpt_part){&r->d2.s[i].buffers, NULL};
         }
     }
-    if (r->e.kind == BIC_E_RESNET18) parts[n++] = (ckpt_part){&r->e.rn.buffers, NULL};
+    if (r->e.buffers) parts[n++] = (ckpt_part){r->e.buffers, NULL};
     return n;
 }
 
@@ -529,8 +533,8 @@ int bicycle_encoder_open(bicycle_encoder *e, clg_ctx *cl, const char *path, char
     st_free(&f);
     if (rc != 0) return -1;
     bicycle_build_encoder(&s, e, cl, 0);
-    ckpt_part parts[2] = {{e->params, NULL}, {&e->rn.buffers, NULL}};
-    if (ckpt_load(path, parts, e->kind == BIC_E_RESNET18 ? 2 : 1, 0, &f, err, errlen) != 0) {
+    ckpt_part parts[2] = {{e->params, NULL}, {e->buffers, NULL}};
+    if (ckpt_load(path, parts, e->buffers ? 2 : 1, 0, &f, err, errlen) != 0) {
         bicycle_encoder_free(e);
         return -1;
     }

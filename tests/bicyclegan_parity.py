@@ -108,7 +108,7 @@ class BasicBlock(nn.Module):
 
 
 class EResNet(nn.Module):
-    def __init__(self, input_nc, output_nc, ndf, n_blocks, norm_layer=nn.InstanceNorm2d):
+    def __init__(self, input_nc, output_nc, ndf, n_blocks, norm_layer):
         super().__init__()
         layers = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1, bias=True)]
         for n in range(1, n_blocks):
@@ -165,9 +165,9 @@ class BicycleGAN:
     def __init__(self, meta, tmeta, dtype):
         i = lambda k: int(meta[f"bicyclegan.{k}"])  # noqa: E731
         f = lambda k: float(tmeta[k])  # noqa: E731
-        if i("batch_norm") or i("encoder") != 1:
-            raise ValueError("this twin covers instance norm and the E_ResNet encoder")
-        norm = nn.InstanceNorm2d
+        if i("encoder") != 1:
+            raise ValueError("this twin trains the E_ResNet encoder")
+        norm = nn.BatchNorm2d if i("batch_norm") else nn.InstanceNorm2d
         ca, cb, nz = i("channels_a"), i("channels_b"), i("nz")
         if i("z_all"):
             self.G = GUnetAddAll(ca, cb, nz, i("num_downs"), i("ngf"), norm, bool(i("dropout")))
@@ -249,8 +249,11 @@ class BicycleGAN:
 def strict_load(m, state, dtype):
     for net_name, net in m.nets().items():
         sd = {}
-        for k in net.state_dict():
+        for k, v in net.state_dict().items():
             key = f"{net_name}.{k}"
+            if k.endswith("num_batches_tracked"):
+                sd[k] = v  # clgan keeps no count: momentum 0.1 is fixed
+                continue
             if key not in state:
                 raise KeyError(f"clgan's checkpoint has no {key}")
             sd[k] = torch.from_numpy(state[key]).to(dtype)
@@ -284,7 +287,7 @@ def is_pre_norm(net, pname):
     if not isinstance(parent, nn.Sequential) or not parts[-1].isdigit():
         return False
     i = int(parts[-1])
-    return i + 1 < len(parent) and isinstance(parent[i + 1], nn.InstanceNorm2d)
+    return i + 1 < len(parent) and isinstance(parent[i + 1], (nn.InstanceNorm2d, nn.BatchNorm2d))
 
 
 def within(ours, t32, floor):
@@ -414,6 +417,15 @@ def run(d, name):
                     ms = max(np.abs(r64).max(), 1e-30)
                     note("m", np.abs(after[f"{key}.{suf}"] - r64).max() / ms, np.abs(r32 - r64).max() / ms, MOM_TOL,
                          f"iteration {it + 1} {key}.{suf}")
+            b32 = dict(n32.named_buffers())
+            for bname, buf in n64.named_buffers():
+                if bname.endswith("num_batches_tracked"):
+                    continue
+                r64 = buf.numpy()
+                bs = max(np.abs(r64).max(), 1e-30)
+                note("m", np.abs(after[f"{net_name}.{bname}"] - r64).max() / bs,
+                     np.abs(b32[bname].numpy().astype(np.float64) - r64).max() / bs, MOM_TOL,
+                     f"iteration {it + 1} {net_name}.{bname} (running statistics)")
         before = after
     print(f"{'ok  ' if not fails else 'FAIL'} {name}: {A.shape[0]} iterations (G, E, D, D2 optimizers; cVAE-GAN and "
           f"cLR-GAN branches), each from clgan's state, vs float64 (clgan / torch float32): losses "

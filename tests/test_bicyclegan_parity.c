@@ -14,6 +14,8 @@
  *          PatchGANs (2 layers, ndf 4), instance norm, LSGAN, batch 2 (1 + 1)
  *   input  32x32 RGB -> RGB, G_Unet_add_input (5 levels, ngf 4, nz 2), E_ResNet 2 blocks nef 4, one-scale
  *          PatchGANs (2 layers, ndf 4), vanilla GAN, diversity loss 0.05, batch 4 (2 + 2)
+ *   batch  32x32 RGB -> gray, G_Unet_add_input, E_ResNet 2 blocks, two-scale PatchGANs, all with batch
+ *          norm (running statistics compared too), LSGAN, batch 4 (2 + 2)
  *   r18    the default encoder, ResNet-18 with fc / fcVar heads: its initial tensors load with strict=True
  *          into torchvision's resnet18 layers (tests/graph_parity.py's rewrite) plus the two heads, and its
  *          evaluation-mode (mu, logvar) of two random 32x32 RGB images match (no training: 11 M parameters)
@@ -48,7 +50,7 @@ typedef struct {
 static const char *const common_sets[] = {
     "model.type=bicyclegan", "run.seed=3",  "bicyclegan.ngf=4",      "bicyclegan.ndf=4",     "bicyclegan.nef=4",
     "bicyclegan.dropout=false", "bicyclegan.encoder=resnet_small", "bicyclegan.n_layers_d=2", "train.lr=2e-4",
-    "train.beta1=0.5", "train.beta2=0.999", "train.eps=1e-3", "bicyclegan.norm=instance",
+    "train.beta1=0.5", "train.beta2=0.999", "train.eps=1e-3",
 };
 
 static const scenario scenarios[] = {
@@ -58,6 +60,10 @@ static const scenario scenarios[] = {
     {"input",
      {"data.channels_a=3", "data.channels_b=3", "data.crop_size=32", "data.load_size=32", "bicyclegan.where_add=input",
       "bicyclegan.nz=2", "bicyclegan.num_d=1", "bicyclegan.gan_mode=vanilla", "bicyclegan.lambda_div=0.05",
+      "train.batch_size=4"}},
+    {"batch",
+     {"data.channels_a=3", "data.channels_b=1", "data.crop_size=32", "data.load_size=32", "bicyclegan.where_add=input",
+      "bicyclegan.nz=2", "bicyclegan.num_d=2", "bicyclegan.gan_mode=lsgan", "bicyclegan.norm=batch",
       "train.batch_size=4"}},
 };
 #define NSCEN ((int)(sizeof scenarios / sizeof scenarios[0]))
