@@ -59,6 +59,8 @@ typedef struct {
     int in_c, out_c;   /* image channels in and out */
     int size;          /* the training image side: inputs are resized to it unless --native */
     int multiple;      /* --native sizes must be a multiple of this */
+    int nz;            /* > 0: a multimodal model, translate_z takes a latent z {N, nz, 1, 1} (--samples K) */
+    void *encoder;     /* the model's encoder of targets (translator_open_encoder), or NULL */
     char what[160];    /* one line for the user: "G_A (1 -> 1 channels, ngf 64, 6 blocks, trained at 64x64)" */
 } translator;
 
@@ -103,6 +105,12 @@ typedef struct model_desc {
                            size_t errlen);
     /* y = the translation of x (evaluation mode; the tape records nothing). */
     int (*translate)(translator *tr, tape *t, int x);
+    /* Multimodal models (tr->nz > 0; NULL otherwise): y = G(x, z); the encoder of target images (sets
+     * tr->encoder) and the mean latent {N, nz, 1, 1} it gives a target, and freeing it. */
+    int (*translate_z)(translator *tr, tape *t, int x, int z);
+    int (*encoder_open)(translator *tr, clg_ctx *cl, const char *path, char *err, size_t errlen);
+    int (*encode)(translator *tr, tape *t, int target);
+    void (*encoder_free)(translator *tr);
 } model_desc;
 
 /* The registry of models (models/registry.c); NULL if unknown. */
@@ -136,6 +144,11 @@ int translator_open_checkpoint(translator *tr, clg_ctx *cl, const char *path, co
                                size_t errlen);
 /* y = the translation of x (evaluation mode: call with tape grad_enabled = 0). */
 int translator_run(translator *tr, tape *t, int x);
+/* Multimodal models (tr->nz > 0): y = G(x, z); the encoder of targets (-1 with err if the model has
+ * none); the mean latent of targets {N, nz, 1, 1}. translator_free frees the encoder too. */
+int translator_run_z(translator *tr, tape *t, int x, int z);
+int translator_open_encoder(translator *tr, clg_ctx *cl, const char *path, char *err, size_t errlen);
+int translator_encode(translator *tr, tape *t, int target);
 void translator_free(translator *tr);
 
 /* Appends "key" and, when fmt is not NULL, its value to a torch twin's argv (at most 48 entries). */

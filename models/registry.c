@@ -4,8 +4,10 @@
 
 #include "model.h"
 #include "avae.h"
+#include "bicyclegan.h"
 #include "cyclegan.h"
 #include "gan.h"
+#include "pix2pix.h"
 #include "vae.h"
 
 static const cfg_key common_keys[] = {
@@ -24,7 +26,8 @@ static const cfg_key common_keys[] = {
 };
 #define NCOMMON ((int)(sizeof common_keys / sizeof common_keys[0]))
 
-static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &avae_model};
+static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &pix2pix_model, &bicyclegan_model,
+                                            &avae_model};
 
 int model_count(void) { return (int)(sizeof models / sizeof models[0]); }
 const model_desc *model_at(int i) { return i >= 0 && i < model_count() ? models[i] : NULL; }

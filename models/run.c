@@ -244,7 +244,29 @@ int translator_open_checkpoint(translator *tr, clg_ctx *cl, const char *path, co
 
 int translator_run(translator *tr, tape *t, int x) { return tr->m->translate(tr, t, x); }
 
-void translator_free(translator *tr) { seq_free(&tr->net); }
+int translator_run_z(translator *tr, tape *t, int x, int z) {
+    if (tr->nz < 1 || !tr->m->translate_z) die("translator_run_z: %s is not a multimodal model", tr->m->type);
+    return tr->m->translate_z(tr, t, x, z);
+}
+
+int translator_open_encoder(translator *tr, clg_ctx *cl, const char *path, char *err, size_t errlen) {
+    if (!tr->m->encoder_open) {
+        set_err(err, errlen, "%s: %s models have no encoder of target images", path, tr->m->type);
+        return -1;
+    }
+    return tr->m->encoder_open(tr, cl, path, err, errlen);
+}
+
+int translator_encode(translator *tr, tape *t, int target) {
+    if (!tr->encoder) die("translator_encode: no encoder was opened");
+    return tr->m->encode(tr, t, target);
+}
+
+void translator_free(translator *tr) {
+    if (tr->encoder && tr->m->encoder_free) tr->m->encoder_free(tr);
+    tr->encoder = NULL;
+    seq_free(&tr->net);
+}
 
 /* ---- fixed random batches (./bench: no data set read) ------------------------------------------ */
 

@@ -19,9 +19,16 @@ static const char *const *tiny_sets(const char *type) {
     static const char *const cyclegan[] = {"cyclegan.ngf=4", "cyclegan.ndf=4", "cyclegan.n_blocks=1", "cyclegan.n_layers_d=1",
                                            "data.load_size=16", "data.crop_size=16", "cyclegan.pool_size=3", NULL};
     static const char *const avae[] = {"avae.size=16", "avae.filters=3", "avae.zdim=4", "avae.d_zdim=4", "train.batch_size=2", NULL};
+    static const char *const pix2pix[] = {"pix2pix.ngf=4", "pix2pix.ndf=4", "pix2pix.n_layers_d=1", "data.load_size=32",
+                                          "data.crop_size=32", "train.batch_size=2", NULL};
+    static const char *const bicyclegan[] = {"bicyclegan.ngf=4", "bicyclegan.ndf=4", "bicyclegan.nef=4", "bicyclegan.nz=3",
+                                             "bicyclegan.where_add=input", "bicyclegan.encoder=resnet_small",
+                                             "bicyclegan.n_layers_d=1", "data.load_size=32", "data.crop_size=32",
+                                             "train.batch_size=2", "bicyclegan.lambda_div=0.05", NULL};
     static const char *const none[] = {NULL};
     return !strcmp(type, "vae") ? vae : !strcmp(type, "gan") ? gan : !strcmp(type, "cyclegan") ? cyclegan
-         : !strcmp(type, "avae") ? avae : none;
+         : !strcmp(type, "avae") ? avae : !strcmp(type, "pix2pix") ? pix2pix : !strcmp(type, "bicyclegan") ? bicyclegan
+         : none;
 }
 
 static cfg *tiny_config(const model_desc *m, const char *dir, char *err, size_t errlen) {
