@@ -253,43 +253,78 @@ static int check_plot_args(const char *path, const double *const *ys, int nserie
     return 0;
 }
 
-int png_write_plot(const char *path, const double *x, const double *const *ys, const char *const *names,
-                   int nseries, int npoints, int width, int height, const char *title, char *err,
-                   size_t errlen) {
-    if (check_plot_args(path, ys, nseries, npoints, width, height, err, errlen) != 0) return -1;
-    int s = width >= 800 && height >= 500 ? 2 : 1;   /* font and line scale */
+/* The pale copy of a series colour (the raw values under a smoothed line). */
+static rgb pale(rgb c) { return (rgb){(unsigned char)(c.r + (255 - c.r) * 2 / 3), (unsigned char)(c.g + (255 - c.g) * 2 / 3),
+                                      (unsigned char)(c.b + (255 - c.b) * 2 / 3)}; }
+
+/* One plot in the width x height box at (ox, oy) of cv: axes with end ticks labelled with the data's
+ * range, xlabel under the x axis and ylabel above the y axis (when given), raw series pale (when raw is
+ * not NULL) under ys, a legend. */
+static void draw_plot(canvas *cv, int ox, int oy, int width, int height, const plot_panel *p) {
+    int s = width >= 800 && height >= 500 ? 2 : 1; /* font and line scale */
     plot_area a = {.inset = 3 * s};
-    data_ranges(x, ys, nseries, npoints, &a.rx, &a.ry);
+    data_ranges(p->x, p->raw ? p->raw : p->ys, p->nseries, p->npoints, &a.rx, &a.ry);
     char ylo[32], yhi[32], xlo[32], xhi[32];
     snprintf(ylo, sizeof ylo, "%.4g", a.ry.lo);
     snprintf(yhi, sizeof yhi, "%.4g", a.ry.hi);
     snprintf(xlo, sizeof xlo, "%.4g", a.rx.lo);
     snprintf(xhi, sizeof xhi, "%.4g", a.rx.hi);
 
-    int wl = text_width(ylo, s), wh = text_width(yhi, s);
-    a.x0 = (wl > wh ? wl : wh) + 8 * s;
-    a.x1 = width - 10 * s;
-    a.y0 = title && *title ? 20 * s : 10 * s;
-    a.y1 = height - 18 * s;
+    int wl = text_width(ylo, s), wh = text_width(yhi, s), top = p->ylabel ? 10 * s : 0;
+    a.x0 = ox + (wl > wh ? wl : wh) + 8 * s;
+    a.x1 = ox + width - 10 * s;
+    a.y0 = oy + top + (p->title && *p->title ? 20 * s : 10 * s);
+    a.y1 = oy + height - (p->xlabel ? 28 : 18) * s;
+
+    if (p->title && *p->title) draw_text(cv, ox + (width - text_width(p->title, s)) / 2, oy + 5 * s, p->title, BLACK, s);
+    if (p->ylabel) draw_text(cv, ox + 2 * s, a.y0 - 11 * s, p->ylabel, BLACK, s);
+    /* Axes with tick marks at the ends of both ranges, labelled with the min and max. */
+    fill_rect(cv, a.x0 - s, a.y0, a.x0, a.y1 + s, BLACK);
+    fill_rect(cv, a.x0 - s, a.y1, a.x1, a.y1 + s, BLACK);
+    int tx0 = a.x0 + a.inset, tx1 = a.x1 - a.inset, ty0 = a.y0 + a.inset, ty1 = a.y1 - a.inset;
+    fill_rect(cv, a.x0 - 4 * s, ty0, a.x0, ty0 + s, BLACK);
+    fill_rect(cv, a.x0 - 4 * s, ty1, a.x0, ty1 + s, BLACK);
+    fill_rect(cv, tx0, a.y1, tx0 + s, a.y1 + 4 * s, BLACK);
+    fill_rect(cv, tx1, a.y1, tx1 + s, a.y1 + 4 * s, BLACK);
+    draw_text(cv, a.x0 - 5 * s - wh, ty0 - 3 * s, yhi, BLACK, s);
+    draw_text(cv, a.x0 - 5 * s - wl, ty1 - 3 * s, ylo, BLACK, s);
+    draw_text(cv, tx0 - 2 * s, a.y1 + 6 * s, xlo, BLACK, s);
+    draw_text(cv, tx1 - text_width(xhi, s) + 2 * s, a.y1 + 6 * s, xhi, BLACK, s);
+    if (p->xlabel) draw_text(cv, (a.x0 + a.x1 - text_width(p->xlabel, s)) / 2, a.y1 + 16 * s, p->xlabel, BLACK, s);
+
+    if (p->raw)
+        for (int k = 0; k < p->nseries; k++) draw_series(cv, &a, p->x, p->raw[k], p->npoints, pale(SERIES[k]), s);
+    for (int k = 0; k < p->nseries; k++) draw_series(cv, &a, p->x, p->ys[k], p->npoints, SERIES[k], s);
+    if (p->nseries > 0) draw_legend(cv, &a, p->names, p->nseries, s);
+}
+
+int png_write_plot(const char *path, const double *x, const double *const *ys, const char *const *names,
+                   int nseries, int npoints, int width, int height, const char *title, char *err,
+                   size_t errlen) {
+    plot_panel p = {.title = title, .x = x, .ys = ys, .names = names, .nseries = nseries, .npoints = npoints};
+    return png_write_panels(path, &p, 1, width, height, err, errlen);
+}
+
+int png_write_panels(const char *path, const plot_panel *panels, int npanels, int width, int panel_height, char *err,
+                     size_t errlen) {
+    if (npanels < 1 || npanels > 32) {
+        set_err(err, errlen, "%s: %d plot panels (1 to 32)", path, npanels);
+        return -1;
+    }
+    for (int i = 0; i < npanels; i++) {
+        const plot_panel *p = &panels[i];
+        if (check_plot_args(path, p->ys, p->nseries, p->npoints, width, panel_height, err, errlen) != 0 ||
+            (p->raw && check_plot_args(path, p->raw, p->nseries, p->npoints, width, panel_height, err, errlen) != 0))
+            return -1;
+    }
+    int height = npanels * panel_height;
+    if ((long long)width * height * 3 > MAX_PIXELS) {
+        set_err(err, errlen, "%s: bad plot size %dx%d", path, width, height);
+        return -1;
+    }
     canvas cv = {xmalloc((size_t)width * height * 3), width, height};
     memset(cv.p, 255, (size_t)width * height * 3);
-
-    if (title && *title) draw_text(&cv, (width - text_width(title, s)) / 2, 5 * s, title, BLACK, s);
-    /* Axes with tick marks at the ends of both ranges, labelled with the min and max. */
-    fill_rect(&cv, a.x0 - s, a.y0, a.x0, a.y1 + s, BLACK);
-    fill_rect(&cv, a.x0 - s, a.y1, a.x1, a.y1 + s, BLACK);
-    int tx0 = a.x0 + a.inset, tx1 = a.x1 - a.inset, ty0 = a.y0 + a.inset, ty1 = a.y1 - a.inset;
-    fill_rect(&cv, a.x0 - 4 * s, ty0, a.x0, ty0 + s, BLACK);
-    fill_rect(&cv, a.x0 - 4 * s, ty1, a.x0, ty1 + s, BLACK);
-    fill_rect(&cv, tx0, a.y1, tx0 + s, a.y1 + 4 * s, BLACK);
-    fill_rect(&cv, tx1, a.y1, tx1 + s, a.y1 + 4 * s, BLACK);
-    draw_text(&cv, a.x0 - 5 * s - wh, ty0 - 3 * s, yhi, BLACK, s);
-    draw_text(&cv, a.x0 - 5 * s - wl, ty1 - 3 * s, ylo, BLACK, s);
-    draw_text(&cv, tx0 - 2 * s, a.y1 + 6 * s, xlo, BLACK, s);
-    draw_text(&cv, tx1 - text_width(xhi, s) + 2 * s, a.y1 + 6 * s, xhi, BLACK, s);
-
-    for (int k = 0; k < nseries; k++) draw_series(&cv, &a, x, ys[k], npoints, SERIES[k], s);
-    if (nseries > 0) draw_legend(&cv, &a, names, nseries, s);
+    for (int i = 0; i < npanels; i++) draw_plot(&cv, 0, i * panel_height, width, panel_height, &panels[i]);
     int rc = write_png(path, cv.p, width, height, 3, err, errlen);
     free(cv.p);
     return rc;

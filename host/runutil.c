@@ -25,10 +25,23 @@ void format_duration(double s, char *out, size_t outlen) {
     else snprintf(out, outlen, "%ld:%02ld", t / 60, t % 60);
 }
 
-#define PLOT_MAX_SERIES 8
-#define PLOT_POINTS 1000
+#define PLOT_MAX_COLS 32  /* losses.csv columns after "step" (LOSSLOG_MAX is 16) */
+#define PLOT_POINTS 1000  /* rows are averaged into at most this many points */
+#define PLOT_PANEL_SERIES 8
 
-int plot_csv(const char *csv_path, const char *png_path, const char *title, char *err, size_t errlen) {
+/* Trailing moving average of n values over a window of w (the smoothed line over the raw one). */
+static void smooth(const double *v, double *out, size_t n, size_t w) {
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(v[i])) sum += v[i], cnt++;
+        if (i >= w && isfinite(v[i - w])) sum -= v[i - w], cnt--;
+        out[i] = cnt ? sum / (double)cnt : NAN;
+    }
+}
+
+int plot_csv(const char *csv_path, const char *png_path, const char *title, const char *const *groups, char *err,
+             size_t errlen) {
     char *text = read_file(csv_path, NULL, err, errlen);
     if (!text) return -1;
     char *save = NULL, *line = strtok_r(text, "\n", &save);
@@ -37,11 +50,11 @@ int plot_csv(const char *csv_path, const char *png_path, const char *title, char
         set_err(err, errlen, "%s: empty", csv_path);
         return -1;
     }
-    char *names[PLOT_MAX_SERIES];
+    char *names[PLOT_MAX_COLS];
     int ns = 0;
     char *hs = NULL;
     strtok_r(line, ",", &hs); /* "step" */
-    for (char *h; ns < PLOT_MAX_SERIES && (h = strtok_r(NULL, ",", &hs));) names[ns++] = h;
+    for (char *h; ns < PLOT_MAX_COLS && (h = strtok_r(NULL, ",", &hs));) names[ns++] = h;
     size_t cap = 1024, rows = 0;
     double *vals = xmalloc(cap * (size_t)(ns + 1) * sizeof *vals);
     while ((line = strtok_r(NULL, "\n", &save))) {
@@ -56,18 +69,42 @@ int plot_csv(const char *csv_path, const char *png_path, const char *title, char
     size_t per = rows > PLOT_POINTS ? (rows + PLOT_POINTS - 1) / PLOT_POINTS : 1;
     size_t np = rows ? (rows + per - 1) / per : 0;
     double *x = xcalloc(np ? np : 1, sizeof *x);
-    double *ys[PLOT_MAX_SERIES];
-    for (int k = 0; k < ns; k++) ys[k] = xcalloc(np ? np : 1, sizeof(double));
+    double *raw[PLOT_MAX_COLS], *sm[PLOT_MAX_COLS];
+    for (int k = 0; k < ns; k++) raw[k] = xcalloc(np ? np : 1, sizeof(double)), sm[k] = xcalloc(np ? np : 1, sizeof(double));
     for (size_t i = 0; i < np; i++) {
         size_t a = i * per, b = a + per < rows ? a + per : rows;
         for (size_t r = a; r < b; r++) {
             x[i] += vals[r * (size_t)(ns + 1)] / (double)(b - a);
-            for (int k = 0; k < ns; k++) ys[k][i] += vals[r * (size_t)(ns + 1) + (size_t)k + 1] / (double)(b - a);
+            for (int k = 0; k < ns; k++) raw[k][i] += vals[r * (size_t)(ns + 1) + (size_t)k + 1] / (double)(b - a);
         }
     }
-    int rc = png_write_plot(png_path, x, (const double *const *)ys, (const char *const *)names, ns, (int)np, 800, 500,
-                            title, err, errlen);
-    for (int k = 0; k < ns; k++) free(ys[k]);
+    size_t w = np / 20 > 1 ? np / 20 : 1; /* 5% of the points */
+    for (int k = 0; k < ns; k++) smooth(raw[k], sm[k], np, w);
+    /* One panel per group, in the order the groups first appear (up to 8 series a panel). */
+    plot_panel panels[PLOT_MAX_COLS];
+    const double *pys[PLOT_MAX_COLS][PLOT_PANEL_SERIES], *praw[PLOT_MAX_COLS][PLOT_PANEL_SERIES];
+    const char *pnames[PLOT_MAX_COLS][PLOT_PANEL_SERIES], *ptitle[PLOT_MAX_COLS];
+    char titles[PLOT_MAX_COLS][160];
+    int npanels = 0, done[PLOT_MAX_COLS] = {0};
+    for (int k = 0; k < ns; k++) {
+        if (done[k]) continue;
+        const char *g = groups && groups[k] ? groups[k] : NULL;
+        int pi = npanels++, n = 0;
+        for (int j = k; j < ns && n < PLOT_PANEL_SERIES; j++) {
+            const char *gj = groups && groups[j] ? groups[j] : NULL;
+            if (done[j] || (g ? !gj || strcmp(g, gj) : gj != NULL)) continue;
+            done[j] = 1, pys[pi][n] = sm[j], praw[pi][n] = raw[j], pnames[pi][n] = names[j], n++;
+        }
+        if (g) snprintf(titles[pi], sizeof titles[pi], "%s: %s", title, g);
+        else snprintf(titles[pi], sizeof titles[pi], "%s", title);
+        ptitle[pi] = titles[pi];
+        panels[pi] = (plot_panel){.title = ptitle[pi], .xlabel = "step", .ylabel = "value (pale: raw, dark: moving average)",
+                                  .x = x, .ys = pys[pi], .raw = praw[pi], .names = pnames[pi], .nseries = n,
+                                  .npoints = (int)np};
+    }
+    int rc = ns ? png_write_panels(png_path, panels, npanels, 800, npanels > 1 ? 320 : 500, err, errlen)
+                : png_write_plot(png_path, x, NULL, NULL, 0, (int)np, 800, 500, title, err, errlen);
+    for (int k = 0; k < ns; k++) free(raw[k]), free(sm[k]);
     free(x);
     free(vals);
     free(text);

@@ -9,9 +9,11 @@ void run_path(char *out, size_t outlen, const char *dir, const char *name);
 /* "1:02:03" or "2:03" for a number of seconds. */
 void format_duration(double seconds, char *out, size_t outlen);
 
-/* Draws the columns of a CSV written by losslog (step, loss...) as a PNG line plot, averaging the
- * rows into at most 1000 points. */
-int plot_csv(const char *csv_path, const char *png_path, const char *title, char *err, size_t errlen);
+/* Draws the columns of a CSV written by losslog (step, loss...) as a PNG: the rows averaged into at most
+ * 1000 points drawn pale, a moving average over them dark, axes labelled; one panel per group
+ * (groups[k] names column k+1's group, NULL for the ungrouped; groups NULL: one panel), stacked. */
+int plot_csv(const char *csv_path, const char *png_path, const char *title, const char *const *groups, char *err,
+             size_t errlen);
 
 /* Takes the run folder's lock: flock on DIR/.lock, so two runs never write one folder at once.
  * The lock goes with the process (a kill -9 frees it; nothing stale to clean up). Returns a

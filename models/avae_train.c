@@ -155,8 +155,7 @@ static int avae_init(trainer *tr, char *err, size_t errlen) {
     tr->spe = (ntrain + r->B - 1) / r->B;
     tr->epochs = cfg_int(c, "train", "epochs");
     tr->grid_every = cfg_int(c, "avae", "grid_every");
-    /* The loss plot draws the first 8 columns (host/runutil.c's plot_csv): k_t, e_t and the convergence
-     * measure first, and L_s (which grows to several units) after them, so the scale stays readable. */
+    /* k_t, e_t and the convergence measure first (the columns a reader looks for), L_s after the others */
     static const char *const names[] = {"k", "e", "convergence", "L_d", "L_g", "L_v", "L_e", "L_n",
                                         "L_s", "L_enc", "L_gen", "L_dis"};
     /* the run page's panels: the controller (seed 004 figure 3), the reconstruction errors, the rest */

@@ -87,8 +87,11 @@ static int bicycle_init(trainer *tr, char *err, size_t errlen) {
     tr->epochs = r->n_epochs + r->n_epochs_decay;
     tr->grid_every = cfg_int(c, "bicyclegan", "grid_every");
     static const char *const names[] = {"G_GAN", "G_GAN2", "D", "D2", "G_L1", "z_L1", "kl", "div"};
+    /* panels: adversarial terms, the image L1, the latent L1 (and diversity), the KL: each on its own scale */
+    static const char *const groups[] = {"adversarial", "adversarial", "adversarial", "adversarial", "image L1 (weighted)",
+                                         "latent L1 and diversity", "KL (weighted)", "latent L1 and diversity"};
     tr->nloss = r->lambda_div > 0 ? 8 : 7;
-    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i];
+    for (int i = 0; i < tr->nloss; i++) tr->loss_names[i] = names[i], tr->loss_group[i] = groups[i];
     tape_init(&tr->t, cl);
     tr->t.cache_derived = 1;
     return 0;

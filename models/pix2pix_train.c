@@ -56,8 +56,10 @@ static int pix2pix_init(trainer *tr, char *err, size_t errlen) {
     tr->epochs = r->n_epochs + r->n_epochs_decay;
     tr->grid_every = cfg_int(c, "pix2pix", "grid_every");
     static const char *const names[] = {"G_GAN", "G_L1", "D_real", "D_fake"};
+    /* panels as the seeds plot them: the L1 term apart from the adversarial ones */
+    static const char *const groups[] = {"adversarial", "L1 (weighted)", "adversarial", "adversarial"};
     tr->nloss = 4;
-    for (int i = 0; i < 4; i++) tr->loss_names[i] = names[i];
+    for (int i = 0; i < 4; i++) tr->loss_names[i] = names[i], tr->loss_group[i] = groups[i];
     tape_init(&tr->t, cl);
     tr->t.cache_derived = 1;
     return 0;

@@ -132,7 +132,7 @@ static int save_point(trainer *tr, const char *dir, const char *csv, char *err, 
     char png[4300], title[128];
     run_path(png, sizeof png, dir, "losses.png");
     snprintf(title, sizeof title, "%s losses (per %s)", tr->m->type, tr->unit ? tr->unit : "step");
-    if (plot_csv(csv, png, title, err, errlen) != 0) fprintf(stderr, "clgan: warning: %s\n", err);
+    if (plot_csv(csv, png, title, tr->loss_group, err, errlen) != 0) fprintf(stderr, "clgan: warning: %s\n", err);
     return 0;
 }
 
