@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bicyclegan.h"
+#include "canvas.h"
 #include "images.h"
 #include "ops_avgpool_pad.h"
 #include "pix2pix_data.h"
@@ -293,13 +294,6 @@ static void bicycle_progress(trainer *tr, char *out, size_t outlen) {
 
 /* ---- grids ---- */
 
-static void blit(float *canvas, int H, int W, const float *src, int c, int S, int y0, int x0) {
-    for (int ch = 0; ch < 3; ch++)
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
-                canvas[((size_t)ch * H + y0 + y) * W + x0 + x] = src[((size_t)(c == 3 ? ch : 0) * S + y) * S + x];
-}
-
 /* translations.png: one row per validation pair as seed 000 figure 1: input A, ground truth B, the
  * encoded output G(A, mu(E(B))), a gap, then GRID_SAMPLES outputs G(A, z) for fixed z ~ N(0, I) (the
  * same z in every grid of the run, so grids over time compare). Evaluation mode. */
@@ -327,28 +321,17 @@ static int bicycle_grids(trainer *tr, const char *dir, const char *tag, char *er
     t->grad_enabled = 1;
     tape_reset(t);
     int cols = 3 + K, H = n * S + (n + 1) * GRID_PAD, W = cols * S + (cols + 1) * GRID_PAD + GRID_GAP;
-    float *canvas = xmalloc((size_t)3 * H * W * sizeof(float));
-    for (size_t i = 0; i < (size_t)3 * H * W; i++) canvas[i] = 1.0f;
+    canvas3 cv = canvas3_new(H, W);
     for (int i = 0; i < n; i++) {
         int y0 = GRID_PAD + i * (S + GRID_PAD);
-        blit(canvas, H, W, d->val_a + i * pa, ca, S, y0, GRID_PAD);
-        blit(canvas, H, W, d->val_b + i * pb, cb, S, y0, 2 * GRID_PAD + S);
-        blit(canvas, H, W, enc + i * pb, cb, S, y0, 3 * GRID_PAD + 2 * S);
+        canvas3_blit(&cv, d->val_a + i * pa, ca, S, S, y0, GRID_PAD);
+        canvas3_blit(&cv, d->val_b + i * pb, cb, S, S, y0, 2 * GRID_PAD + S);
+        canvas3_blit(&cv, enc + i * pb, cb, S, S, y0, 3 * GRID_PAD + 2 * S);
         for (int k = 0; k < K; k++)
-            blit(canvas, H, W, samples + ((size_t)k * n + i) * pb, cb, S, y0, (4 + k) * GRID_PAD + (3 + k) * S + GRID_GAP);
+            canvas3_blit(&cv, samples + ((size_t)k * n + i) * pb, cb, S, S, y0, (4 + k) * GRID_PAD + (3 + k) * S + GRID_GAP);
     }
-    char path[4300], name[96];
-    int rc = 0;
-    if (tag) {
-        snprintf(name, sizeof name, "translations_%s.png", tag);
-        run_path(path, sizeof path, dir, name);
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    if (rc == 0) {
-        run_path(path, sizeof path, dir, "translations.png");
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    free(canvas);
+    int rc = canvas3_save_tagged(&cv, dir, "translations", tag, err, errlen);
+    canvas3_free(&cv);
     free(enc);
     free(samples);
     free(zh);

@@ -10,6 +10,7 @@
 
 #include "cyclegan.h"
 #include "cyclegan_data.h"
+#include "canvas.h"
 #include "images.h"
 #include "runutil.h"
 #include "tape_data.h"
@@ -232,14 +233,6 @@ static float *translate_host(cyclegan_trainer *r, seqnet *g, const float *x, int
     return out;
 }
 
-/* Copies image src (c channels, S x S, in [-1, 1]) into the RGB canvas at (y0, x0); gray is repeated. */
-static void blit(float *canvas, int H, int W, const float *src, int c, int S, int y0, int x0) {
-    for (int ch = 0; ch < 3; ch++)
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
-                canvas[((size_t)ch * H + y0 + y) * W + x0 + x] = src[((size_t)(c == 3 ? ch : 0) * S + y) * S + x];
-}
-
 /* translations.png (and translations_<tag>.png): the validation pairs, each a 2x2 block as seed 003
  * figure 11: real_A fake_B / real_B fake_A; the blocks side by side in one row, gaps between them. */
 static int cyclegan_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
@@ -250,28 +243,17 @@ static int cyclegan_grids(trainer *tr, const char *dir, const char *tag, char *e
     float *fake_b = translate_host(r, &r->g_a, d->val_a, n, ca);
     float *fake_a = translate_host(r, &r->g_b, d->val_b, n, cb);
     int block = 2 * S + 3 * GRID_PAD, H = block, W = n * block + (n - 1) * GRID_GAP;
-    float *canvas = xmalloc((size_t)3 * H * W * sizeof(float));
-    for (size_t i = 0; i < (size_t)3 * H * W; i++) canvas[i] = 1.0f; /* white */
+    canvas3 cv = canvas3_new(H, W);
     size_t pa = (size_t)ca * S * S, pb = (size_t)cb * S * S;
     for (int i = 0; i < n; i++) {
         int x0 = i * (block + GRID_GAP) + GRID_PAD, x1 = x0 + S + GRID_PAD, y0 = GRID_PAD, y1 = y0 + S + GRID_PAD;
-        blit(canvas, H, W, d->val_a + i * pa, ca, S, y0, x0);
-        blit(canvas, H, W, fake_b + i * pb, cb, S, y0, x1);
-        blit(canvas, H, W, d->val_b + i * pb, cb, S, y1, x0);
-        blit(canvas, H, W, fake_a + i * pa, ca, S, y1, x1);
+        canvas3_blit(&cv, d->val_a + i * pa, ca, S, S, y0, x0);
+        canvas3_blit(&cv, fake_b + i * pb, cb, S, S, y0, x1);
+        canvas3_blit(&cv, d->val_b + i * pb, cb, S, S, y1, x0);
+        canvas3_blit(&cv, fake_a + i * pa, ca, S, S, y1, x1);
     }
-    char path[4300], name[96];
-    int rc = 0;
-    if (tag) {
-        snprintf(name, sizeof name, "translations_%s.png", tag);
-        run_path(path, sizeof path, dir, name);
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    if (rc == 0) {
-        run_path(path, sizeof path, dir, "translations.png");
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    free(canvas);
+    int rc = canvas3_save_tagged(&cv, dir, "translations", tag, err, errlen);
+    canvas3_free(&cv);
     free(fake_a);
     free(fake_b);
     return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canvas.h"
 #include "images.h"
 #include "pix2pix.h"
 #include "pix2pix_data.h"
@@ -173,13 +174,6 @@ static void pix2pix_progress(trainer *tr, char *out, size_t outlen) {
 
 /* ---- grids ---- */
 
-static void blit(float *canvas, int H, int W, const float *src, int c, int S, int y0, int x0) {
-    for (int ch = 0; ch < 3; ch++)
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++)
-                canvas[((size_t)ch * H + y0 + y) * W + x0 + x] = src[((size_t)(c == 3 ? ch : 0) * S + y) * S + x];
-}
-
 /* translations.png: one column per validation pair, rows input A, G(A), ground truth B (seed 001's
  * pix2pix figures). G runs in evaluation mode (running batch-norm statistics, no dropout). */
 static int pix2pix_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
@@ -195,27 +189,16 @@ static int pix2pix_grids(trainer *tr, const char *dir, const char *tag, char *er
     t->grad_enabled = 1;
     tape_reset(t);
     int H = 3 * S + 4 * GRID_PAD, W = n * S + (n + 1) * GRID_PAD;
-    float *canvas = xmalloc((size_t)3 * H * W * sizeof(float));
-    for (size_t i = 0; i < (size_t)3 * H * W; i++) canvas[i] = 1.0f;
+    canvas3 cv = canvas3_new(H, W);
     size_t pa = (size_t)ca * S * S, pb = (size_t)cb * S * S;
     for (int i = 0; i < n; i++) {
         int x0 = GRID_PAD + i * (S + GRID_PAD);
-        blit(canvas, H, W, d->val_a + i * pa, ca, S, GRID_PAD, x0);
-        blit(canvas, H, W, fake + i * pb, cb, S, 2 * GRID_PAD + S, x0);
-        blit(canvas, H, W, d->val_b + i * pb, cb, S, 3 * GRID_PAD + 2 * S, x0);
+        canvas3_blit(&cv, d->val_a + i * pa, ca, S, S, GRID_PAD, x0);
+        canvas3_blit(&cv, fake + i * pb, cb, S, S, 2 * GRID_PAD + S, x0);
+        canvas3_blit(&cv, d->val_b + i * pb, cb, S, S, 3 * GRID_PAD + 2 * S, x0);
     }
-    char path[4300], name[96];
-    int rc = 0;
-    if (tag) {
-        snprintf(name, sizeof name, "translations_%s.png", tag);
-        run_path(path, sizeof path, dir, name);
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    if (rc == 0) {
-        run_path(path, sizeof path, dir, "translations.png");
-        rc = image_save_png(path, canvas, 3, H, W, err, errlen);
-    }
-    free(canvas);
+    int rc = canvas3_save_tagged(&cv, dir, "translations", tag, err, errlen);
+    canvas3_free(&cv);
     free(fake);
     return rc;
 }

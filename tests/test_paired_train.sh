@@ -72,8 +72,10 @@ check $(( $? == 0 )) "translate: pix2pix checkpoint"
 ./translate --checkpoint "$T/bic/checkpoint.safetensors" --input data/edges2fashion/val/00000.png \
     --input data/edges2fashion/val/00001.png --half left --output "$T/tb" --samples 3 >"$T/tb.log" 2>&1
 check $(( $? == 0 )) "translate --samples 3: BicycleGAN checkpoint"
-n=$(ls "$T/tb" | wc -l)
-check $(( n == 12 )) "translate --samples 3 --half left: NAME, NAME_z1..3, NAME_encoded, NAME_grid per input ($n files)"
+n=$(ls "$T/tb" | grep -c '\.png$')
+check $(( n == 12 )) "translate --samples 3 --half left: NAME, NAME_z1..3, NAME_encoded, NAME_grid per input ($n PNGs)"
+[ -s "$T/tb/index.html" ] && grep -q '00000_z3.png' "$T/tb/index.html"
+check $(( $? == 0 )) "translate --samples: index.html shows the samples beside each input"
 [ "$(pngsize "$T/tb/00000_grid.png")" = "$((6 * 64 + 7 * 2 + 8)) $((64 + 4))" ]
 check $(( $? == 0 )) "translate: the grid holds input, target, encoded and 3 samples ($(pngsize "$T/tb/00000_grid.png"))"
 cmp -s "$T/tb/00000_z1.png" "$T/tb/00000_z2.png"

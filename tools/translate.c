@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "canvas.h"
 #include "images.h"
 #include "model.h"
 #include "report.h"
@@ -96,13 +97,6 @@ static int sample_names_free(char **outs, int n, int samples, int with_target, i
     return 0;
 }
 
-static void blit(float *canvas, int H, int W, const float *src, int c, int h, int w, int y0, int x0) {
-    for (int ch = 0; ch < 3; ch++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                canvas[((size_t)ch * H + y0 + y) * W + x0 + x] = src[((size_t)(c == 3 ? ch : 0) * h + y) * w + x];
-}
-
 /* --samples for one batch of a multimodal model (BicycleGAN) (inputs xin, host copy x; targets or NULL): NAME_z<k>.png for
  * G(x, z_k), z_k = the k-th nz draws of N(0, I) from (seed, SAMPLE stream, k), the same for every input;
  * NAME_encoded.png = G(x, mu(E(target))); NAME_grid.png = input, target, encoded | samples. */
@@ -126,7 +120,6 @@ static int write_samples(translator *tr, tape *t, int xin, const float *x, const
         tape_download(t, translator_run_z(tr, t, xin, mu), ye);
     }
     int cols = K + 1 + 2 * have_t, H = h + 2 * PAD, W = cols * w + (cols + 1) * PAD + GAP;
-    float *canvas = xmalloc((size_t)3 * H * W * sizeof *canvas);
     int rc = 0;
     for (int b = 0; b < nb && rc == 0; b++) {
         const char *name = outs[idx[b]];
@@ -140,19 +133,19 @@ static int write_samples(translator *tr, tape *t, int xin, const float *x, const
             suffixed(name, "_encoded", path, sizeof path);
             rc = image_save_png(path, ye + (size_t)b * po, cout, h, w, err, sizeof err);
         }
-        for (size_t i = 0; i < (size_t)3 * H * W; i++) canvas[i] = 1.0f;
+        canvas3 cv = canvas3_new(H, W);
         int col = 0;
-        blit(canvas, H, W, x + (size_t)b * pi, cin, h, w, PAD, PAD + col++ * (w + PAD));
+        canvas3_blit(&cv, x + (size_t)b * pi, cin, h, w, PAD, PAD + col++ * (w + PAD));
         if (have_t) {
-            blit(canvas, H, W, target + (size_t)b * po, cout, h, w, PAD, PAD + col++ * (w + PAD));
-            blit(canvas, H, W, ye + (size_t)b * po, cout, h, w, PAD, PAD + col++ * (w + PAD));
+            canvas3_blit(&cv, target + (size_t)b * po, cout, h, w, PAD, PAD + col++ * (w + PAD));
+            canvas3_blit(&cv, ye + (size_t)b * po, cout, h, w, PAD, PAD + col++ * (w + PAD));
         }
-        for (int k = 0; k < K; k++) blit(canvas, H, W, ys + ((size_t)k * nb + b) * po, cout, h, w, PAD, GAP + PAD + col++ * (w + PAD));
+        for (int k = 0; k < K; k++) canvas3_blit(&cv, ys + ((size_t)k * nb + b) * po, cout, h, w, PAD, GAP + PAD + col++ * (w + PAD));
         suffixed(name, "_grid", path, sizeof path);
-        if (rc == 0) rc = image_save_png(path, canvas, 3, H, W, err, sizeof err);
+        if (rc == 0) rc = canvas3_save(&cv, path, err, sizeof err);
+        canvas3_free(&cv);
     }
     if (rc != 0) fprintf(stderr, "translate: %s\n", err);
-    free(canvas);
     free(ys);
     free(zh);
     return rc;
