@@ -8,6 +8,7 @@
 #ifndef CLGAN_BICYCLEGAN_H
 #define CLGAN_BICYCLEGAN_H
 #include "cyclegan_data.h"
+#include "image_pairs.h"
 #include "graph.h"
 #include "model.h"
 #include "optim.h"
@@ -63,8 +64,7 @@ void bicycle_disc_free(bicycle_disc *d);
 typedef struct {
     trainer base;
     bicycle_spec s;
-    cyclegan_data *data;
-    net fixed_a, fixed_b;
+    image_pairs src; /* paired folders (whole batches: the split), or a fixed random pair without data */
     seqnet g;
     bicycle_encoder e;
     bicycle_disc d, d2;

@@ -16,7 +16,6 @@
 #include "canvas.h"
 #include "images.h"
 #include "ops_avgpool_pad.h"
-#include "pix2pix_data.h"
 #include "rng.h"
 #include "runutil.h"
 #include "tape_data.h"
@@ -43,26 +42,9 @@ static int bicycle_init(trainer *tr, char *err, size_t errlen) {
     r->B = (int)cfg_int(c, "train", "batch_size");
     if (bicycle_spec_from_cfg(c, &r->s, err, errlen) != 0) return -1;
     const bicycle_spec *s = &r->s;
-    tr->spe = 1;
-    if (tr->with_data) {
-        r->data = xcalloc(1, sizeof *r->data);
-        if (pix2pix_data_open(r->data, c, r->B, tr->seed, err, errlen) != 0) {
-            free(r->data);
-            r->data = NULL;
-            return -1;
-        }
-        if (r->data->n < r->B) {
-            set_err(err, errlen, "%d training pairs, fewer than train.batch_size = %d", r->data->n, r->B);
-            pix2pix_data_close(r->data);
-            free(r->data);
-            r->data = NULL;
-            return -1;
-        }
-        tr->spe = r->data->n / r->B; /* whole batches only: the split needs both halves (the reference skips the rest) */
-    } else {
-        trainer_fixed_batch(&r->fixed_a, cl, "bench_A", r->B, s->channels_a, s->size, s->size, tr->seed, -1.0f, 1.0f);
-        trainer_fixed_batch(&r->fixed_b, cl, "bench_B", r->B, s->channels_b, s->size, s->size, tr->seed + 1, -1.0f, 1.0f);
-    }
+    if (image_pairs_open(&r->src, tr, PAIRS_PAIRED | PAIRS_WHOLE_BATCHES, s->channels_a, s->channels_b, s->size, r->B,
+                         err, errlen) != 0)
+        return -1;
     r->lr = cfg_float(c, "train", "lr");
     bicycle_build_generator(s, &r->g, cl);
     seq_init_weights(&r->g, INIT_DCGAN, tr->seed);
@@ -105,9 +87,8 @@ int bicycle_trainer_init(bicycle_trainer *r, const cfg *c, clg_ctx *cl, int with
     return bicycle_init(&r->base, err, errlen);
 }
 
-static double lr_at(const bicycle_trainer *r, long epoch) { /* the reference's 'linear' policy */
-    long over = epoch + 1 - r->n_epochs;
-    return r->lr * (1.0 - (double)(over > 0 ? over : 0) / (double)(r->n_epochs_decay + 1));
+static double lr_at(const bicycle_trainer *r, long epoch) {
+    return lr_linear_decay(r->lr, epoch, r->n_epochs, r->n_epochs_decay);
 }
 
 /* GAN(D(x), y) summed over D's scales; between scales x goes through AvgPool2d(3, 2, 1, count_include_pad=False) */
@@ -149,27 +130,6 @@ static int normal_draws(tape *t, int n, int nz, unsigned long long seed, unsigne
     return v;
 }
 
-static void next_batch(bicycle_trainer *r, int *a, int *b) {
-    tape *t = &r->base.t;
-    if (!r->base.with_data) {
-        *a = tape_net_view(t, &r->fixed_a, 0);
-        *b = tape_net_view(t, &r->fixed_b, 0);
-        return;
-    }
-    cyclegan_data *d = r->data;
-    long epoch = r->base.step / r->base.spe, pos = (r->base.step % r->base.spe) * r->B;
-    if (d->epoch != epoch || d->pos != pos || !d->fa) pix2pix_data_seek(d, epoch, pos);
-    const float *ha, *hb;
-    int n = pix2pix_data_next(d, &ha, &hb), S = r->s.size;
-    if (n != r->B) { /* a short batch (unreadable files at the epoch's end): the order again from its start */
-        pix2pix_data_seek(d, epoch, 0);
-        n = pix2pix_data_next(d, &ha, &hb);
-        if (n != r->B) die("bicyclegan: cannot fill a batch of %d pairs (too many unreadable files)", r->B);
-    }
-    *a = tape_upload(t, n, d->ca, S, S, ha);
-    *b = tape_upload(t, n, d->cb, S, S, hb);
-}
-
 static int mean_l1(tape *t, int a, int b, float weight) {
     return op_absdiff_sum(t, a, b, weight / (float)tnumel(tape_val(t, a)));
 }
@@ -180,7 +140,7 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
     memset(sv, 0xff, sizeof *sv);
     int A, B;
     if (real_a && real_b) A = tape_input(t, *real_a), B = tape_input(t, *real_b);
-    else next_batch(r, &A, &B);
+    else image_pairs_next(&r->src, &r->base, &A, &B);
     int h = tape_val(t, A).n / 2, nz = r->s.nz;
     if (h < 1 || 2 * h != tape_val(t, A).n) die("bicyclegan: a batch of %d cannot be split in two halves", tape_val(t, A).n);
     int a1 = rows(t, A, 0, h), b1 = rows(t, B, 0, h), b2 = rows(t, B, h, h);
@@ -263,14 +223,7 @@ void bicycle_trainer_free(bicycle_trainer *r) {
     bicycle_encoder_free(&r->e);
     bicycle_disc_free(&r->d);
     bicycle_disc_free(&r->d2);
-    if (r->data) {
-        pix2pix_data_close(r->data);
-        free(r->data);
-    }
-    if (!r->base.with_data) {
-        net_free(&r->fixed_a);
-        net_free(&r->fixed_b);
-    }
+    image_pairs_close(&r->src);
 }
 
 static void bicycle_free(trainer *tr) { bicycle_trainer_free((bicycle_trainer *)tr); }
@@ -282,7 +235,7 @@ static void bicycle_describe(trainer *tr, FILE *f) {
             "BicycleGAN %dx%d, A %d -> B %d channel(s), %d pairs, nz %d, U-Net %d downs ngf %d (z at %s), E %s, "
             "D and D2 %d-scale PatchGANs (%d layers, ndf %d), %s norm, %s, batch %d (%d + %d), %ld steps per epoch, "
             "%ld + %ld epochs\n",
-            s->size, s->size, s->channels_a, s->channels_b, r->data ? r->data->n : 0, s->nz, s->num_downs, s->ngf,
+            s->size, s->size, s->channels_a, s->channels_b, r->src.data ? r->src.data->n : 0, s->nz, s->num_downs, s->ngf,
             s->z_all ? "every level" : "the input", s->encoder == BIC_E_SMALL ? "E_ResNet (nef from the INI)" : "ResNet-18",
             s->num_d, s->n_layers_d, s->ndf, s->batch_norm ? "batch" : "instance", s->lsgan ? "lsgan" : "vanilla GAN",
             r->B, r->B / 2, r->B / 2, tr->spe, r->n_epochs, r->n_epochs_decay);
@@ -299,7 +252,7 @@ static void bicycle_progress(trainer *tr, char *out, size_t outlen) {
  * same z in every grid of the run, so grids over time compare). Evaluation mode. */
 static int bicycle_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
     bicycle_trainer *r = (bicycle_trainer *)tr;
-    cyclegan_data *d = r->data;
+    cyclegan_data *d = r->src.data;
     if (!d) return 0;
     int n = d->nval, S = r->s.size, ca = d->ca, cb = d->cb, nz = r->s.nz, K = GRID_SAMPLES;
     tape *t = &tr->t;

@@ -6,6 +6,7 @@
 #ifndef CLGAN_CYCLEGAN_H
 #define CLGAN_CYCLEGAN_H
 #include "checkpoint.h"
+#include "image_pairs.h"
 #include "image_pool.h"
 #include "model.h"
 #include "optim.h"
@@ -34,13 +35,11 @@ int cyclegan_spec_from_meta(const st_file *f, const char *path, cyclegan_spec *s
 int cyclegan_spec_from_cfg(const cfg *c, cyclegan_spec *s, char *err, size_t errlen);
 
 /* ---- training (models/cyclegan_train.c) ---- */
-struct cyclegan_data;
 
 typedef struct {
     trainer base;
     cyclegan_spec s;
-    struct cyclegan_data *data; /* NULL without data */
-    net fixed_a, fixed_b;       /* with_data = 0: one random batch of each domain in [-1, 1] */
+    image_pairs src;            /* the batches: unpaired folders, or a fixed random pair without data */
     seqnet g_a, g_b, d_a, d_b;
     optim og_a, og_b, od_a, od_b;
     image_pool pool_a, pool_b; /* past fake A (for D_B) and fake B (for D_A) */

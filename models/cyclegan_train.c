@@ -10,6 +10,7 @@
 
 #include "cyclegan.h"
 #include "cyclegan_data.h"
+#include "image_pairs.h"
 #include "canvas.h"
 #include "images.h"
 #include "runutil.h"
@@ -31,19 +32,7 @@ static int cyclegan_init(trainer *tr, char *err, size_t errlen) {
     r->B = (int)cfg_int(c, "train", "batch_size");
     if (cyclegan_spec_from_cfg(c, &r->s, err, errlen) != 0) return -1;
     const cyclegan_spec *s = &r->s;
-    tr->spe = 1;
-    if (tr->with_data) {
-        r->data = xcalloc(1, sizeof *r->data);
-        if (cyclegan_data_open(r->data, c, r->B, tr->seed, err, errlen) != 0) {
-            free(r->data);
-            r->data = NULL;
-            return -1;
-        }
-        tr->spe = (r->data->n + r->B - 1) / r->B;
-    } else {
-        trainer_fixed_batch(&r->fixed_a, cl, "bench_A", r->B, s->channels_a, s->size, s->size, tr->seed, -1.0f, 1.0f);
-        trainer_fixed_batch(&r->fixed_b, cl, "bench_B", r->B, s->channels_b, s->size, s->size, tr->seed + 1, -1.0f, 1.0f);
-    }
+    if (image_pairs_open(&r->src, tr, 0, s->channels_a, s->channels_b, s->size, r->B, err, errlen) != 0) return -1;
     cyclegan_build_generator(s, &r->g_a, cl, "G_A", s->channels_a, s->channels_b);
     cyclegan_build_generator(s, &r->g_b, cl, "G_B", s->channels_b, s->channels_a);
     cyclegan_build_discriminator(s, &r->d_a, cl, "D_A", s->channels_b);
@@ -84,8 +73,7 @@ int cyclegan_trainer_init(cyclegan_trainer *r, const cfg *c, clg_ctx *cl, int wi
 }
 
 double cyclegan_lr_at(const cyclegan_trainer *r, long epoch) {
-    long over = epoch + 1 - r->n_epochs;
-    return r->lr * (1.0 - (double)(over > 0 ? over : 0) / (double)(r->n_epochs_decay + 1));
+    return lr_linear_decay(r->lr, epoch, r->n_epochs, r->n_epochs_decay);
 }
 
 /* The adversarial loss of logits x against the constant target y (mean over the patches). */
@@ -108,30 +96,13 @@ static void set_frozen(cyclegan_trainer *r, int d_frozen) {
     r->d_a.params.requires_grad = r->d_b.params.requires_grad = !d_frozen;
 }
 
-/* The next training batch of each domain (the fixed random ones without data). */
-static void next_batch(cyclegan_trainer *r, int *a, int *b) {
-    tape *t = &r->base.t;
-    if (!r->base.with_data) {
-        *a = tape_net_view(t, &r->fixed_a, 0);
-        *b = tape_net_view(t, &r->fixed_b, 0);
-        return;
-    }
-    cyclegan_data *d = r->data;
-    long epoch = r->base.step / r->base.spe, pos = (r->base.step % r->base.spe) * r->B;
-    if (d->epoch != epoch || d->pos != pos || !d->fa) cyclegan_data_seek(d, epoch, pos);
-    const float *ha, *hb;
-    int n = cyclegan_data_next(d, &ha, &hb), S = r->s.size;
-    *a = tape_upload(t, n, d->ca, S, S, ha);
-    *b = tape_upload(t, n, d->cb, S, S, hb);
-}
-
 void cyclegan_trainer_iteration(cyclegan_trainer *r, const tensor *real_a, const tensor *real_b, cyclegan_step_vars *sv) {
     tape *t = &r->base.t;
     tape_reset(t);
     memset(sv, 0xff, sizeof *sv); /* every handle -1 */
     int A, B;
     if (real_a && real_b) A = tape_input(t, *real_a), B = tape_input(t, *real_b);
-    else next_batch(r, &A, &B);
+    else image_pairs_next(&r->src, &r->base, &A, &B);
     sv->real_a = A, sv->real_b = B;
     double lr = cyclegan_lr_at(r, r->base.step / r->base.spe);
     r->og_a.lr = r->og_b.lr = r->od_a.lr = r->od_b.lr = lr;
@@ -193,14 +164,7 @@ void cyclegan_trainer_free(cyclegan_trainer *r) {
     }
     image_pool_free(&r->pool_a);
     image_pool_free(&r->pool_b);
-    if (r->data) {
-        cyclegan_data_close(r->data);
-        free(r->data);
-    }
-    if (!r->base.with_data) {
-        net_free(&r->fixed_a);
-        net_free(&r->fixed_b);
-    }
+    image_pairs_close(&r->src);
 }
 
 static void cyclegan_free(trainer *tr) { cyclegan_trainer_free((cyclegan_trainer *)tr); }
@@ -210,7 +174,7 @@ static void cyclegan_describe(trainer *tr, FILE *f) {
     fprintf(f,
             "CycleGAN %dx%d, A %d channel(s) (%d images), B %d channel(s) (%d images), ngf %d, %d blocks, batch %d, "
             "%ld steps per epoch, %ld + %ld epochs\n",
-            r->s.size, r->s.size, r->s.channels_a, r->data ? r->data->na : 0, r->s.channels_b, r->data ? r->data->nb : 0,
+            r->s.size, r->s.size, r->s.channels_a, r->src.data ? r->src.data->na : 0, r->s.channels_b, r->src.data ? r->src.data->nb : 0,
             r->s.ngf, r->s.n_blocks, r->B, tr->spe, r->n_epochs, r->n_epochs_decay);
 }
 
@@ -237,7 +201,7 @@ static float *translate_host(cyclegan_trainer *r, seqnet *g, const float *x, int
  * figure 11: real_A fake_B / real_B fake_A; the blocks side by side in one row, gaps between them. */
 static int cyclegan_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
     cyclegan_trainer *r = (cyclegan_trainer *)tr;
-    cyclegan_data *d = r->data;
+    cyclegan_data *d = r->src.data;
     if (!d) return 0; /* no data, no validation pairs */
     int n = d->nval, S = r->s.size, ca = d->ca, cb = d->cb;
     float *fake_b = translate_host(r, &r->g_a, d->val_a, n, ca);

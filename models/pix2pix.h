@@ -6,6 +6,7 @@
 #ifndef CLGAN_PIX2PIX_H
 #define CLGAN_PIX2PIX_H
 #include "cyclegan_data.h"
+#include "image_pairs.h"
 #include "graph.h"
 #include "model.h"
 #include "optim.h"
@@ -36,8 +37,7 @@ void pix2pix_build_discriminator(const pix2pix_spec *s, seqnet *d, clg_ctx *cl);
 typedef struct {
     trainer base;
     pix2pix_spec s;
-    cyclegan_data *data; /* NULL without data */
-    net fixed_a, fixed_b;
+    image_pairs src; /* paired folders, or a fixed random pair without data */
     seqnet g, d;
     optim og, od;
     int B;

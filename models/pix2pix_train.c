@@ -9,7 +9,6 @@
 #include "canvas.h"
 #include "images.h"
 #include "pix2pix.h"
-#include "pix2pix_data.h"
 #include "runutil.h"
 #include "tape_data.h"
 #include "util.h"
@@ -28,19 +27,8 @@ static int pix2pix_init(trainer *tr, char *err, size_t errlen) {
     r->B = (int)cfg_int(c, "train", "batch_size");
     if (pix2pix_spec_from_cfg(c, &r->s, err, errlen) != 0) return -1;
     const pix2pix_spec *s = &r->s;
-    tr->spe = 1;
-    if (tr->with_data) {
-        r->data = xcalloc(1, sizeof *r->data);
-        if (pix2pix_data_open(r->data, c, r->B, tr->seed, err, errlen) != 0) {
-            free(r->data);
-            r->data = NULL;
-            return -1;
-        }
-        tr->spe = (r->data->n + r->B - 1) / r->B;
-    } else {
-        trainer_fixed_batch(&r->fixed_a, cl, "bench_A", r->B, s->channels_a, s->size, s->size, tr->seed, -1.0f, 1.0f);
-        trainer_fixed_batch(&r->fixed_b, cl, "bench_B", r->B, s->channels_b, s->size, s->size, tr->seed + 1, -1.0f, 1.0f);
-    }
+    if (image_pairs_open(&r->src, tr, PAIRS_PAIRED, s->channels_a, s->channels_b, s->size, r->B, err, errlen) != 0)
+        return -1;
     pix2pix_build_generator(s, &r->g, cl);
     pix2pix_build_discriminator(s, &r->d, cl);
     r->lr = cfg_float(c, "train", "lr");
@@ -73,9 +61,8 @@ int pix2pix_trainer_init(pix2pix_trainer *r, const cfg *c, clg_ctx *cl, int with
     return pix2pix_init(&r->base, err, errlen);
 }
 
-static double lr_at(const pix2pix_trainer *r, long epoch) { /* the reference's 'linear' policy */
-    long over = epoch + 1 - r->n_epochs;
-    return r->lr * (1.0 - (double)(over > 0 ? over : 0) / (double)(r->n_epochs_decay + 1));
+static double lr_at(const pix2pix_trainer *r, long epoch) {
+    return lr_linear_decay(r->lr, epoch, r->n_epochs, r->n_epochs_decay);
 }
 
 static int gan_loss(pix2pix_trainer *r, int x, float y) {
@@ -86,29 +73,13 @@ static int gan_loss(pix2pix_trainer *r, int x, float y) {
     return op_sqerr_sum(t, x, tape_const(t, xv.n, xv.c, xv.h, xv.w, y), inv);
 }
 
-static void next_batch(pix2pix_trainer *r, int *a, int *b) {
-    tape *t = &r->base.t;
-    if (!r->base.with_data) {
-        *a = tape_net_view(t, &r->fixed_a, 0);
-        *b = tape_net_view(t, &r->fixed_b, 0);
-        return;
-    }
-    cyclegan_data *d = r->data;
-    long epoch = r->base.step / r->base.spe, pos = (r->base.step % r->base.spe) * r->B;
-    if (d->epoch != epoch || d->pos != pos || !d->fa) pix2pix_data_seek(d, epoch, pos);
-    const float *ha, *hb;
-    int n = pix2pix_data_next(d, &ha, &hb), S = r->s.size;
-    *a = tape_upload(t, n, d->ca, S, S, ha);
-    *b = tape_upload(t, n, d->cb, S, S, hb);
-}
-
 void pix2pix_trainer_iteration(pix2pix_trainer *r, const tensor *real_a, const tensor *real_b, pix2pix_step_vars *sv) {
     tape *t = &r->base.t;
     tape_reset(t);
     memset(sv, 0xff, sizeof *sv);
     int A, B;
     if (real_a && real_b) A = tape_input(t, *real_a), B = tape_input(t, *real_b);
-    else next_batch(r, &A, &B);
+    else image_pairs_next(&r->src, &r->base, &A, &B);
     sv->real_a = A, sv->real_b = B;
     r->og.lr = r->od.lr = lr_at(r, r->base.step / r->base.spe);
     seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
@@ -146,14 +117,7 @@ void pix2pix_trainer_free(pix2pix_trainer *r) {
     optim_free(&r->od);
     seq_free(&r->g);
     seq_free(&r->d);
-    if (r->data) {
-        pix2pix_data_close(r->data);
-        free(r->data);
-    }
-    if (!r->base.with_data) {
-        net_free(&r->fixed_a);
-        net_free(&r->fixed_b);
-    }
+    image_pairs_close(&r->src);
 }
 
 static void pix2pix_free(trainer *tr) { pix2pix_trainer_free((pix2pix_trainer *)tr); }
@@ -163,7 +127,7 @@ static void pix2pix_describe(trainer *tr, FILE *f) {
     fprintf(f,
             "pix2pix %dx%d, A %d -> B %d channel(s), %d pairs, U-Net %d downs ngf %d, PatchGAN %d layers ndf %d, %s norm, "
             "%s, batch %d, %ld steps per epoch, %ld + %ld epochs\n",
-            r->s.size, r->s.size, r->s.channels_a, r->s.channels_b, r->data ? r->data->n : 0, r->s.num_downs, r->s.ngf,
+            r->s.size, r->s.size, r->s.channels_a, r->s.channels_b, r->src.data ? r->src.data->n : 0, r->s.num_downs, r->s.ngf,
             r->s.n_layers_d, r->s.ndf, r->s.batch_norm ? "batch" : "instance", r->s.lsgan ? "lsgan" : "vanilla GAN", r->B,
             tr->spe, r->n_epochs, r->n_epochs_decay);
 }
@@ -178,7 +142,7 @@ static void pix2pix_progress(trainer *tr, char *out, size_t outlen) {
  * pix2pix figures). G runs in evaluation mode (running batch-norm statistics, no dropout). */
 static int pix2pix_grids(trainer *tr, const char *dir, const char *tag, char *err, size_t errlen) {
     pix2pix_trainer *r = (pix2pix_trainer *)tr;
-    cyclegan_data *d = r->data;
+    cyclegan_data *d = r->src.data;
     if (!d) return 0;
     int n = d->nval, S = r->s.size, ca = d->ca, cb = d->cb;
     tape *t = &tr->t;
