@@ -319,26 +319,24 @@ static const char *const meta_keys[META_N] = {
     "bicyclegan.ngf",        "bicyclegan.ndf",        "bicyclegan.nef",     "bicyclegan.num_downs",
     "bicyclegan.z_all",      "bicyclegan.batch_norm", "bicyclegan.dropout", "bicyclegan.num_d",
     "bicyclegan.encoder",    "bicyclegan.e_blocks"};
-static int *spec_field(bicycle_spec *s, int i) {
-    int *f[META_N] = {&s->channels_a, &s->channels_b, &s->size,       &s->nz,      &s->ngf,   &s->ndf,     &s->nef,
+static void spec_fields(bicycle_spec *s, int *f[META_N]) {
+    int *all[META_N] = {&s->channels_a, &s->channels_b, &s->size,       &s->nz,      &s->ngf,   &s->ndf,     &s->nef,
                       &s->num_downs,  &s->z_all,      &s->batch_norm, &s->dropout, &s->num_d, &s->encoder, &s->e_blocks};
-    return f[i];
+    memcpy(f, all, sizeof all);
 }
 
 static void bicycle_meta_save(trainer *tr, ckpt_meta *meta) {
     bicycle_trainer *r = (bicycle_trainer *)tr;
     ckpt_meta_add(meta, "opt_t", "%ld", r->og.t);
-    for (int i = 0; i < META_N; i++) ckpt_meta_add(meta, meta_keys[i], "%d", *spec_field(&r->s, i));
+    int *fields[META_N];
+    spec_fields(&r->s, fields);
+    ckpt_meta_add_ints(meta, meta_keys, fields, META_N);
 }
 
 static int bicycle_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     bicycle_trainer *r = (bicycle_trainer *)tr;
     long t;
-    if (ckpt_meta_long(f, path, "opt_t", &t, err, errlen) != 0) return -1;
-    if (t < 0 || t > trainer_total_steps(tr)) {
-        set_err(err, errlen, "%s: checkpoint metadata 'opt_t' = %ld is outside 0..%ld", path, t, trainer_total_steps(tr));
-        return -1;
-    }
+    if (ckpt_meta_long_range(f, path, "opt_t", 0, tr->step, &t, err, errlen) != 0) return -1; /* one update per step */
     r->og.t = r->oe.t = t;
     for (int i = 0; i < r->d.n; i++) r->od[i].t = r->od2[i].t = t;
     return 0;
@@ -346,15 +344,9 @@ static int bicycle_meta_load(trainer *tr, const st_file *f, const char *path, ch
 
 int bicycle_spec_from_meta(const st_file *f, const char *path, bicycle_spec *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    for (int i = 0; i < META_N; i++) {
-        long v;
-        if (ckpt_meta_long(f, path, meta_keys[i], &v, err, errlen) != 0) return -1;
-        if (v < 0 || v > 65536) {
-            set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is out of range", path, meta_keys[i], v);
-            return -1;
-        }
-        *spec_field(s, i) = (int)v;
-    }
+    int *fields[META_N];
+    spec_fields(s, fields);
+    if (ckpt_meta_read_ints(f, path, meta_keys, fields, META_N, err, errlen) != 0) return -1;
     if (s->channels_a < 1 || s->channels_a > 3 || s->channels_b < 1 || s->channels_b > 3 || s->ngf < 1 || s->nz < 1 ||
         s->nz > 4096 || s->num_downs < 5 || s->num_downs > 12 || s->encoder > 1) {
         set_err(err, errlen, "%s: checkpoint metadata describes no valid BicycleGAN generator", path);

@@ -111,28 +111,25 @@ static const char *const meta_keys[CYCLEGAN_META_N] = {
     "cyclegan.n_blocks",   "cyclegan.n_layers_d", "cyclegan.up_tconv", "cyclegan.size",
 };
 
-static int *spec_field(cyclegan_spec *s, int i) {
-    int *f[CYCLEGAN_META_N] = {&s->channels_a, &s->channels_b, &s->ngf,      &s->ndf,
-                               &s->n_blocks,   &s->n_layers_d, &s->up_tconv, &s->size};
-    return f[i];
+static void spec_fields(cyclegan_spec *s, int *f[CYCLEGAN_META_N]) {
+    int *all[CYCLEGAN_META_N] = {&s->channels_a, &s->channels_b, &s->ngf,      &s->ndf,
+                                 &s->n_blocks,   &s->n_layers_d, &s->up_tconv, &s->size};
+    memcpy(f, all, sizeof all);
 }
 
-void cyclegan_spec_meta(const cyclegan_spec *s, char vals[CYCLEGAN_META_N][24], const char *keys[CYCLEGAN_META_N]) {
+void cyclegan_spec_meta(const cyclegan_spec *s, ckpt_meta *meta) {
     cyclegan_spec copy = *s;
-    for (int i = 0; i < CYCLEGAN_META_N; i++) {
-        keys[i] = meta_keys[i];
-        snprintf(vals[i], 24, "%d", *spec_field(&copy, i));
-    }
+    int *fields[CYCLEGAN_META_N];
+    spec_fields(&copy, fields);
+    ckpt_meta_add_ints(meta, meta_keys, fields, CYCLEGAN_META_N);
 }
 
 int cyclegan_spec_from_meta(const st_file *f, const char *path, cyclegan_spec *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     s->lsgan = 1;
-    for (int i = 0; i < CYCLEGAN_META_N; i++) {
-        long v;
-        if (ckpt_meta_long_range(f, path, meta_keys[i], 0, 65536, &v, err, errlen) != 0) return -1;
-        *spec_field(s, i) = (int)v;
-    }
+    int *fields[CYCLEGAN_META_N];
+    spec_fields(s, fields);
+    if (ckpt_meta_read_ints(f, path, meta_keys, fields, CYCLEGAN_META_N, err, errlen) != 0) return -1;
     if (s->channels_a < 1 || s->channels_a > 3 || s->channels_b < 1 || s->channels_b > 3 || s->ngf < 1) {
         set_err(err, errlen, "%s: checkpoint metadata describes no valid generator", path);
         return -1;

@@ -30,7 +30,7 @@ void cyclegan_build_discriminator(const cyclegan_spec *s, seqnet *d, clg_ctx *cl
 /* The spec as checkpoint metadata ("cyclegan.ngf" = "64", ...) and back: a generator can be rebuilt
  * from a checkpoint alone (./translate). */
 #define CYCLEGAN_META_N 8
-void cyclegan_spec_meta(const cyclegan_spec *s, char vals[CYCLEGAN_META_N][24], const char *keys[CYCLEGAN_META_N]);
+void cyclegan_spec_meta(const cyclegan_spec *s, ckpt_meta *meta);
 int cyclegan_spec_from_meta(const st_file *f, const char *path, cyclegan_spec *s, char *err, size_t errlen);
 int cyclegan_spec_from_cfg(const cfg *c, cyclegan_spec *s, char *err, size_t errlen);
 

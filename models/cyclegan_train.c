@@ -242,10 +242,7 @@ static void cyclegan_meta_save(trainer *tr, ckpt_meta *meta) {
     ckpt_meta_add(meta, "opt_t", "%ld", r->og_a.t);
     ckpt_meta_add(meta, "pool_A.count", "%d", r->pool_a.count);
     ckpt_meta_add(meta, "pool_B.count", "%d", r->pool_b.count);
-    char vals[CYCLEGAN_META_N][24];
-    const char *keys[CYCLEGAN_META_N];
-    cyclegan_spec_meta(&r->s, vals, keys); /* the generator's shape, for ./translate */
-    for (int i = 0; i < CYCLEGAN_META_N; i++) ckpt_meta_add(meta, keys[i], "%s", vals[i]);
+    cyclegan_spec_meta(&r->s, meta); /* the generator's shape, for ./translate */
 }
 
 static int cyclegan_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {

@@ -51,6 +51,11 @@ typedef struct {
     int n;
 } ckpt_meta;
 void ckpt_meta_add(ckpt_meta *m, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A network's shape as metadata, so a checkpoint alone rebuilds it (./translate): n integer fields under
+ * keys[i], written, and read back each within [0, 65536] (the error names the field). */
+void ckpt_meta_add_ints(ckpt_meta *m, const char *const *keys, int *const *fields, int n);
+int ckpt_meta_read_ints(const st_file *f, const char *path, const char *const *keys, int *const *fields, int n, char *err,
+                        size_t errlen);
 
 /* A network ready for image-to-image inference (./translate), rebuilt from a checkpoint alone. */
 typedef struct {

@@ -182,41 +182,33 @@ static int pix2pix_parts(trainer *tr, ckpt_part *parts) {
 static const char *const meta_keys[META_N] = {"pix2pix.channels_a", "pix2pix.channels_b", "pix2pix.ngf",
                                               "pix2pix.ndf",        "pix2pix.num_downs",  "pix2pix.n_layers_d",
                                               "pix2pix.batch_norm", "pix2pix.dropout",    "pix2pix.size"};
-static int *spec_field(pix2pix_spec *s, int i) {
-    int *f[META_N] = {&s->channels_a, &s->channels_b, &s->ngf,     &s->ndf, &s->num_downs,
+static void spec_fields(pix2pix_spec *s, int *f[META_N]) {
+    int *all[META_N] = {&s->channels_a, &s->channels_b, &s->ngf,     &s->ndf, &s->num_downs,
                       &s->n_layers_d, &s->batch_norm, &s->dropout, &s->size};
-    return f[i];
+    memcpy(f, all, sizeof all);
 }
 
 static void pix2pix_meta_save(trainer *tr, ckpt_meta *meta) {
     pix2pix_trainer *r = (pix2pix_trainer *)tr;
     ckpt_meta_add(meta, "opt_t", "%ld", r->og.t);
-    for (int i = 0; i < META_N; i++) ckpt_meta_add(meta, meta_keys[i], "%d", *spec_field(&r->s, i));
+    int *fields[META_N];
+    spec_fields(&r->s, fields);
+    ckpt_meta_add_ints(meta, meta_keys, fields, META_N);
 }
 
 static int pix2pix_meta_load(trainer *tr, const st_file *f, const char *path, char *err, size_t errlen) {
     pix2pix_trainer *r = (pix2pix_trainer *)tr;
     long t;
-    if (ckpt_meta_long(f, path, "opt_t", &t, err, errlen) != 0) return -1;
-    if (t < 0 || t > trainer_total_steps(tr)) {
-        set_err(err, errlen, "%s: checkpoint metadata 'opt_t' = %ld is outside 0..%ld", path, t, trainer_total_steps(tr));
-        return -1;
-    }
+    if (ckpt_meta_long_range(f, path, "opt_t", 0, tr->step, &t, err, errlen) != 0) return -1; /* one update per step */
     r->og.t = r->od.t = t;
     return 0;
 }
 
 static int spec_from_meta(const st_file *f, const char *path, pix2pix_spec *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    for (int i = 0; i < META_N; i++) {
-        long v;
-        if (ckpt_meta_long(f, path, meta_keys[i], &v, err, errlen) != 0) return -1;
-        if (v < 0 || v > 65536) {
-            set_err(err, errlen, "%s: checkpoint metadata '%s' = %ld is out of range", path, meta_keys[i], v);
-            return -1;
-        }
-        *spec_field(s, i) = (int)v;
-    }
+    int *fields[META_N];
+    spec_fields(s, fields);
+    if (ckpt_meta_read_ints(f, path, meta_keys, fields, META_N, err, errlen) != 0) return -1;
     if (s->channels_a < 1 || s->channels_a > 3 || s->channels_b < 1 || s->channels_b > 3 || s->ngf < 1 || s->num_downs < 5 ||
         s->num_downs > 12) {
         set_err(err, errlen, "%s: checkpoint metadata describes no valid U-Net generator", path);

@@ -26,6 +26,20 @@ void ckpt_meta_add(ckpt_meta *m, const char *key, const char *fmt, ...) {
     m->n++;
 }
 
+void ckpt_meta_add_ints(ckpt_meta *m, const char *const *keys, int *const *fields, int n) {
+    for (int i = 0; i < n; i++) ckpt_meta_add(m, keys[i], "%d", *fields[i]);
+}
+
+int ckpt_meta_read_ints(const st_file *f, const char *path, const char *const *keys, int *const *fields, int n, char *err,
+                        size_t errlen) {
+    for (int i = 0; i < n; i++) {
+        long v;
+        if (ckpt_meta_long_range(f, path, keys[i], 0, 65536, &v, err, errlen) != 0) return -1;
+        *fields[i] = (int)v;
+    }
+    return 0;
+}
+
 trainer *trainer_new(const model_desc *m, const cfg *c, clg_ctx *cl, int with_data, char *err, size_t errlen) {
     if (m->size < sizeof(trainer)) die("model %s: trainer size %zu", m->type, m->size);
     trainer *tr = xcalloc(1, m->size);
