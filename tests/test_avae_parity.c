@@ -22,6 +22,7 @@
 #include "avae.h"
 #include "check.h"
 #include "devtest.h"
+#include "parity_harness.h"
 #include "rng.h"
 #include "safetensors.h"
 #include "tape_data.h"
@@ -55,40 +56,18 @@ static const scenario scenarios[] = {
 
 static char tmpdir[] = "/tmp/clgan_test_avae_parity_XXXXXX";
 
-static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
-    snprintf(out, n, "%s/%s_%s.safetensors", tmpdir, scen, what);
-}
-
-static int save_as(trainer *tr, const char *scen, const char *what) {
-    char err[1024], from[256], to[256];
-    int rc = trainer_save(tr, tmpdir, err, sizeof err);
-    CHECK(rc == 0, "%s: checkpoint: %s", scen, err);
-    snprintf(from, sizeof from, "%s/checkpoint.safetensors", tmpdir);
-    tmp_path(to, sizeof to, scen, what);
-    if (rc == 0 && rename(from, to) != 0) {
-        CHECK(0, "rename %s -> %s", from, to);
-        rc = -1;
-    }
-    return rc;
-}
-
 static int run_scenario(clg_ctx *cl, const scenario *sc) {
-    char err[2048], path[256];
-    cfg *c = model_schema(&avae_model);
-    int ok = 1;
-    for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++) ok = !cfg_set(c, common_sets[i], err, sizeof err);
-    for (int i = 0; i < 16 && sc->sets[i] && ok; i++) ok = !cfg_set(c, sc->sets[i], err, sizeof err);
-    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
-    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
-    CHECK(ok, "%s: config: %s", sc->name, err);
+    char err[2048], path[4300];
+    cfg *c = parity_config(&avae_model, tmpdir, common_sets, (int)(sizeof common_sets / sizeof *common_sets), sc->sets, 16, sc->name);
+    int ok = c != NULL;
     trainer *tr = ok ? trainer_new(&avae_model, c, cl, 0, err, sizeof err) : NULL;
     if (!tr) {
         CHECK(!ok, "%s: trainer_new: %s", sc->name, err);
-        cfg_free(c);
+        if (c) cfg_free(c);
         return -1;
     }
     avae_trainer *r = (avae_trainer *)tr;
-    int io_ok = save_as(tr, sc->name, "init") == 0;
+    int io_ok = parity_save_as(tr, tmpdir, sc->name, "init") == 0;
     int B = r->B, C = r->m.s.channels, S = r->m.s.size, Z = r->m.s.zdim;
     size_t nx = (size_t)B * C * S * S, nz = (size_t)B * Z;
     float *X = xmalloc(ITERS * nx * sizeof *X), *E = xmalloc(ITERS * nz * sizeof *E), *G = xmalloc(ITERS * nz * sizeof *G);
@@ -113,7 +92,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
                row[11], row[12]);
         char what[16];
         snprintf(what, sizeof what, "after%d", it + 1);
-        io_ok &= save_as(tr, sc->name, what) == 0;
+        io_ok &= parity_save_as(tr, tmpdir, sc->name, what) == 0;
     }
     CHECK(r->oe.t == ITERS && r->og.t == ITERS && r->od.t == ITERS, "%s: optimizer steps %ld / %ld / %ld, want %d", sc->name,
           r->oe.t, r->og.t, r->od.t, ITERS);
@@ -134,7 +113,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     }
     mk[NK] = "controller", mv[NK] = cfg_str(c, "avae", "controller");
     mk[NK + 1] = "k_clamp", mv[NK + 1] = cfg_bool(c, "avae", "k_clamp") ? "1" : "0";
-    tmp_path(path, sizeof path, sc->name, "trace");
+    parity_path(path, sizeof path, tmpdir, sc->name, "trace");
     int rc = st_save(path, trc, 4, mk, mv, NK + 2, err, sizeof err);
     CHECK(rc == 0, "st_save %s: %s", path, err);
     io_ok &= rc == 0;
@@ -144,20 +123,6 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     trainer_free(tr);
     cfg_free(c);
     return io_ok ? 0 : -1;
-}
-
-static void cleanup(void) {
-    char p[256];
-    for (int s = 0; s < NSCEN; s++)
-        for (int k = -1; k <= ITERS; k++) {
-            char what[16];
-            snprintf(what, sizeof what, k < 0 ? "trace" : k == 0 ? "init" : "after%d", k);
-            tmp_path(p, sizeof p, scenarios[s].name, what);
-            unlink(p);
-        }
-    snprintf(p, sizeof p, "%s/config.ini", tmpdir);
-    unlink(p);
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
 }
 
 int main(void) {
@@ -172,7 +137,7 @@ int main(void) {
         CHECK(ok, "the PyTorch side (%s) reported a mismatch or failed", SCRIPT);
     }
     if (getenv("AVAE_PARITY_KEEP")) printf("kept %s (AVAE_PARITY_KEEP is set)\n", tmpdir);
-    else cleanup();
+    else parity_remove_dir(tmpdir);
     clg_close(cl);
     TEST_END();
 }

@@ -31,6 +31,7 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "parity_harness.h"
 #include "bicyclegan.h"
 #include "tape_data.h"
 #include "rng.h"
@@ -70,42 +71,14 @@ static const scenario scenarios[] = {
 
 static char tmpdir[] = "/tmp/clgan_test_bicyclegan_parity_XXXXXX";
 
-static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
-    snprintf(out, n, "%s/%s_%s.safetensors", tmpdir, scen, what);
-}
-
-static int save_as(bicycle_trainer *r, const char *scen, const char *what) {
-    char err[1024], from[256], to[256];
-    int rc = trainer_save(&r->base, tmpdir, err, sizeof err);
-    CHECK(rc == 0, "%s: checkpoint: %s", scen, err);
-    snprintf(from, sizeof from, "%s/checkpoint.safetensors", tmpdir);
-    tmp_path(to, sizeof to, scen, what);
-    if (rc == 0 && rename(from, to) != 0) {
-        CHECK(0, "rename %s -> %s", from, to);
-        rc = -1;
-    }
-    return rc;
-}
-
-static float *random_images(rng_seq *rs, size_t n) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(rs) - 1.0f;
-    return v;
-}
-
 static int run_scenario(clg_ctx *cl, const scenario *sc) {
-    char err[2048], path[256];
-    cfg *c = model_schema(&bicyclegan_model);
-    int ok = 1;
-    for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++) ok = !cfg_set(c, common_sets[i], err, sizeof err);
-    for (int i = 0; i < 12 && sc->sets[i] && ok; i++) ok = !cfg_set(c, sc->sets[i], err, sizeof err);
-    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
-    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
-    CHECK(ok, "%s: config: %s", sc->name, err);
+    char err[2048], path[4300];
+    cfg *c = parity_config(&bicyclegan_model, tmpdir, common_sets, (int)(sizeof common_sets / sizeof *common_sets), sc->sets, 12, sc->name);
+    int ok = c != NULL;
     bicycle_trainer r;
     if (!ok || bicycle_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
         CHECK(ok == 0, "%s: bicycle_trainer_init: %s", sc->name, err);
-        cfg_free(c);
+        if (c) cfg_free(c);
         return -1;
     }
     /* E's heads start at mu = 0.5, log sigma^2 = -1 (biases): at the N(0, 0.02) init both are ~1e-3, and
@@ -120,11 +93,11 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
         clg_write(cl, r.e.params->w, r.e.params->p[i].off, (size_t)r.s.nz, v);
         r.e.params->version++;
     }
-    int io_ok = save_as(&r, sc->name, "init") == 0;
+    int io_ok = parity_save_as(&r.base, tmpdir, sc->name, "init") == 0;
     int B = r.B, S = r.s.size, ca = r.s.channels_a, cb = r.s.channels_b;
     size_t na = (size_t)B * ca * S * S, nb = (size_t)B * cb * S * S;
     rng_seq rs = rng_seq_make(11, RNG_STREAM_TEST, 0);
-    float *A = random_images(&rs, ITERS * na), *Bi = random_images(&rs, ITERS * nb), losses[ITERS * NLOSS];
+    float *A = parity_random_images(&rs, ITERS * na), *Bi = parity_random_images(&rs, ITERS * nb), losses[ITERS * NLOSS];
     tensor ta = {.mem = clg_alloc(cl, na), .n = B, .c = ca, .h = S, .w = S};
     tensor tb = {.mem = clg_alloc(cl, nb), .n = B, .c = cb, .h = S, .w = S};
     int h = B / 2, nz = r.s.nz;
@@ -146,7 +119,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
                losses[it * NLOSS + 4], losses[it * NLOSS + 5], losses[it * NLOSS + 6], losses[it * NLOSS + 7]);
         char what[16];
         snprintf(what, sizeof what, "after%d", it + 1);
-        io_ok &= save_as(&r, sc->name, what) == 0;
+        io_ok &= parity_save_as(&r.base, tmpdir, sc->name, what) == 0;
     }
     CHECK(r.og.t == ITERS && r.oe.t == ITERS && r.od[0].t == ITERS && r.od2[0].t == ITERS, "%s: optimizer steps %ld %ld %ld %ld, want %d",
           sc->name, r.og.t, r.oe.t, r.od[0].t, r.od2[0].t, ITERS);
@@ -171,7 +144,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     snprintf(nl, sizeof nl, "%d", r.s.n_layers_d);
     const char *mv[] = {lsgan, lam[0], lam[1], lam[2], lam[3], lam[4], lam[5], nl, lr, b1, b2, eps_s,
                         "G_GAN,G_GAN2,D,D2,G_L1,z_L1,kl,div"};
-    tmp_path(path, sizeof path, sc->name, "trace");
+    parity_path(path, sizeof path, tmpdir, sc->name, "trace");
     int rc = st_save(path, tr, 5, mk, mv, 13, err, sizeof err);
     CHECK(rc == 0, "st_save %s: %s", path, err);
     io_ok &= rc == 0;
@@ -195,22 +168,18 @@ static int run_r18(clg_ctx *cl) {
                                        "bicyclegan.ngf=4", "bicyclegan.ndf=4", "bicyclegan.nz=3",
                                        "bicyclegan.encoder=resnet18", "bicyclegan.num_d=1", "bicyclegan.n_layers_d=1",
                                        "train.batch_size=2"};
-    char err[2048], path[256];
-    cfg *c = model_schema(&bicyclegan_model);
-    int ok = 1;
-    for (size_t i = 0; i < sizeof sets / sizeof *sets && ok; i++) ok = !cfg_set(c, sets[i], err, sizeof err);
-    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
-    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
+    char err[2048], path[4300];
+    cfg *c = parity_config(&bicyclegan_model, tmpdir, sets, (int)(sizeof sets / sizeof *sets), NULL, 0, "r18");
     bicycle_trainer r;
-    if (!ok || bicycle_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
-        CHECK(0, "r18: %s", err);
-        cfg_free(c);
+    if (!c || bicycle_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
+        CHECK(!c, "r18: %s", err);
+        if (c) cfg_free(c);
         return -1;
     }
-    int io_ok = save_as(&r, "r18", "init") == 0;
+    int io_ok = parity_save_as(&r.base, tmpdir, "r18", "init") == 0;
     rng_seq rs = rng_seq_make(13, RNG_STREAM_TEST, 0);
     size_t nb = (size_t)2 * 3 * 32 * 32;
-    float *Bi = random_images(&rs, nb), out[2 * 2 * 64];
+    float *Bi = parity_random_images(&rs, nb), out[2 * 2 * 64];
     tape *t = &r.base.t;
     tape_reset(t);
     seq_ctx ctx = {.training = 0};
@@ -222,31 +191,13 @@ static int run_r18(clg_ctx *cl) {
         {.name = "e_out", .ndim = 2, .shape = {2, 2 * nz}, .data = out},
     };
     const char *mk[] = {"kind"}, *mv[] = {"r18"};
-    tmp_path(path, sizeof path, "r18", "trace");
+    parity_path(path, sizeof path, tmpdir, "r18", "trace");
     int rc = st_save(path, tr, 2, mk, mv, 1, err, sizeof err);
     CHECK(rc == 0, "st_save %s: %s", path, err);
     free(Bi);
     bicycle_trainer_free(&r);
     cfg_free(c);
     return io_ok && rc == 0 ? 0 : -1;
-}
-
-static void cleanup(void) {
-    char p[256];
-    for (int s = 0; s < NSCEN; s++)
-        for (int k = -1; k <= ITERS; k++) {
-            char what[16];
-            snprintf(what, sizeof what, k < 0 ? "trace" : k == 0 ? "init" : "after%d", k);
-            tmp_path(p, sizeof p, scenarios[s].name, what);
-            unlink(p);
-        }
-    tmp_path(p, sizeof p, "r18", "init");
-    unlink(p);
-    tmp_path(p, sizeof p, "r18", "trace");
-    unlink(p);
-    snprintf(p, sizeof p, "%s/config.ini", tmpdir);
-    unlink(p);
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
 }
 
 int main(void) {
@@ -263,7 +214,7 @@ int main(void) {
         CHECK(ok, "the PyTorch side (%s) reported a mismatch or failed", SCRIPT);
     }
     if (getenv("BICYCLEGAN_PARITY_KEEP")) printf("kept %s (BICYCLEGAN_PARITY_KEEP is set)\n", tmpdir);
-    else cleanup();
+    else parity_remove_dir(tmpdir);
     clg_close(cl);
     TEST_END();
 }

@@ -33,6 +33,7 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "parity_harness.h"
 #include "checkpoint.h"
 #include "gan.h"
 #include "safetensors.h"
@@ -87,24 +88,9 @@ static const scenario scenarios[] = {
 
 static char tmpdir[] = "/tmp/clgan_test_gan_parity_XXXXXX";
 
-static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
-    snprintf(out, n, "%s/%s_%s.safetensors", tmpdir, scen, what);
-}
-
-static void cleanup(void) {
-    char p[256];
-    static const char *const what[] = {"init", "trace", "final"};
-    for (int s = 0; s < NSCEN; s++)
-        for (int k = 0; k < 3; k++) {
-            tmp_path(p, sizeof p, scenarios[s].name, what[k]);
-            unlink(p);
-        }
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
-}
-
 static int save_ckpt(gan_trainer *r, const char *scen, const char *what) {
     char path[256], err[512], gt[32], dt[32];
-    tmp_path(path, sizeof path, scen, what);
+    parity_path(path, sizeof path, tmpdir, scen, what);
     snprintf(gt, sizeof gt, "%ld", r->og.t);
     snprintf(dt, sizeof dt, "%ld", r->od.t);
     ckpt_part parts[4] = {{&r->g.params, &r->og}, {&r->d.params, &r->od}, {&r->g.buffers, NULL}, {&r->d.buffers, NULL}};
@@ -243,7 +229,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
                         cfg_str(c, "data", "train_images"), cfg_str(c, "data", "train_labels"), lim,
                         r.s.conditional ? "1" : "0", ncls, cfg_str(c, "gan", "optimizer"), clip};
     char path[256];
-    tmp_path(path, sizeof path, sc->name, "trace");
+    parity_path(path, sizeof path, tmpdir, sc->name, "trace");
     int rc = st_save(path, tr, nt, mk, mv, (int)(sizeof mk / sizeof *mk), err, sizeof err);
     CHECK(rc == 0, "st_save %s: %s", path, err);
     io_ok &= rc == 0;
@@ -278,7 +264,7 @@ int main(void) {
     }
 
     if (getenv("GAN_PARITY_KEEP")) printf("kept %s (GAN_PARITY_KEEP is set)\n", tmpdir);
-    else cleanup();
+    else parity_remove_dir(tmpdir);
     clg_close(cl);
     TEST_END();
 }

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "parity_harness.h"
 #include "pix2pix.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -53,49 +54,21 @@ static const scenario scenarios[] = {
 
 static char tmpdir[] = "/tmp/clgan_test_pix2pix_parity_XXXXXX";
 
-static void tmp_path(char *out, size_t n, const char *scen, const char *what) {
-    snprintf(out, n, "%s/%s_%s.safetensors", tmpdir, scen, what);
-}
-
-static int save_as(pix2pix_trainer *r, const char *scen, const char *what) {
-    char err[1024], from[256], to[256];
-    int rc = trainer_save(&r->base, tmpdir, err, sizeof err);
-    CHECK(rc == 0, "%s: checkpoint: %s", scen, err);
-    snprintf(from, sizeof from, "%s/checkpoint.safetensors", tmpdir);
-    tmp_path(to, sizeof to, scen, what);
-    if (rc == 0 && rename(from, to) != 0) {
-        CHECK(0, "rename %s -> %s", from, to);
-        rc = -1;
-    }
-    return rc;
-}
-
-static float *random_images(rng_seq *rs, size_t n) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = 2.0f * rng_uniform(rs) - 1.0f;
-    return v;
-}
-
 static int run_scenario(clg_ctx *cl, const scenario *sc) {
-    char err[2048], path[256];
-    cfg *c = model_schema(&pix2pix_model);
-    int ok = 1;
-    for (size_t i = 0; i < sizeof common_sets / sizeof *common_sets && ok; i++) ok = !cfg_set(c, common_sets[i], err, sizeof err);
-    for (int i = 0; i < 8 && sc->sets[i] && ok; i++) ok = !cfg_set(c, sc->sets[i], err, sizeof err);
-    snprintf(path, sizeof path, "%s/config.ini", tmpdir);
-    if (ok) ok = cfg_write(c, path, err, sizeof err) == 0;
-    CHECK(ok, "%s: config: %s", sc->name, err);
+    char err[2048], path[4300];
+    cfg *c = parity_config(&pix2pix_model, tmpdir, common_sets, (int)(sizeof common_sets / sizeof *common_sets), sc->sets, 8, sc->name);
+    int ok = c != NULL;
     pix2pix_trainer r;
     if (!ok || pix2pix_trainer_init(&r, c, cl, 0, err, sizeof err) != 0) {
         CHECK(ok == 0, "%s: pix2pix_trainer_init: %s", sc->name, err);
-        cfg_free(c);
+        if (c) cfg_free(c);
         return -1;
     }
-    int io_ok = save_as(&r, sc->name, "init") == 0;
+    int io_ok = parity_save_as(&r.base, tmpdir, sc->name, "init") == 0;
     int B = r.B, S = r.s.size, ca = r.s.channels_a, cb = r.s.channels_b;
     size_t na = (size_t)B * ca * S * S, nb = (size_t)B * cb * S * S;
     rng_seq rs = rng_seq_make(11, RNG_STREAM_TEST, 0);
-    float *A = random_images(&rs, ITERS * na), *Bi = random_images(&rs, ITERS * nb), losses[ITERS * NLOSS];
+    float *A = parity_random_images(&rs, ITERS * na), *Bi = parity_random_images(&rs, ITERS * nb), losses[ITERS * NLOSS];
     tensor ta = {.mem = clg_alloc(cl, na), .n = B, .c = ca, .h = S, .w = S};
     tensor tb = {.mem = clg_alloc(cl, nb), .n = B, .c = cb, .h = S, .w = S};
     for (int it = 0; it < ITERS; it++) {
@@ -112,7 +85,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
                losses[it * NLOSS + 1], losses[it * NLOSS + 2], losses[it * NLOSS + 3]);
         char what[16];
         snprintf(what, sizeof what, "after%d", it + 1);
-        io_ok &= save_as(&r, sc->name, what) == 0;
+        io_ok &= parity_save_as(&r.base, tmpdir, sc->name, what) == 0;
     }
     CHECK(r.og.t == ITERS && r.od.t == ITERS, "%s: optimizer steps %ld / %ld, want %d", sc->name, r.og.t, r.od.t, ITERS);
     st_tensor tr[3] = {
@@ -129,7 +102,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     snprintf(eps, sizeof eps, "%.17g", cfg_float(c, "train", "eps"));
     const char *mk[] = {"lsgan", "lambda_l1", "lr", "beta1", "beta2", "eps", "columns"};
     const char *mv[] = {lsgan, lam, lr, b1, b2, eps, "G_GAN,G_L1,D_real,D_fake"};
-    tmp_path(path, sizeof path, sc->name, "trace");
+    parity_path(path, sizeof path, tmpdir, sc->name, "trace");
     int rc = st_save(path, tr, 3, mk, mv, 7, err, sizeof err);
     CHECK(rc == 0, "st_save %s: %s", path, err);
     io_ok &= rc == 0;
@@ -140,20 +113,6 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     pix2pix_trainer_free(&r);
     cfg_free(c);
     return io_ok ? 0 : -1;
-}
-
-static void cleanup(void) {
-    char p[256];
-    for (int s = 0; s < NSCEN; s++)
-        for (int k = -1; k <= ITERS; k++) {
-            char what[16];
-            snprintf(what, sizeof what, k < 0 ? "trace" : k == 0 ? "init" : "after%d", k);
-            tmp_path(p, sizeof p, scenarios[s].name, what);
-            unlink(p);
-        }
-    snprintf(p, sizeof p, "%s/config.ini", tmpdir);
-    unlink(p);
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
 }
 
 int main(void) {
@@ -168,7 +127,7 @@ int main(void) {
         CHECK(ok, "the PyTorch side (%s) reported a mismatch or failed", SCRIPT);
     }
     if (getenv("PIX2PIX_PARITY_KEEP")) printf("kept %s (PIX2PIX_PARITY_KEEP is set)\n", tmpdir);
-    else cleanup();
+    else parity_remove_dir(tmpdir);
     clg_close(cl);
     TEST_END();
 }

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "parity_harness.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "device.h"
@@ -28,18 +29,8 @@
 #define PYTHON "/usr/bin/python3"
 
 static char tmpdir[] = "/tmp/clgan_test_vae_parity_XXXXXX";
-static const char *const files[] = {"init.safetensors", "trace.safetensors", "final.safetensors"};
 
 static void tmp_path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
-
-static void cleanup(void) {
-    char p[256];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        tmp_path(p, sizeof p, files[i]);
-        unlink(p);
-    }
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
-}
 
 static int save_ckpt(vae *m, optim *opt, const char *name, long step) {
     char path[256], err[512], stepstr[32], adam_t[32];
@@ -140,7 +131,7 @@ int main(void) {
               st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
     }
 
-    cleanup();
+    parity_remove_dir(tmpdir);
     free(eps);
     free(losses);
     tape_free(&t);
