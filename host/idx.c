@@ -1,11 +1,9 @@
 #include "idx.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -53,21 +51,10 @@ static const char *gz_cut_note(gzFile f) {
     return errnum == Z_BUF_ERROR ? " (gzip stream ends early)" : "";
 }
 
-/* Only a regular file: O_NONBLOCK so that a FIFO is seen by fstat instead of blocking the open. */
+/* Only a regular file (open_regular_fd). */
 static gzFile gz_open(const char *path, char *err, size_t errlen) {
-    errno = 0;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int fd = open_regular_fd(path, err, errlen);
+    if (fd < 0) return NULL;
     gzFile f = gzdopen(fd, "rb");
     if (!f) {
         set_err(err, errlen, "%s: cannot open: out of memory", path);

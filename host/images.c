@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -148,21 +147,10 @@ int image_prep_size(const char *path, const image_prep *p, int nh, int nw, int *
     return 0;
 }
 
-/* Opens path for reading only if it is a regular file: O_NONBLOCK so that a FIFO is seen (by
- * fstat) instead of blocking the open. NULL with err naming the path otherwise. */
+/* Opens path for reading only if it is a regular file (open_regular_fd); NULL with err otherwise. */
 static FILE *open_regular(const char *path, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    int fd = open_regular_fd(path, err, errlen);
+    if (fd < 0) return NULL;
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_html.h" /* html_esc: text in the SVG is escaped as in the page */
 #include "util.h"
 
 #define SVG_W 560
@@ -17,16 +18,6 @@
 
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                                       "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
-
-static void xml_text(FILE *f, const char *s) {
-    for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
-    }
-}
 
 double svg_tick_step(double lo, double hi, int want) {
     double span = hi - lo;
@@ -87,11 +78,11 @@ void svg_plot(FILE *f, const char *title, const char *xlabel, const char *ylabel
     fprintf(f, "<svg class=\"plot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n",
             SVG_W, SVG_H, SVG_W, SVG_H);
     fputs("<title>", f);
-    xml_text(f, title);
+    html_esc(f, title);
     fputs("</title>\n", f);
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\" stroke=\"#999\"/>\n", PL, PT, pw, ph);
     fprintf(f, "<text x=\"%d\" y=\"18\" font-size=\"14\" font-weight=\"bold\">", PL);
-    xml_text(f, title);
+    html_esc(f, title);
     fputs("</text>\n", f);
     /* ticks and grid lines */
     char lab[32];
@@ -110,11 +101,11 @@ void svg_plot(FILE *f, const char *title, const char *xlabel, const char *ylabel
                 PL, SY(v), PL + pw, SY(v), PL - 4, SY(v) + 4, lab);
     }
     fprintf(f, "<text x=\"%.0f\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">", PL + pw / 2, SVG_H - 8);
-    xml_text(f, xlabel);
+    html_esc(f, xlabel);
     fputs("</text>\n", f);
     fprintf(f, "<text x=\"14\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.0f)\">",
             PT + ph / 2, PT + ph / 2);
-    xml_text(f, ylabel);
+    html_esc(f, ylabel);
     fputs("</text>\n", f);
     /* lines: raw pale, smoothed over it; a gap where a bucket has no finite value */
     for (int pass = 0; pass < (w > 0 ? 2 : 1); pass++)
@@ -140,7 +131,7 @@ void svg_plot(FILE *f, const char *title, const char *xlabel, const char *ylabel
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"2\"/>"
                    "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">",
                 PL + pw - 110, ly - 4, PL + pw - 92, ly - 4, colours[k % 10], PL + pw - 88, ly);
-        xml_text(f, names[k]);
+        html_esc(f, names[k]);
         fputs("</text>\n", f);
     }
     fputs("</svg>\n", f);

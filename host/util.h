@@ -24,6 +24,10 @@ int mkdir_p(const char *path, char *err, size_t errlen);
 
 /* Reads a whole file into a NUL-terminated buffer. Returns NULL and fills err on failure. */
 char *read_file(const char *path, size_t *len, char *err, size_t errlen);
+/* A descriptor for reading path, only if it is a regular file: opened with O_NONBLOCK so that a FIFO or
+ * a device is seen by fstat instead of blocking the open, then blocking again. -1 with err naming the
+ * path ("cannot open: ...", "not a regular file"). */
+int open_regular_fd(const char *path, char *err, size_t errlen);
 
 /* Writes len bytes to path atomically: a temporary file beside it, flushed and fsync'ed, then
  * renamed over path, so a crash leaves either the old file or the new one, never half of one. */

@@ -357,6 +357,15 @@ int bicycle_spec_from_meta(const st_file *f, const char *path, bicycle_spec *s, 
 
 /* ---- ./translate: G(A, z) with z = 0 (the prior's mean) here; tools/translate.c --samples draws more ---- */
 
+/* The shapes a checkpoint's metadata gives (./translate needs no INI). */
+static int spec_of_checkpoint(const char *path, bicycle_spec *s, char *err, size_t errlen) {
+    st_file f;
+    if (st_load(path, &f, err, errlen) != 0) return -1;
+    int rc = bicycle_spec_from_meta(&f, path, s, err, errlen);
+    st_free(&f);
+    return rc;
+}
+
 static int bicycle_translator_open(translator *tr, clg_ctx *cl, const char *path, const char *direction, char *err,
                                    size_t errlen) {
     if (strcmp(direction, "AtoB")) {
@@ -366,10 +375,7 @@ static int bicycle_translator_open(translator *tr, clg_ctx *cl, const char *path
     }
     st_file f;
     bicycle_spec s;
-    if (st_load(path, &f, err, errlen) != 0) return -1;
-    int rc = bicycle_spec_from_meta(&f, path, &s, err, errlen);
-    st_free(&f);
-    if (rc != 0) return -1;
+    if (spec_of_checkpoint(path, &s, err, errlen) != 0) return -1;
     tr->in_c = s.channels_a, tr->out_c = s.channels_b;
     tr->size = s.size;
     tr->multiple = 1 << (s.z_all && s.num_downs < 6 ? 6 : s.num_downs);
@@ -399,10 +405,7 @@ static int bicycle_translate(translator *tr, tape *t, int x) {
 static int encoder_open(bicycle_encoder *e, clg_ctx *cl, const char *path, char *err, size_t errlen) {
     st_file f;
     bicycle_spec s;
-    if (st_load(path, &f, err, errlen) != 0) return -1;
-    int rc = bicycle_spec_from_meta(&f, path, &s, err, errlen);
-    st_free(&f);
-    if (rc != 0) return -1;
+    if (spec_of_checkpoint(path, &s, err, errlen) != 0) return -1;
     bicycle_build_encoder(&s, e, cl, 0);
     ckpt_part parts[2] = {{e->params, NULL}, {e->buffers, NULL}};
     if (ckpt_load(path, parts, e->buffers ? 2 : 1, 0, &f, err, errlen) != 0) {
