@@ -8,7 +8,10 @@ pkgs=(build-essential pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl
       libinih-dev libstb-dev zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy
       libopenblas0-pthread  # OpenBLAS: PyTorch's BLAS in the ./bench comparisons (the reference BLAS is no fair anchor)
       chromium libxml2-utils python3-pil  # the run report's browser test
-      oclgrind)  # make test-oclgrind
+      oclgrind  # make test-oclgrind
+      python3-torchvision python3-scipy  # ./evaluate's parity tests: Inception-v3/AlexNet built by torchvision, sqrtm by scipy
+      libopenmpi-dev openmpi-bin  # data-parallel training (mpirun -np N ./train) and its equivalence tests
+      clblast-utils)  # CLBlast's tuners, for ./bench --tune
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
