@@ -147,7 +147,7 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
     double lr = lr_at(r, r->base.step / r->base.spe);
     r->og.lr = r->oe.lr = lr;
     for (int i = 0; i < r->d.n; i++) r->od[i].lr = r->od2[i].lr = lr;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = (unsigned)r->base.step}; /* dropout per rank */
     unsigned step = (unsigned)r->base.step;
     sv->eps = normal_draws(t, h, nz, r->base.seed, step, 0);
     sv->z_random = normal_draws(t, h, nz, r->base.seed, step, h * nz);

@@ -106,7 +106,7 @@ void cyclegan_trainer_iteration(cyclegan_trainer *r, const tensor *real_a, const
     sv->real_a = A, sv->real_b = B;
     double lr = cyclegan_lr_at(r, r->base.step / r->base.spe);
     r->og_a.lr = r->og_b.lr = r->od_a.lr = r->od_b.lr = lr;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = (unsigned)r->base.step}; /* dropout per rank */
 
     /* G step */
     set_frozen(r, 1);

@@ -51,8 +51,11 @@ void image_pairs_next(image_pairs *p, trainer *tr, int *a, int *b) {
         n = (p->paired ? pix2pix_data_next : cyclegan_data_next)(d, &ha, &hb);
         if (n != p->B) die("cannot fill a batch of %d pairs (too many unreadable files)", p->B);
     }
-    *a = tape_upload(t, n, d->ca, p->size, p->size, ha);
-    *b = tape_upload(t, n, d->cb, p->size, p->size, hb);
+    int first = 0; /* every rank reads the whole batch and uploads its rows (all of them with one rank) */
+    trainer_shard(tr, &first, &n);
+    size_t pa = (size_t)d->ca * p->size * p->size, pb = (size_t)d->cb * p->size * p->size;
+    *a = tape_upload(t, n, d->ca, p->size, p->size, ha + (size_t)first * pa);
+    *b = tape_upload(t, n, d->cb, p->size, p->size, hb + (size_t)first * pb);
 }
 
 void image_pairs_close(image_pairs *p) {
