@@ -76,11 +76,14 @@ train: LDLIBS += $(MPI_LIBS)
 endif
 build/train_mpi: build/tools/train.o build/mpi/comm.o build/libclgan.a
 	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS) $(MPI_LIBS)
+build/tests/test_mpi_norm_mpi: build/tests/test_mpi_norm.o build/mpi/comm.o build/libclgan.a
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS) $(MPI_LIBS)
+MPI_TESTS := $(if $(strip $(MPI_LIBS)),build/train_mpi build/tests/test_mpi_norm_mpi)
 
 build/tests/%: build/tests/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-tests: $(TEST_BIN) $(if $(strip $(MPI_LIBS)),build/train_mpi)
+tests: $(TEST_BIN) $(MPI_TESTS)
 
 test: all tests
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SH)

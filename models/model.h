@@ -181,6 +181,9 @@ int trainer_draw_rows(const trainer *tr, int rows);
 /* This rank's rows of a batch-wide variable of trainer_draw_rows rows (a copy, no gradient); v itself
  * when it already has this rank's count. */
 int trainer_rank_rows(trainer *tr, int v);
+/* Means over this rank's rows (v[0..n)) into the means over the whole batch, the same on every rank
+ * (for a model's host-side decisions, such as a controller fed by losses). */
+void trainer_batch_means(trainer *tr, double *v, int n);
 /* The seed of per-element draws that cannot be split by rows (dropout masks): run.seed on rank 0 (so a
  * one-rank run is unchanged), a different one on every other rank. */
 unsigned long long trainer_rank_seed(const trainer *tr);

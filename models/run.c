@@ -100,6 +100,13 @@ int trainer_rank_rows(trainer *tr, int v) {
     return y;
 }
 
+void trainer_batch_means(trainer *tr, double *v, int n) {
+    (void)tr;
+    if (comm_size() == 1) return;
+    for (int i = 0; i < n; i++) v[i] *= comm_share();
+    comm_allreduce_sum_double(v, (size_t)n);
+}
+
 unsigned long long trainer_rank_seed(const trainer *tr) {
     return tr->seed ^ ((unsigned long long)comm_rank() * 0x9E3779B97F4A7C15ull);
 }
@@ -127,8 +134,8 @@ static void sync_start(trainer *tr) {
  * finite (every rank sees the same values, so every rank stops at the same step). */
 static int sync_losses(trainer *tr) {
     double v[LOSSLOG_MAX];
-    for (int i = 0; i < tr->nloss; i++) v[i] = comm_share() * tape_read_scalar(&tr->t, tr->loss[i]);
-    comm_allreduce_sum_double(v, (size_t)tr->nloss);
+    for (int i = 0; i < tr->nloss; i++) v[i] = tape_read_scalar(&tr->t, tr->loss[i]);
+    trainer_batch_means(tr, v, tr->nloss);
     int bad = 0;
     for (int i = 0; i < tr->nloss; i++) {
         float f = (float)v[i];

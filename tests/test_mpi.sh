@@ -5,12 +5,17 @@
 # batch 2 (one image per rank), tiny networks, a few steps: every tensor of the checkpoints (weights,
 # Adam moments, batch-norm running statistics) and every logged loss within a relative 1e-4 (the ranks
 # add float32 gradients in another order than one rank's reductions; observed differences are ~1e-6).
-# Also: a 2-rank run resumed by 1 rank lands on the 1-rank run; a batch that does not split is refused.
+# The adversarial VAE the same way (its controller's k_t from the whole batch's losses). Also: a 2-rank
+# run resumed by 1 rank lands on the 1-rank run; a batch that does not split is refused; synchronised
+# batch norm and the gradient sum against a double-precision reference on 2 and 3 ranks
+# (build/tests/test_mpi_norm_mpi, uneven shares).
 # Needs mpirun and build/train_mpi (`make tests` builds it where MPI is found); skipped otherwise.
 set -u
 cd "$(dirname "$0")/.."
 if ! command -v mpirun >/dev/null 2>&1; then echo "skipped: no mpirun on PATH (Debian: openmpi-bin)"; exit 0; fi
-if [ ! -x build/train_mpi ]; then echo "skipped: no build/train_mpi (no MPI found when building; make tests)"; exit 0; fi
+for b in build/train_mpi build/tests/test_mpi_norm_mpi; do
+    if [ ! -x $b ]; then echo "skipped: no $b (no MPI found when building; make tests builds it)"; exit 0; fi
+done
 T=$(mktemp -d /tmp/clgan_mpi_XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -21,6 +26,12 @@ check() { if [ "$1" = 1 ]; then echo "ok   $2"; pass=$((pass+1)); else echo "FAI
 one() { build/train_mpi "$@" >"$T/log" 2>&1 || { cat "$T/log"; return 1; }; }
 two() { mpirun -np 2 build/train_mpi "$@" >"$T/log" 2>&1 || { cat "$T/log"; return 1; }; }
 same() { $PY tests/mpi_compare.py "$1" "$2" "$TOL" "${4:-0}"; check $(( $? == 0 )) "$3"; }
+
+for np in 2 3; do
+    mpirun -np $np build/tests/test_mpi_norm_mpi >"$T/log" 2>&1
+    rc=$?; grep -E "^FAIL|checks,|another rank" "$T/log" | sed 's/^/     /' # each rank: its checks, failures
+    check $(( rc == 0 )) "synchronised batch norm and gradient sum on $np ranks = one rank's, double reference"
+done
 
 # VAE: 36 images in batches of 8: step 5 is the short batch of 4 (2 rows per rank), step 6 a new epoch.
 V="-c ini/vae.ini --set data.train_limit=36 --set train.batch_size=8 --set vae.hidden=32 --set run.log_every=1
@@ -49,6 +60,14 @@ one $C --set run.dir="$T/cyc1"; check $(( $? == 0 )) "CycleGAN, 1 rank, batch 2:
 two $C --set run.dir="$T/cyc2"; check $(( $? == 0 )) "CycleGAN, 2 ranks, batch 2 (1 each): 3 steps"
 # (the conv biases before instance norm: no gradient, held to 2 * lr * steps = 1.2e-3 by mpi_compare.py)
 same "$T/cyc1" "$T/cyc2" "CycleGAN: 2 ranks = 1 rank (4 networks, Adam moments, losses)" 1.2e-3
+
+# The adversarial VAE: its k_t controller is fed the whole batch's losses (trainer_batch_means), batch 4.
+A="-c ini/avae.ini --set avae.size=16 --set avae.filters=3 --set avae.zdim=4 --set avae.d_zdim=4
+   --set train.batch_size=4 --set data.train_limit=12 --set train.max_steps=3 --set run.log_every=1"
+one $A --set run.dir="$T/avae1"; check $(( $? == 0 )) "adversarial VAE, 1 rank, batch 4: 3 steps"
+two $A --set run.dir="$T/avae2"; check $(( $? == 0 )) "adversarial VAE, 2 ranks, batch 4 (2 each): 3 steps"
+# (parameters whose gradient stays below 1e-6 held to 2 * lr * steps = 3e-4)
+same "$T/avae1" "$T/avae2" "adversarial VAE: 2 ranks = 1 rank (E, G, D, k_t and the losses)" 3e-4
 
 # A global batch that does not split over the ranks is refused before any work.
 mpirun -np 2 build/train_mpi $V --set train.batch_size=7 --set run.dir="$T/bad" >"$T/log" 2>&1
