@@ -5,7 +5,7 @@
 # batch 2 (one image per rank), tiny networks, a few steps: every tensor of the checkpoints (weights,
 # Adam moments, batch-norm running statistics) and every logged loss within a relative 1e-4 (the ranks
 # add float32 gradients in another order than one rank's reductions; observed differences are ~1e-6).
-# The adversarial VAE the same way (its controller's k_t from the whole batch's losses). Also: a 2-rank
+# The adversarial VAE (its controller's k_t from the whole batch's losses) and BicycleGAN the same way. Also: a 2-rank
 # run resumed by 1 rank lands on the 1-rank run; a batch that does not split is refused; synchronised
 # batch norm and the gradient sum against a double-precision reference on 2 and 3 ranks
 # (build/tests/test_mpi_norm_mpi, uneven shares).
@@ -68,6 +68,17 @@ one $A --set run.dir="$T/avae1"; check $(( $? == 0 )) "adversarial VAE, 1 rank, 
 two $A --set run.dir="$T/avae2"; check $(( $? == 0 )) "adversarial VAE, 2 ranks, batch 4 (2 each): 3 steps"
 # (parameters whose gradient stays below 1e-6 held to 2 * lr * steps = 3e-4)
 same "$T/avae1" "$T/avae2" "adversarial VAE: 2 ranks = 1 rank (E, G, D, k_t and the losses)" 3e-4
+
+# BicycleGAN, batch 4: each rank takes its rows of both halves (cVAE-GAN and cLR-GAN), its rows of the
+# halves' z draws, and weights its KL (a sum over the half) by its share; U-Net batch norm at 1 row per rank.
+./make_edges2fashion --out "$T/e2f32" --train 8 --val 2 --size 32 >/dev/null 2>&1
+B="-c ini/bicyclegan.ini --set data.dataroot=$T/e2f32 --set bicyclegan.ngf=4 --set bicyclegan.ndf=4
+   --set bicyclegan.nef=4 --set bicyclegan.nz=3 --set bicyclegan.where_add=input --set bicyclegan.encoder=resnet_small
+   --set bicyclegan.n_layers_d=1 --set data.load_size=32 --set data.crop_size=32 --set train.batch_size=4
+   --set bicyclegan.lambda_div=0.05 --set train.max_steps=3 --set run.log_every=1"
+one $B --set run.dir="$T/bic1"; check $(( $? == 0 )) "BicycleGAN, 1 rank, batch 4: 3 steps"
+two $B --set run.dir="$T/bic2"; check $(( $? == 0 )) "BicycleGAN, 2 ranks, batch 4 (1 row of each half each): 3 steps"
+same "$T/bic1" "$T/bic2" "BicycleGAN: 2 ranks = 1 rank (G, E, 4 discriminators, losses)" 1.2e-3
 
 # A global batch that does not split over the ranks is refused before any work.
 mpirun -np 2 build/train_mpi $V --set train.batch_size=7 --set run.dir="$T/bad" >"$T/log" 2>&1
