@@ -6,6 +6,7 @@
 #include "util.h"
 
 #ifdef CLGAN_MPI
+#include <limits.h>
 #include <mpi.h>
 #endif
 
@@ -93,6 +94,29 @@ void comm_allreduce_sum_double(double *buf, size_t n) {
 #else
     (void)buf, (void)n;
 #endif
+}
+
+void comm_allgather_float(const float *mine, float *all, const size_t *counts) {
+#ifdef CLGAN_MPI
+    if (g_size > 1) {
+        double t0 = now_seconds();
+        int *cnt = xmalloc((size_t)g_size * sizeof *cnt), *disp = xmalloc((size_t)g_size * sizeof *disp);
+        size_t total = 0;
+        for (int q = 0; q < g_size; q++) {
+            if (total + counts[q] > INT_MAX) die("comm_allgather_float: %zu floats is more than one call takes", total + counts[q]);
+            cnt[q] = (int)counts[q], disp[q] = (int)total;
+            total += counts[q];
+        }
+        check(MPI_Allgatherv(mine, cnt[g_rank], MPI_FLOAT, all, cnt, disp, MPI_FLOAT, MPI_COMM_WORLD), "MPI_Allgatherv");
+        free(cnt);
+        free(disp);
+        g_stats.calls++;
+        g_stats.bytes += (double)total * sizeof(float);
+        g_stats.seconds += now_seconds() - t0;
+        return;
+    }
+#endif
+    for (size_t i = 0; i < counts[0]; i++) all[i] = mine[i];
 }
 
 int comm_max_int(int v) {

@@ -26,6 +26,9 @@ int comm_local_rank(void); /* the rank among the processes on this host (its dev
 /* In-place sums over every rank (each rank calls with the same n); blocking. */
 void comm_allreduce_sum_float(float *buf, size_t n);
 void comm_allreduce_sum_double(double *buf, size_t n);
+/* Every rank's floats in rank order: rank q gives counts[q] floats (mine: this rank's), all receives
+ * their concatenation (sum of counts). */
+void comm_allgather_float(const float *mine, float *all, const size_t *counts);
 /* The largest of the ranks' values (every rank calls it): a failure anywhere stops every rank. */
 int comm_max_int(int v);
 /* Rank 0's n floats (or chars) into every rank's buf. */

@@ -181,6 +181,10 @@ int trainer_draw_rows(const trainer *tr, int rows);
 /* This rank's rows of a batch-wide variable of trainer_draw_rows rows (a copy, no gradient); v itself
  * when it already has this rank's count. */
 int trainer_rank_rows(trainer *tr, int v);
+/* The whole batch's rows of a variable that holds this rank's rows (of the last trainer_shard), in rank
+ * order, the same on every rank (a copy without gradient): for state every rank keeps alike, such as an
+ * image pool fed with every rank's fakes. v itself with one rank. */
+int trainer_gather_rows(trainer *tr, int v);
 /* Means over this rank's rows (v[0..n)) into the means over the whole batch, the same on every rank
  * (for a model's host-side decisions, such as a controller fed by losses). */
 void trainer_batch_means(trainer *tr, double *v, int n);

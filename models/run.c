@@ -100,6 +100,22 @@ int trainer_rank_rows(trainer *tr, int v) {
     return y;
 }
 
+int trainer_gather_rows(trainer *tr, int v) {
+    tensor x = tape_val(&tr->t, v);
+    int R = comm_size();
+    if (R == 1 || x.n != tr->shard_rows || tr->batch_rows == tr->shard_rows) return v;
+    size_t per = (size_t)x.c * x.h * x.w, *counts = xmalloc((size_t)R * sizeof *counts);
+    for (int q = 0; q < R; q++) /* trainer_shard's split */
+        counts[q] = per * (size_t)(tr->batch_rows / R + (q < tr->batch_rows % R));
+    float *mine = tape_download_new(&tr->t, v, NULL), *all = xmalloc(per * (size_t)tr->batch_rows * sizeof *all);
+    comm_allgather_float(mine, all, counts);
+    int out = tape_upload(&tr->t, tr->batch_rows, x.c, x.h, x.w, all);
+    free(counts);
+    free(mine);
+    free(all);
+    return out;
+}
+
 void trainer_batch_means(trainer *tr, double *v, int n) {
     (void)tr;
     if (comm_size() == 1) return;

@@ -51,15 +51,16 @@ one $G --set run.dir="$T/gan1"; check $(( $? == 0 )) "DCGAN, 1 rank, batch 4: 3 
 two $G --set run.dir="$T/gan2"; check $(( $? == 0 )) "DCGAN, 2 ranks, batch 4 (2 each): 3 steps"
 same "$T/gan1" "$T/gan2" "DCGAN: 2 ranks = 1 rank (G, D, their Adam moments, batch-norm running statistics, losses)"
 
-# CycleGAN, batch 2 = one image per rank (no image pool: each rank would keep its own).
+# CycleGAN, batch 2 = one image per rank; an image pool of 3 (filled at step 2, then replacing): every
+# rank pools the whole batch's fakes (trainer_gather_rows) and takes its rows of the answer.
 ./make_edges2fashion --out "$T/e2f" --train 6 --val 2 --size 16 >/dev/null 2>&1
 C="-c ini/cyclegan.ini --set data.dataroot=$T/e2f --set cyclegan.ngf=4 --set cyclegan.ndf=4 --set cyclegan.n_blocks=1
-   --set cyclegan.n_layers_d=1 --set data.load_size=16 --set data.crop_size=16 --set cyclegan.pool_size=0
+   --set cyclegan.n_layers_d=1 --set data.load_size=16 --set data.crop_size=16 --set cyclegan.pool_size=3
    --set train.batch_size=2 --set train.max_steps=3 --set run.log_every=1"
 one $C --set run.dir="$T/cyc1"; check $(( $? == 0 )) "CycleGAN, 1 rank, batch 2: 3 steps"
 two $C --set run.dir="$T/cyc2"; check $(( $? == 0 )) "CycleGAN, 2 ranks, batch 2 (1 each): 3 steps"
 # (the conv biases before instance norm: no gradient, held to 2 * lr * steps = 1.2e-3 by mpi_compare.py)
-same "$T/cyc1" "$T/cyc2" "CycleGAN: 2 ranks = 1 rank (4 networks, Adam moments, losses)" 1.2e-3
+same "$T/cyc1" "$T/cyc2" "CycleGAN: 2 ranks = 1 rank (4 networks, Adam moments, image pools, losses)" 1.2e-3
 
 # The adversarial VAE: its k_t controller is fed the whole batch's losses (trainer_batch_means), batch 4.
 A="-c ini/avae.ini --set avae.size=16 --set avae.filters=3 --set avae.zdim=4 --set avae.d_zdim=4
