@@ -163,7 +163,7 @@ static int sync_losses(trainer *tr) {
 
 static void print_comm_stats(const trainer *tr, double seconds) {
     comm_stats st = comm_get_stats();
-    printf("data parallel over %d ranks, rank 0: %ld allreduces, %.1f MB, %.2f s in MPI, %.2f s waiting for the "
+    printf("data parallel over %d ranks, rank 0: %ld collectives, %.1f MB, %.2f s in MPI, %.2f s waiting for the "
            "backward before the gradient allreduces, %.2f s of %s loop\n",
            comm_size(), st.calls, st.bytes / 1e6, st.seconds, st.wait_seconds, seconds, tr->m->type);
 }
