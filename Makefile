@@ -5,6 +5,22 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -MMD -MP -Ihost -Imodels -Ibuild
            -DCL_TARGET_OPENCL_VERSION=120 -isystem /usr/include/stb
 LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
 
+# Data parallelism over MPI (host/comm.h): `make MPI=1` links ./train against MPI (flags from
+# `mpicc --showme`, else pkg-config ompi-c); MPI=auto does so where MPI is found. The default build has no
+# MPI dependency: host/comm.c is then a single rank. `make tests` builds build/train_mpi wherever MPI is
+# found, for tests/test_mpi.sh.
+MPI        ?= 0
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null || pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null || pkg-config --libs ompi-c 2>/dev/null)
+ifeq ($(MPI),auto)
+MPI := $(if $(MPI_LIBS),1,0)
+endif
+ifeq ($(MPI),1)
+ifeq ($(strip $(MPI_LIBS)),)
+$(error MPI=1: no MPI found (neither `mpicc --showme` nor pkg-config ompi-c); install libopenmpi-dev)
+endif
+endif
+
 HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
 HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
 TOOLS     := train bench translate make_edges2fashion
@@ -47,12 +63,29 @@ $(TOOLS): %: build/tools/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 bench: $(BENCH_OBJ)
 
+# host/comm.c over MPI; ./train relinks when MPI changes (the file below holds the last value).
+MPI_MODE := build/mpi_mode.txt
+$(shell mkdir -p build; echo '$(MPI)' | cmp -s - $(MPI_MODE) || echo '$(MPI)' > $(MPI_MODE))
+build/mpi/comm.o: host/comm.c | build/kernel_launch.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DCLGAN_MPI $(MPI_CFLAGS) -c $< -o $@
+train: $(MPI_MODE)
+ifeq ($(MPI),1)
+train: build/mpi/comm.o
+train: LDLIBS += $(MPI_LIBS)
+endif
+build/train_mpi: build/tools/train.o build/mpi/comm.o build/libclgan.a
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS) $(MPI_LIBS)
+build/tests/test_mpi_norm_mpi: build/tests/test_mpi_norm.o build/mpi/comm.o build/libclgan.a
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS) $(MPI_LIBS)
+MPI_TESTS := $(if $(strip $(MPI_LIBS)),build/train_mpi build/tests/test_mpi_norm_mpi)
+
 build/tests/%: build/tests/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-tests: $(TEST_BIN)
+tests: $(TEST_BIN) $(MPI_TESTS)
 
-test: all $(TEST_BIN)
+test: all tests
 	@sh tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 # The kernel tests at small sizes on Oclgrind (Debian package oclgrind): out-of-bounds accesses,

@@ -1,8 +1,11 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stdlib.h>
 
+#include "comm.h"
 #include "kernel_launch.h"
+#include "util.h"
 
 static void init(optim *o, optim_kind kind, net *n) {
     *o = (optim){.kind = kind, .net = n};
@@ -28,9 +31,27 @@ void optim_free(optim *o) {
     o->m = o->v = NULL;
 }
 
+/* Data parallelism (host/comm.h): every rank's gradient, weighted by its share of the batch (each rank's
+ * loss is the mean over its own rows), summed over the ranks, so every rank takes the step that one
+ * rank with the whole batch would take. The one place every model's optimizer goes through. */
+static void allreduce_grad(net *n) {
+    double t0 = now_seconds();
+    clg_finish(n->cl); /* the backward still queued: timed apart from the allreduce */
+    comm_add_wait(now_seconds() - t0);
+    float *g = xmalloc(n->total * sizeof *g);
+    clg_read(n->cl, n->g, 0, n->total, g);
+    float share = (float)comm_share();
+    if (share != 1.0f)
+        for (size_t i = 0; i < n->total; i++) g[i] *= share;
+    comm_allreduce_sum_float(g, n->total);
+    clg_write(n->cl, n->g, 0, n->total, g);
+    free(g);
+}
+
 void optim_step(optim *o) {
     o->t++;
     net *n = o->net;
+    if (comm_active()) allreduce_grad(n);
     n->version++;
     if (o->kind == OPT_RMSPROP) {
         kl_rmsprop_step(n->cl, clg_grid_1d(n->total), n->w, n->g, o->v, n->total, o->lr, o->beta2, 1.0 - o->beta2,

@@ -164,8 +164,10 @@ void avae_step(avae_trainer *r, int x, unsigned step, avae_step_vars *sv) {
     int B = tape_val(t, x).n, lv;
     sv->x = x;
     int mu = avae_encode(m, t, x, &lv);
-    sv->eps = tape_randn(t, B, m->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, 2u * step);
-    sv->zg = tape_randn(t, B, m->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, 2u * step + 1u);
+    /* this rank's rows of the batch's draws (the draws themselves with one rank) */
+    int rows = trainer_draw_rows(&r->base, B);
+    sv->eps = trainer_rank_rows(&r->base, tape_randn(t, rows, m->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, 2u * step));
+    sv->zg = trainer_rank_rows(&r->base, tape_randn(t, rows, m->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, 2u * step + 1u));
     int zv = op_reparam(t, mu, lv, sv->eps);
     int xv = avae_decode(m, t, zv), xg = avae_decode(m, t, sv->zg);
     int zd, zv2;
@@ -194,5 +196,7 @@ void avae_step(avae_trainer *r, int x, unsigned step, avae_step_vars *sv) {
     net_zero_grad(&m->disc);
     tape_backward(t, sv->ldis);
     optim_step(&r->od);
-    controller(r, tape_read_scalar(t, sv->ld), tape_read_scalar(t, sv->lg), tape_read_scalar(t, sv->lv), sv);
+    double l[3] = {tape_read_scalar(t, sv->ld), tape_read_scalar(t, sv->lg), tape_read_scalar(t, sv->lv)};
+    trainer_batch_means(&r->base, l, 3); /* the whole batch's, the same k_t on every rank */
+    controller(r, l[0], l[1], l[2], sv);
 }

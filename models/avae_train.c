@@ -180,6 +180,7 @@ static void avae_iteration(trainer *tr) {
             r->shuffled_epoch = epoch;
         }
         int first = (int)(it * r->B), count = r->train.n - first < r->B ? r->train.n - first : r->B;
+        trainer_shard(tr, &first, &count); /* this rank's rows (all of them with one rank) */
         x = tape_dataset_batch_resized(t, &r->train, first, count, r->m.s.size, -1.0f, 1.0f);
     } else {
         x = tape_net_view(t, &r->fixed, 0);

@@ -42,7 +42,7 @@ static int bicycle_init(trainer *tr, char *err, size_t errlen) {
     r->B = (int)cfg_int(c, "train", "batch_size");
     if (bicycle_spec_from_cfg(c, &r->s, err, errlen) != 0) return -1;
     const bicycle_spec *s = &r->s;
-    if (image_pairs_open(&r->src, tr, PAIRS_PAIRED | PAIRS_WHOLE_BATCHES, s->channels_a, s->channels_b, s->size, r->B,
+    if (image_pairs_open(&r->src, tr, PAIRS_PAIRED | PAIRS_WHOLE_BATCHES | PAIRS_ALL_RANKS, s->channels_a, s->channels_b, s->size, r->B,
                          err, errlen) != 0)
         return -1;
     r->lr = cfg_float(c, "train", "lr");
@@ -143,14 +143,18 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
     else image_pairs_next(&r->src, &r->base, &A, &B);
     int h = tape_val(t, A).n / 2, nz = r->s.nz;
     if (h < 1 || 2 * h != tape_val(t, A).n) die("bicyclegan: a batch of %d cannot be split in two halves", tape_val(t, A).n);
-    int a1 = rows(t, A, 0, h), b1 = rows(t, B, 0, h), b2 = rows(t, B, h, h);
+    /* several ranks: this rank's rows [first, first + h) of each half (both halves with one rank) */
+    const int H = h;
+    int first = 0;
+    trainer_shard(&r->base, &first, &h);
+    int a1 = rows(t, A, first, h), b1 = rows(t, B, first, h), b2 = rows(t, B, H + first, h);
     double lr = lr_at(r, r->base.step / r->base.spe);
     r->og.lr = r->oe.lr = lr;
     for (int i = 0; i < r->d.n; i++) r->od[i].lr = r->od2[i].lr = lr;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = (unsigned)r->base.step}; /* dropout per rank */
     unsigned step = (unsigned)r->base.step;
-    sv->eps = normal_draws(t, h, nz, r->base.seed, step, 0);
-    sv->z_random = normal_draws(t, h, nz, r->base.seed, step, h * nz);
+    sv->eps = normal_draws(t, h, nz, r->base.seed, step, first * nz);
+    sv->z_random = normal_draws(t, h, nz, r->base.seed, step, (H + first) * nz);
 
     /* G and E step */
     set_disc_grad(&r->d, 0);
@@ -163,7 +167,9 @@ void bicycle_trainer_iteration(bicycle_trainer *r, const tensor *real_a, const t
     int fake_rand = sv->fake_random = seq_forward_z(&r->g, t, a1, sv->z_random, &ctx);
     sv->g_gan = op_scale(t, gan_loss(r, &r->d, fake_enc, 1.0f, &ctx), r->lambda_gan);
     sv->g_gan2 = op_scale(t, gan_loss(r, &r->d2, fake_rand, 1.0f, &ctx), r->lambda_gan2);
-    sv->kl = op_kl_normal_sum(t, mu, logvar, r->lambda_kl);
+    /* a sum over the half, not a mean: each rank's part is weighted up by H / h, as the gradient sum
+     * weights every rank by h / H */
+    sv->kl = op_kl_normal_sum(t, mu, logvar, r->lambda_kl * (float)H / (float)h);
     sv->g_l1 = mean_l1(t, fake_enc, b1, r->lambda_l1);
     r->e.params->requires_grad = 0; /* E frozen for the latent regression: its gradient reaches G only */
     int mu2 = op_slice_channels(t, bicycle_encode(&r->e, t, fake_rand, &ctx), 0, nz);

@@ -106,7 +106,7 @@ void cyclegan_trainer_iteration(cyclegan_trainer *r, const tensor *real_a, const
     sv->real_a = A, sv->real_b = B;
     double lr = cyclegan_lr_at(r, r->base.step / r->base.spe);
     r->og_a.lr = r->og_b.lr = r->od_a.lr = r->od_b.lr = lr;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = (unsigned)r->base.step}; /* dropout per rank */
 
     /* G step */
     set_frozen(r, 1);
@@ -132,8 +132,11 @@ void cyclegan_trainer_iteration(cyclegan_trainer *r, const tensor *real_a, const
 
     /* D step on pooled fakes (the fakes computed before G's update, detached) */
     set_frozen(r, 0);
-    int pb = image_pool_query(&r->pool_b, t, fake_b, r->base.seed, (uint32_t)(2 * r->base.step));
-    int pa = image_pool_query(&r->pool_a, t, fake_a, r->base.seed, (uint32_t)(2 * r->base.step + 1));
+    /* several ranks: every rank pools the whole batch's fakes alike and takes its rows of the answer */
+    int pb = trainer_rank_rows(&r->base, image_pool_query(&r->pool_b, t, trainer_gather_rows(&r->base, fake_b), r->base.seed,
+                                                          (uint32_t)(2 * r->base.step)));
+    int pa = trainer_rank_rows(&r->base, image_pool_query(&r->pool_a, t, trainer_gather_rows(&r->base, fake_a), r->base.seed,
+                                                          (uint32_t)(2 * r->base.step + 1)));
     sv->d_a = op_lincomb(t, gan_loss(r, seq_forward(&r->d_a, t, B, &ctx), 1.0f), 0.5f,
                          gan_loss(r, seq_forward(&r->d_a, t, pb, &ctx), 0.0f), 0.5f);
     sv->d_b = op_lincomb(t, gan_loss(r, seq_forward(&r->d_b, t, A, &ctx), 1.0f), 0.5f,

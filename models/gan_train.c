@@ -102,6 +102,7 @@ static int real_batch(gan_trainer *r, long b, int *y_vec, int *y_maps) {
         long it = b % r->bpe;
         int first = (int)(it * r->B);
         count = r->data.n - first < r->B ? r->data.n - first : r->B;
+        trainer_shard(&r->base, &first, &count); /* this rank's rows (all of them with one rank) */
         x = tape_dataset_batch_resized(t, &r->data, first, count, r->s.size, -1.0f, 1.0f);
         *y_vec = r->s.conditional ? tape_dataset_onehot(t, &r->data, first, count, 1, 1) : -1;
     } else {
@@ -128,8 +129,10 @@ static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_v
     int yv, ym;
     int x = real_batch(r, b, &yv, &ym);
     int B = tape_val(t, x).n;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = zstep * 8u};
-    int z = tape_randn(t, B, r->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, zstep);
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = zstep * 8u}; /* dropout per rank */
+    /* z: this rank's rows of the whole batch's draw */
+    int z = trainer_rank_rows(&r->base, tape_randn(t, trainer_draw_rows(&r->base, B), r->s.zdim, 1, 1, r->base.seed,
+                                                   RNG_STREAM_NOISE, zstep));
     sv->x = x;
     sv->z = z;
     r->g.params.requires_grad = keep_g;
@@ -148,7 +151,8 @@ static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_v
         sv->d_loss = op_lincomb(t, op_sum(t, df, inv), 1.0f, op_sum(t, dr, inv), -1.0f);
     }
     if (r->s.loss == GAN_WGAN_GP) {
-        int e = sv->gp_eps = tape_rand_uniform(t, B, 1, 1, 1, r->base.seed, RNG_STREAM_GP, zstep, 0.0f, 1.0f);
+        int e = sv->gp_eps = trainer_rank_rows(
+            &r->base, tape_rand_uniform(t, trainer_draw_rows(&r->base, B), 1, 1, 1, r->base.seed, RNG_STREAM_GP, zstep, 0.0f, 1.0f));
         int xh = tape_mix_rows_leaf(t, x, fake_d, e); /* e x + (1 - e) G(z), a leaf as torch's requires_grad_() */
         ctx.step = zstep * 8u + 3;
         int dh = gan_discriminate(&r->s, &r->d, t, xh, ym, &ctx);
@@ -170,11 +174,12 @@ static int d_step(gan_trainer *r, long b, unsigned zstep, int keep_g, gan_step_v
 /* The generator update: non-saturating -log D(G(z)) (vanilla) or -D(G(z)) (WGAN). */
 static void g_step(gan_trainer *r, int fake, int yv, unsigned zstep, int B, gan_step_vars *sv) {
     tape *t = &r->base.t;
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = zstep * 8u};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = zstep * 8u}; /* dropout per rank */
     r->g.params.requires_grad = 1;
     r->d.params.requires_grad = 0; /* D frozen: no gradient into it */
     if (fake < 0) {
-        int z = sv->z_g = tape_randn(t, B, r->s.zdim, 1, 1, r->base.seed, RNG_STREAM_NOISE, zstep);
+        int z = sv->z_g = trainer_rank_rows(&r->base, tape_randn(t, trainer_draw_rows(&r->base, B), r->s.zdim, 1, 1,
+                                                                  r->base.seed, RNG_STREAM_NOISE, zstep));
         fake = gan_generate(&r->s, &r->g, t, z, yv, &ctx);
     }
     ctx.step = zstep * 8u + 4;

@@ -11,6 +11,7 @@ int image_pairs_open(image_pairs *p, trainer *tr, int how, int ca, int cb, int s
                      size_t errlen) {
     memset(p, 0, sizeof *p);
     p->paired = how & PAIRS_PAIRED, p->whole = (how & PAIRS_WHOLE_BATCHES) != 0, p->B = batch, p->size = size;
+    p->all_ranks = (how & PAIRS_ALL_RANKS) != 0;
     tr->spe = 1;
     if (!tr->with_data) {
         trainer_fixed_batch(&p->fixed_a, tr->cl, "bench_A", batch, ca, size, size, tr->seed, -1.0f, 1.0f);
@@ -51,8 +52,11 @@ void image_pairs_next(image_pairs *p, trainer *tr, int *a, int *b) {
         n = (p->paired ? pix2pix_data_next : cyclegan_data_next)(d, &ha, &hb);
         if (n != p->B) die("cannot fill a batch of %d pairs (too many unreadable files)", p->B);
     }
-    *a = tape_upload(t, n, d->ca, p->size, p->size, ha);
-    *b = tape_upload(t, n, d->cb, p->size, p->size, hb);
+    int first = 0; /* every rank reads the whole batch and uploads its rows (all of them with one rank) */
+    if (!p->all_ranks) trainer_shard(tr, &first, &n);
+    size_t pa = (size_t)d->ca * p->size * p->size, pb = (size_t)d->cb * p->size * p->size;
+    *a = tape_upload(t, n, d->ca, p->size, p->size, ha + (size_t)first * pa);
+    *b = tape_upload(t, n, d->cb, p->size, p->size, hb + (size_t)first * pb);
 }
 
 void image_pairs_close(image_pairs *p) {

@@ -9,10 +9,11 @@
 typedef struct {
     cyclegan_data *data; /* the folders' loaders, or NULL without data */
     net fixed_a, fixed_b; /* without data: one random batch of each domain in [-1, 1] */
-    int paired, whole, B, size;
+    int paired, whole, all_ranks, B, size;
 } image_pairs;
 
-enum { PAIRS_UNPAIRED = 0, PAIRS_PAIRED = 1, PAIRS_WHOLE_BATCHES = 2 /* with PAIRED: every batch full (BicycleGAN's split) */ };
+enum { PAIRS_UNPAIRED = 0, PAIRS_PAIRED = 1, PAIRS_WHOLE_BATCHES = 2 /* with PAIRED: every batch full (BicycleGAN's split) */,
+       PAIRS_ALL_RANKS = 4 /* several ranks (host/comm.h): every rank gets the whole batch and splits it itself */ };
 
 /* Opens the data of tr's config (tr->with_data) or makes the fixed batches; sets tr->spe to the steps
  * of an epoch (1 without data; with PAIRS_WHOLE_BATCHES only full batches, the reference skipping the

@@ -39,6 +39,9 @@ typedef struct trainer {
     const char *loss_group[LOSSLOG_MAX]; /* (model) each loss's plot panel on the run page; NULL: "losses" */
     int loss[LOSSLOG_MAX];   /* (iteration) this iteration's losses: scalar variables on t */
     const char *unit;        /* (model) what a step is, for messages ("step", "generator step"); NULL: "step" */
+    /* Data parallelism (host/comm.h): the last batch trainer_shard split, rows [shard_row0, + shard_rows)
+     * of its batch_rows are this rank's. */
+    int shard_row0, shard_rows, batch_rows;
 } trainer;
 
 /* Model metadata for a checkpoint: key/value strings beside the run loop's own (format, model, step,
@@ -160,6 +163,34 @@ void translator_free(translator *tr);
 void torch_arg(char argv[][64], int *argc, const char *key, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* --lr, --betas, --eps and --weight-decay from [train]. */
 void torch_adam_args(const cfg *c, char argv[][64], int *argc);
+
+/* ---- data parallelism (several ranks, host/comm.h; with one rank every call leaves its input alone) ----
+ * Every rank runs the same model code on its slice of each global batch: the data order, the weights
+ * and the step are the same on every rank, and the engine sums the gradients (optim_step) and the
+ * batch-norm statistics. A model calls: */
+
+/* Turns the global batch rows [*first, *first + *count) of the data order into this rank's rows (the
+ * ranks' slices in rank order, as even as the count allows) and records them (trainer fields above,
+ * and this rank's share of the batch for the gradient sum). Stops the run when the count is below the
+ * number of ranks. */
+void trainer_shard(trainer *tr, int *first, int *count);
+/* The rows a batch-wide random draw must have for a batch of `rows` rows on this rank: the global
+ * batch when `rows` is this rank's slice of the last trainer_shard, else rows. Draw that many, then
+ * take trainer_rank_rows of the draw: the ranks' draws together are the one-rank draw. */
+int trainer_draw_rows(const trainer *tr, int rows);
+/* This rank's rows of a batch-wide variable of trainer_draw_rows rows (a copy, no gradient); v itself
+ * when it already has this rank's count. */
+int trainer_rank_rows(trainer *tr, int v);
+/* The whole batch's rows of a variable that holds this rank's rows (of the last trainer_shard), in rank
+ * order, the same on every rank (a copy without gradient): for state every rank keeps alike, such as an
+ * image pool fed with every rank's fakes. v itself with one rank. */
+int trainer_gather_rows(trainer *tr, int v);
+/* Means over this rank's rows (v[0..n)) into the means over the whole batch, the same on every rank
+ * (for a model's host-side decisions, such as a controller fed by losses). */
+void trainer_batch_means(trainer *tr, double *v, int n);
+/* The seed of per-element draws that cannot be split by rows (dropout masks): run.seed on rank 0 (so a
+ * one-rank run is unchanged), a different one on every other rank. */
+unsigned long long trainer_rank_seed(const trainer *tr);
 
 /* A network with one parameter "x" {N, C, H, W} of U(lo, hi) draws: the fixed batch a trainer without
  * data (with_data = 0) trains on. */

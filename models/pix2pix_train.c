@@ -82,7 +82,7 @@ void pix2pix_trainer_iteration(pix2pix_trainer *r, const tensor *real_a, const t
     else image_pairs_next(&r->src, &r->base, &A, &B);
     sv->real_a = A, sv->real_b = B;
     r->og.lr = r->od.lr = lr_at(r, r->base.step / r->base.spe);
-    seq_ctx ctx = {.training = 1, .seed = r->base.seed, .step = (unsigned)r->base.step};
+    seq_ctx ctx = {.training = 1, .seed = trainer_rank_seed(&r->base), .step = (unsigned)r->base.step}; /* dropout per rank */
     r->g.params.requires_grad = 1;
     int fake = sv->fake_b = seq_forward(&r->g, t, A, &ctx);
 

@@ -1,9 +1,11 @@
 /* The one run loop: every model trains through it (./train), is timed through it (./bench) and
  * translates through it (./translate). See models/model.h for what a model provides. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm.h"
 #include "model.h"
 #include "rng.h"
 #include "run_report.h"
@@ -64,6 +66,106 @@ void trainer_free(trainer *tr) {
 long trainer_total_steps(const trainer *tr) {
     long total = tr->epochs * tr->spe, max_steps = cfg_int(tr->c, "train", "max_steps");
     return max_steps > 0 && max_steps < total ? max_steps : total;
+}
+
+/* ---- data parallelism (host/comm.h) -------------------------------------------------------------- */
+
+void trainer_shard(trainer *tr, int *first, int *count) {
+    int R = comm_size(), r = comm_rank(), n = *count;
+    tr->shard_row0 = 0, tr->shard_rows = tr->batch_rows = n;
+    if (R == 1) return;
+    if (n < R) {
+        fprintf(stderr, "clgan: a batch of %d rows at %s %ld cannot be split over %d ranks (a last, short batch "
+                        "of the epoch: choose data.train_limit so that it is at least the rank count)\n",
+                n, tr->unit ? tr->unit : "step", tr->step, R);
+        comm_abort(1);
+    }
+    int base = n / R, rem = n % R; /* the first rem ranks take one row more */
+    tr->shard_row0 = r * base + (r < rem ? r : rem);
+    tr->shard_rows = base + (r < rem);
+    *first += tr->shard_row0;
+    *count = tr->shard_rows;
+    comm_set_share((double)tr->shard_rows / (double)n);
+}
+
+int trainer_draw_rows(const trainer *tr, int rows) {
+    return comm_size() > 1 && tr->batch_rows > 0 && rows == tr->shard_rows ? tr->batch_rows : rows;
+}
+
+int trainer_rank_rows(trainer *tr, int v) {
+    tensor x = tape_val(&tr->t, v);
+    if (comm_size() == 1 || x.n == tr->shard_rows || x.n != tr->batch_rows) return v;
+    int y = tape_new(&tr->t, tr->shard_rows, x.c, x.h, x.w, 0);
+    tape_copy_rows(&tr->t, y, 0, v, tr->shard_row0, tr->shard_rows);
+    return y;
+}
+
+int trainer_gather_rows(trainer *tr, int v) {
+    tensor x = tape_val(&tr->t, v);
+    int R = comm_size();
+    if (R == 1 || x.n != tr->shard_rows || tr->batch_rows == tr->shard_rows) return v;
+    size_t per = (size_t)x.c * x.h * x.w, *counts = xmalloc((size_t)R * sizeof *counts);
+    for (int q = 0; q < R; q++) /* trainer_shard's split */
+        counts[q] = per * (size_t)(tr->batch_rows / R + (q < tr->batch_rows % R));
+    float *mine = tape_download_new(&tr->t, v, NULL), *all = xmalloc(per * (size_t)tr->batch_rows * sizeof *all);
+    comm_allgather_float(mine, all, counts);
+    int out = tape_upload(&tr->t, tr->batch_rows, x.c, x.h, x.w, all);
+    free(counts);
+    free(mine);
+    free(all);
+    return out;
+}
+
+void trainer_batch_means(trainer *tr, double *v, int n) {
+    (void)tr;
+    if (comm_size() == 1) return;
+    for (int i = 0; i < n; i++) v[i] *= comm_share();
+    comm_allreduce_sum_double(v, (size_t)n);
+}
+
+unsigned long long trainer_rank_seed(const trainer *tr) {
+    return tr->seed ^ ((unsigned long long)comm_rank() * 0x9E3779B97F4A7C15ull);
+}
+
+/* Every rank starts from rank 0's weights, optimizer moments and buffers: after a resume (every rank read
+ * the same checkpoint) this changes nothing, and a device whose initialisation rounds differently
+ * cannot make the ranks drift apart. */
+static void sync_start(trainer *tr) {
+    ckpt_part parts[CKPT_PARTS_MAX];
+    int np = tr->m->parts(tr, parts);
+    for (int i = 0; i < np; i++) {
+        net *n = parts[i].net;
+        float *h = xmalloc(3 * n->total * sizeof *h);
+        net_download(n, h);
+        if (parts[i].opt) optim_download(parts[i].opt, h + n->total, h + 2 * n->total);
+        comm_bcast_float(h, (parts[i].opt ? 3 : 1) * n->total);
+        net_upload(n, h);
+        if (parts[i].opt) optim_upload(parts[i].opt, h + n->total, h + 2 * n->total);
+        free(h);
+    }
+}
+
+/* Each rank's losses are means over its rows: the batch's are their share-weighted sum, the same on
+ * every rank. The losses become these values (new scalars on the tape). Returns 0, or 1 when one is not
+ * finite (every rank sees the same values, so every rank stops at the same step). */
+static int sync_losses(trainer *tr) {
+    double v[LOSSLOG_MAX];
+    for (int i = 0; i < tr->nloss; i++) v[i] = tape_read_scalar(&tr->t, tr->loss[i]);
+    trainer_batch_means(tr, v, tr->nloss);
+    int bad = 0;
+    for (int i = 0; i < tr->nloss; i++) {
+        float f = (float)v[i];
+        bad |= !isfinite(f);
+        tr->loss[i] = tape_upload(&tr->t, 1, 1, 1, 1, &f);
+    }
+    return bad;
+}
+
+static void print_comm_stats(const trainer *tr, double seconds) {
+    comm_stats st = comm_get_stats();
+    printf("data parallel over %d ranks, rank 0: %ld collectives, %.1f MB, %.2f s in MPI, %.2f s waiting for the "
+           "backward before the gradient allreduces, %.2f s of %s loop\n",
+           comm_size(), st.calls, st.bytes / 1e6, st.seconds, st.wait_seconds, seconds, tr->m->type);
 }
 
 /* ---- checkpoints ------------------------------------------------------------------------------ */
@@ -152,8 +254,15 @@ static int save_point(trainer *tr, const char *dir, const char *csv, char *err, 
 
 int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_dir, int resume) {
     char err[4096];
+    /* Data parallelism: every rank trains; rank 0 alone writes (losses.csv, eval.csv, grids, checkpoints,
+     * the run page) and prints. Whatever stops one rank stops all of them at the same step. */
+    const int R = comm_size(), writer = comm_rank() == 0;
     trainer *tr = trainer_new(m, c, cl, 1, err, sizeof err);
-    if (!tr) return fail(err);
+    if (comm_max_int(!tr)) {
+        if (tr) trainer_free(tr);
+        else fprintf(stderr, "clgan: %s\n", err);
+        return 1;
+    }
     const long total = trainer_total_steps(tr);
     const int log_every = (int)cfg_int(c, "run", "log_every");
     const char *unit = tr->unit ? tr->unit : "step";
@@ -162,77 +271,96 @@ int run_train(const model_desc *m, const cfg *c, clg_ctx *cl, const char *run_di
     run_path(evalcsv, sizeof evalcsv, run_dir, "eval.csv");
     long saved = -1;
     int status = 0;
-    if (resume) {
+    if (resume) { /* every rank reads the checkpoint: the run folder must be visible to every host */
         if (trainer_load(tr, run_dir, err, sizeof err) != 0) status = fail(err);
         else {
             saved = tr->step;
-            printf("resuming %s at %s %ld (epoch %ld)\n", run_dir, unit, tr->step, tr->step / tr->spe + 1);
+            if (writer) printf("resuming %s at %s %ld (epoch %ld)\n", run_dir, unit, tr->step, tr->step / tr->spe + 1);
         }
     }
     /* Rows after the checkpoint (or, in a fresh run, rows of a run killed before its first checkpoint)
      * belong to no saved state: drop them so no step appears twice. */
-    if (status == 0 && (csv_truncate_after(csv, resume ? tr->step : 0, err, sizeof err) != 0 ||
-                        csv_truncate_after(evalcsv, resume ? tr->step : 0, err, sizeof err) != 0))
+    if (writer && status == 0 &&
+        (csv_truncate_after(csv, resume ? tr->step : 0, err, sizeof err) != 0 ||
+         csv_truncate_after(evalcsv, resume ? tr->step : 0, err, sizeof err) != 0))
         status = fail(err);
     losslog ll;
-    if (status == 0 && losslog_open(&ll, cl, csv, tr->loss_names, tr->nloss, log_every, err, sizeof err) != 0)
+    if (writer && status == 0 && losslog_open(&ll, cl, csv, tr->loss_names, tr->nloss, log_every, err, sizeof err) != 0)
         status = fail(err);
-    if (status) {
+    if (comm_max_int(status)) {
         trainer_free(tr);
-        return status;
+        return status ? status : 1;
     }
-    if (m->describe) m->describe(tr, stdout);
+    if (R > 1) sync_start(tr);
+    if (writer && m->describe) m->describe(tr, stdout);
     fflush(stdout);
     run_page pg; /* index.html: written at the start, with progress lines, at save points and at the end */
-    run_page_open(&pg, tr, run_dir, resume ? saved : -1);
-    double t_log = now_seconds();
+    if (writer) run_page_open(&pg, tr, run_dir, resume ? saved : -1);
+    double t_log = now_seconds(), t_start = t_log;
     while (tr->step < total) {
         m->iteration(tr);
-        tensor sc[LOSSLOG_MAX];
-        for (int i = 0; i < tr->nloss; i++) sc[i] = tape_val(&tr->t, tr->loss[i]);
-        if (losslog_push(&ll, tr->step, sc, err, sizeof err) != 0) {
-            status = stop_nan(err, run_dir, saved);
+        const int nan_all = R > 1 && sync_losses(tr); /* every rank stops at this step */
+        if (nan_all && !writer) {
+            status = 3;
             break;
         }
+        if (!writer) { /* rank 0's failures (a full disk at a save point) stop the others too */
+            if (comm_max_int(0)) status = 1;
+            if (status) break;
+            continue;
+        }
+        tensor sc[LOSSLOG_MAX];
+        for (int i = 0; i < tr->nloss; i++) sc[i] = tape_val(&tr->t, tr->loss[i]);
         const long s = tr->step;
         const int epoch_end = s % tr->spe == 0, last = s == total;
         const int save = last || (epoch_end && (s / tr->spe) % tr->grid_epochs == 0) ||
                          (tr->grid_every > 0 && s % tr->grid_every == 0);
-        if (s % log_every == 0 || epoch_end || save) {
+        comm_set_local(1); /* rank 0's own work: no batch norm waits for the other ranks */
+        if (losslog_push(&ll, tr->step, sc, err, sizeof err) != 0) status = stop_nan(err, run_dir, saved);
+        if (status == 0 && nan_all) { /* the flush names the loss and the step */
+            if (losslog_flush(&ll, err, sizeof err) == 0) snprintf(err, sizeof err, "a loss is not finite at %s %ld", unit, s);
+            status = stop_nan(err, run_dir, saved);
+        }
+        if (status == 0 && (s % log_every == 0 || epoch_end || save)) {
             if (losslog_flush(&ll, err, sizeof err) != 0) { /* before any checkpoint of this state */
                 status = stop_nan(err, run_dir, saved);
-                break;
+            } else {
+                double means[LOSSLOG_MAX], now = now_seconds();
+                long n = losslog_take_means(&ll, means);
+                double its = n ? (double)n / (now - t_log) : 0;
+                if (n) progress_line(tr, total, means, its);
+                t_log = now + run_page_update(&pg, tr, REPORT_RUNNING, NULL, its, 0);
             }
-            double means[LOSSLOG_MAX], now = now_seconds();
-            long n = losslog_take_means(&ll, means);
-            double its = n ? (double)n / (now - t_log) : 0;
-            if (n) progress_line(tr, total, means, its);
-            t_log = now + run_page_update(&pg, tr, REPORT_RUNNING, NULL, its, 0);
         }
-        if (m->evaluate && ((tr->eval_every > 0 && s % tr->eval_every == 0) || epoch_end)) {
+        if (status == 0 && m->evaluate && ((tr->eval_every > 0 && s % tr->eval_every == 0) || epoch_end)) {
             tape_sync(&tr->t); /* the training work queued so far is training time, not evaluation time */
             double t0 = now_seconds();
-            if (m->evaluate(tr, run_dir, epoch_end, err, sizeof err) != 0) {
-                status = fail(err);
-                break;
-            }
+            if (m->evaluate(tr, run_dir, epoch_end, err, sizeof err) != 0) status = fail(err);
             t_log += now_seconds() - t0;
         }
-        if (save) {
+        if (status == 0 && save) {
             if (save_point(tr, run_dir, csv, err, sizeof err) != 0) {
                 status = fail(err);
-                break;
+            } else {
+                saved = s;
+                run_page_update(&pg, tr, REPORT_RUNNING, NULL, 0, 2);
+                t_log = now_seconds();
             }
-            saved = s;
-            run_page_update(&pg, tr, REPORT_RUNNING, NULL, 0, 2);
-            t_log = now_seconds();
         }
+        comm_set_local(0);
+        if (R > 1 && !nan_all) comm_max_int(status != 0); /* the others' check above */
+        if (status) break;
     }
-    run_page_update(&pg, tr, status == 0 ? REPORT_FINISHED : status == 3 ? REPORT_STOPPED_NAN : REPORT_FAILED,
-                    status ? err : NULL, 0, 1);
-    run_page_close(&pg);
-    if (status == 0) printf("stopped at %s %ld; checkpoint %s/checkpoint.safetensors\n", unit, tr->step, run_dir);
-    losslog_close(&ll);
+    if (writer) {
+        comm_set_local(1);
+        run_page_update(&pg, tr, status == 0 ? REPORT_FINISHED : status == 3 ? REPORT_STOPPED_NAN : REPORT_FAILED,
+                        status ? err : NULL, 0, 1);
+        run_page_close(&pg);
+        comm_set_local(0);
+        if (status == 0) printf("stopped at %s %ld; checkpoint %s/checkpoint.safetensors\n", unit, tr->step, run_dir);
+        if (R > 1) print_comm_stats(tr, now_seconds() - t_start);
+        losslog_close(&ll);
+    }
     trainer_free(tr);
     return status;
 }

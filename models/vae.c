@@ -90,7 +90,13 @@ vae_vars vae_forward_y(vae *m, tape *t, int x, int y, unsigned long long seed, u
         v.mu = op_relu(t, v.mu);
         v.logvar = op_relu(t, v.logvar);
     }
-    v.eps = tape_randn(t, B, m->zdim, 1, 1, seed, RNG_STREAM_NOISE, step);
+    int rows = m->eps_rows > B ? m->eps_rows : B;
+    v.eps = tape_randn(t, rows, m->zdim, 1, 1, seed, RNG_STREAM_NOISE, step);
+    if (rows != B) { /* this rank's rows of the batch's draw */
+        int e = tape_new(t, B, m->zdim, 1, 1, 0);
+        tape_copy_rows(t, e, 0, v.eps, m->eps_row0, B);
+        v.eps = e;
+    }
     v.z = op_reparam(t, v.mu, v.logvar, v.eps);
     v.xhat = vae_decode(m, t, v.z, y);
     /* Flattened views of x and x_hat so shapes match for the BCE. */

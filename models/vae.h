@@ -25,6 +25,9 @@ typedef struct {
     float kl_weight;
     int fc1_w, fc1_b, fc21_w, fc21_b, fc22_w, fc22_b, fc3_w, fc3_b, fc4_w, fc4_b;
     int c1_w, c1_b, c2_w, c2_b; /* convolutional encoder, or -1 */
+    /* Data parallelism: eps is rows [eps_row0, + batch) of a draw of eps_rows rows (the global batch);
+     * 0: a draw of the batch's own rows */
+    int eps_row0, eps_rows;
 } vae;
 
 /* Variables of one training forward pass. */

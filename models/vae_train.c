@@ -94,6 +94,8 @@ static void vae_iteration(trainer *tr) {
             r->shuffled_epoch = epoch;
         }
         int first = (int)(it * r->B), count = r->train.n - first < r->B ? r->train.n - first : r->B;
+        trainer_shard(tr, &first, &count); /* this rank's rows (all of them with one rank) */
+        r->m.eps_row0 = tr->shard_row0, r->m.eps_rows = tr->batch_rows;
         x = tape_dataset_batch(t, &r->train, first, count, 1.0f);
         y = labels(r, &r->train, first, count);
     } else {

@@ -3,7 +3,10 @@
  * H*W. The forward computes each group's mean and 1/sqrt(var + eps) on the device (one work-group per
  * group, two passes) into an arena tensor kept for backward, then normalises elementwise. */
 #include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 
+#include "comm.h"
 #include "kernel_launch.h"
 #include "ops.h"
 #include "util.h"
@@ -44,6 +47,54 @@ static void check_param(tape *t, int p, int C, const char *what, const char *op)
         die("%s: %s has %zu elements, the input %d channels", op, what, tnumel(tape_val(t, p)), C);
 }
 
+/* ---- synchronised batch norm (host/comm.h): the statistics of the whole batch over every rank ---- */
+
+/* Replaces this rank's per-channel mean and variance in st (3*G floats, kernels/norm.cl) by those of
+ * every rank's rows together: the sums M*mean and M*(var + mean^2) are added in double over the ranks.
+ * Returns the number of values per channel over all ranks. */
+static int sync_stats(clg_ctx *c, tensor st, int G, int M, float eps) {
+    float *h = xmalloc(3 * (size_t)G * sizeof *h);
+    double *s = xmalloc((2 * (size_t)G + 1) * sizeof *s);
+    clg_read(c, st.mem, st.off, 3 * (size_t)G, h);
+    for (int g = 0; g < G; g++) {
+        double mean = h[g], var = h[2 * G + g];
+        s[g] = M * mean;
+        s[G + g] = M * (var + mean * mean);
+    }
+    s[2 * G] = M;
+    comm_allreduce_sum_double(s, 2 * (size_t)G + 1);
+    double Mt = s[2 * G];
+    for (int g = 0; g < G; g++) {
+        double mean = s[g] / Mt, var = s[G + g] / Mt - mean * mean;
+        float v = (float)(var > 0 ? var : 0);
+        h[g] = (float)mean;
+        h[G + g] = 1.0f / sqrtf(v + eps); /* as norm_stats computes it */
+        h[2 * G + g] = v;
+    }
+    clg_write(c, st.mem, st.off, 3 * (size_t)G, h);
+    free(h);
+    free(s);
+    if (Mt > INT_MAX) die("batchnorm: %.0f values per channel over all ranks", Mt);
+    return (int)Mt;
+}
+
+/* The backward's per-channel sums (sum dy, sum dy*xhat: 2*G floats) of every rank, into a new tensor.
+ * Each rank's dy is the gradient of its own rows' mean loss, so its sums are weighted by its share of
+ * the batch, and the total divided by it again: the result is what this rank's rows see in a one-rank
+ * run, in this rank's scale. */
+static tensor sync_sums(tape *t, tensor sums, int G) {
+    float *h = xmalloc(2 * (size_t)G * sizeof *h);
+    clg_read(t->cl, sums.mem, sums.off, 2 * (size_t)G, h);
+    float share = (float)comm_share();
+    for (int i = 0; i < 2 * G; i++) h[i] *= share;
+    comm_allreduce_sum_float(h, 2 * (size_t)G);
+    for (int i = 0; i < 2 * G; i++) h[i] /= share;
+    tensor out = arena_tensor(&t->ar, 2 * G, 1, 1, 1);
+    clg_write(t->cl, out.mem, out.off, 2 * (size_t)G, h);
+    free(h);
+    return out;
+}
+
 static void norm_backward(tape *t, const tnode *nd) {
     clg_ctx *c = t->cl;
     tensor x = tape_val(t, nd->in[0]), dy = tape_out_grad(t, nd), st = nd->saved[0];
@@ -63,10 +114,14 @@ static void norm_backward(tape *t, const tnode *nd) {
     if (db.mem) /* dbeta = sum(dy) */
         kl_norm_param_grad(c, clg_grid_1d(g.C), db.mem, db.off, sums.mem, sums.off, g.C, g.reps, bb);
     if (dx.mem) {
-        int has_gamma = nd->in[1] >= 0;
+        int has_gamma = nd->in[1] >= 0, M = g.M;
         tensor gm = has_gamma ? tape_val(t, nd->in[1]) : x;
+        if (through_stats && nd->iarg[2] > 0) { /* synchronised: the statistics were every rank's */
+            sums = sync_sums(t, sums, g.G);
+            M = nd->iarg[2];
+        }
         kl_norm_bwd_dx(c, planes_grid(&g), dx.mem, dx.off, dy.mem, dy.off, x.mem, x.off, st.mem, st.off, gm.mem, gm.off,
-                       has_gamma, sums.mem, sums.off, through_stats, g.HW, g.G, g.C, g.M, bx);
+                       has_gamma, sums.mem, sums.off, through_stats, g.HW, g.G, g.C, M, bx);
     }
 }
 
@@ -83,15 +138,18 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
     int y = tape_new(t, xv.n, xv.c, xv.h, xv.w, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
     tensor st = arena_tensor(&t->ar, 3 * g.G, 1, 1, 1);
+    int M_all = 0; /* > 0: the batch statistics are every rank's (synchronised batch norm), over M_all values */
     if (stats_from_batch) {
         size_t wg = clg_plane_reduce_wg(c, "norm_stats", (size_t)g.HW), gl = (size_t)g.G * wg;
         kl_norm_stats(c, clg_grid_1d_local(gl, wg), xv.mem, xv.off, g.HW, g.stride, g.M, g.G, eps, st.mem, st.off,
                       2 * wg * sizeof(float));
+        if (kind == NORM_BATCH && comm_active()) M_all = sync_stats(c, st, g.G, g.M, eps);
     } else {
         kl_norm_stats_from_running(c, clg_grid_1d(g.C), st.mem, st.off, rm.mem, rm.off, rv.mem, rv.off, g.C, eps);
     }
     if (update_running)
-        kl_norm_running_update(c, clg_grid_1d(g.C), rm.mem, rm.off, rv.mem, rv.off, st.mem, st.off, g.C, g.M, momentum);
+        kl_norm_running_update(c, clg_grid_1d(g.C), rm.mem, rm.off, rv.mem, rv.off, st.mem, st.off, g.C,
+                               M_all > 0 ? M_all : g.M, momentum);
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
     kl_norm_apply(c, planes_grid(&g), yv.mem, yv.off, xv.mem, xv.off, st.mem, st.off, gm.mem, gm.off, gamma >= 0,
@@ -101,6 +159,7 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
         nd->saved[0] = st;
         nd->iarg[0] = kind;
         nd->iarg[1] = stats_from_batch;
+        nd->iarg[2] = M_all;
     }
     return y;
 }
