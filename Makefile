@@ -7,9 +7,11 @@ LDLIBS  += -lclblast -lOpenCL -linih -lz -lm -lpthread
 
 HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
 HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
-TOOLS     := train bench translate make_edges2fashion
+TOOLS     := train bench translate make_edges2fashion evaluate
 # ./bench is tools/bench.c plus its tools/bench_*.c parts
 BENCH_OBJ := $(patsubst %.c,build/%.o,$(wildcard tools/bench_*.c))
+# ./evaluate is tools/evaluate.c plus its tools/evaluate_*.c parts (the statistics test links them too)
+EVAL_OBJ  := $(patsubst %.c,build/%.o,$(wildcard tools/evaluate_*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 TEST_SH   := $(wildcard tests/test_*.sh)
@@ -46,9 +48,11 @@ build/libclgan.a: $(HOST_OBJ)
 $(TOOLS): %: build/tools/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 bench: $(BENCH_OBJ)
+evaluate: $(EVAL_OBJ)
+build/tests/test_evaluate_stats: build/tools/evaluate_stats.o
 
 build/tests/%: build/tests/%.o build/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 
 tests: $(TEST_BIN)
 
