@@ -52,14 +52,16 @@ void featnet_free(featnet *f) {
 }
 
 /* torch's area_pixel_compute_source_index for align_corners=False: the source coordinate of output
- * index o, clamped at 0 (not at the far edge: the upper neighbour is clamped instead). */
+ * index o, clamped at 0 (not at the far edge: the upper neighbour is clamped instead). The scale and
+ * the coordinate are float, as torch's for float images (with double coordinates the largest difference
+ * from torch 1.13 at 64 -> 28 is 3.4e-6, with these 1.4e-6); the blend itself is done in double. */
 static void src_index(int o, int in, int out, int *i0, int *i1, double *lam) {
-    double s = ((double)o + 0.5) * ((double)in / (double)out) - 0.5;
+    float scale = (float)in / (float)out, s = (float)(scale * (o + 0.5) - 0.5); /* float scale, double product */
     if (s < 0) s = 0;
     *i0 = (int)s;
     if (*i0 > in - 1) *i0 = in - 1;
     *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
-    *lam = s - *i0;
+    *lam = (float)(s - (float)*i0);
 }
 
 void featnet_resize_bilinear(const float *in, int c, int h, int w, float *out, int oh, int ow) {
