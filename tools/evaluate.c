@@ -388,7 +388,7 @@ int main(int argc, char **argv) {
         rc = eval_run_append(o.run, &r, err, sizeof err);
         if (rc == 0) printf("added to %s/eval.csv; redrew %s/eval.png\n", o.run, o.run);
     }
-    if (rc == 0) printf("%s %.6g\n", metric, r.value); /* the figure: always the last line */
+    if (rc == 0) printf("%s %.7g\n", metric, r.value); /* the figure: always the last line */
     else fprintf(stderr, "evaluate: %s\n", err);
     if (f.kind) featnet_free(&f);
     clg_close(cl);
