@@ -30,13 +30,15 @@ static void usage(FILE *f) {
             "       evaluate diversity DIR       [options]   mean pairwise distance among ./translate --samples\n"
             "                                                outputs (NAME_z1.png .. NAME_zK.png per input)\n"
             "       evaluate mse CHECKPOINT      [options]   a VAE's test reconstruction MSE (run folder or its\n"
-            "                                                checkpoint.safetensors)\n"
+            "                                                checkpoint.safetensors)\n"            "       evaluate samples CHECKPOINT N OUTDIR [--seed S]  N images of a vae or gan checkpoint as\n"
+            "                                                OUTDIR/sample_NNNNN.png (a generated set for fid and is)\n"
             "\n"
             "  SET                a folder of images (one size), or idx:FILE[:FIRST[:COUNT]] (IDX images)\n"
             "  --net KIND         the feature network: %s (default fashion)\n"
             "  --weights FILE     its weights (fashion: the classifier's checkpoint, default\n"
             "                     " FASHION_DEFAULT_WEIGHTS " or $CLGAN_FASHION_WEIGHTS)\n"
             "  --splits N         Inception score splits (default 10)\n"
+            "  --seed S           samples: the seed of the z draws (default 1)\n"
             "  --limit N          use the first N images of each set\n"
             "  --csv FILE         append a row (metric,value,std,images,net,weights,set_a,set_b)\n"
             "  --run DIR          add the figure to DIR/eval.csv at its checkpoint's step and redraw DIR/eval.png\n"
@@ -48,7 +50,7 @@ static void usage(FILE *f) {
 
 typedef struct {
     const char *net, *weights, *csv, *run, *device;
-    int splits, limit;
+    int splits, limit, seed;
 } options;
 
 /* "fashion-" + "fid" -> "fashion-fid"; "" + "fid" -> "fid" */
@@ -234,7 +236,7 @@ out:
 }
 
 /* The checkpoint's run folder: the argument itself, or the folder of its checkpoint.safetensors. */
-static int run_folder(const char *arg, char *dir, size_t n, char *err, size_t errlen) {
+int eval_run_folder(const char *arg, char *dir, size_t n, char *err, size_t errlen) {
     struct stat st;
     if (stat(arg, &st) != 0) {
         set_err(err, errlen, "%s: no such file or folder", arg);
@@ -256,7 +258,7 @@ static int run_folder(const char *arg, char *dir, size_t n, char *err, size_t er
 /* The VAE's own evaluate() (the whole test set) into a scratch folder; the figure read back. */
 static int cmd_mse(clg_ctx *cl, const char *arg, eval_result *r, char *err, size_t errlen) {
     char dir[4096], ckpt[4200], tmp[] = "/tmp/clgan-evaluate-XXXXXX", path[4200];
-    if (run_folder(arg, dir, sizeof dir, err, errlen) != 0) return -1;
+    if (eval_run_folder(arg, dir, sizeof dir, err, errlen) != 0) return -1;
     run_path(ckpt, sizeof ckpt, dir, "checkpoint.safetensors");
     st_file st;
     if (st_load(ckpt, &st, err, errlen) != 0) return -1;
@@ -320,8 +322,8 @@ static int parse_int(const char *opt, const char *v, int lo, int *out) {
 }
 
 int main(int argc, char **argv) {
-    options o = {.net = "fashion", .splits = 10};
-    const char *pos[3];
+    options o = {.net = "fashion", .splits = 10, .seed = 1};
+    const char *pos[4];
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -336,20 +338,22 @@ int main(int argc, char **argv) {
         else if ((!strcmp(a, "-d") || !strcmp(a, "--device")) && has) o.device = argv[++i];
         else if (!strcmp(a, "--splits") && has) {
             if (parse_int(a, argv[++i], 1, &o.splits) != 0) return 1;
+        } else if (!strcmp(a, "--seed") && has) {
+            if (parse_int(a, argv[++i], 0, &o.seed) != 0) return 1;
         } else if (!strcmp(a, "--limit") && has) {
             if (parse_int(a, argv[++i], 1, &o.limit) != 0) return 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "evaluate: unknown option or missing value: %s\n", a);
             usage(stderr);
             return 1;
-        } else if (npos < 3) pos[npos++] = a;
+        } else if (npos < 4) pos[npos++] = a;
         else {
             fprintf(stderr, "evaluate: too many arguments ('%s')\n", a);
             return 1;
         }
     }
     const char *cmd = npos ? pos[0] : "";
-    int want = !strcmp(cmd, "fid") ? 3 : !strcmp(cmd, "is") || !strcmp(cmd, "diversity") || !strcmp(cmd, "mse") ? 2 : 0;
+    int want = !strcmp(cmd, "samples") ? 4 : !strcmp(cmd, "fid") ? 3 : !strcmp(cmd, "is") || !strcmp(cmd, "diversity") || !strcmp(cmd, "mse") ? 2 : 0;
     if (!want) {
         fprintf(stderr, npos ? "evaluate: unknown subcommand '%s'\n" : "evaluate: no subcommand%s\n", npos ? cmd : "");
         usage(stderr);
@@ -360,11 +364,19 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
+    int nsamples = 0;
+    if (want == 4 && parse_int("samples N", pos[2], 1, &nsamples) != 0) return 1;
     char err[4600];
     clg_ctx *cl = clg_open(o.device, 0, err, sizeof err);
     if (!cl) {
         fprintf(stderr, "evaluate: %s\n", err);
         return 1;
+    }
+    if (want == 4) {
+        int rc = eval_samples(cl, pos[1], nsamples, pos[3], (unsigned long long)o.seed, err, sizeof err);
+        if (rc != 0) fprintf(stderr, "evaluate: %s\n", err);
+        clg_close(cl);
+        return rc ? 1 : 0;
     }
     eval_result r = {.std = NAN, .set_a = pos[1], .set_b = want == 3 ? pos[2] : NULL};
     char metric[64];

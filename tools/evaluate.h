@@ -4,6 +4,8 @@
 #define CLGAN_EVALUATE_H
 #include <stddef.h>
 
+#include "device.h"
+
 /* ---- statistics (double precision throughout) ---- */
 
 /* Eigen-decomposition of the symmetric n x n matrix a (row-major, overwritten by the eigenvectors as
@@ -55,5 +57,15 @@ int eval_csv_append(const char *csv_path, const eval_result *r, char *err, size_
 /* Adds r to run_dir/eval.csv as a row at the run's checkpoint step, in a column named after the metric
  * ('-' as '_'; added to the header, "nan" in the earlier rows, when new), and redraws run_dir/eval.png. */
 int eval_run_append(const char *run_dir, const eval_result *r, char *err, size_t errlen);
+
+/* ---- run folders and generated sets ---- */
+
+/* The run folder of arg: arg itself when a folder, else the folder of arg, which must be named
+ * checkpoint.safetensors. 0, or -1 with err. (tools/evaluate.c) */
+int eval_run_folder(const char *arg, char *dir, size_t n, char *err, size_t errlen);
+/* Writes n generated images of a vae or gan checkpoint (or run folder) to outdir/sample_NNNNN.png, z
+ * drawn from seed. 0, or -1 with err. (tools/evaluate_gen.c) */
+int eval_samples(clg_ctx *cl, const char *checkpoint, int n, const char *outdir, unsigned long long seed, char *err,
+                 size_t errlen);
 
 #endif
