@@ -29,13 +29,15 @@ void format_duration(double s, char *out, size_t outlen) {
 #define PLOT_POINTS 1000  /* rows are averaged into at most this many points */
 #define PLOT_PANEL_SERIES 8
 
-/* Trailing moving average of n values over a window of w (the smoothed line over the raw one). */
+/* Centred moving average of n values over a window of w (the smoothed line over the raw one), as the
+ * run page's SVG plots: a trailing average lags behind a falling loss and is drawn above its raw line. */
 static void smooth(const double *v, double *out, size_t n, size_t w) {
-    double sum = 0;
-    size_t cnt = 0;
+    size_t h = w / 2;
     for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i])) sum += v[i], cnt++;
-        if (i >= w && isfinite(v[i - w])) sum -= v[i - w], cnt--;
+        size_t a = i > h ? i - h : 0, b = i + h < n ? i + h : n - 1, cnt = 0;
+        double sum = 0;
+        for (size_t j = a; j <= b; j++)
+            if (isfinite(v[j])) sum += v[j], cnt++;
         out[i] = cnt ? sum / (double)cnt : NAN;
     }
 }
