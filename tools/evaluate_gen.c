@@ -36,6 +36,22 @@ static int open_vae(vae *m, clg_ctx *cl, const cfg *c, const char *ckpt, char *e
     return 0;
 }
 
+/* The GAN of config c (G and D built as gan_train.c does; G's weights and batch-norm statistics from
+ * the checkpoint). Not through trainer_load: without its data a trainer's epochs are one step long,
+ * and the checkpoint's step would be refused. */
+static int open_gan(gan_spec *s, seqnet *g, seqnet *d, clg_ctx *cl, const cfg *c, const char *ckpt, char *err, size_t errlen) {
+    if (gan_spec_from_cfg(c, s, (int)cfg_int(c, "data", "channels"), 10, err, errlen) != 0) return -1;
+    gan_build(s, g, d, cl); /* builds (allocates) both */
+    ckpt_part p[2] = {{&g->params, NULL}, {&g->buffers, NULL}};
+    st_file f;
+    if (ckpt_load(ckpt, p, g->buffers.np ? 2 : 1, 0, &f, err, errlen) != 0) {
+        seq_free(g), seq_free(d);
+        return -1;
+    }
+    st_free(&f);
+    return 0;
+}
+
 int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsigned long long seed, char *err, size_t errlen) {
     char dir[4096], ckpt[4200], cfgpath[4300], tmp[] = "/tmp/clgan-samples-XXXXXX";
     if (eval_run_folder(arg, dir, sizeof dir, err, errlen) != 0) return -1;
@@ -69,17 +85,15 @@ int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsign
     }
     int is_vae = !strcmp(m->type, "vae");
     vae v;
-    trainer *tr = NULL;
-    if (is_vae) rc = open_vae(&v, cl, c, ckpt, err, errlen);
-    else if (!(tr = trainer_new(m, c, cl, 0, err, errlen)) || trainer_load(tr, dir, err, errlen) != 0) rc = -1;
+    gan_spec gs;
+    seqnet G, D;
+    rc = is_vae ? open_vae(&v, cl, c, ckpt, err, errlen) : open_gan(&gs, &G, &D, cl, c, ckpt, err, errlen);
     if (rc != 0) {
-        if (tr) trainer_free(tr);
         cfg_free(c);
         return -1;
     }
-    gan_trainer *g = (gan_trainer *)tr; /* gan.h: a gan trainer is a gan_trainer */
-    int Z = is_vae ? v.zdim : g->s.zdim, ncls = is_vae ? v.s.ncls : g->s.conditional ? g->s.ncls : 0;
-    int C = is_vae ? 1 : g->s.channels, H = is_vae ? 28 : g->s.size, W = H;
+    int Z = is_vae ? v.zdim : gs.zdim, ncls = is_vae ? v.s.ncls : gs.conditional ? gs.ncls : 0;
+    int C = is_vae ? 1 : gs.channels, H = is_vae ? 28 : gs.size, W = H;
     tape t;
     tape_init(&t, cl);
     t.grad_enabled = 0;
@@ -93,7 +107,7 @@ int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsign
         tape_reset(&t);
         int y = ncls ? tape_upload(&t, b, ncls, 1, 1, oh) : -1, zv = tape_upload(&t, b, Z, 1, 1, z);
         seq_ctx ctx = {.training = 0, .seed = seed};
-        float *img = tape_download_new(&t, is_vae ? vae_decode(&v, &t, zv, y) : gan_generate(&g->s, &g->g, &t, zv, y, &ctx), NULL);
+        float *img = tape_download_new(&t, is_vae ? vae_decode(&v, &t, zv, y) : gan_generate(&gs, &G, &t, zv, y, &ctx), NULL);
         size_t per = (size_t)C * H * W;
         for (int i = 0; i < b && rc == 0; i++) {
             float *x = img + (size_t)i * per;
@@ -109,7 +123,7 @@ int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsign
     free(z), free(oh);
     tape_free(&t);
     if (is_vae) vae_free(&v);
-    else trainer_free(tr);
+    else seq_free(&G), seq_free(&D);
     cfg_free(c);
     return rc;
 }
