@@ -284,20 +284,16 @@ static int cmd_mse(clg_ctx *cl, const char *arg, eval_result *r, char *err, size
     if (rc == 0) rc = (tr = trainer_new(m, c, cl, 1, err, errlen)) ? 0 : -1;
     if (rc == 0) rc = trainer_load(tr, dir, err, errlen);
     if (rc == 0) rc = m->evaluate(tr, tmp, 1, err, errlen);
-    if (rc == 0) { /* the last row's test_mse (the last column) */
+    if (rc == 0) { /* the row evaluate() wrote: step,epoch,images,test_mse */
         run_path(path, sizeof path, tmp, "eval.csv");
-        char *text = read_file(path, NULL, err, errlen);
-        char *last = text ? strrchr(text, ',') : NULL;
-        if (!last) rc = -1;
-        else r->value = strtod(last + 1, NULL), r->images = (long)cfg_int(c, "eval", "images") > 0 ? 10000 : 0;
-        if (text) {
-            /* images: the third field of the last row */
-            char *row = text + strlen(text);
-            while (row > text && row[-1] == '\n') *--row = 0;
-            row = strrchr(text, '\n');
-            long step, epoch, n;
-            if (row && sscanf(row + 1, "%ld,%ld,%ld", &step, &epoch, &n) == 3) r->images = n;
-            printf("checkpoint %s: step %ld\n", ckpt, tr->step);
+        char *text = read_file(path, NULL, err, errlen), *row = text ? strchr(text, '\n') : NULL;
+        long step, epoch, n;
+        if (!row || sscanf(row + 1, "%ld,%ld,%ld,%lf", &step, &epoch, &n, &r->value) != 4) {
+            if (text) set_err(err, errlen, "%s: the VAE's evaluation row is not step,epoch,images,test_mse", path);
+            rc = -1;
+        } else {
+            r->images = n;
+            printf("checkpoint %s: step %ld, %ld test images\n", ckpt, step, n);
         }
         free(text);
         remove(path);
