@@ -23,9 +23,11 @@ endif
 
 HOST_SRC  := $(wildcard host/*.c host/ops/*.c models/*.c)
 HOST_OBJ  := $(patsubst %.c,build/%.o,$(HOST_SRC)) build/kernels_embedded.o
-TOOLS     := train bench translate make_edges2fashion
+TOOLS     := train bench translate make_edges2fashion evaluate
 # ./bench is tools/bench.c plus its tools/bench_*.c parts
 BENCH_OBJ := $(patsubst %.c,build/%.o,$(wildcard tools/bench_*.c))
+# ./evaluate is tools/evaluate.c plus its tools/evaluate_*.c parts (the statistics test links them too)
+EVAL_OBJ  := $(patsubst %.c,build/%.o,$(wildcard tools/evaluate_*.c))
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 TEST_SH   := $(wildcard tests/test_*.sh)
@@ -62,6 +64,8 @@ build/libclgan.a: $(HOST_OBJ)
 $(TOOLS): %: build/tools/%.o build/libclgan.a
 	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 bench: $(BENCH_OBJ)
+evaluate: $(EVAL_OBJ)
+build/tests/test_evaluate_stats: build/tools/evaluate_stats.o
 
 # host/comm.c over MPI; ./train relinks when MPI changes (the file below holds the last value).
 MPI_MODE := build/mpi_mode.txt
@@ -81,7 +85,7 @@ build/tests/test_mpi_norm_mpi: build/tests/test_mpi_norm.o build/mpi/comm.o buil
 MPI_TESTS := $(if $(strip $(MPI_LIBS)),build/train_mpi build/tests/test_mpi_norm_mpi)
 
 build/tests/%: build/tests/%.o build/libclgan.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(LDLIBS)
 
 tests: $(TEST_BIN) $(MPI_TESTS)
 

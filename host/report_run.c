@@ -112,7 +112,8 @@ static int list_grids(const char *dir, long spe, long total, gridfile **out) {
     gridfile *g = NULL;
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
-        if (len < 5 || strcmp(e->d_name + len - 4, ".png") || e->d_name[0] == '.' || !strcmp(e->d_name, "losses.png"))
+        if (len < 5 || strcmp(e->d_name + len - 4, ".png") || e->d_name[0] == '.' || !strcmp(e->d_name, "losses.png") ||
+            !strcmp(e->d_name, "eval.png")) /* plots, not grids */
             continue;
         if (n == cap) g = xrealloc(g, (size_t)(cap = cap ? 2 * cap : 64) * sizeof *g);
         memset(&g[n], 0, sizeof g[n]);
@@ -298,7 +299,12 @@ int report_write_run(const report_run *r, char *err, size_t errlen) {
     run_path(path, sizeof path, r->dir, "eval.csv");
     csv_read(path, &e);
     if (e.rows) {
-        fputs("<h2>Evaluation</h2>\n<p>From <a href=\"eval.csv\">eval.csv</a>.</p>\n<div class=\"plots\">\n", f);
+        fputs("<h2>Evaluation</h2>\n<p>From <a href=\"eval.csv\">eval.csv</a> (a point per measurement; rows ./evaluate "
+              "added fill their own columns).", f);
+        run_path(path, sizeof path, r->dir, "eval.png");
+        struct stat st;
+        if (stat(path, &st) == 0) fputs(" PNG copy: <a href=\"eval.png\">eval.png</a>.", f);
+        fputs("</p>\n<div class=\"plots\">\n", f);
         eval_panels(f, r, &e);
         fputs("</div>\n", f);
     }

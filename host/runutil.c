@@ -29,13 +29,15 @@ void format_duration(double s, char *out, size_t outlen) {
 #define PLOT_POINTS 1000  /* rows are averaged into at most this many points */
 #define PLOT_PANEL_SERIES 8
 
-/* Trailing moving average of n values over a window of w (the smoothed line over the raw one). */
+/* Centred moving average of n values over a window of w (the smoothed line over the raw one), as the
+ * run page's SVG plots: a trailing average lags behind a falling loss and is drawn above its raw line. */
 static void smooth(const double *v, double *out, size_t n, size_t w) {
-    double sum = 0;
-    size_t cnt = 0;
+    size_t h = w / 2;
     for (size_t i = 0; i < n; i++) {
-        if (isfinite(v[i])) sum += v[i], cnt++;
-        if (i >= w && isfinite(v[i - w])) sum -= v[i - w], cnt--;
+        size_t a = i > h ? i - h : 0, b = i + h < n ? i + h : n - 1, cnt = 0;
+        double sum = 0;
+        for (size_t j = a; j <= b; j++)
+            if (isfinite(v[j])) sum += v[j], cnt++;
         out[i] = cnt ? sum / (double)cnt : NAN;
     }
 }
@@ -105,6 +107,58 @@ int plot_csv(const char *csv_path, const char *png_path, const char *title, cons
     int rc = ns ? png_write_panels(png_path, panels, npanels, 800, npanels > 1 ? 320 : 500, err, errlen)
                 : png_write_plot(png_path, x, NULL, NULL, 0, (int)np, 800, 500, title, err, errlen);
     for (int k = 0; k < ns; k++) free(raw[k]), free(sm[k]);
+    free(x);
+    free(vals);
+    free(text);
+    return rc;
+}
+
+int plot_eval_csv(const char *csv_path, const char *png_path, const char *title, int *written, char *err, size_t errlen) {
+    if (written) *written = 0;
+    if (access(csv_path, F_OK) != 0) return 0;
+    char *text = read_file(csv_path, NULL, err, errlen);
+    if (!text) return -1;
+    char *save = NULL, *line = strtok_r(text, "\n", &save), *names[PLOT_MAX_COLS], *hs = NULL;
+    int ns = 0;
+    if (line) {
+        strtok_r(line, ",\r", &hs); /* "step" */
+        for (char *h; ns < PLOT_MAX_COLS && (h = strtok_r(NULL, ",\r", &hs));) names[ns++] = h;
+    }
+    size_t cap = 256, rows = 0;
+    double *vals = xmalloc(cap * (size_t)(ns + 1) * sizeof *vals);
+    while (line && (line = strtok_r(NULL, "\n", &save))) {
+        if (rows == cap) vals = xrealloc(vals, (cap *= 2) * (size_t)(ns + 1) * sizeof *vals);
+        char *p = line;
+        for (int k = 0; k <= ns; k++) {
+            char *end;
+            double v = strtod(p, &end);
+            vals[rows * (size_t)(ns + 1) + (size_t)k] = end == p ? NAN : v; /* an empty cell: no point */
+            p = strchr(end, ',') ? strchr(end, ',') + 1 : end + strlen(end);
+        }
+        rows++;
+    }
+    double *x = xcalloc(rows ? rows : 1, sizeof *x), *y[PLOT_MAX_COLS];
+    plot_panel panels[PLOT_MAX_COLS];
+    const double *pys[PLOT_MAX_COLS][1];
+    const char *pnames[PLOT_MAX_COLS][1];
+    char titles[PLOT_MAX_COLS][160];
+    int np = 0, rc = 0;
+    for (size_t r = 0; r < rows; r++) x[r] = vals[r * (size_t)(ns + 1)];
+    for (int k = 0; k < ns; k++) {
+        if (!strcmp(names[k], "epoch") || !strcmp(names[k], "images")) continue;
+        y[np] = xmalloc((rows ? rows : 1) * sizeof(double));
+        for (size_t r = 0; r < rows; r++) y[np][r] = vals[r * (size_t)(ns + 1) + (size_t)k + 1];
+        snprintf(titles[np], sizeof titles[np], "%s: %s", title, names[k]);
+        pys[np][0] = y[np], pnames[np][0] = names[k];
+        panels[np] = (plot_panel){.title = titles[np], .xlabel = "step", .ylabel = names[k], .x = x, .ys = pys[np],
+                                  .names = pnames[np], .nseries = 1, .npoints = (int)rows};
+        np++;
+    }
+    if (rows && np) {
+        rc = png_write_panels(png_path, panels, np, 800, np > 1 ? 320 : 500, err, errlen);
+        if (rc == 0 && written) *written = 1;
+    }
+    for (int k = 0; k < np; k++) free(y[k]);
     free(x);
     free(vals);
     free(text);

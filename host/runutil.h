@@ -15,6 +15,12 @@ void format_duration(double seconds, char *out, size_t outlen);
 int plot_csv(const char *csv_path, const char *png_path, const char *title, const char *const *groups, char *err,
              size_t errlen);
 
+/* Draws eval.csv (step first, then columns; "epoch" and "images" are not plotted) as a PNG: a panel
+ * per metric column over the step, every row a point of the curve (empty or "nan" cells skipped), axes
+ * labelled. A missing or empty CSV is not an error: 0 and nothing written; *written (if not NULL) says
+ * whether a PNG was written. */
+int plot_eval_csv(const char *csv_path, const char *png_path, const char *title, int *written, char *err, size_t errlen);
+
 /* Takes the run folder's lock: flock on DIR/.lock, so two runs never write one folder at once.
  * The lock goes with the process (a kill -9 frees it; nothing stale to clean up). Returns a
  * descriptor for run_unlock, or -1 with err saying who holds it ("DIR is in use by another run:

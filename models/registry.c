@@ -6,6 +6,7 @@
 #include "avae.h"
 #include "bicyclegan.h"
 #include "cyclegan.h"
+#include "fashion_classifier.h"
 #include "gan.h"
 #include "pix2pix.h"
 #include "vae.h"
@@ -27,7 +28,7 @@ static const cfg_key common_keys[] = {
 #define NCOMMON ((int)(sizeof common_keys / sizeof common_keys[0]))
 
 static const model_desc *const models[] = {&vae_model, &gan_model, &cyclegan_model, &pix2pix_model, &bicyclegan_model,
-                                            &avae_model};
+                                            &avae_model, &fashion_classifier_model};
 
 int model_count(void) { return (int)(sizeof models / sizeof models[0]); }
 const model_desc *model_at(int i) { return i >= 0 && i < model_count() ? models[i] : NULL; }

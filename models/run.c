@@ -249,6 +249,11 @@ static int save_point(trainer *tr, const char *dir, const char *csv, char *err, 
     run_path(png, sizeof png, dir, "losses.png");
     snprintf(title, sizeof title, "%s losses (per %s)", tr->m->type, tr->unit ? tr->unit : "step");
     if (plot_csv(csv, png, title, tr->loss_group, err, errlen) != 0) fprintf(stderr, "clgan: warning: %s\n", err);
+    char evalcsv[4300];
+    run_path(evalcsv, sizeof evalcsv, dir, "eval.csv");
+    run_path(png, sizeof png, dir, "eval.png");
+    snprintf(title, sizeof title, "%s evaluation", tr->m->type);
+    if (plot_eval_csv(evalcsv, png, title, NULL, err, errlen) != 0) fprintf(stderr, "clgan: warning: %s\n", err);
     return 0;
 }
 

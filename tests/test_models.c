@@ -25,10 +25,11 @@ static const char *const *tiny_sets(const char *type) {
                                              "bicyclegan.where_add=input", "bicyclegan.encoder=resnet_small",
                                              "bicyclegan.n_layers_d=1", "data.load_size=32", "data.crop_size=32",
                                              "train.batch_size=2", "bicyclegan.lambda_div=0.05", NULL};
+    static const char *const fashion[] = {"classifier.conv1=2", "classifier.conv2=3", "classifier.feat=5", "train.batch_size=3", NULL};
     static const char *const none[] = {NULL};
     return !strcmp(type, "vae") ? vae : !strcmp(type, "gan") ? gan : !strcmp(type, "cyclegan") ? cyclegan
          : !strcmp(type, "avae") ? avae : !strcmp(type, "pix2pix") ? pix2pix : !strcmp(type, "bicyclegan") ? bicyclegan
-         : none;
+         : !strcmp(type, "fashion_classifier") ? fashion : none;
 }
 
 static cfg *tiny_config(const model_desc *m, const char *dir, char *err, size_t errlen) {
