@@ -14,6 +14,11 @@
 int featnet_fill_nets(const st_file *f, const char *path, const char *hint, net *const *nets, int n, char *err,
                       size_t errlen);
 
+/* Tensor name of f with exactly ndim dimensions of the given shape; NULL with err as featnet_fill_nets
+ * words it. */
+const st_tensor *featnet_tensor(const st_file *f, const char *path, const char *hint, const char *name, int ndim,
+                                const int *shape, char *err, size_t errlen);
+
 /* The shape of tensor name as "[a, b, c]" into out (for messages); "absent" if f lacks it. */
 void featnet_shape_str(const st_file *f, const char *name, char *out, size_t n);
 

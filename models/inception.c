@@ -4,9 +4,11 @@
  * branch pool is a 3x3 max pool, stride 1, padding 1). Every BasicConv2d is conv (no bias) + BatchNorm
  * (eps 0.001, running statistics) + ReLU. Input {N, 3, 299, 299} in [-1, 1] (pytorch-fid's
  * normalize_input); features: the 2048 values after the global average pool (pytorch-fid's pool3, FID);
- * logits: fc of them (the 1008 classes of the original TF graph, IS). Names as the state_dict
+ * logits: fc of them (the 1008 classes of the original TF graph, IS). The batch norms are folded into
+ * their convs when the weights are read (fold_bn). Names as the state_dict
  * ("Conv2d_1a_3x3.conv.weight", "Mixed_6b.branch7x7_2.bn.running_mean", "fc.weight"), written by
  * tools/convert_inception.py. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +20,25 @@
 
 #define CONVERTER "tools/convert_inception.py"
 
+#define BN_EPS 1e-3 /* BasicConv2d's BatchNorm2d(eps=0.001) */
+
 typedef struct {
     seqnet trunk; /* input -> {N, 2048, 1, 1} */
     seqnet head;  /* fc: {N, 2048, 1, 1} -> {N, nclass, 1, 1} */
 } inception;
 
-/* BasicConv2d "<block>.<name>" reading value x: a kh x kw conv (square ones through op_conv2d), BN, ReLU. */
+/* BasicConv2d "<block>.<name>" reading value x: a kh x kw conv (square ones through op_conv2d), BN, ReLU.
+ * The batch norm runs on its running statistics only, so it is folded into the conv (fold_bn): the net
+ * holds "<name>.conv.weight" scaled per output channel and a bias "<name>.conv.bias" that the file does
+ * not have; three tensors per layer become two, and a third of the memory traffic goes. */
 static int basic(seqnet *s, const char *block, const char *name, int x, int in, int out, int kh, int kw, int stride,
                  int ph, int pw) {
     char n[128];
     seq_from(s, x);
     snprintf(n, sizeof n, "%s%s%s.conv", block, *block ? "." : "", name);
     seq_name(s, n);
-    if (kh == kw && ph == pw) seq_conv(s, in, out, kh, stride, ph, 0, PAD_ZERO);
-    else seq_conv_rect(s, in, out, kh, kw, stride, ph, pw, 0);
-    snprintf(n, sizeof n, "%s%s%s.bn", block, *block ? "." : "", name);
-    seq_name(s, n);
-    seq_bn(s, out);
-    s->L[seq_last(s)].f = 1e-3f; /* BasicConv2d's BatchNorm2d(eps=0.001) */
+    if (kh == kw && ph == pw) seq_conv(s, in, out, kh, stride, ph, 1, PAD_ZERO);
+    else seq_conv_rect(s, in, out, kh, kw, stride, ph, pw, 1);
     seq_act(s, L_RELU, 0);
     return seq_last(s);
 }
@@ -150,6 +153,49 @@ static void build_trunk(seqnet *s) {
     seq_global_avgpool(s);
 }
 
+/* Every "<X>.conv.weight" of the trunk from the file's conv weight and "<X>.bn.*" (eps BN_EPS):
+ * w' = w * g / sqrt(v + eps) per output channel, b' = beta - mean * g / sqrt(v + eps), in double. */
+static int fold_bn(const st_file *f, const char *path, seqnet *s, char *err, size_t errlen) {
+    net *p = &s->params;
+    float *all = xcalloc(p->total, sizeof *all);
+    int rc = 0;
+    for (int i = 0; i < p->np && !rc; i++) {
+        const param *w = &p->p[i];
+        size_t len = strlen(w->name);
+        if (len < 12 || strcmp(w->name + len - 12, ".conv.weight")) continue;
+        const param *b = i + 1 < p->np ? &p->p[i + 1] : NULL; /* seq_conv adds the bias right after */
+        char pre[128], nm[160];
+        snprintf(pre, sizeof pre, "%.*s", (int)(len - 12), w->name);
+        if (!b || strncmp(b->name, pre, strlen(pre)) || strcmp(b->name + strlen(pre), ".conv.bias"))
+            die("inception: %s is not followed by its folded bias", w->name);
+        int oc = w->shape[0];
+        const st_tensor *tw = featnet_tensor(f, path, CONVERTER, w->name, 4, w->shape, err, errlen), *bn[4];
+        static const char *const what[4] = {"weight", "bias", "running_mean", "running_var"};
+        rc = tw ? 0 : -1;
+        for (int k = 0; k < 4 && !rc; k++) {
+            snprintf(nm, sizeof nm, "%s.bn.%s", pre, what[k]);
+            if (!(bn[k] = featnet_tensor(f, path, CONVERTER, nm, 1, &oc, err, errlen))) rc = -1;
+        }
+        if (rc) break;
+        size_t per = w->numel / (size_t)oc;
+        for (int o = 0; o < oc && !rc; o++) {
+            double v = (double)bn[3]->data[o] + BN_EPS;
+            if (!(v > 0)) {
+                snprintf(err, errlen, "%s: tensor '%s.bn.running_var' has %g at %d (a variance must be >= 0)", path, pre,
+                         bn[3]->data[o], o);
+                rc = -1;
+                break;
+            }
+            double sc = bn[0]->data[o] / sqrt(v);
+            for (size_t j = 0; j < per; j++) all[w->off + o * per + j] = (float)(tw->data[o * per + j] * sc);
+            all[b->off + o] = (float)(bn[1]->data[o] - bn[2]->data[o] * sc);
+        }
+    }
+    if (!rc) net_upload(p, all);
+    free(all);
+    return rc;
+}
+
 static int inception_forward(featnet *f, tape *t, int x, int *logits) {
     inception *m = f->impl;
     tensor xv = tape_val(t, x);
@@ -199,8 +245,9 @@ int featnet_open_inception(featnet *f, clg_ctx *cl, const char *weights, char *e
     seq_name(&m->head, "fc");
     seq_linear(&m->head, 2048, (int)fc->shape[0], 1);
     seq_build(&m->head);
-    net *nets[3] = {&m->trunk.params, &m->trunk.buffers, &m->head.params};
-    int rc = featnet_fill_nets(&sf, weights, CONVERTER, nets, 3, err, errlen);
+    net *head = &m->head.params;
+    int rc = fold_bn(&sf, weights, &m->trunk, err, errlen);
+    if (!rc) rc = featnet_fill_nets(&sf, weights, CONVERTER, &head, 1, err, errlen);
     st_free(&sf);
     f->impl = m;
     if (rc != 0) {
