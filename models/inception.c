@@ -4,7 +4,9 @@
  * branch pool is a 3x3 max pool, stride 1, padding 1). Every BasicConv2d is conv (no bias) + BatchNorm
  * (eps 0.001, running statistics) + ReLU. Input {N, 3, 299, 299} in [-1, 1] (pytorch-fid's
  * normalize_input); features: the 2048 values after the global average pool (pytorch-fid's pool3, FID);
- * logits: fc of them (the 1008 classes of the original TF graph, IS). The batch norms are folded into
+ * logits: fc.weight times them, without fc.bias (the 1008 classes of the original TF graph), as the
+ * Inception Score is defined: improved-gan's inception_score.py multiplies pool3 by the weight of
+ * "softmax/logits/MatMul" only, and torch-fidelity and torchmetrics take "logits_unbiased". The batch norms are folded into
  * their convs when the weights are read (fold_bn). Names as the state_dict
  * ("Conv2d_1a_3x3.conv.weight", "Mixed_6b.branch7x7_2.bn.running_mean", "fc.weight"), written by
  * tools/convert_inception.py. */
@@ -24,7 +26,7 @@
 
 typedef struct {
     seqnet trunk; /* input -> {N, 2048, 1, 1} */
-    seqnet head;  /* fc: {N, 2048, 1, 1} -> {N, nclass, 1, 1} */
+    seqnet head;  /* fc without its bias: {N, 2048, 1, 1} -> {N, nclass, 1, 1} */
 } inception;
 
 /* BasicConv2d "<block>.<name>" reading value x: a kh x kw conv (square ones through op_conv2d), BN, ReLU.
@@ -243,7 +245,7 @@ int featnet_open_inception(featnet *f, clg_ctx *cl, const char *weights, char *e
     seq_build(&m->trunk);
     seq_init(&m->head, cl, "inception_fc");
     seq_name(&m->head, "fc");
-    seq_linear(&m->head, 2048, (int)fc->shape[0], 1);
+    seq_linear(&m->head, 2048, (int)fc->shape[0], 0); /* IS's logits_unbiased: fc.bias is not used */
     seq_build(&m->head);
     net *head = &m->head.params;
     int rc = fold_bn(&sf, weights, &m->trunk, err, errlen);

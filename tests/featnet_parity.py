@@ -12,7 +12,8 @@ float64 (max |f32 - f64| / max |f64|), from which the C side sets its tolerance.
              Inception3 and the FID blocks, as pytorch_fid/inception.py does). Random weights: convs
              U(+-sqrt(6/fan_in)), BN weight U(0.5, 1.5), bias U(-0.2, 0.2), running mean U(-0.2, 0.2),
              running var U(0.5, 1.5), fc U(+-sqrt(3/2048)). Two images U(-1, 1) at 299x299. Outputs:
-             pool3 {2, 2048} and the fc logits {2, 1008}, as pytorch-fid's blocks 0..3 compute them.
+             pool3 {2, 2048} as pytorch-fid's blocks 0..3 compute it, and the IS logits {2, 1008}: pool3
+             times fc.weight, without fc.bias (torch-fidelity's "logits_unbiased").
   lpips:     lpips.LPIPS(net='alex', version='0.1') rewritten after the package (which is not installed):
              ScalingLayer, torchvision alexnet.features sliced after relu1..relu5, normalize_tensor
              (eps 1e-10), squared difference, lin heads (Conv2d(C, 1, 1, bias=False); the Dropout before
@@ -84,6 +85,8 @@ def randomize_inception(net, g):
                 t.copy_(0.5 + torch.rand(t.shape, generator=g, dtype=torch.float64))
             elif name.endswith("bn.bias") or name.endswith("running_mean"):
                 t.copy_((torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 - 1) * 0.2)
+            elif name == "fc.bias":  # not used by the IS logits; large, so that using it would show
+                t.copy_(torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 + 1)
             elif name.startswith("fc."):
                 t.copy_((torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 - 1) * (3.0 / 2048) ** 0.5)
             else:

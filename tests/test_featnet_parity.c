@@ -5,8 +5,9 @@
  * running statistics random too), saves them as the .pth files a user has, converts them with
  * tools/convert_inception.py and tools/convert_lpips.py, and writes random inputs with PyTorch's float64
  * outputs (see its header). Here: each converted file is opened as ./evaluate will open it, the same
- * inputs run through forward (pool3 features {2, 2048} and logits {2, 1008} at 299x299) or distance
- * ({4} LPIPS distances at 67x75), and each output is compared as max |ours - torch| / max |torch| against
+ * inputs run through forward (pool3 features {2, 2048} and the IS logits {2, 1008} -- fc.weight only;
+ * the script makes fc.bias large, so adding it would fail -- at 299x299) or distance ({4} LPIPS
+ * distances at 67x75), and each output is compared as max |ours - torch| / max |torch| against
  * max(TOL, 10 x PyTorch float32's own error): TOL 1e-4 for Inception (95 float32 conv layers), 1e-5
  * for LPIPS. Then the open functions' refusals: the converted Inception file with one tensor removed,
  * and with one tensor of the wrong shape, must fail with a message naming the file and the tensor;
@@ -97,7 +98,7 @@ static void run_inception(void) {
         float *p = tape_download_new(&t, pv, NULL), *l = tape_download_new(&t, lv, NULL);
         printf("inception: opened and ran 2 images at 299x299 in %.2f s\n", now_seconds() - t0);
         compare("inception pool3 features {2, 2048}", p, pool, (long)tnumel(pt), 1e-4, e1->data[0]);
-        compare("inception fc logits {2, 1008}", l, logits, (long)tnumel(lt), 1e-4, e2->data[0]);
+        compare("inception IS logits {2, 1008} (no fc.bias)", l, logits, (long)tnumel(lt), 1e-4, e2->data[0]);
         free(p);
         free(l);
         tape_free(&t);

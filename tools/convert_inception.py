@@ -89,13 +89,14 @@ def fid_inception_v3():
 
 def fid_pool3_and_logits(net, x):
     """pytorch-fid's InceptionV3 blocks 0..3 (x already in [-1, 1] at 299x299): the 2048-d pool3
-    features {N, 2048} and fc of them {N, classes} (the logits torch-fidelity takes for IS)."""
+    features {N, 2048} and the IS logits {N, classes}: pool3 times fc.weight without fc.bias, as the
+    original inception_score.py (softmax/logits/MatMul) and torch-fidelity's "logits_unbiased"."""
     for name in ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1", "Conv2d_4a_3x3",
                  "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d",
                  "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c", "avgpool"):
         x = getattr(net, name)(x)
     pool = torch.flatten(x, 1)
-    return pool, net.fc(pool)
+    return pool, pool @ net.fc.weight.t()
 
 
 def convert(src, dst):
