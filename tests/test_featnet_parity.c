@@ -9,8 +9,10 @@
  * the script makes fc.bias large, so adding it would fail -- at 299x299) or distance ({4} LPIPS
  * distances at 67x75), and each output is compared as max |ours - torch| / max |torch| against
  * max(TOL, 10 x PyTorch float32's own error): TOL 1e-4 for Inception (95 float32 conv layers), 1e-5
- * for LPIPS. Then the open functions' refusals: the converted Inception file with one tensor removed,
- * and with one tensor of the wrong shape, must fail with a message naming the file and the tensor;
+ * for LPIPS. Then the open functions' refusals: the converted Inception file with one tensor removed
+ * (a conv weight; the running variance of an average-pool branch, which is kept as a batch-norm buffer)
+ * or of the wrong shape (a running variance folded into its conv; fc.weight), must fail with a message
+ * naming the file and the tensor;
  * LPIPS likewise for a missing head. The script's exit status and those checks decide this test.
  * FEATNET_PARITY_KEEP=1 keeps the files. */
 #include <math.h>
@@ -201,7 +203,9 @@ int main(void) {
         run_inception();
         run_lpips();
         refusal(featnet_open_inception, "inception.safetensors", "Mixed_6b.branch7x7_2.conv.weight", 0);
-        refusal(featnet_open_inception, "inception.safetensors", "Mixed_7c.branch_pool.bn.running_var", 1);
+        refusal(featnet_open_inception, "inception.safetensors", "Mixed_7c.branch_pool.bn.running_var", 1); /* folded */
+        refusal(featnet_open_inception, "inception.safetensors", "Mixed_7b.branch_pool.bn.running_var", 0); /* a buffer */
+        refusal(featnet_open_inception, "inception.safetensors", "fc.weight", 1);
         refusal(featnet_open_lpips, "lpips.safetensors", "lin3.model.1.weight", 0);
         refusal(featnet_open_lpips, "lpips.safetensors", "net.slice2.3.weight", 1);
     }
