@@ -9,7 +9,10 @@
  * "softmax/logits/MatMul" only, and torch-fidelity and torchmetrics take "logits_unbiased". The batch norms are folded into
  * their convs when the weights are read (load_trunk). Names as the state_dict
  * ("Conv2d_1a_3x3.conv.weight", "Mixed_6b.branch7x7_2.bn.running_mean", "fc.weight"), written by
- * tools/convert_inception.py. */
+ * tools/convert_inception.py. A file converted from torchvision's ImageNet weights (metadata
+ * inception.variant = "torchvision") builds pytorch-fid's use_fid_inception=False network instead:
+ * torchvision's InceptionA/C/E (average pools that count the padding, Mixed_7c's too), 1000 classes;
+ * its figures are printed as torchvision-FID and torchvision-IS. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +58,14 @@ static int conv1(seqnet *s, const char *b, const char *name, int x, int in, int 
  * averages each channel over a window with a divisor that depends only on the pixel, so the two
  * commute; pooling `out` channels instead of `in` (32..192 instead of 192..2048) does a sixth to a
  * quarter of the pooling work. The conv stays unfolded ("<name>.conv.weight" as in the file). */
-static int pool_branch(seqnet *s, const char *b, int x, int in, int out) {
+static int pool_branch(seqnet *s, const char *b, int x, int in, int out, int count_pad) {
     char n[128];
     seq_from(s, x);
     snprintf(n, sizeof n, "%s.branch_pool.conv", b);
     seq_name(s, n);
     seq_conv(s, in, out, 1, 1, 0, 0, PAD_ZERO);
-    seq_avgpool_pad(s, 3, 1, 1);
+    if (count_pad) seq_avgpool_incl(s, 3, 1, 1); /* torchvision's blocks count the padding */
+    else seq_avgpool_pad(s, 3, 1, 1);
     snprintf(n, sizeof n, "%s.branch_pool.bn", b);
     seq_name(s, n);
     seq_bn(s, out);
@@ -75,14 +79,14 @@ static int cat4(seqnet *s, int a, int b, int c, int d) {
     return d >= 0 ? seq_cat(s, v, d) : v;
 }
 
-static int block_a(seqnet *s, const char *b, int x, int in, int pool_features) { /* FIDInceptionA */
+static int block_a(seqnet *s, const char *b, int x, int in, int pool_features, int tv) { /* FIDInceptionA */
     int b1 = conv1(s, b, "branch1x1", x, in, 64);
     int b5 = conv1(s, b, "branch5x5_1", x, in, 48);
     b5 = basic(s, b, "branch5x5_2", b5, 48, 64, 5, 5, 1, 2, 2);
     int b3 = conv1(s, b, "branch3x3dbl_1", x, in, 64);
     b3 = basic(s, b, "branch3x3dbl_2", b3, 64, 96, 3, 3, 1, 1, 1);
     b3 = basic(s, b, "branch3x3dbl_3", b3, 96, 96, 3, 3, 1, 1, 1);
-    int bp = pool_branch(s, b, x, in, pool_features);
+    int bp = pool_branch(s, b, x, in, pool_features, tv);
     return cat4(s, b1, b5, b3, bp);
 }
 
@@ -96,7 +100,7 @@ static int block_b(seqnet *s, const char *b, int x, int in) { /* InceptionB (Mix
     return cat4(s, b3, bd, seq_last(s), -1);
 }
 
-static int block_c(seqnet *s, const char *b, int x, int in, int c7) { /* FIDInceptionC */
+static int block_c(seqnet *s, const char *b, int x, int in, int c7, int tv) { /* FIDInceptionC */
     int b1 = conv1(s, b, "branch1x1", x, in, 192);
     int b7 = conv1(s, b, "branch7x7_1", x, in, c7);
     b7 = basic(s, b, "branch7x7_2", b7, c7, c7, 1, 7, 1, 0, 3);
@@ -106,7 +110,7 @@ static int block_c(seqnet *s, const char *b, int x, int in, int c7) { /* FIDInce
     bd = basic(s, b, "branch7x7dbl_3", bd, c7, c7, 1, 7, 1, 0, 3);
     bd = basic(s, b, "branch7x7dbl_4", bd, c7, c7, 7, 1, 1, 3, 0);
     bd = basic(s, b, "branch7x7dbl_5", bd, c7, 192, 1, 7, 1, 0, 3);
-    int bp = pool_branch(s, b, x, in, 192);
+    int bp = pool_branch(s, b, x, in, 192, tv);
     return cat4(s, b1, b7, bd, bp);
 }
 
@@ -122,8 +126,9 @@ static int block_d(seqnet *s, const char *b, int x, int in) { /* InceptionD (Mix
     return cat4(s, b3, b7, seq_last(s), -1);
 }
 
-/* FIDInceptionE_1 (max_pool 0) and FIDInceptionE_2 (max_pool 1: the branch pool is a 3x3 max pool). */
-static int block_e(seqnet *s, const char *b, int x, int in, int max_pool) {
+/* FIDInceptionE_1 (max_pool 0) and FIDInceptionE_2 (max_pool 1: the branch pool is a 3x3 max pool);
+ * with tv, torchvision's InceptionE (max_pool 0). */
+static int block_e(seqnet *s, const char *b, int x, int in, int max_pool, int tv) {
     int b1 = conv1(s, b, "branch1x1", x, in, 320);
     int b3 = conv1(s, b, "branch3x3_1", x, in, 384);
     int b3a = basic(s, b, "branch3x3_2a", b3, 384, 384, 1, 3, 1, 0, 1);
@@ -140,13 +145,14 @@ static int block_e(seqnet *s, const char *b, int x, int in, int max_pool) {
         seq_maxpool(s, 3, 1, 1);
         bp = conv1(s, b, "branch_pool", seq_last(s), in, 192);
     } else {
-        bp = pool_branch(s, b, x, in, 192);
+        bp = pool_branch(s, b, x, in, 192, tv);
     }
     return cat4(s, b1, b3, bd, bp);
 }
 
-/* pytorch-fid's blocks 0..3 up to pool3: {N, 3, H, W} -> {N, 2048, 1, 1}. */
-static void build_trunk(seqnet *s) {
+/* pytorch-fid's blocks 0..3 up to pool3: {N, 3, H, W} -> {N, 2048, 1, 1}; tv: with torchvision's
+ * InceptionA, C and E instead of the FID blocks (pytorch-fid's use_fid_inception=False). */
+static void build_trunk(seqnet *s, int tv) {
     int x = basic(s, "", "Conv2d_1a_3x3", SEQ_INPUT, 3, 32, 3, 3, 2, 0, 0);
     x = basic(s, "", "Conv2d_2a_3x3", x, 32, 32, 3, 3, 1, 0, 0);
     x = basic(s, "", "Conv2d_2b_3x3", x, 32, 64, 3, 3, 1, 1, 1);
@@ -154,17 +160,17 @@ static void build_trunk(seqnet *s) {
     x = basic(s, "", "Conv2d_3b_1x1", seq_last(s), 64, 80, 1, 1, 1, 0, 0);
     x = basic(s, "", "Conv2d_4a_3x3", x, 80, 192, 3, 3, 1, 0, 0);
     seq_maxpool(s, 3, 2, 0);
-    x = block_a(s, "Mixed_5b", seq_last(s), 192, 32);
-    x = block_a(s, "Mixed_5c", x, 256, 64);
-    x = block_a(s, "Mixed_5d", x, 288, 64);
+    x = block_a(s, "Mixed_5b", seq_last(s), 192, 32, tv);
+    x = block_a(s, "Mixed_5c", x, 256, 64, tv);
+    x = block_a(s, "Mixed_5d", x, 288, 64, tv);
     x = block_b(s, "Mixed_6a", x, 288);
-    x = block_c(s, "Mixed_6b", x, 768, 128);
-    x = block_c(s, "Mixed_6c", x, 768, 160);
-    x = block_c(s, "Mixed_6d", x, 768, 160);
-    x = block_c(s, "Mixed_6e", x, 768, 192);
+    x = block_c(s, "Mixed_6b", x, 768, 128, tv);
+    x = block_c(s, "Mixed_6c", x, 768, 160, tv);
+    x = block_c(s, "Mixed_6d", x, 768, 160, tv);
+    x = block_c(s, "Mixed_6e", x, 768, 192, tv);
     x = block_d(s, "Mixed_7a", x, 768);
-    x = block_e(s, "Mixed_7b", x, 1280, 0);
-    x = block_e(s, "Mixed_7c", x, 2048, 1);
+    x = block_e(s, "Mixed_7b", x, 1280, 0, tv);
+    x = block_e(s, "Mixed_7c", x, 2048, !tv, tv);
     seq_from(s, x);
     seq_global_avgpool(s);
 }
@@ -249,19 +255,23 @@ int featnet_open_inception(featnet *f, clg_ctx *cl, const char *weights, char *e
     memset(f, 0, sizeof *f);
     st_file sf;
     if (st_load(weights, &sf, err, errlen) != 0) return -1;
+    /* the variant: "fid" (pytorch-fid's FID weights; also when the metadata is absent) or "torchvision"
+     * (torchvision's ImageNet weights, 1000 classes: FIDs not comparable with published ones) */
     const char *variant = st_meta(&sf, "inception.variant");
-    if (variant && strcmp(variant, "fid")) {
-        snprintf(err, errlen, "%s: Inception variant '%s'; clgan builds pytorch-fid's FID variant only ('fid')", weights, variant);
+    int tv = variant && !strcmp(variant, "torchvision");
+    if (variant && !tv && strcmp(variant, "fid")) {
+        snprintf(err, errlen, "%s: Inception variant '%s' (metadata inception.variant): clgan builds 'fid' and 'torchvision'",
+                 weights, variant);
         st_free(&sf);
         return -1;
     }
     inception *m = xcalloc(1, sizeof *m);
     seq_init(&m->trunk, cl, "inception");
-    build_trunk(&m->trunk);
+    build_trunk(&m->trunk, tv);
     seq_build(&m->trunk);
     seq_init(&m->head, cl, "inception_fc");
     seq_name(&m->head, "fc");
-    seq_linear(&m->head, 2048, NCLASS, 0); /* IS's logits_unbiased: fc.bias is not used */
+    seq_linear(&m->head, 2048, tv ? 1000 : NCLASS, 0); /* IS's logits_unbiased: fc.bias is not used */
     seq_build(&m->head);
     net *head = &m->head.params;
     int rc = load_trunk(&sf, weights, &m->trunk, err, errlen);
@@ -273,8 +283,9 @@ int featnet_open_inception(featnet *f, clg_ctx *cl, const char *weights, char *e
         return -1;
     }
     f->kind = "inception";
-    f->describe = "Inception-v3 (pytorch-fid FID weights)";
-    f->metric_prefix = "";
+    f->describe = tv ? "Inception-v3 (torchvision ImageNet weights; not the FID network)"
+                     : "Inception-v3 (pytorch-fid FID weights)";
+    f->metric_prefix = tv ? "torchvision-" : ""; /* "torchvision-FID": never mistaken for the standard FID */
     f->in_c = 3, f->in_h = 299, f->in_w = 299;
     f->in_lo = -1.0f, f->in_hi = 1.0f;
     f->nfeat = 2048;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops_avgpool_incl.h"
 #include "ops_avgpool_pad.h"
 #include "util.h"
 
@@ -219,6 +220,11 @@ void seq_avgpool_pad(seqnet *s, int k, int stride, int pad) {
     l->k = k, l->stride = stride, l->pad = pad;
 }
 
+void seq_avgpool_incl(seqnet *s, int k, int stride, int pad) {
+    layer *l = push(s, L_AVGPOOL_INCL);
+    l->k = k, l->stride = stride, l->pad = pad;
+}
+
 void seq_global_avgpool(seqnet *s) { push(s, L_GAP); }
 
 int seq_cat(seqnet *s, int a, int b) {
@@ -312,6 +318,7 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         case L_MAXPOOL: x = op_maxpool2d(t, x, l->k, l->stride, l->pad); break;
         case L_GAP: x = op_global_avgpool(t, x); break;
         case L_AVGPOOL_PAD: x = op_avgpool2d_pad(t, x, l->k, l->stride, l->pad); break;
+        case L_AVGPOOL_INCL: x = op_avgpool2d_incl(t, x, l->k, l->stride, l->pad); break;
         case L_CAT: x = op_concat_channels(t, x, x2); break;
         case L_ADD: x = op_add(t, x, x2); break;
         case L_CAT_Z: {

@@ -11,7 +11,8 @@ typedef enum {
     /* graph layers (models/graph.h): */
     L_MAXPOOL, L_GAP, L_CAT, L_ADD, L_CAT_Z,
     L_CONV_RECT, /* a kh x kw conv (seq_conv_rect): k, pad the height's, kw, padw the width's */
-    L_AVGPOOL_PAD /* seq_avgpool_pad */
+    L_AVGPOOL_PAD, /* seq_avgpool_pad: the padding not counted */
+    L_AVGPOOL_INCL /* seq_avgpool_incl: the padding counted */
 } layer_kind;
 
 /* Where a layer reads a value: SEQ_PREV the previous layer's output (a plain list), SEQ_INPUT the
@@ -90,6 +91,8 @@ void seq_name(seqnet *s, const char *module); /* the next layer's parameters: "<
 void seq_maxpool(seqnet *s, int k, int stride, int pad); /* torch.nn.MaxPool2d(k, stride, pad) */
 /* torch.nn.AvgPool2d(k, stride, pad, count_include_pad=False) (op_avgpool2d_pad) */
 void seq_avgpool_pad(seqnet *s, int k, int stride, int pad);
+/* torch.nn.AvgPool2d(k, stride, pad) (count_include_pad=True) (op_avgpool2d_incl) */
+void seq_avgpool_incl(seqnet *s, int k, int stride, int pad);
 void seq_global_avgpool(seqnet *s);         /* AdaptiveAvgPool2d(1): {N,C,H,W} -> {N,C,1,1} */
 int seq_cat(seqnet *s, int a, int b);       /* torch.cat([a, b], 1); returns its value */
 int seq_add(seqnet *s, int a, int b);       /* a + b; returns its value */

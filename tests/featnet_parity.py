@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch side of tests/test_featnet_parity.c. Usage: /usr/bin/python3 tests/featnet_parity.py DIR NAME...
 
-For each NAME (inception, lpips) this script builds the network in PyTorch with RANDOM weights (no
+For each NAME (inception, inception_tv, lpips) this script builds the network in PyTorch with RANDOM weights (no
 pretrained weights can be downloaded here), saves its state dict as the .pth files a user would have,
 converts them with the converter a user runs (tools/convert_inception.py, tools/convert_lpips.py; a
 subprocess, as from the command line) into DIR/NAME.safetensors, and writes DIR/NAME_ref.safetensors:
@@ -14,6 +14,10 @@ float64 (max |f32 - f64| / max |f64|), from which the C side sets its tolerance.
              running var U(0.5, 1.5), fc U(+-sqrt(3/2048)). Two images U(-1, 1) at 299x299. Outputs:
              pool3 {2, 2048} as pytorch-fid's blocks 0..3 compute it, and the IS logits {2, 1008}: pool3
              times fc.weight, without fc.bias (torch-fidelity's "logits_unbiased").
+  inception_tv: torchvision's ImageNet Inception-v3 (inception_v3(aux_logits=True), as its
+             inception_v3_google-*.pth holds it; pytorch-fid's use_fid_inception=False network), random
+             as above, one image at 171x171; the converter must warn that its FIDs are not the standard
+             ones. Outputs as for inception, with 1000 classes.
   lpips:     lpips.LPIPS(net='alex', version='0.1') rewritten after the package (which is not installed):
              ScalingLayer, torchvision alexnet.features sliced after relu1..relu5, normalize_tensor
              (eps 1e-10), squared difference, lin heads (Conv2d(C, 1, 1, bias=False); the Dropout before
@@ -22,8 +26,8 @@ float64 (max |f32 - f64| / max |f64|), from which the C side sets its tolerance.
              pairs and two of an image and itself plus noise of 0.05 (small distances). Output d {4}.
 
 It also checks the converters' refusals (in this process, through the functions the command line calls):
-a state dict with one tensor removed, and torchvision's own Inception-v3 (a different network), must be
-refused naming the problem, and leave no output file. Exits 1 on any failure."""
+a state dict with one tensor removed, or with one of the wrong shape, must be refused naming the
+tensor, and leave no output file. Exits 1 on any failure."""
 import os
 import subprocess
 import sys
@@ -41,6 +45,7 @@ import convert_inception  # noqa: E402
 import convert_lpips  # noqa: E402
 from convert_inception import fid_inception_v3, fid_pool3_and_logits  # noqa: E402
 from st_write import save_safetensors  # noqa: E402
+from torchvision.models.inception import Inception3  # noqa: E402
 
 failures = 0
 count = 0
@@ -85,6 +90,8 @@ def randomize_inception(net, g):
                 t.copy_(0.5 + torch.rand(t.shape, generator=g, dtype=torch.float64))
             elif name.endswith("bn.bias") or name.endswith("running_mean"):
                 t.copy_((torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 - 1) * 0.2)
+            elif name.startswith("AuxLogits.fc."):  # in torchvision's file; the converter drops it
+                t.copy_((torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 - 1) * 0.03)
             elif name == "fc.bias":  # not used by the IS logits; large, so that using it would show
                 t.copy_(torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 + 1)
             elif name.startswith("fc."):
@@ -93,41 +100,46 @@ def randomize_inception(net, g):
                 raise ValueError(f"no random rule for {name}")
 
 
-def run_inception(d):
-    g = torch.Generator().manual_seed(15)
-    net = fid_inception_v3().eval()
+def run_inception(d, tv=False):
+    """tv: torchvision's ImageNet network (aux head included, as its file has it), 1 image at 171x171."""
+    name = "inception_tv" if tv else "inception"
+    g = torch.Generator().manual_seed(17 if tv else 15)
+    net = (Inception3(num_classes=1000, aux_logits=True, init_weights=False) if tv else fid_inception_v3()).eval()
     randomize_inception(net, g)
-    pth = os.path.join(d, "pt_inception_random.pth")
+    pth = os.path.join(d, "inception_v3_google_random.pth" if tv else "pt_inception_random.pth")
     torch.save(net.state_dict(), pth)
-    out = os.path.join(d, "inception.safetensors")
+    out = os.path.join(d, f"{name}.safetensors")
     rc, msg = run_tool([os.path.join(TOOLS, "convert_inception.py"), pth, out])
-    report(rc == 0, f"inception: convert_inception.py on a random FID state dict: {msg}")
-    x = torch.rand((2, 3, 299, 299), generator=g, dtype=torch.float64) * 2 - 1
+    report(rc == 0 and ("warning" in msg) == tv, f"{name}: convert_inception.py on a random state dict: {msg}")
+    n, hw = (1, 171) if tv else (2, 299)
+    x = torch.rand((n, 3, hw, hw), generator=g, dtype=torch.float64) * 2 - 1
     res = {}
     for dtype in (torch.float64, torch.float32):
-        n = net.to(dtype)
+        m = net.to(dtype)
         with torch.no_grad():
-            pool, logits = fid_pool3_and_logits(n, x.to(dtype))
+            pool, logits = fid_pool3_and_logits(m, x.to(dtype))
         res[dtype] = (pool.double().numpy(), logits.double().numpy())
     (p64, l64), (p32, l32) = res[torch.float64], res[torch.float32]
-    print(f"inception: pool3 {p64.shape} mean {p64.mean():.4g} max {p64.max():.4g} ({(p64 > 0).mean() * 100:.0f}% > 0); "
+    print(f"{name}: pool3 {p64.shape} mean {p64.mean():.4g} max {p64.max():.4g} ({(p64 > 0).mean() * 100:.0f}% > 0); "
           f"logits {l64.shape} std {l64.std():.4g}")
-    report(p64.max() > 0 and (p64 > 0).mean() > 0.2, "inception: the random network's pool3 features are not degenerate")
+    report(p64.max() > 0 and (p64 > 0).mean() > 0.2, f"{name}: the random network's pool3 features are not degenerate")
     e_pool, e_log = max_rel(p32, p64), max_rel(l32, l64)
-    print(f"inception: torch float32 vs float64: pool3 {e_pool:.2e}, logits {e_log:.2e}")
-    save_safetensors(os.path.join(d, "inception_ref.safetensors"),
+    print(f"{name}: torch float32 vs float64: pool3 {e_pool:.2e}, logits {e_log:.2e}")
+    save_safetensors(os.path.join(d, f"{name}_ref.safetensors"),
                      {"x": x.numpy(), "pool": p64, "logits": l64, "err32.pool": np.array([e_pool]),
                       "err32.logits": np.array([e_log])})
+    if tv:
+        os.unlink(pth)
+        return
     # the converter's refusals (in this process: the same code as the command line's, without reloading torch)
     sd = {k: v for k, v in net.state_dict().items() if k != "Mixed_6b.branch7x7_2.conv.weight"}
     bad = os.path.join(d, "bad.safetensors")
     msg = refusal(convert_inception.convert_state_dict, sd, "missing.pth", bad)
     report("Mixed_6b.branch7x7_2.conv.weight" in msg, f"inception: a missing tensor is refused: {msg}")
-    sd = dict(net.state_dict())
-    sd["fc.weight"] = sd["fc.weight"][:1000]
-    sd["AuxLogits.fc.weight"] = torch.zeros(1000, 768)
-    msg = refusal(convert_inception.convert_state_dict, sd, "inception_v3_google.pth", bad)
-    report("torchvision" in msg, f"inception: torchvision's ImageNet network is refused: {msg[:100]}...")
+    sd = {k: v for k, v in net.state_dict().items() if k != "Mixed_7c.branch_pool.conv.weight"}
+    sd["Mixed_7c.branch_pool.conv.weight"] = torch.zeros(192, 2048, 3, 3)
+    msg = refusal(convert_inception.convert_state_dict, sd, "misshapen.pth", bad)
+    report("Mixed_7c.branch_pool.conv.weight" in msg and "needs" in msg, f"inception: a misshapen tensor is refused: {msg}")
     report(not os.path.exists(bad), "inception: no output file after a refusal")
     os.unlink(pth)
 
@@ -204,7 +216,7 @@ def main():
         return 2
     torch.set_num_threads(2)
     for name in sys.argv[2:]:
-        {"inception": run_inception, "lpips": run_lpips}[name](sys.argv[1])
+        {"inception": run_inception, "inception_tv": lambda d: run_inception(d, True), "lpips": run_lpips}[name](sys.argv[1])
     print(f"{count} checks, {failures} failed")
     return 1 if failures else 0
 

@@ -7,7 +7,9 @@
  * outputs (see its header). Here: each converted file is opened as ./evaluate will open it, the same
  * inputs run through forward (pool3 features {2, 2048} and the IS logits {2, 1008} -- fc.weight only;
  * the script makes fc.bias large, so adding it would fail -- at 299x299) or distance ({4} LPIPS
- * distances at 67x75), and each output is compared as max |ours - torch| / max |torch| against
+ * distances at 67x75); the same for torchvision's ImageNet Inception-v3 (its file converted with
+ * variant "torchvision": average pools that count the padding, 1000 classes, metric prefix
+ * "torchvision-"; 1 image at 171x171), and each output is compared as max |ours - torch| / max |torch| against
  * max(TOL, 10 x PyTorch float32's own error): TOL 1e-4 for Inception (95 float32 conv layers), 1e-5
  * for LPIPS. Then the open functions' refusals: the converted Inception file with one tensor removed
  * (a conv weight; the running variance of an average-pool branch, which is kept as a batch-norm buffer)
@@ -66,20 +68,25 @@ static void compare(const char *what, const float *ours, const st_tensor *ref, l
            ok ? "ok  " : "FAIL", what, n, mx, worst, lim, err32);
 }
 
-static void run_inception(void) {
-    char wpath[256], rpath[256], err[1024];
-    path_of(wpath, sizeof wpath, "inception.safetensors");
-    path_of(rpath, sizeof rpath, "inception_ref.safetensors");
+/* name "inception" (the FID network: 2 images at 299x299, 1008 classes) or "inception_tv" (torchvision's
+ * weights: 1 image at 171x171, 1000 classes). */
+static void run_inception(const char *name, int n, int hw, int nclass, const char *prefix) {
+    char wpath[256], rpath[256], err[1024], file[64], what[96];
+    snprintf(file, sizeof file, "%s.safetensors", name);
+    path_of(wpath, sizeof wpath, file);
+    snprintf(file, sizeof file, "%s_ref.safetensors", name);
+    path_of(rpath, sizeof rpath, file);
     featnet f;
     double t0 = now_seconds();
     if (featnet_open_inception(&f, cl, wpath, err, sizeof err) != 0) {
         CHECK(0, "featnet_open_inception: %s", err);
         return;
     }
-    CHECK(f.nfeat == 2048 && f.nclass == 1008 && f.in_c == 3 && f.in_h == 299 && f.in_w == 299 && f.in_lo == -1.0f &&
-              f.in_hi == 1.0f && f.forward && !f.distance,
-          "inception: nfeat %d nclass %d input %dx%dx%d [%g, %g]", f.nfeat, f.nclass, f.in_c, f.in_h, f.in_w, f.in_lo,
-          f.in_hi);
+    CHECK(f.nfeat == 2048 && f.nclass == nclass && f.in_c == 3 && f.in_h == 299 && f.in_w == 299 && f.in_lo == -1.0f &&
+              f.in_hi == 1.0f && f.forward && !f.distance && !strcmp(f.metric_prefix, prefix),
+          "%s: nfeat %d nclass %d input %dx%dx%d [%g, %g] prefix '%s'", name, f.nfeat, f.nclass, f.in_c, f.in_h, f.in_w,
+          f.in_lo, f.in_hi, f.metric_prefix);
+    printf("%s: %s, metric prefix '%s'\n", name, f.describe, f.metric_prefix);
     st_file r;
     if (st_load(rpath, &r, err, sizeof err) != 0) {
         CHECK(0, "%s", err);
@@ -95,12 +102,14 @@ static void run_inception(void) {
         int lv = -1;
         int pv = f.forward(&f, &t, upload4(&t, x), &lv);
         tensor pt = tape_val(&t, pv), lt = tape_val(&t, lv);
-        CHECK(pt.n == 2 && pt.c * pt.h * pt.w == 2048 && lt.n == 2 && lt.c * lt.h * lt.w == 1008,
-              "inception: outputs {%d, %d, %d, %d} and {%d, %d, %d, %d}", pt.n, pt.c, pt.h, pt.w, lt.n, lt.c, lt.h, lt.w);
+        CHECK(pt.n == n && pt.c * pt.h * pt.w == 2048 && lt.n == n && lt.c * lt.h * lt.w == nclass,
+              "%s: outputs {%d, %d, %d, %d} and {%d, %d, %d, %d}", name, pt.n, pt.c, pt.h, pt.w, lt.n, lt.c, lt.h, lt.w);
         float *p = tape_download_new(&t, pv, NULL), *l = tape_download_new(&t, lv, NULL);
-        printf("inception: opened and ran 2 images at 299x299 in %.2f s\n", now_seconds() - t0);
-        compare("inception pool3 features {2, 2048}", p, pool, (long)tnumel(pt), 1e-4, e1->data[0]);
-        compare("inception IS logits {2, 1008} (no fc.bias)", l, logits, (long)tnumel(lt), 1e-4, e2->data[0]);
+        printf("%s: opened and ran %d images at %dx%d in %.2f s\n", name, n, hw, hw, now_seconds() - t0);
+        snprintf(what, sizeof what, "%s pool3 features {%d, 2048}", name, n);
+        compare(what, p, pool, (long)tnumel(pt), 1e-4, e1->data[0]);
+        snprintf(what, sizeof what, "%s IS logits {%d, %d} (no fc.bias)", name, n, nclass);
+        compare(what, l, logits, (long)tnumel(lt), 1e-4, e2->data[0]);
         free(p);
         free(l);
         tape_free(&t);
@@ -196,11 +205,12 @@ int main(void) {
     double t0 = now_seconds();
     cl = parity_open(SCRIPT, tmpdir);
     if (!cl) return 1;
-    const char *names[] = {"inception", "lpips"};
-    int ok = run_parity_script(PYTHON, SCRIPT, tmpdir, names, 2);
+    const char *names[] = {"inception", "inception_tv", "lpips"};
+    int ok = run_parity_script(PYTHON, SCRIPT, tmpdir, names, 3);
     CHECK(ok, "the parity script failed (its FAIL lines above)");
     if (ok) {
-        run_inception();
+        run_inception("inception", 2, 299, 1008, "");
+        run_inception("inception_tv", 1, 171, 1000, "torchvision-");
         run_lpips();
         refusal(featnet_open_inception, "inception.safetensors", "Mixed_6b.branch7x7_2.conv.weight", 0);
         refusal(featnet_open_inception, "inception.safetensors", "Mixed_7c.branch_pool.bn.running_var", 1); /* folded */
@@ -209,7 +219,8 @@ int main(void) {
         refusal(featnet_open_lpips, "lpips.safetensors", "lin3.model.1.weight", 0);
         refusal(featnet_open_lpips, "lpips.safetensors", "net.slice2.3.weight", 1);
     }
-    const char *files[] = {"inception.safetensors", "inception_ref.safetensors", "lpips.safetensors", "lpips_ref.safetensors"};
+    const char *files[] = {"inception.safetensors", "inception_ref.safetensors", "inception_tv.safetensors",
+                           "inception_tv_ref.safetensors", "lpips.safetensors", "lpips_ref.safetensors"};
     if (!getenv("FEATNET_PARITY_KEEP")) {
         char p[256];
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {

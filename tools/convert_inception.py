@@ -11,16 +11,19 @@ misshapen tensor stops the conversion with its name. Every tensor is written as 
 state_dict name ("Conv2d_1a_3x3.conv.weight", "Mixed_6b.branch7x7_2.bn.running_mean", "fc.weight", ...),
 without num_batches_tracked, with metadata inception.variant = "fid".
 
-torchvision's own ImageNet weights (inception_v3_google-0cc3c7bd.pth, 1000 classes, AuxLogits) belong to
-a different network (its average pools count the padding, Mixed_7c pools by average) and give FIDs
-that are not comparable with published ones; they are refused with that explanation.
+torchvision's own ImageNet weights (inception_v3_google-0cc3c7bd.pth, 1000 classes, AuxLogits) are
+converted too, with a warning: they belong to a different network (its average pools count the
+padding, Mixed_7c pools by average; pytorch-fid's use_fid_inception=False), AuxLogits.* dropped, the
+rest validated by a strict load into torchvision's Inception3(num_classes=1000, aux_logits=False), metadata
+inception.variant = "torchvision". FIDs computed with them are not comparable with published ones;
+clgan prints them as "torchvision-FID".
 
 Needs Debian's python3-torch and python3-torchvision (run with /usr/bin/python3)."""
 import os
 import sys
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,6 +90,11 @@ def fid_inception_v3():
     return net
 
 
+def torchvision_inception_v3():
+    """torchvision.models.inception_v3 up to its logits (the auxiliary head, AuxLogits.*, is not used)."""
+    return Inception3(num_classes=1000, aux_logits=False, transform_input=False, init_weights=False)
+
+
 def fid_pool3_and_logits(net, x):
     """pytorch-fid's InceptionV3 blocks 0..3 (x already in [-1, 1] at 299x299): the 2048-d pool3
     features {N, 2048} and the IS logits {N, classes}: pool3 times fc.weight without fc.bias, as the
@@ -105,12 +113,13 @@ def convert(src, dst):
 
 def convert_state_dict(sd, src, dst):
     """The conversion of a loaded state dict (src names it in messages); the number of tensors written."""
-    if any(k.startswith("AuxLogits.") for k in sd) or ("fc.weight" in sd and sd["fc.weight"].shape[0] == 1000):
-        raise ValueError(f"{src}: this is torchvision's ImageNet Inception-v3 (AuxLogits, 1000 classes), not "
-                         "pytorch-fid's FID network; its FIDs are not comparable with published ones. Use "
-                         "pt_inception-2015-12-05-6726825d.pth (docs/EVALUATION_NETS.md)")
-    sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}
-    net = fid_inception_v3()
+    tv = any(k.startswith("AuxLogits.") for k in sd) or ("fc.weight" in sd and sd["fc.weight"].shape[0] == 1000)
+    if tv:
+        print(f"convert_inception: warning: {src} is torchvision's ImageNet Inception-v3, not pytorch-fid's FID "
+              "network: FIDs computed with it are not comparable with published ones (clgan prints torchvision-FID). "
+              "For the standard FID use pt_inception-2015-12-05-6726825d.pth (docs/EVALUATION_NETS.md).", file=sys.stderr)
+    sd = {k: v for k, v in sd.items() if not k.endswith("num_batches_tracked") and not (tv and k.startswith("AuxLogits."))}
+    net = torchvision_inception_v3() if tv else fid_inception_v3()
     want = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
     missing = [k for k in want if k not in sd]
     extra = [k for k in sd if k not in want]
@@ -124,10 +133,11 @@ def convert_state_dict(sd, src, dst):
             msg.append(f"unexpected {len(extra)}: {', '.join(extra[:5])}")
         if shape:
             msg.append(f"wrong shape: {'; '.join(shape[:5])}")
-        raise ValueError(f"{src}: not pytorch-fid's FID Inception state dict ({' | '.join(msg)})")
+        what = "torchvision's Inception-v3" if tv else "pytorch-fid's FID Inception"
+        raise ValueError(f"{src}: not {what} state dict ({' | '.join(msg)})")
     net.load_state_dict({**net.state_dict(), **sd}, strict=True)  # the final word on names and shapes
     out = {k: sd[k].detach().to(torch.float32).cpu().numpy() for k in want}
-    save_safetensors(dst, out, {"inception.variant": "fid", "source": os.path.basename(src)})
+    save_safetensors(dst, out, {"inception.variant": "torchvision" if tv else "fid", "source": os.path.basename(src)})
     return len(out)
 
 
