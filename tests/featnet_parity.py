@@ -6,7 +6,8 @@ pretrained weights can be downloaded here), saves its state dict as the .pth fil
 converts them with the converter a user runs (tools/convert_inception.py, tools/convert_lpips.py; a
 subprocess, as from the command line) into DIR/NAME.safetensors, and writes DIR/NAME_ref.safetensors:
 the random inputs and PyTorch's float64 outputs, plus "err32.*", the float32 run's own error against
-float64 (max |f32 - f64| / max |f64|), from which the C side sets its tolerance.
+float64 (max |f32 - f64| / max |f64|; 0 where the float32 run is skipped, inception_tv), from which the C
+side sets its tolerance.
 
   inception: pytorch-fid's fid_inception_v3() (tools/convert_inception.py builds it from torchvision's
              Inception3 and the FID blocks, as pytorch_fid/inception.py does). Random weights: convs
@@ -28,6 +29,8 @@ float64 (max |f32 - f64| / max |f64|), from which the C side sets its tolerance.
 It also checks the converters' refusals (in this process, through the functions the command line calls):
 a state dict with one tensor removed, or with one of the wrong shape, must be refused naming the
 tensor, and leave no output file. Exits 1 on any failure."""
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -58,9 +61,20 @@ def report(ok, what):
     print(f"{'ok  ' if ok else 'FAIL'} {what}")
 
 
-def run_tool(args):
-    p = subprocess.run([sys.executable] + args, capture_output=True, text=True)
-    return p.returncode, (p.stdout + p.stderr).strip()
+def run_tool(args, in_process=None):
+    """A converter's command line: as a subprocess, or (in_process: its module) through its main() with
+    that argv here, which saves loading torch again; (exit status, what it printed)."""
+    if in_process is None:
+        p = subprocess.run([sys.executable] + args, capture_output=True, text=True)
+        return p.returncode, (p.stdout + p.stderr).strip()
+    out, saved = io.StringIO(), sys.argv
+    sys.argv = args
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            rc = in_process.main()
+    finally:
+        sys.argv = saved
+    return rc, out.getvalue().strip()
 
 
 def refusal(fn, *args):
@@ -79,6 +93,7 @@ def max_rel(a, ref):
 
 # ---- Inception ----
 def randomize_inception(net, g):
+    """Every tensor of the state dict (an unknown name is an error, so none stays uninitialised)."""
     with torch.no_grad():
         for name, t in net.state_dict().items():
             if name.endswith("num_batches_tracked"):
@@ -104,27 +119,30 @@ def run_inception(d, tv=False):
     """tv: torchvision's ImageNet network (aux head included, as its file has it), 1 image at 171x171."""
     name = "inception_tv" if tv else "inception"
     g = torch.Generator().manual_seed(17 if tv else 15)
-    net = (Inception3(num_classes=1000, aux_logits=True, init_weights=False) if tv else fid_inception_v3()).eval()
+    with convert_inception._uninitialised():  # randomize_inception sets every tensor
+        net = (Inception3(num_classes=1000, aux_logits=True, init_weights=False) if tv else fid_inception_v3()).eval()
     randomize_inception(net, g)
     pth = os.path.join(d, "inception_v3_google_random.pth" if tv else "pt_inception_random.pth")
     torch.save(net.state_dict(), pth)
     out = os.path.join(d, f"{name}.safetensors")
-    rc, msg = run_tool([os.path.join(TOOLS, "convert_inception.py"), pth, out])
+    # the FID file through the command line as a user runs it; torchvision's through the same main()
+    rc, msg = run_tool([os.path.join(TOOLS, "convert_inception.py"), pth, out], convert_inception if tv else None)
     report(rc == 0 and ("warning" in msg) == tv, f"{name}: convert_inception.py on a random state dict: {msg}")
     n, hw = (1, 171) if tv else (2, 299)
     x = torch.rand((n, 3, hw, hw), generator=g, dtype=torch.float64) * 2 - 1
     res = {}
-    for dtype in (torch.float64, torch.float32):
+    for dtype in (torch.float64, torch.float32) if not tv else (torch.float64,):  # tv: float64 only (time)
         m = net.to(dtype)
         with torch.no_grad():
             pool, logits = fid_pool3_and_logits(m, x.to(dtype))
         res[dtype] = (pool.double().numpy(), logits.double().numpy())
-    (p64, l64), (p32, l32) = res[torch.float64], res[torch.float32]
+    (p64, l64), (p32, l32) = res[torch.float64], res.get(torch.float32, res[torch.float64])
     print(f"{name}: pool3 {p64.shape} mean {p64.mean():.4g} max {p64.max():.4g} ({(p64 > 0).mean() * 100:.0f}% > 0); "
           f"logits {l64.shape} std {l64.std():.4g}")
     report(p64.max() > 0 and (p64 > 0).mean() > 0.2, f"{name}: the random network's pool3 features are not degenerate")
-    e_pool, e_log = max_rel(p32, p64), max_rel(l32, l64)
-    print(f"{name}: torch float32 vs float64: pool3 {e_pool:.2e}, logits {e_log:.2e}")
+    e_pool, e_log = (max_rel(p32, p64), max_rel(l32, l64)) if not tv else (0.0, 0.0)  # 0: not run
+    if not tv:
+        print(f"{name}: torch float32 vs float64: pool3 {e_pool:.2e}, logits {e_log:.2e}")
     save_safetensors(os.path.join(d, f"{name}_ref.safetensors"),
                      {"x": x.numpy(), "pool": p64, "logits": l64, "err32.pool": np.array([e_pool]),
                       "err32.logits": np.array([e_log])})

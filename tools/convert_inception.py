@@ -19,10 +19,12 @@ inception.variant = "torchvision". FIDs computed with them are not comparable wi
 clgan prints them as "torchvision-FID".
 
 Needs Debian's python3-torch and python3-torchvision (run with /usr/bin/python3)."""
+import contextlib
 import os
 import sys
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F  # noqa: N812
 from torchvision.models.inception import Inception3, InceptionA, InceptionC, InceptionE
 
@@ -75,8 +77,28 @@ class FIDInceptionE2(InceptionE):
         return torch.cat([branch1x1, branch3x3, branch3x3dbl, branch_pool], 1)
 
 
+@contextlib.contextmanager
+def _uninitialised():
+    """Builds modules without drawing their initial weights (every one is loaded or overwritten after):
+    torch's default init of Inception's 24M parameters costs seconds."""
+    names = ("kaiming_uniform_", "uniform_", "normal_", "trunc_normal_")
+    saved = {n: getattr(nn.init, n) for n in names}
+    for n in names:
+        setattr(nn.init, n, lambda t, *a, **k: t)
+    try:
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(nn.init, n, f)
+
+
 def fid_inception_v3():
-    """pytorch_fid.inception.fid_inception_v3() without the download."""
+    """pytorch_fid.inception.fid_inception_v3() without the download (weights uninitialised)."""
+    with _uninitialised():
+        return _fid_inception_v3()
+
+
+def _fid_inception_v3():
     net = Inception3(num_classes=1008, aux_logits=False, transform_input=False, init_weights=False)
     net.Mixed_5b = FIDInceptionA(192, pool_features=32)
     net.Mixed_5c = FIDInceptionA(256, pool_features=64)
@@ -91,8 +113,10 @@ def fid_inception_v3():
 
 
 def torchvision_inception_v3():
-    """torchvision.models.inception_v3 up to its logits (the auxiliary head, AuxLogits.*, is not used)."""
-    return Inception3(num_classes=1000, aux_logits=False, transform_input=False, init_weights=False)
+    """torchvision.models.inception_v3 up to its logits (the auxiliary head, AuxLogits.*, is not used;
+    weights uninitialised)."""
+    with _uninitialised():
+        return Inception3(num_classes=1000, aux_logits=False, transform_input=False, init_weights=False)
 
 
 def fid_pool3_and_logits(net, x):
