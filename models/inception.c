@@ -6,8 +6,8 @@
  * normalize_input); features: the 2048 values after the global average pool (pytorch-fid's pool3, FID);
  * logits: fc.weight times them, without fc.bias (the 1008 classes of the original TF graph), as the
  * Inception Score is defined: improved-gan's inception_score.py multiplies pool3 by the weight of
- * "softmax/logits/MatMul" only, and torch-fidelity and torchmetrics take "logits_unbiased". The batch norms are folded into
- * their convs when the weights are read (load_trunk). Names as the state_dict
+ * "softmax/logits/MatMul" only, and torch-fidelity and torchmetrics take "logits_unbiased". The batch
+ * norms are folded into their convs when the weights are read (load_trunk). Names as the state_dict
  * ("Conv2d_1a_3x3.conv.weight", "Mixed_6b.branch7x7_2.bn.running_mean", "fc.weight"), written by
  * tools/convert_inception.py. A file converted from torchvision's ImageNet weights (metadata
  * inception.variant = "torchvision") builds pytorch-fid's use_fid_inception=False network instead:
@@ -53,8 +53,8 @@ static int conv1(seqnet *s, const char *b, const char *name, int x, int in, int 
 }
 
 /* branch_pool of the FID blocks: BasicConv2d(in, out, 1) of F.avg_pool2d(x, 3, 1, 1,
- * count_include_pad=False), computed as the 1x1 conv, then the pool, then the batch norm's affine map
- * (eps 0.001, running statistics) and ReLU. A 1x1 conv mixes channels at each pixel and the pool
+ * count_include_pad=False) (count_pad: torchvision's, which counts the padding), computed as the 1x1
+ * conv, then the pool, then the batch norm's affine map (eps 0.001, running statistics) and ReLU. A 1x1 conv mixes channels at each pixel and the pool
  * averages each channel over a window with a divisor that depends only on the pixel, so the two
  * commute; pooling `out` channels instead of `in` (32..192 instead of 192..2048) does a sixth to a
  * quarter of the pooling work. The conv stays unfolded ("<name>.conv.weight" as in the file). */
