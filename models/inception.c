@@ -54,10 +54,11 @@ static int conv1(seqnet *s, const char *b, const char *name, int x, int in, int 
 
 /* branch_pool of the FID blocks: BasicConv2d(in, out, 1) of F.avg_pool2d(x, 3, 1, 1,
  * count_include_pad=False) (count_pad: torchvision's, which counts the padding), computed as the 1x1
- * conv, then the pool, then the batch norm's affine map (eps 0.001, running statistics) and ReLU. A 1x1 conv mixes channels at each pixel and the pool
- * averages each channel over a window with a divisor that depends only on the pixel, so the two
- * commute; pooling `out` channels instead of `in` (32..192 instead of 192..2048) does a sixth to a
- * quarter of the pooling work. The conv stays unfolded ("<name>.conv.weight" as in the file). */
+ * conv, then the pool, then the batch norm's affine map (eps 0.001, running statistics) and ReLU. A 1x1
+ * conv mixes channels at each pixel and the pool averages each channel over a window with a divisor
+ * that depends only on the pixel, so the two commute; pooling `out` channels instead of `in` (32..192
+ * instead of 192..2048) does a sixth to a quarter of the pooling work. The conv stays unfolded
+ * ("<name>.conv.weight" as in the file). */
 static int pool_branch(seqnet *s, const char *b, int x, int in, int out, int count_pad) {
     char n[128];
     seq_from(s, x);
