@@ -10,7 +10,8 @@
  * L = 0.5 sum (y - T)^2, referenced from the device's y. Tolerance 1e-4 relative to max(|ref|, 0.1)
  * (3e-4 for the 70x70 case, whose weight gradient sums 14700 float32 products per element).
  *
- * Part 2 (not under CLGAN_TEST_SMALL), finite differences through the tape: x, w and b are parameters of one net whose gradient
+ * Part 2 (not under CLGAN_TEST_SMALL), finite differences through the tape:
+ * x, w and b are parameters of one net whose gradient
  * buffer starts random (an op that overwrote instead of adding fails); central differences per
  * element. L is quadratic in each element, so central differences are exact up to rounding: tolerance
  * 1e-2 of max(|analytic|, rms). */

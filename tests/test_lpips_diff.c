@@ -6,7 +6,8 @@
  * (a ReLU's output), where only the 1/(|a| + eps) term remains. dL/dy = y - T from
  * L = 0.5 sum (y - T)^2. Tolerance 1e-5 of max(|ref|, 0.01) forward, 1e-4 of max(|ref|, 0.1) backward.
  *
- * Part 2 (not under CLGAN_TEST_SMALL), finite differences through the tape: a and b are parameters of one net whose gradient
+ * Part 2 (not under CLGAN_TEST_SMALL), finite differences through the tape:
+ * a and b are parameters of one net whose gradient
  * buffer starts random (an op that overwrote instead of adding fails); central differences per element,
  * step 1e-3 of max(|value|, rms); tolerance 1e-2 of max(|analytic|, rms) (L is not quadratic here). */
 #include <math.h>
