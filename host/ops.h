@@ -40,5 +40,6 @@ void k_reduce_sum(clg_ctx *c, tensor out, tensor x, size_t n, float scale);
 #include "ops_elem.h" /* more activations, shape ops, more losses */
 #include "ops_norm.h" /* batch and instance norm */
 #include "ops_pool.h" /* max and global average pooling, plane broadcasting */
+#include "ops_conv_rect.h" /* rectangular kernels: Inception-v3 1x7, 7x1 */
 
 #endif

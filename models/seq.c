@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops_avgpool_incl.h"
+#include "ops_avgpool_pad.h"
 #include "util.h"
 
 void seq_init(seqnet *s, clg_ctx *cl, const char *name) {
@@ -87,6 +89,13 @@ void seq_conv(seqnet *s, int in, int out, int k, int stride, int pad, int bias, 
     layer *l = push(s, L_CONV);
     l->in = in, l->out = out, l->k = k, l->stride = stride, l->pad = pad, l->bias = bias, l->padmode = padmode;
     l->w_idx = add_param(s, "weight", 4, (int[]){out, in, k, k});
+    if (bias) l->b_idx = add_param(s, "bias", 1, (int[]){out});
+}
+
+void seq_conv_rect(seqnet *s, int in, int out, int kh, int kw, int stride, int ph, int pw, int bias) {
+    layer *l = push(s, L_CONV_RECT);
+    l->in = in, l->out = out, l->k = kh, l->kw = kw, l->stride = stride, l->pad = ph, l->padw = pw, l->bias = bias;
+    l->w_idx = add_param(s, "weight", 4, (int[]){out, in, kh, kw});
     if (bias) l->b_idx = add_param(s, "bias", 1, (int[]){out});
 }
 
@@ -206,6 +215,16 @@ void seq_maxpool(seqnet *s, int k, int stride, int pad) {
     l->k = k, l->stride = stride, l->pad = pad;
 }
 
+void seq_avgpool_pad(seqnet *s, int k, int stride, int pad) {
+    layer *l = push(s, L_AVGPOOL_PAD);
+    l->k = k, l->stride = stride, l->pad = pad;
+}
+
+void seq_avgpool_incl(seqnet *s, int k, int stride, int pad) {
+    layer *l = push(s, L_AVGPOOL_INCL);
+    l->k = k, l->stride = stride, l->pad = pad;
+}
+
 void seq_global_avgpool(seqnet *s) { push(s, L_GAP); }
 
 int seq_cat(seqnet *s, int a, int b) {
@@ -265,6 +284,7 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         switch (l->kind) {
         case L_LINEAR: x = op_linear(t, x, w, b); break;
         case L_CONV: x = op_conv2d(t, x, w, b, l->stride, l->pad, (pad_mode)l->padmode); break;
+        case L_CONV_RECT: x = op_conv2d_rect(t, x, w, b, l->stride, l->stride, l->pad, l->padw); break;
         case L_TCONV: x = op_conv_transpose2d(t, x, w, b, l->stride, l->pad, l->outpad); break;
         case L_BN:
             x = op_batchnorm(t, x, w, b, net_tensor(&s->buffers, l->rm_idx), net_tensor(&s->buffers, l->rv_idx),
@@ -297,6 +317,8 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         case L_RES_END: x = op_add(t, skip, x); break;
         case L_MAXPOOL: x = op_maxpool2d(t, x, l->k, l->stride, l->pad); break;
         case L_GAP: x = op_global_avgpool(t, x); break;
+        case L_AVGPOOL_PAD: x = op_avgpool2d_pad(t, x, l->k, l->stride, l->pad); break;
+        case L_AVGPOOL_INCL: x = op_avgpool2d_incl(t, x, l->k, l->stride, l->pad); break;
         case L_CAT: x = op_concat_channels(t, x, x2); break;
         case L_ADD: x = op_add(t, x, x2); break;
         case L_CAT_Z: {

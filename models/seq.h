@@ -9,7 +9,10 @@ typedef enum {
     L_LINEAR, L_CONV, L_TCONV, L_BN, L_IN, L_RELU, L_LRELU, L_TANH, L_SIGMOID, L_ELU, L_DROPOUT, L_RESHAPE,
     L_UPSAMPLE, L_RES_BEGIN, L_RES_END,
     /* graph layers (models/graph.h): */
-    L_MAXPOOL, L_GAP, L_CAT, L_ADD, L_CAT_Z
+    L_MAXPOOL, L_GAP, L_CAT, L_ADD, L_CAT_Z,
+    L_CONV_RECT, /* a kh x kw conv (seq_conv_rect): k, pad the height's, kw, padw the width's */
+    L_AVGPOOL_PAD, /* seq_avgpool_pad: the padding not counted */
+    L_AVGPOOL_INCL /* seq_avgpool_incl: the padding counted */
 } layer_kind;
 
 /* Where a layer reads a value: SEQ_PREV the previous layer's output (a plain list), SEQ_INPUT the
@@ -19,6 +22,7 @@ enum { SEQ_PREV = -1, SEQ_INPUT = -2 };
 typedef struct {
     layer_kind kind;
     int in, out, k, stride, pad, outpad, bias, padmode; /* shape arguments, by kind */
+    int kw, padw;                                       /* L_CONV_RECT: the kernel's width and its padding */
     int c, h, w;                                        /* L_RESHAPE target per sample */
     float f;                                            /* slope (LReLU), alpha (ELU), p (dropout), eps (norms) */
     float momentum;                                     /* BN */
@@ -64,6 +68,8 @@ typedef struct {
 void seq_init(seqnet *s, clg_ctx *cl, const char *name);
 void seq_linear(seqnet *s, int in, int out, int bias);
 void seq_conv(seqnet *s, int in, int out, int k, int stride, int pad, int bias, int padmode);
+/* torch.nn.Conv2d(in, out, (kh, kw), stride, (ph, pw)), zero padding (op_conv2d_rect): Inception's 1x7. */
+void seq_conv_rect(seqnet *s, int in, int out, int kh, int kw, int stride, int ph, int pw, int bias);
 void seq_tconv(seqnet *s, int in, int out, int k, int stride, int pad, int outpad, int bias);
 void seq_bn(seqnet *s, int c);
 void seq_instnorm(seqnet *s, int c, int affine);
@@ -83,6 +89,10 @@ int seq_last(const seqnet *s);              /* the value of the last layer added
 void seq_from(seqnet *s, int v);            /* the next layer reads value v, not the previous output */
 void seq_name(seqnet *s, const char *module); /* the next layer's parameters: "<prefix><module>.weight" */
 void seq_maxpool(seqnet *s, int k, int stride, int pad); /* torch.nn.MaxPool2d(k, stride, pad) */
+/* torch.nn.AvgPool2d(k, stride, pad, count_include_pad=False) (op_avgpool2d_pad) */
+void seq_avgpool_pad(seqnet *s, int k, int stride, int pad);
+/* torch.nn.AvgPool2d(k, stride, pad) (count_include_pad=True) (op_avgpool2d_incl) */
+void seq_avgpool_incl(seqnet *s, int k, int stride, int pad);
 void seq_global_avgpool(seqnet *s);         /* AdaptiveAvgPool2d(1): {N,C,H,W} -> {N,C,1,1} */
 int seq_cat(seqnet *s, int a, int b);       /* torch.cat([a, b], 1); returns its value */
 int seq_add(seqnet *s, int a, int b);       /* a + b; returns its value */
