@@ -21,6 +21,8 @@ typedef struct {
 static const featnet_kind kinds[] = {
     {"fashion", featnet_open_fashion},
     {"pixel-l1", featnet_open_pixel_l1},
+    {"inception", featnet_open_inception},
+    {"lpips", featnet_open_lpips},
 };
 #define NKINDS ((int)(sizeof kinds / sizeof kinds[0]))
 
@@ -93,6 +95,10 @@ int featnet_prepare(const featnet *f, const float *img, int n, int c, int h, int
         set_err(err, errlen, "%s takes %d channels; RGB images cannot be converted to that", f->kind, tc);
         return -1;
     }
+    if (th < f->min_side || tw < f->min_side) {
+        set_err(err, errlen, "%s needs images of at least %dx%d (got %dx%d)", f->kind, f->min_side, f->min_side, th, tw);
+        return -1;
+    }
     *oc = tc, *oh = th, *ow = tw;
     if (!out) return 0;
     size_t plane = (size_t)h * w;
@@ -123,13 +129,14 @@ static int run_batches(featnet *f, clg_ctx *cl, const float *a, const float *b, 
         return -1;
     }
     size_t per = (size_t)tc * th * tw, in_per = (size_t)c * h * w;
-    float *pa = xmalloc(per * FEATNET_BATCH * sizeof *pa), *pb = b ? xmalloc(per * FEATNET_BATCH * sizeof *pb) : NULL;
+    int B = f->batch > 0 ? f->batch : FEATNET_BATCH;
+    float *pa = xmalloc(per * B * sizeof *pa), *pb = b ? xmalloc(per * B * sizeof *pb) : NULL;
     tape t;
     tape_init(&t, cl);
     t.grad_enabled = 0;
     int rc = 0;
-    for (int first = 0; first < n && rc == 0; first += FEATNET_BATCH) {
-        int m = n - first < FEATNET_BATCH ? n - first : FEATNET_BATCH;
+    for (int first = 0; first < n && rc == 0; first += B) {
+        int m = n - first < B ? n - first : B;
         rc = featnet_prepare(f, a + first * in_per, m, c, h, w, pa, &tc, &th, &tw, err, errlen);
         if (rc == 0 && b) rc = featnet_prepare(f, b + first * in_per, m, c, h, w, pb, &tc, &th, &tw, err, errlen);
         if (rc != 0) break;

@@ -13,7 +13,10 @@ struct featnet {
     const char *kind;          /* the table's name: "inception", "fashion", "lpips" */
     const char *describe;      /* what it is, for reports: "Inception-v3 (pytorch-fid FID weights)" */
     const char *metric_prefix; /* printed before FID and IS: "" for Inception-v3, "Fashion-" otherwise */
-    int in_c, in_h, in_w;      /* the input the network takes; featnet_run resizes to it */
+    int in_c, in_h, in_w;      /* the input the network takes; featnet_run resizes to it (0: keep the images' own) */
+    int min_side;              /* the smallest image side the network takes (0: any) */
+    int batch;                 /* images per forward pass (0: featnet.c's default, 50); Inception's arena is
+                                * about 320 MB per 299x299 image, so it asks for fewer */
     float in_lo, in_hi;        /* [0,1] pixels are mapped linearly to [in_lo, in_hi] before forward */
     int nfeat, nclass;         /* feature width (2048 for Inception's pool) and classes (0: no logits) */
     /* x {N, in_c, in_h, in_w} -> features {N, nfeat} (returned) and, when logits != NULL and nclass > 0,

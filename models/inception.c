@@ -288,6 +288,7 @@ int featnet_open_inception(featnet *f, clg_ctx *cl, const char *weights, char *e
                      : "Inception-v3 (pytorch-fid FID weights)";
     f->metric_prefix = tv ? "torchvision-" : ""; /* "torchvision-FID": never mistaken for the standard FID */
     f->in_c = 3, f->in_h = 299, f->in_w = 299;
+    f->batch = 8; /* about 320 MB of arena per image */
     f->in_lo = -1.0f, f->in_hi = 1.0f;
     f->nfeat = 2048;
     f->nclass = m->head.params.p[0].shape[0];

@@ -133,7 +133,9 @@ int featnet_open_lpips(featnet *f, clg_ctx *cl, const char *weights, char *err, 
     f->kind = "lpips";
     f->describe = "LPIPS v0.1 (AlexNet)";
     f->metric_prefix = "";
-    f->in_c = 3, f->in_h = 256, f->in_w = 256; /* edges2shoes' size, as BicycleGAN's diversity is measured */
+    /* The images' own size, as the lpips package measures (no resize; seed 000's 0.143 is on its 128x128
+     * samples). AlexNet's strides leave nothing of a side under 32 (28x28 Fashion-MNIST). */
+    f->in_c = 3, f->in_h = 0, f->in_w = 0, f->min_side = 32;
     f->in_lo = -1.0f, f->in_hi = 1.0f;
     f->nfeat = 0, f->nclass = 0;
     f->forward = NULL;
