@@ -7,7 +7,10 @@
 #include "evaluate.h"
 #include "util.h"
 
-#define A(i, j) a[(size_t)(i) * n + (j)]
+/* EISPACK's loops run down columns: a is kept column-major here (A(i, j) at j*n + i; the same matrix for
+ * a symmetric input) so that the O(n^3) inner loops read contiguous memory, and sym_eigen transposes the
+ * eigenvectors back at the end. Row-major access took minutes for n = 2048; this takes seconds. */
+#define A(i, j) a[(size_t)(j) * n + (i)]
 
 /* Householder reduction to tridiagonal form (EISPACK tred2, as in JAMA): a becomes the orthogonal
  * transformation, d the diagonal and e the subdiagonal (e[0] = 0). */
@@ -67,7 +70,7 @@ static void tred2(double *a, int n, double *d, double *e) {
 }
 
 /* The implicit QL algorithm on the tridiagonal (d, e), rotating a's columns along (EISPACK tql2). */
-static int tql2(double *a, int n, double *d, double *e) {
+static int tql2(double *a, int n, double *d, double *e, int vectors) {
     for (int i = 1; i < n; i++) e[i - 1] = e[i];
     e[n - 1] = 0;
     double f = 0, tst1 = 0, eps = ldexp(1.0, -52);
@@ -94,7 +97,7 @@ static int tql2(double *a, int n, double *d, double *e) {
                     e[i + 1] = s * r, s = e[i] / r, c = p / r;
                     p = c * d[i] - s * g;
                     d[i + 1] = h + s * (c * g + s * d[i]);
-                    for (int k = 0; k < n; k++) {
+                    for (int k = 0; k < n && vectors; k++) { /* the eigenvectors, when wanted */
                         h = A(k, i + 1);
                         A(k, i + 1) = s * A(k, i) + c * h;
                         A(k, i) = c * A(k, i) - s * h;
@@ -110,13 +113,21 @@ static int tql2(double *a, int n, double *d, double *e) {
     return 0;
 }
 
-int sym_eigen(double *a, int n, double *w) {
+static int eigen(double *a, int n, double *w, int vectors) {
     if (n < 1) return -1;
     double *e = xmalloc((size_t)n * sizeof *e);
     tred2(a, n, w, e);
-    int rc = tql2(a, n, w, e);
+    int rc = tql2(a, n, w, e, vectors);
     free(e);
     if (rc != 0) return -1;
+    if (!vectors) { /* ascending */
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0 && w[j] < w[j - 1]; j--) {
+                double t = w[j];
+                w[j] = w[j - 1], w[j - 1] = t;
+            }
+        return 0;
+    }
     for (int i = 0; i < n - 1; i++) { /* ascending, columns along (selection sort: n swaps at most) */
         int k = i;
         for (int j = i + 1; j < n; j++)
@@ -126,8 +137,16 @@ int sym_eigen(double *a, int n, double *w) {
         w[i] = w[k], w[k] = t;
         for (int r = 0; r < n; r++) t = A(r, i), A(r, i) = A(r, k), A(r, k) = t;
     }
+    for (int i = 0; i < n; i++) /* column-major to the caller's row-major: vector j in column j */
+        for (int j = 0; j < i; j++) {
+            double t = a[(size_t)i * n + j];
+            a[(size_t)i * n + j] = a[(size_t)j * n + i], a[(size_t)j * n + i] = t;
+        }
     return 0;
 }
+
+int sym_eigen(double *a, int n, double *w) { return eigen(a, n, w, 1); }
+static int sym_eigenvalues(double *a, int n, double *w) { return eigen(a, n, w, 0); }
 #undef A
 
 int feature_stats(const float *feat, int n, int d, double *mu, double *cov, char *err, size_t errlen) {
@@ -188,8 +207,8 @@ static int check_sym(const double *s, int d, const char *name, char *err, size_t
 }
 
 /* The eigenvalues of s clamped at 0 where rounding made them negative; -1 if clearly indefinite. */
-static int psd_eigen(double *v, int d, double *w, const char *name, char *err, size_t errlen) {
-    if (sym_eigen(v, d, w) != 0) {
+static int psd_eigen(double *v, int d, double *w, int vectors, const char *name, char *err, size_t errlen) {
+    if ((vectors ? sym_eigen(v, d, w) : sym_eigenvalues(v, d, w)) != 0) {
         set_err(err, errlen, "the eigen-decomposition of %s did not converge", name);
         return -1;
     }
@@ -210,7 +229,7 @@ int frechet_distance(const double *mu1, const double *s1, const double *mu2, con
     double *t = xmalloc(dd * sizeof *t);
     int rc = -1;
     memcpy(v, s1, dd * sizeof *v);
-    if (psd_eigen(v, d, w, "covariance 1", err, errlen) != 0) goto out;
+    if (psd_eigen(v, d, w, 1, "covariance 1", err, errlen) != 0) goto out;
     /* r = sqrt(S1) = V diag(sqrt w) V^T */
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) t[(size_t)i * d + j] = v[(size_t)i * d + j] * sqrt(w[j]);
@@ -224,7 +243,7 @@ int frechet_distance(const double *mu1, const double *s1, const double *mu2, con
     matmul(t, r, v, d);  /* sqrt(S1) S2 sqrt(S1): symmetric up to rounding; symmetrise */
     for (int i = 0; i < d; i++)
         for (int j = 0; j < i; j++) v[(size_t)i * d + j] = v[(size_t)j * d + i] = 0.5 * (v[(size_t)i * d + j] + v[(size_t)j * d + i]);
-    if (psd_eigen(v, d, w, "covariance 2 (seen through sqrt(S1) S2 sqrt(S1))", err, errlen) != 0) goto out;
+    if (psd_eigen(v, d, w, 0, "covariance 2 (seen through sqrt(S1) S2 sqrt(S1))", err, errlen) != 0) goto out;
     double tr_sqrt = 0, tr1 = 0, tr2 = 0, dm = 0;
     for (int i = 0; i < d; i++) {
         tr_sqrt += sqrt(w[i]);
