@@ -1,0 +1,160 @@
+/* Fully-connected layers without CLBlast: the forward with its bias and activation in one launch, and
+ * the backward products with the activation's derivative applied on the fly, so a linear + bias +
+ * activation layer costs one launch forward and two backward (dx; dW with db). Written for small and
+ * skinny shapes (a VAE's 400x5 layers) and for CPUs, where CLBlast's indirect GEMM pads and transposes
+ * into freshly allocated buffers on every call (host/ops/linear.c chooses the path).
+ *
+ * act: 0 none, 1 ReLU, 2 sigmoid (LINEAR_ACT_* in host/ops_linear.h). Row-major throughout; every
+ * result is a plain sum in a fixed order (no atomics), so runs are bit-reproducible. */
+
+#include "clg_shared.h"
+
+#define LIN_TM 4 /* rows per work-item */
+
+/* The derivative factor of the activation, from the layer's output y (ReLU: y > 0 iff x > 0). */
+inline float lin_act_grad(float dy, float y, int act) {
+    if (act == 1) return y > 0.0f ? dy : 0.0f;
+    if (act == 2) return dy * y * (1.0f - y); /* the order of act.cl's sigmoid_bwd */
+    return dy;
+}
+
+inline float lin_act(float v, int act) {
+    if (act == 1) return fmax(v, 0.0f);
+    if (act == 2) return v >= 0.0f ? 1.0f / (1.0f + exp(-v)) : exp(v) / (1.0f + exp(v)); /* act.cl's sigmoid_fwd */
+    return v;
+}
+
+/* y[i][j] = act(sum_k x[i][k] w[j][k] + b[j]), x {M, K}, w {N, K} (PyTorch's layout), y {M, N}; b may be
+ * NULL. A work-item computes rows 4*gid(1).. and columns 4*gid(0).., eight k at a time (dot products
+ * over two contiguous rows). The tile is spelled out in named variables: PoCL keeps private arrays
+ * in memory (an array-based version ran 25x slower). */
+#define LIN_HSUM(a) (((a).s0 + (a).s1) + ((a).s2 + (a).s3)) + (((a).s4 + (a).s5) + ((a).s6 + (a).s7))
+#define LIN_ROW4(m) a##m##0 = fma(x##m, w0, a##m##0); a##m##1 = fma(x##m, w1, a##m##1); \
+                    a##m##2 = fma(x##m, w2, a##m##2); a##m##3 = fma(x##m, w3, a##m##3);
+#define LIN_OUT(m, n) if (i0 + m < M && j0 + n < N) { \
+        float s = LIN_HSUM(a##m##n); \
+        for (int kk = k; kk < K; kk++) s = fma(xr##m[kk], wr##n[kk], s); \
+        if (b) s += b[boff + j0 + n]; \
+        y[yoff + (size_t)(i0 + m) * N + j0 + n] = lin_act(s, act); }
+__kernel void linear_fwd(__global float *y, int yoff, __global const float *x, int xoff, __global const float *w,
+                         int woff, __global const float *b, int boff, int M, int N, int K, int act) {
+    int j0 = (int)get_global_id(0) * 4, i0 = (int)get_global_id(1) * 4;
+    if (i0 >= M || j0 >= N) return;
+    /* clamped rows: the loads stay in bounds, the stores are skipped */
+    __global const float *xr0 = x + xoff + (size_t)min(i0 + 0, M - 1) * K, *xr1 = x + xoff + (size_t)min(i0 + 1, M - 1) * K;
+    __global const float *xr2 = x + xoff + (size_t)min(i0 + 2, M - 1) * K, *xr3 = x + xoff + (size_t)min(i0 + 3, M - 1) * K;
+    __global const float *wr0 = w + woff + (size_t)min(j0 + 0, N - 1) * K, *wr1 = w + woff + (size_t)min(j0 + 1, N - 1) * K;
+    __global const float *wr2 = w + woff + (size_t)min(j0 + 2, N - 1) * K, *wr3 = w + woff + (size_t)min(j0 + 3, N - 1) * K;
+    float8 a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+    float8 a20 = 0, a21 = 0, a22 = 0, a23 = 0, a30 = 0, a31 = 0, a32 = 0, a33 = 0;
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        float8 x0 = vload8(0, xr0 + k), x1 = vload8(0, xr1 + k), x2 = vload8(0, xr2 + k), x3 = vload8(0, xr3 + k);
+        float8 w0 = vload8(0, wr0 + k), w1 = vload8(0, wr1 + k), w2 = vload8(0, wr2 + k), w3 = vload8(0, wr3 + k);
+        LIN_ROW4(0) LIN_ROW4(1) LIN_ROW4(2) LIN_ROW4(3)
+    }
+    LIN_OUT(0, 0) LIN_OUT(0, 1) LIN_OUT(0, 2) LIN_OUT(0, 3)
+    LIN_OUT(1, 0) LIN_OUT(1, 1) LIN_OUT(1, 2) LIN_OUT(1, 3)
+    LIN_OUT(2, 0) LIN_OUT(2, 1) LIN_OUT(2, 2) LIN_OUT(2, 3)
+    LIN_OUT(3, 0) LIN_OUT(3, 1) LIN_OUT(3, 2) LIN_OUT(3, 3)
+}
+
+/* The backward products, both of the form c = beta*c + sum_p A(m, p) * bm[p][n]:
+ *   dx = dz w   (A = dz: a_ms = N_out, a_ps = 1;  bm = w {N_out, K})
+ *   dW = dz^T x (A = dz^T: a_ms = 1, a_ps = N_out; bm = x {B, K})
+ * with dz = act'(dy) taken from dy and the layer's output yv (same strides as A; yv NULL: no activation).
+ * c {M, N} row-major with row stride N; A(m, p) = a[aoff + m*a_ms + p*a_ps]. When db is not NULL, the
+ * work-items of the first column tile also write db[m] = beta_db*db[m] + sum_p A(m, p) (the bias
+ * gradient of the dW product). A work-item computes rows 4*gid(1).. and 16 columns from 16*gid(0). */
+__kernel void linear_bwd_nn(__global float *c, int coff, __global const float *a, int aoff, int a_ms, int a_ps,
+                            __global const float *yv, int yvoff, int act, __global const float *bm, int boff,
+                            int M, int N, int P, float beta, __global float *db, int dboff, float beta_db) {
+    int n0 = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * LIN_TM;
+    if (i0 >= M || n0 >= N) return;
+    int rows[LIN_TM];
+    for (int m = 0; m < LIN_TM; m++) rows[m] = min(i0 + m, M - 1);
+    float dbs[LIN_TM];
+    for (int m = 0; m < LIN_TM; m++) dbs[m] = 0.0f;
+    int want_db = db && n0 == 0;
+    size_t r0 = (size_t)rows[0] * a_ms, r1 = (size_t)rows[1] * a_ms, r2 = (size_t)rows[2] * a_ms, r3 = (size_t)rows[3] * a_ms;
+    if (n0 + 16 <= N) { /* full tile: two float8 per row, in named variables (see linear_fwd) */
+        float8 l0 = 0, h0 = 0, l1 = 0, h1 = 0, l2 = 0, h2 = 0, l3 = 0, h3 = 0;
+        float d0 = 0, d1 = 0, d2 = 0, d3 = 0; /* the bias gradient's sums (used by the first column tile) */
+        for (int p = 0; p < P; p++) {
+            __global const float *br = bm + boff + (size_t)p * N + n0;
+            float8 bl = vload8(0, br), bh = vload8(1, br);
+            size_t pp = (size_t)p * a_ps;
+            float v0 = a[aoff + r0 + pp], v1 = a[aoff + r1 + pp], v2 = a[aoff + r2 + pp], v3 = a[aoff + r3 + pp];
+            if (yv) {
+                v0 = lin_act_grad(v0, yv[yvoff + r0 + pp], act), v1 = lin_act_grad(v1, yv[yvoff + r1 + pp], act);
+                v2 = lin_act_grad(v2, yv[yvoff + r2 + pp], act), v3 = lin_act_grad(v3, yv[yvoff + r3 + pp], act);
+            }
+            d0 += v0, d1 += v1, d2 += v2, d3 += v3;
+            l0 = fma((float8)(v0), bl, l0), h0 = fma((float8)(v0), bh, h0);
+            l1 = fma((float8)(v1), bl, l1), h1 = fma((float8)(v1), bh, h1);
+            l2 = fma((float8)(v2), bl, l2), h2 = fma((float8)(v2), bh, h2);
+            l3 = fma((float8)(v3), bl, l3), h3 = fma((float8)(v3), bh, h3);
+        }
+        dbs[0] = d0, dbs[1] = d1, dbs[2] = d2, dbs[3] = d3;
+        float8 lo[LIN_TM] = {l0, l1, l2, l3}, hi[LIN_TM] = {h0, h1, h2, h3};
+        for (int m = 0; m < LIN_TM && i0 + m < M; m++) {
+            __global float *cr = c + coff + (size_t)(i0 + m) * N + n0;
+            if (beta != 0.0f) { /* beta == 0 overwrites, even NaN */
+                lo[m] += beta * vload8(0, cr);
+                hi[m] += beta * vload8(1, cr);
+            }
+            vstore8(lo[m], 0, cr);
+            vstore8(hi[m], 1, cr);
+        }
+    } else { /* the last, partial column tile: scalars */
+        int nn = N - n0;
+        float acc[LIN_TM][16];
+        for (int m = 0; m < LIN_TM; m++)
+            for (int n = 0; n < 16; n++) acc[m][n] = 0.0f;
+        for (int p = 0; p < P; p++) {
+            __global const float *br = bm + boff + (size_t)p * N + n0;
+            for (int m = 0; m < LIN_TM; m++) {
+                size_t ai = (size_t)rows[m] * a_ms + (size_t)p * a_ps;
+                float av = a[aoff + ai];
+                if (yv) av = lin_act_grad(av, yv[yvoff + ai], act);
+                if (want_db) dbs[m] += av;
+                for (int n = 0; n < nn; n++) acc[m][n] = fma(av, br[n], acc[m][n]);
+            }
+        }
+        for (int m = 0; m < LIN_TM && i0 + m < M; m++)
+            for (int n = 0; n < nn; n++) {
+                __global float *cv = c + coff + (size_t)(i0 + m) * N + n0 + n;
+                *cv = beta == 0.0f ? acc[m][n] : acc[m][n] + beta * *cv;
+            }
+    }
+    if (want_db)
+        for (int m = 0; m < LIN_TM && i0 + m < M; m++) {
+            float beta = beta_db;
+            ACC(db[dboff + i0 + m], dbs[m]);
+        }
+}
+
+/* For the CLBlast path: y = act(y + b[j]) in place (after the GEMM), y {M, N}; b may be NULL. */
+__kernel void linear_bias_act(__global float *y, int yoff, __global const float *b, int boff, int M, int N, int act) {
+    int i = get_global_id(0);
+    if (i >= M * N) return;
+    float v = y[yoff + i];
+    if (b) v += b[boff + i % N];
+    y[yoff + i] = lin_act(v, act);
+}
+
+/* For the CLBlast path: dz = act'(dy) from the output yv, {M, N}, and db[j] = beta*db[j] + sum_i dz[i][j]
+ * (db may be NULL). One work-item per column. */
+__kernel void linear_act_bwd(__global float *dz, int dzoff, __global const float *dy, int dyoff,
+                             __global const float *yv, int yvoff, int M, int N, int act, __global float *db, int dboff,
+                             float beta) {
+    int j = get_global_id(0);
+    if (j >= N) return;
+    float s = 0.0f;
+    for (int i = 0; i < M; i++) {
+        float g = lin_act_grad(dy[dyoff + i * N + j], yv[yvoff + i * N + j], act);
+        dz[dzoff + i * N + j] = g;
+        s += g;
+    }
+    if (db) ACC(db[dboff + j], s);
+}
