@@ -18,6 +18,16 @@ inline float lin_act_grad(float dy, float y, int act) {
     return dy;
 }
 
+/* lin_act on four values: the same formulas lane by lane (both sigmoid branches computed, one kept) */
+inline float4 lin_act4(float4 v, int act) {
+    if (act == 1) return fmax(v, 0.0f);
+    if (act == 2) {
+        float4 e = exp(v), en = exp(-v);
+        return select(e / (1.0f + e), 1.0f / (1.0f + en), v >= 0.0f);
+    }
+    return v;
+}
+
 inline float lin_act(float v, int act) {
     if (act == 1) return fmax(v, 0.0f);
     if (act == 2) return v >= 0.0f ? 1.0f / (1.0f + exp(-v)) : exp(v) / (1.0f + exp(v)); /* act.cl's sigmoid_fwd */
@@ -31,11 +41,15 @@ inline float lin_act(float v, int act) {
 #define LIN_HSUM(a) (((a).s0 + (a).s1) + ((a).s2 + (a).s3)) + (((a).s4 + (a).s5) + ((a).s6 + (a).s7))
 #define LIN_ROW4(m) a##m##0 = fma(x##m, w0, a##m##0); a##m##1 = fma(x##m, w1, a##m##1); \
                     a##m##2 = fma(x##m, w2, a##m##2); a##m##3 = fma(x##m, w3, a##m##3);
-#define LIN_OUT(m, n) if (i0 + m < M && j0 + n < N) { \
-        float s = LIN_HSUM(a##m##n); \
-        for (int kk = k; kk < K; kk++) s = fma(xr##m[kk], wr##n[kk], s); \
-        if (b) s += b[boff + j0 + n]; \
-        y[yoff + (size_t)(i0 + m) * N + j0 + n] = lin_act(s, act); }
+/* Row m of the tile: the k tail, the bias, the activation on four values at once (PoCL's vector exp for
+ * the sigmoid; the scalar one per element cost more than the products), stores inside the bounds. */
+#define LIN_OUT(m) if (i0 + m < M) { \
+        float4 s = (float4)(LIN_HSUM(a##m##0), LIN_HSUM(a##m##1), LIN_HSUM(a##m##2), LIN_HSUM(a##m##3)); \
+        for (int kk = k; kk < K; kk++) s = fma((float4)(xr##m[kk]), (float4)(wr0[kk], wr1[kk], wr2[kk], wr3[kk]), s); \
+        s = lin_act4(s + bias, act); \
+        __global float *yr = y + yoff + (size_t)(i0 + m) * N + j0; \
+        if (j0 + 4 <= N) vstore4(s, 0, yr); \
+        else { yr[0] = s.s0; if (j0 + 1 < N) yr[1] = s.s1; if (j0 + 2 < N) yr[2] = s.s2; } }
 __kernel void linear_fwd(__global float *y, int yoff, __global const float *x, int xoff, __global const float *w,
                          int woff, __global const float *b, int boff, int M, int N, int K, int act) {
     int j0 = (int)get_global_id(0) * 4, i0 = (int)get_global_id(1) * 4;
@@ -53,10 +67,10 @@ __kernel void linear_fwd(__global float *y, int yoff, __global const float *x, i
         float8 w0 = vload8(0, wr0 + k), w1 = vload8(0, wr1 + k), w2 = vload8(0, wr2 + k), w3 = vload8(0, wr3 + k);
         LIN_ROW4(0) LIN_ROW4(1) LIN_ROW4(2) LIN_ROW4(3)
     }
-    LIN_OUT(0, 0) LIN_OUT(0, 1) LIN_OUT(0, 2) LIN_OUT(0, 3)
-    LIN_OUT(1, 0) LIN_OUT(1, 1) LIN_OUT(1, 2) LIN_OUT(1, 3)
-    LIN_OUT(2, 0) LIN_OUT(2, 1) LIN_OUT(2, 2) LIN_OUT(2, 3)
-    LIN_OUT(3, 0) LIN_OUT(3, 1) LIN_OUT(3, 2) LIN_OUT(3, 3)
+    float4 bias = 0.0f;
+    if (b)
+        bias = (float4)(b[boff + j0], b[boff + min(j0 + 1, N - 1)], b[boff + min(j0 + 2, N - 1)], b[boff + min(j0 + 3, N - 1)]);
+    LIN_OUT(0) LIN_OUT(1) LIN_OUT(2) LIN_OUT(3)
 }
 
 /* The backward products, both of the form c = beta*c + sum_p A(m, p) * bm[p][n]:

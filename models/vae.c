@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ops_linear.h"
+#include "ops_vae.h"
 #include "rng.h"
 #include "tape_data.h"
 
@@ -100,7 +101,7 @@ vae_vars vae_forward_y(vae *m, tape *t, int x, int y, unsigned long long seed, u
     v.xhat = vae_decode(m, t, v.z, y);
     /* Flattened views of x and x_hat so shapes match for the BCE. */
     int xflat = tape_view(t, x, B, m->in_dim, 1, 1);
-    v.recon = op_bce_sum(t, v.xhat, xflat, 1.0f / (float)B);
+    v.recon = op_bce_sum_vec(t, v.xhat, xflat, 1.0f / (float)B);
     v.kl = op_kl_normal_sum(t, v.mu, v.logvar, 1.0f / (float)B);
     v.loss = op_lincomb(t, v.recon, 1.0f, v.kl, m->kl_weight);
     return v;

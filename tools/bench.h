@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "device.h"
+#include "model.h"
 #include "tape.h"
 
 /* ---- measuring ------------------------------------------------------------------------------ */
@@ -120,6 +122,7 @@ void bench_csv_row(FILE *f, const bench_row *r, const bench_result *res, const b
 typedef struct {
     const char *model, *config, *device, *python, *root; /* model: ini/bench/<model>.ini, else config */
     int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
+    int profile; /* --profile: after the timed run, a profiled one (bench_profile.c) */
     const char **sets;
     int nsets;
 } bench_model_opts;
@@ -127,5 +130,8 @@ typedef struct {
 /* Runs the model benchmark; returns the exit status (2: bad input). */
 int bench_model_run(const bench_model_opts *o);
 void bench_model_list(FILE *f, const char *root);
+/* --profile (bench_profile.c): iters profiled iterations after warmup in a context of its own; prints the
+ * device time per tape op and the kernel launches per iteration. -1 if the device or model fails. */
+int bench_profile_model(const model_desc *m, const cfg *c, const char *device, int warmup, int iters);
 
 #endif
