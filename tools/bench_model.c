@@ -116,7 +116,10 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
 }
 /* Runs argv, echoing its output, and reads "seconds_per_iter S" from it, and the "blas ..." line (the
  * BLAS PyTorch ran on) into blas. */
-static double torch_time(char *const *argv, char *blas, size_t blaslen, double *mem, char *memhow, size_t memhowlen) {
+int bench_twin_run(char *const *argv, bench_twin_out *o) {
+    memset(o, 0, sizeof *o);
+    o->spi = -1, o->mem = -1;
+    snprintf(o->blas, sizeof o->blas, "not reported");
     int fd[2];
     if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
     fflush(NULL);
@@ -134,20 +137,24 @@ static double torch_time(char *const *argv, char *blas, size_t blaslen, double *
     FILE *f = fdopen(fd[0], "r");
     if (!f) die("bench: fdopen: %s", strerror(errno));
     char line[2048];
-    double spi = -1;
     while (fgets(line, sizeof line, f)) {
         printf("  %s", line);
         fflush(stdout);
-        if (!strncmp(line, "seconds_per_iter ", 17)) spi = strtod(line + 17, NULL);
+        if (!strncmp(line, "seconds_per_iter ", 17)) o->spi = strtod(line + 17, NULL);
+        if (!strncmp(line, "images_per_s ", 13) && o->nips < 8) { /* "images_per_s N R" (translate_torch.py) */
+            char *end;
+            o->ips_batch[o->nips] = (int)strtol(line + 13, &end, 10);
+            o->ips[o->nips++] = strtod(end, NULL);
+        }
         if (!strncmp(line, "peak_memory_bytes ", 18)) { /* "peak_memory_bytes N how it was measured" */
             char *end;
-            *mem = strtod(line + 18, &end);
-            snprintf(memhow, memhowlen, "%.400s", end + strspn(end, " "));
-            memhow[strcspn(memhow, "\n")] = 0;
+            o->mem = strtod(line + 18, &end);
+            snprintf(o->memhow, sizeof o->memhow, "%.400s", end + strspn(end, " "));
+            o->memhow[strcspn(o->memhow, "\n")] = 0;
         }
         if (!strncmp(line, "blas ", 5)) {
-            snprintf(blas, blaslen, "%.500s", line + 5);
-            blas[strcspn(blas, "\n")] = 0;
+            snprintf(o->blas, sizeof o->blas, "%.500s", line + 5);
+            o->blas[strcspn(o->blas, "\n")] = 0;
         }
     }
     fclose(f);
@@ -158,8 +165,7 @@ static double torch_time(char *const *argv, char *blas, size_t blaslen, double *
                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         return -1;
     }
-    if (!(spi > 0)) fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
-    return spi > 0 ? spi : -1;
+    return 0;
 }
 
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
@@ -188,6 +194,11 @@ int bench_model_run(const bench_model_opts *o) {
     if (!c) {
         fprintf(stderr, "bench: %s\n", err);
         return 2;
+    }
+    if (o->translate) {
+        int rc = bench_translate_run(o, m, c, o->translate);
+        cfg_free(c);
+        return rc;
     }
     char targ[MAXARGS][64], why[1024] = "";
     int tn = 0, twin = m->torch_script && m->torch_args;
@@ -248,12 +259,15 @@ int bench_model_run(const bench_model_opts *o) {
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
-    char blas[512] = "not reported";
-    double tmem = -1;
-    char tmemhow[512] = "";
-    double tor = torch_time(argv, blas, sizeof blas, &tmem, tmemhow, sizeof tmemhow);
-    if (tor < 0) return 1;
-    if (tmem >= 0) printf("memory: clgan %.1f MiB on the device, pytorch %.1f MiB (%s)\n", mem / (1 << 20), tmem / (1 << 20), tmemhow);
+    bench_twin_out tw;
+    if (bench_twin_run(argv, &tw) != 0) return 1;
+    if (!(tw.spi > 0)) {
+        fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
+        return 1;
+    }
+    double tor = tw.spi;
+    const char *blas = tw.blas;
+    if (tw.mem >= 0) printf("memory: clgan %.1f MiB on the device, pytorch %.1f MiB (%s)\n", mem / (1 << 20), tw.mem / (1 << 20), tw.memhow);
     else printf("memory: clgan %.1f MiB on the device, pytorch not reported\n", mem / (1 << 20));
     printf("clgan %.4g s/iter, pytorch %.4g s/iter\n", clg, tor);
     /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
