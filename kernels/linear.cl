@@ -1,6 +1,5 @@
 /* Fully-connected layers without CLBlast: the forward with its bias and activation in one launch, and
- * the backward products with the activation's derivative applied on the fly, so a linear + bias +
- * activation layer costs one launch forward and two backward (dx; dW with db). Written for small and
+ * the backward in three (dz with db; dx; dW) or, without an activation, two (dx; dW with db). Written for small and
  * skinny shapes (a VAE's 400x5 layers) and for CPUs, where CLBlast's indirect GEMM pads and transposes
  * into freshly allocated buffers on every call (host/ops/linear.c chooses the path).
  *
@@ -73,15 +72,17 @@ __kernel void linear_fwd(__global float *y, int yoff, __global const float *x, i
     LIN_OUT(0) LIN_OUT(1) LIN_OUT(2) LIN_OUT(3)
 }
 
-/* The backward products, both of the form c = beta*c + sum_p A(m, p) * bm[p][n]:
+/* The backward products, both of the form c = beta*c + sum_p A(m, p) * bm[p][n], with A = dz, the
+ * gradient before the activation (linear_act_bwd writes it when there is one; else dz = dy):
  *   dx = dz w   (A = dz: a_ms = N_out, a_ps = 1;  bm = w {N_out, K})
  *   dW = dz^T x (A = dz^T: a_ms = 1, a_ps = N_out; bm = x {B, K})
- * with dz = act'(dy) taken from dy and the layer's output yv (same strides as A; yv NULL: no activation).
  * c {M, N} row-major with row stride N; A(m, p) = a[aoff + m*a_ms + p*a_ps]. When db is not NULL, the
  * work-items of the first column tile also write db[m] = beta_db*db[m] + sum_p A(m, p) (the bias
- * gradient of the dW product). A work-item computes rows 4*gid(1).. and 16 columns from 16*gid(0). */
+ * gradient of the dW product). A work-item computes rows 4*gid(1).. and 16 columns from 16*gid(0).
+ * (Applying the activation's derivative here instead, per element of A and per column tile, made the
+ * products twice as slow on PoCL as a separate pass over dz.) */
 __kernel void linear_bwd_nn(__global float *c, int coff, __global const float *a, int aoff, int a_ms, int a_ps,
-                            __global const float *yv, int yvoff, int act, __global const float *bm, int boff,
+                            __global const float *bm, int boff,
                             int M, int N, int P, float beta, __global float *db, int dboff, float beta_db) {
     int n0 = (int)get_global_id(0) * 16, i0 = (int)get_global_id(1) * LIN_TM;
     if (i0 >= M || n0 >= N) return;
@@ -99,10 +100,6 @@ __kernel void linear_bwd_nn(__global float *c, int coff, __global const float *a
             float8 bl = vload8(0, br), bh = vload8(1, br);
             size_t pp = (size_t)p * a_ps;
             float v0 = a[aoff + r0 + pp], v1 = a[aoff + r1 + pp], v2 = a[aoff + r2 + pp], v3 = a[aoff + r3 + pp];
-            if (yv) {
-                v0 = lin_act_grad(v0, yv[yvoff + r0 + pp], act), v1 = lin_act_grad(v1, yv[yvoff + r1 + pp], act);
-                v2 = lin_act_grad(v2, yv[yvoff + r2 + pp], act), v3 = lin_act_grad(v3, yv[yvoff + r3 + pp], act);
-            }
             d0 += v0, d1 += v1, d2 += v2, d3 += v3;
             l0 = fma((float8)(v0), bl, l0), h0 = fma((float8)(v0), bh, h0);
             l1 = fma((float8)(v1), bl, l1), h1 = fma((float8)(v1), bh, h1);
@@ -130,7 +127,6 @@ __kernel void linear_bwd_nn(__global float *c, int coff, __global const float *a
             for (int m = 0; m < LIN_TM; m++) {
                 size_t ai = (size_t)rows[m] * a_ms + (size_t)p * a_ps;
                 float av = a[aoff + ai];
-                if (yv) av = lin_act_grad(av, yv[yvoff + ai], act);
                 if (want_db) dbs[m] += av;
                 for (int n = 0; n < nn; n++) acc[m][n] = fma(av, br[n], acc[m][n]);
             }

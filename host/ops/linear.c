@@ -29,11 +29,11 @@ static int own(const clg_ctx *c, int m, int n) {
 
 static size_t up(size_t n, size_t q) { return (n + q - 1) / q; }
 
-/* c {M, N} = beta*c + sum_p A(m, p) act'(.) bm[p][n] (kernels/linear.cl linear_bwd_nn); db as there. */
-static void bwd_nn(clg_ctx *c, tensor cm, tensor a, int a_ms, int a_ps, tensor yv, int act, tensor bm, int M, int N,
-                   int P, float beta, tensor db, float beta_db) {
+/* c {M, N} = beta*c + sum_p A(m, p) bm[p][n] (kernels/linear.cl linear_bwd_nn); db as there. */
+static void bwd_nn(clg_ctx *c, tensor cm, tensor a, int a_ms, int a_ps, tensor bm, int M, int N, int P, float beta,
+                   tensor db, float beta_db) {
     kl_linear_bwd_nn(c, clg_grid_rows(up((size_t)N, 16), up((size_t)M, 4)), cm.mem, cm.off, a.mem, a.off, a_ms, a_ps,
-                     yv.mem, yv.off, act, bm.mem, bm.off, M, N, P, beta, db.mem, db.off, beta_db);
+                     bm.mem, bm.off, M, N, P, beta, db.mem, db.off, beta_db);
 }
 
 static void linear_backward(tape *t, const tnode *nd) {
@@ -48,30 +48,28 @@ static void linear_backward(tape *t, const tnode *nd) {
     float beta, beta_db = 0;
     tensor db = {0};
     if (wants_db) db = tape_grad(t, nd->in[2], &beta_db);
-    /* A = dz = act'(dy): on the fly in the own kernels (gate = y); materialised (with db) when a CLBlast
-     * product needs it, or when db is wanted without the own dW kernel (which writes db). */
-    tensor a = dy, gate = act ? y : (tensor){0};
+    /* A = dz = act'(dy), materialised with db by one pass when there is an activation (see linear_bwd_nn) */
+    tensor a = dy;
     int db_done = 0, fused_db = wants_dw && own_dw;
-    if (act && ((wants_dx && !own_dx) || (wants_dw && !own_dw) || (wants_db && !fused_db))) {
+    if (act) {
         tensor dz = arena_tensor(&t->ar, B, out, 1, 1);
         kl_linear_act_bwd(c, clg_grid_1d((size_t)out), dz.mem, dz.off, dy.mem, dy.off, y.mem, y.off, B, out, act,
                           db.mem, db.off, beta_db);
-        a = dz, gate = (tensor){0}, db_done = 1;
+        a = dz, db_done = 1;
     }
-    int gact = gate.mem ? act : 0;
     if (wants_dx) { /* dx = dz W */
         tensor dx = tape_grad(t, nd->in[0], &beta);
-        if (own_dx) bwd_nn(c, dx, a, out, 1, gate, gact, w, B, in, out, beta, (tensor){0}, 0);
+        if (own_dx) bwd_nn(c, dx, a, out, 1, w, B, in, out, beta, (tensor){0}, 0);
         else blas_gemm(c, 0, 0, (size_t)B, (size_t)in, (size_t)out, 1.0f, a.mem, a.off, (size_t)out, w.mem, w.off,
                        (size_t)in, beta, dx.mem, dx.off, (size_t)in);
     }
     if (wants_dw) { /* dW = dz^T x (and db = the column sums of dz, in the same launch) */
         tensor dw = tape_grad(t, nd->in[1], &beta);
-        if (own_dw) bwd_nn(c, dw, a, 1, out, gate, gact, x, out, in, B, beta, db_done ? (tensor){0} : db, beta_db);
+        if (own_dw) bwd_nn(c, dw, a, 1, out, x, out, in, B, beta, db_done ? (tensor){0} : db, beta_db);
         else blas_gemm(c, 1, 0, (size_t)out, (size_t)in, (size_t)B, 1.0f, a.mem, a.off, (size_t)out, x.mem, x.off,
                        (size_t)in, beta, dw.mem, dw.off, (size_t)in);
     }
-    if (wants_db && !db_done && !fused_db) /* no activation here (else dz was materialised with db) */
+    if (wants_db && !db_done && !fused_db) /* no activation and no own dW kernel */
         kl_col_sum(c, clg_grid_1d((size_t)out), db.mem, db.off, a.mem, a.off, B, out, beta_db);
 }
 
