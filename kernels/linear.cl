@@ -17,12 +17,12 @@ inline float lin_act_grad(float dy, float y, int act) {
     return dy;
 }
 
-/* lin_act on four values: the same formulas lane by lane (both sigmoid branches computed, one kept) */
+/* lin_act on four values, lane by lane the same values: both sigmoid branches need exp(-|v|) only. */
 inline float4 lin_act4(float4 v, int act) {
     if (act == 1) return fmax(v, 0.0f);
     if (act == 2) {
-        float4 e = exp(v), en = exp(-v);
-        return select(e / (1.0f + e), 1.0f / (1.0f + en), v >= 0.0f);
+        float4 e = exp(-fabs(v));
+        return select(e / (1.0f + e), 1.0f / (1.0f + e), v >= 0.0f);
     }
     return v;
 }
