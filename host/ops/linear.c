@@ -32,7 +32,7 @@ static size_t up(size_t n, size_t q) { return (n + q - 1) / q; }
 /* c {M, N} = beta*c + sum_p A(m, p) bm[p][n] (kernels/linear.cl linear_bwd_nn); db as there. */
 static void bwd_nn(clg_ctx *c, tensor cm, tensor a, int a_ms, int a_ps, tensor bm, int M, int N, int P, float beta,
                    tensor db, float beta_db) {
-    kl_linear_bwd_nn(c, clg_grid_rows(up((size_t)N, 16), up((size_t)M, 4)), cm.mem, cm.off, a.mem, a.off, a_ms, a_ps,
+    kl_linear_bwd_nn(c, clg_grid_rows(up((size_t)N, 16), up((size_t)M, 8)), cm.mem, cm.off, a.mem, a.off, a_ms, a_ps,
                      bm.mem, bm.off, M, N, P, beta, db.mem, db.off, beta_db);
 }
 
