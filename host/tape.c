@@ -3,9 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tape_prof.h"
 #include "util.h"
 
 #define ARENA_CHUNK_FLOATS ((size_t)16 << 20) /* 64 MiB */
+
+static tape_prof_fn prof_fn; /* ./bench --profile (tape_prof.h) */
+static void *prof_ud;
+
+void tape_prof_set(tape_prof_fn fn, void *ud) {
+    prof_fn = fn;
+    prof_ud = ud;
+}
 
 void tape_init(tape *t, clg_ctx *cl) {
     memset(t, 0, sizeof *t);
@@ -65,6 +74,7 @@ int tape_any_grad(const tape *t, int nin, const int *in) {
 }
 
 tnode *tape_record(tape *t, backward_fn fn, const char *op, int out, int nin, const int *in) {
+    if (prof_fn) prof_fn(prof_ud, op, 0);
     if (!tape_wants_grad(t, out)) return NULL;
     if (t->nnodes == t->ncap) {
         t->ncap = t->ncap ? 2 * t->ncap : 256;
@@ -107,7 +117,9 @@ void tape_backward(tape *t, int loss) {
     clg_fill(t->cl, g.mem, g.off, 1, 1.0f);
     for (int i = t->nnodes - 1; i >= 0; i--) {
         const tnode *nd = &t->nodes[i];
-        if (t->vars[nd->out].grad_state) nd->backward(t, nd);
+        if (!t->vars[nd->out].grad_state) continue;
+        nd->backward(t, nd);
+        if (prof_fn) prof_fn(prof_ud, nd->op, 1);
     }
 }
 

@@ -47,5 +47,19 @@ check $(( rc == 2 )) "--runs zero exits 2 (exit $rc): $(head -1 "$T/err")"
 ./bench --model nosuchmodel >"$T/out" 2>"$T/err"
 rc=$?
 check $(( rc == 2 )) "--model nosuchmodel exits 2 and lists the models (exit $rc): $(head -1 "$T/err")"
+# --profile: a small VAE, clgan only; the table's fused rows and the launch count (values not asserted)
+./bench --model vae --no-torch --iters 2 --warmup 1 --set vae.hidden=16 --profile >"$T/out" 2>&1
+rc=$?
+check $(( rc == 0 )) "--model vae --profile exits 0 (exit $rc)"
+check $(grep -q '^linear_relu forward ' "$T/out" && grep -q '^linear_sigmoid backward ' "$T/out" && echo 1 || echo 0) \
+    "--profile lists the fused layers' forward and backward rows"
+check $(grep -q '^kernel launches per iteration: [0-9]' "$T/out" && grep -q '^clgan device memory [0-9.]* MiB' "$T/out" && echo 1 || echo 0) \
+    "--model prints the launches per iteration and the device memory: $(grep '^kernel launches' "$T/out")"
+./bench --profile >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--profile without --model exits 2 (exit $rc): $(head -1 "$T/err")"
+./bench --model vae --translate --no-torch >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--translate of a model that translates nothing exits 2 (exit $rc): $(head -1 "$T/err")"
 echo "$pass checks, $fail failed"
 [ $fail -eq 0 ]

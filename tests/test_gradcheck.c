@@ -122,14 +122,32 @@ static int relu_inputs(float **out, int *cap) {
     int cnt = 0;
     for (int i = 0; i < T.nnodes; i++) {
         const tnode *nd = &T.nodes[i];
-        if (strcmp(nd->op, "relu") != 0) continue;
-        tensor x = tape_val(&T, nd->in[0]);
+        int fused = strcmp(nd->op, "linear_relu") == 0; /* op_linear_act: the input is x W^T + b, not kept */
+        if (strcmp(nd->op, "relu") != 0 && !fused) continue;
+        tensor x = tape_val(&T, fused ? nd->out : nd->in[0]);
         int n = (int)tnumel(x);
         if (cnt + n > *cap) {
             *cap = 2 * (cnt + n);
             *out = xrealloc(*out, (size_t)*cap * sizeof **out);
         }
-        clg_read(cl, x.mem, x.off, (size_t)n, *out + cnt);
+        if (fused) { /* recomputed on the host (in double, rounded to float) from the layer's inputs */
+            tensor xv = tape_val(&T, nd->in[0]), wv = tape_val(&T, nd->in[1]);
+            int B = xv.n, in = trow(xv), o = wv.n;
+            float *hx = xmalloc((size_t)B * in * sizeof *hx), *hw = xmalloc((size_t)o * in * sizeof *hw);
+            float *hb = xcalloc((size_t)o, sizeof *hb);
+            clg_read(cl, xv.mem, xv.off, (size_t)B * in, hx);
+            clg_read(cl, wv.mem, wv.off, (size_t)o * in, hw);
+            if (nd->in[2] >= 0) clg_read(cl, tape_val(&T, nd->in[2]).mem, tape_val(&T, nd->in[2]).off, (size_t)o, hb);
+            for (int i = 0; i < B; i++)
+                for (int j = 0; j < o; j++) {
+                    double v = hb[j];
+                    for (int k = 0; k < in; k++) v += (double)hx[(size_t)i * in + k] * hw[(size_t)j * in + k];
+                    (*out)[cnt + (size_t)i * o + j] = (float)v;
+                }
+            free(hx), free(hw), free(hb);
+        } else {
+            clg_read(cl, x.mem, x.off, (size_t)n, *out + cnt);
+        }
         cnt += n;
     }
     return cnt;

@@ -18,7 +18,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: bench [-d DEVICE] [--quick] [--filter S[,S...]] [--csv FILE] [--runs N | --time SECONDS]\n"
             "             [--gemm TT:MxNxK]... \n"
-            "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N]\n"
+            "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N] [--profile]\n"
+            "             [--translate [--batch N]]\n"
             "             [--torch PYTHON] [--no-torch] [--set section.key=value]...\n"
             "       bench --list | --list-devices\n"
             "\n"
@@ -41,6 +42,10 @@ static void usage(FILE *f) {
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
             "  --no-torch              clgan only\n"
+            "  --profile               then a profiled run: device time per tape op (OpenCL events: op, calls,\n"
+            "                          launches, ms, share of the step) and kernel launches per iteration\n"
+            "  --translate             instead of training: the generator's inference as ./translate runs it, images/s\n"
+            "                          at batch 1 and --batch N (default 8), against PyTorch's (CycleGAN)\n"
             "  --set S.K=V             override a key of the model's INI (the torch twin follows)\n");
 }
 
@@ -106,7 +111,7 @@ int main(int argc, char **argv) {
     const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3";
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
-    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0;
+    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8;
     double seconds = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -121,6 +126,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--quick")) quick = 1;
         else if (!strcmp(a, "--no-torch")) no_torch = 1;
+        else if (!strcmp(a, "--profile")) profile = 1;
+        else if (!strcmp(a, "--translate")) translate = 1;
+        else if (!strcmp(a, "--batch") && has) { if (parse_int(argv[++i], 1, &tbatch) || tbatch > 4096) return bad("--batch %s: want an integer in [1, 4096]", argv[i]); }
         else if (!strcmp(a, "--list")) list = 1;
         else if (!strcmp(a, "--list-devices")) { clg_list_devices(stdout); return 0; }
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -137,12 +145,13 @@ int main(int argc, char **argv) {
     find_root(root, sizeof root);
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --no-torch and --set only");
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --no-torch, --profile, --translate, --batch and --set only");
         bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .root = root, .warmup = warmup,
-                               .iters = iters, .no_torch = no_torch, .sets = sets, .nsets = nsets};
+                               .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
-    if (iters >= 0 || warmup >= 0 || nsets || no_torch) return bad("%s", "--iters, --warmup, --set and --no-torch go with --model or -c");
+    if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate)
+        return bad("%s", "--iters, --warmup, --set, --no-torch, --profile and --translate go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);

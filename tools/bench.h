@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "device.h"
+#include "model.h"
 #include "tape.h"
 
 /* ---- measuring ------------------------------------------------------------------------------ */
@@ -120,6 +122,8 @@ void bench_csv_row(FILE *f, const bench_row *r, const bench_result *res, const b
 typedef struct {
     const char *model, *config, *device, *python, *root; /* model: ini/bench/<model>.ini, else config */
     int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
+    int profile;   /* --profile: after the timed run, a profiled one (bench_profile.c) */
+    int translate; /* --translate: > 0, the generator's inference at batch 1 and this batch instead (bench_translate.c) */
     const char **sets;
     int nsets;
 } bench_model_opts;
@@ -127,5 +131,22 @@ typedef struct {
 /* Runs the model benchmark; returns the exit status (2: bad input). */
 int bench_model_run(const bench_model_opts *o);
 void bench_model_list(FILE *f, const char *root);
+/* Runs a torch twin (argv[0] the interpreter, argv[1] the script), echoing its output indented, and
+ * reads its lines "seconds_per_iter S", "images_per_s N R", "peak_memory_bytes N how" and "blas ...".
+ * 0, or -1 if it could not run or failed. */
+typedef struct {
+    double spi, mem; /* -1: not printed */
+    char blas[512], memhow[512];
+    int nips, ips_batch[8];
+    double ips[8];
+} bench_twin_out;
+int bench_twin_run(char *const *argv, bench_twin_out *o);
+/* --translate (bench_translate.c): the generator's inference in images/s at batch 1 and batch,
+ * against tools/torch_ref/translate_torch.py unless no_torch. Returns the exit status. */
+int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cfg *c, int batch);
+
+/* --profile (bench_profile.c): iters profiled iterations after warmup in a context of its own; prints the
+ * device time per tape op and the kernel launches per iteration. -1 if the device or model fails. */
+int bench_profile_model(const model_desc *m, const cfg *c, const char *device, int warmup, int iters);
 
 #endif

@@ -21,6 +21,7 @@
 #include "bench.h"
 #include "config.h"
 #include "ini_path.h"
+#include "checkpoint.h"
 #include "model.h"
 #include "util.h"
 
@@ -66,7 +67,28 @@ static cfg *model_config(const bench_model_opts *o, const char *ini, const model
     return c;
 }
 
-static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, char *err, size_t errlen) {
+/* The device memory a step holds, in bytes: the tape arena's buffers (activations, their gradients,
+ * scratch: everything a step allocates, host/arena.h) and the trained networks' weights, gradients and
+ * optimizer moments (the model's checkpoint parts). Printed with the arena's peak use. Fixed inputs
+ * (./bench's random batch) and buffers outside the parts are not counted. */
+static double device_memory(const model_desc *m, trainer *tr) {
+    const arena *a = &tr->t.ar;
+    size_t cap = 0;
+    for (int i = 0; i < a->nchunks; i++) cap += a->chunks[i].cap;
+    size_t params = 0;
+    ckpt_part parts[16];
+    int np = m->parts ? m->parts(tr, parts) : 0;
+    for (int i = 0; i < np && i < 16; i++)
+        params += parts[i].net->total * (parts[i].opt ? 4 : 2); /* w, g (+ Adam/RMSprop m, v) */
+    double mib = 1.0 / (1 << 20);
+    printf("clgan device memory %.1f MiB: tape arena %.1f MiB allocated (peak use %.1f MiB), networks %.1f MiB (weights,\n"
+           "gradients, optimizer moments)\n", (double)(cap + params) * 4 * mib, (double)cap * 4 * mib,
+           (double)a->peak * 4 * mib, (double)params * 4 * mib);
+    return (double)(cap + params) * 4;
+}
+
+static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, double *mem, char *err,
+                         size_t errlen) {
     double t0 = now_seconds();
     trainer *tr = trainer_new(m, c, cl, 0, err, errlen);
     if (!tr) return -1;
@@ -88,12 +110,16 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     }
     double spi = (now_seconds() - t1) / iters;
     printf("clgan fastest iteration %.4g s\n", best);
+    *mem = device_memory(m, tr);
     trainer_free(tr);
     return spi;
 }
 /* Runs argv, echoing its output, and reads "seconds_per_iter S" from it, and the "blas ..." line (the
  * BLAS PyTorch ran on) into blas. */
-static double torch_time(char *const *argv, char *blas, size_t blaslen) {
+int bench_twin_run(char *const *argv, bench_twin_out *o) {
+    memset(o, 0, sizeof *o);
+    o->spi = -1, o->mem = -1;
+    snprintf(o->blas, sizeof o->blas, "not reported");
     int fd[2];
     if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
     fflush(NULL);
@@ -111,14 +137,24 @@ static double torch_time(char *const *argv, char *blas, size_t blaslen) {
     FILE *f = fdopen(fd[0], "r");
     if (!f) die("bench: fdopen: %s", strerror(errno));
     char line[2048];
-    double spi = -1;
     while (fgets(line, sizeof line, f)) {
         printf("  %s", line);
         fflush(stdout);
-        if (!strncmp(line, "seconds_per_iter ", 17)) spi = strtod(line + 17, NULL);
+        if (!strncmp(line, "seconds_per_iter ", 17)) o->spi = strtod(line + 17, NULL);
+        if (!strncmp(line, "images_per_s ", 13) && o->nips < 8) { /* "images_per_s N R" (translate_torch.py) */
+            char *end;
+            o->ips_batch[o->nips] = (int)strtol(line + 13, &end, 10);
+            o->ips[o->nips++] = strtod(end, NULL);
+        }
+        if (!strncmp(line, "peak_memory_bytes ", 18)) { /* "peak_memory_bytes N how it was measured" */
+            char *end;
+            o->mem = strtod(line + 18, &end);
+            snprintf(o->memhow, sizeof o->memhow, "%.400s", end + strspn(end, " "));
+            o->memhow[strcspn(o->memhow, "\n")] = 0;
+        }
         if (!strncmp(line, "blas ", 5)) {
-            snprintf(blas, blaslen, "%.500s", line + 5);
-            blas[strcspn(blas, "\n")] = 0;
+            snprintf(o->blas, sizeof o->blas, "%.500s", line + 5);
+            o->blas[strcspn(o->blas, "\n")] = 0;
         }
     }
     fclose(f);
@@ -129,8 +165,7 @@ static double torch_time(char *const *argv, char *blas, size_t blaslen) {
                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         return -1;
     }
-    if (!(spi > 0)) fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
-    return spi > 0 ? spi : -1;
+    return 0;
 }
 
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
@@ -160,6 +195,11 @@ int bench_model_run(const bench_model_opts *o) {
         fprintf(stderr, "bench: %s\n", err);
         return 2;
     }
+    if (o->translate) {
+        int rc = bench_translate_run(o, m, c, o->translate);
+        cfg_free(c);
+        return rc;
+    }
     char targ[MAXARGS][64], why[1024] = "";
     int tn = 0, twin = m->torch_script && m->torch_args;
     if (!twin) snprintf(why, sizeof why, "model %s has no PyTorch twin", m->type);
@@ -183,15 +223,19 @@ int bench_model_run(const bench_model_opts *o) {
     printf("\n");
     printf("device: %s\n", desc);
     fflush(stdout);
-    double clg = clgan_time(m, c, cl, warmup, iters, err, sizeof err);
+    double mem = 0;
+    double clg = clgan_time(m, c, cl, warmup, iters, &mem, err, sizeof err);
     int is_cpu = !cl->is_gpu;
     clg_close(cl);
-    cfg_free(c);
     if (clg < 0) {
         fprintf(stderr, "bench: %s\n", err);
+        cfg_free(c);
         return 1;
     }
     printf("clgan %.4g s/iter (%d iteration%s after %d warm-up)\n", clg, iters, iters == 1 ? "" : "s", warmup);
+    int prc = o->profile ? bench_profile_model(m, c, o->device, warmup < 3 ? warmup : 3, iters < 20 ? iters : 20) : 0;
+    cfg_free(c);
+    if (prc != 0) return 1;
     if (o->no_torch) return 0;
     if (!twin) {
         printf("no ratio: %s\n", why);
@@ -215,9 +259,16 @@ int bench_model_run(const bench_model_opts *o) {
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
-    char blas[512] = "not reported";
-    double tor = torch_time(argv, blas, sizeof blas);
-    if (tor < 0) return 1;
+    bench_twin_out tw;
+    if (bench_twin_run(argv, &tw) != 0) return 1;
+    if (!(tw.spi > 0)) {
+        fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
+        return 1;
+    }
+    double tor = tw.spi;
+    const char *blas = tw.blas;
+    if (tw.mem >= 0) printf("memory: clgan %.1f MiB on the device, pytorch %.1f MiB (%s)\n", mem / (1 << 20), tw.mem / (1 << 20), tw.memhow);
+    else printf("memory: clgan %.1f MiB on the device, pytorch not reported\n", mem / (1 << 20));
     printf("clgan %.4g s/iter, pytorch %.4g s/iter\n", clg, tor);
     /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
      * OpenBLAS): said on the line before the ratio, which stays the last line. */

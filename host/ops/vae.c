@@ -1,6 +1,7 @@
-/* The VAE's reparameterisation, and device noise for it. */
+/* The VAE's reparameterisation, device noise for it, and its reconstruction loss with a vector kernel. */
 #include "kernel_launch.h"
 #include "ops.h"
+#include "ops_vae.h"
 #include "util.h"
 
 static void reparam_backward(tape *t, const tnode *nd) {
@@ -30,4 +31,28 @@ int tape_randn(tape *t, int n, int c, int h, int w, uint64_t seed, uint32_t stre
     size_t cnt = tnumel(x);
     kl_rng_normal(t->cl, clg_grid_1d(cnt), x.mem, x.off, cnt, (uint32_t)seed, (uint32_t)(seed >> 32), stream, step);
     return v;
+}
+
+static void bce_vec_backward(tape *t, const tnode *nd) { /* as op_bce_sum's (loss.c) */
+    float beta;
+    tensor dp = tape_grad(t, nd->in[0], &beta);
+    if (!dp.mem) return;
+    tensor p = tape_val(t, nd->in[0]), tg = tape_val(t, nd->in[1]), g = tape_out_grad(t, nd);
+    size_t n = tnumel(p);
+    kl_bce_bwd(t->cl, clg_grid_1d(n), dp.mem, dp.off, p.mem, p.off, tg.mem, tg.off, g.mem, g.off, nd->farg[0], n, beta);
+}
+
+int op_bce_sum_vec(tape *t, int p, int target, float scale) {
+    tensor pv = tape_val(t, p), tv = tape_val(t, target);
+    if (!tsame_shape(pv, tv)) die("op_bce_sum_vec: shapes differ (%dx%dx%dx%d vs %dx%dx%dx%d)", pv.n, pv.c, pv.h, pv.w,
+                                  tv.n, tv.c, tv.h, tv.w);
+    size_t n = tnumel(pv);
+    tensor tmp = arena_tensor(&t->ar, (int)n, 1, 1, 1);
+    kl_bce_terms8(t->cl, clg_grid_1d(n / 8 ? n / 8 : 1), tmp.mem, tmp.off, pv.mem, pv.off, tv.mem, tv.off, n);
+    int ins[2] = {p, target};
+    int y = tape_new(t, 1, 1, 1, 1, tape_any_grad(t, 1, &p));
+    k_reduce_sum(t->cl, tape_val(t, y), tmp, n, scale);
+    tnode *nd = tape_record(t, bce_vec_backward, "bce", y, 2, ins);
+    if (nd) nd->farg[0] = scale;
+    return y;
 }

@@ -38,8 +38,32 @@ def add_args(ap, iters, warmup):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 
 
+_rss0 = None
+
+
+def rss_bytes():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_memory_line(dev):
+    """`peak_memory_bytes N how`, which ./bench prints beside clgan's device memory: on CUDA torch's
+    allocator peak; on a CPU the growth of the process's peak RSS (ru_maxrss) over its RSS when setup()
+    ran (after the imports, before the model was built): the model, its gradients, the optimizer
+    state, activations and the allocator's cache."""
+    if dev.type == "cuda":
+        return f"peak_memory_bytes {torch.cuda.max_memory_allocated()} torch.cuda.max_memory_allocated"
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return f"peak_memory_bytes {max(peak - (_rss0 or 0), 0)} peak RSS growth after import (CPU)"
+
+
 def setup(a):
     """Threads and seed as the options say; returns the torch.device."""
+    global _rss0
+    _rss0 = rss_bytes()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -63,4 +87,5 @@ def time_iterations(a, dev, iteration, what):
     print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
     print(f"blas {blas_info()}")
     print(f"fastest iteration {best:.6g} s")
+    print(peak_memory_line(dev))
     print(f"seconds_per_iter {dt:.6g}")
