@@ -209,3 +209,22 @@ void clg_apply_tuning(clg_ctx *c) {
     }
 }
 
+
+int clg_clblast_override(clg_ctx *c, const char *spec) {
+    param_set sets[MAX_KERNELS];
+    int nsets = 0, refused = 0;
+    parse_env(sets, &nsets, spec, "CLBlast candidate");
+    for (int i = 0; i < nsets; i++) {
+        param_set *s = &sets[i];
+        if (s->skip || s->n == 0) {
+            refused++;
+            continue;
+        }
+        const char *names[MAX_PARAMS];
+        for (int j = 0; j < s->n; j++) names[j] = s->names[j];
+        if (CLBlastOverrideParameters(c->device, s->kernel, CLBlastPrecisionSingle, (size_t)s->n, names, s->values) !=
+            CLBlastSuccess)
+            refused++;
+    }
+    return refused;
+}

@@ -24,6 +24,11 @@
  * the first GEMM on the device (clg_open does). */
 void clg_apply_tuning(clg_ctx *c);
 
+/* Installs the CLBlast parameters of spec ("Kernel:NAME=V,...;Kernel:...", every parameter of each kernel)
+ * for c's device, for the rest of the process (./bench --tune's candidates). Returns how many kernels'
+ * sets CLBlast refused or could not be read (0: all installed). */
+int clg_clblast_override(clg_ctx *c, const char *spec);
+
 /* ---- Kernel parameters (host/tuning_kp.c) ----------------------------------------------------------
  * c->kp: the conv kernels' tiles and vector widths (-D options) and the work-group sizes of clgan's own
  * kernels. clg_open sets them (clg_kernel_params): a set stored by ./bench --tune for this device when
