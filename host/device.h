@@ -21,7 +21,7 @@ typedef struct {
     int conv_rows_mr; /* -DCONV_ROWS_MR: output channels per conv_rows panel (4, 8, 16) */
     int conv_rows_vw; /* -DCONV_ROWS_VW: floats per conv_rows pixel vector (4, 8, 16) */
     int conv_rows_nv; /* -DCONV_ROWS_NV: pixel vectors per conv_rows work-item (1..4) */
-    int conv_nt_mr;   /* -DCONV_NT_MR, -DCONV_NT_NR: conv_nt's block per work-item (1..8 each) */
+    int conv_nt_mr;   /* -DCONV_NT_MR, -DCONV_NT_NR: conv_nt's block per work-item (2, 4, 6, 8) */
     int conv_nt_nr;
     int conv_nt_vw;   /* -DCONV_NT_VW: floats per conv_nt reduction vector (4, 8, 16) */
     int conv_wg;      /* work-items per work-group along dim 0 of conv_rows / conv_nt launches */

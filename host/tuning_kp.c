@@ -12,16 +12,18 @@
 #include "tuning.h"
 #include "util.h"
 
-/* The fields in file order, with their legal range (the vector widths and panel sizes: powers of two). */
+/* The fields in file order, with their legal values: lo..hi, and for kind 1 powers of two, kind 2 even
+ * numbers. Legal is what tests/test_tuning.c checks against the double reference, every value of each
+ * kernel's fields combined. */
 typedef struct {
     const char *name;
     size_t off;
-    int lo, hi, pow2;
+    int lo, hi, kind;
 } kp_field;
 #define KPF(f, lo, hi, p) {#f, offsetof(clg_kparams, f), lo, hi, p}
 static const kp_field fields[] = {
     KPF(conv_rows_mr, 4, 16, 1), KPF(conv_rows_vw, 4, 16, 1), KPF(conv_rows_nv, 1, 4, 0),
-    KPF(conv_nt_mr, 1, 8, 0),    KPF(conv_nt_nr, 1, 8, 0),    KPF(conv_nt_vw, 4, 16, 1),
+    KPF(conv_nt_mr, 2, 8, 2),    KPF(conv_nt_nr, 2, 8, 2),    KPF(conv_nt_vw, 4, 16, 1),
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
@@ -33,9 +35,9 @@ int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t wh
     for (int i = 0; i < NFIELDS; i++) {
         int v = cfield(kp, i);
         const kp_field *f = &fields[i];
-        if (v < f->lo || v > f->hi || (f->pow2 && (v & (v - 1)))) {
-            set_err(why, whylen, "%s = %d is not %s in [%d, %d]", f->name, v, f->pow2 ? "a power of two" : "a whole number",
-                    f->lo, f->hi);
+        if (v < f->lo || v > f->hi || (f->kind == 1 && (v & (v - 1))) || (f->kind == 2 && v % 2)) {
+            set_err(why, whylen, "%s = %d is not %s in [%d, %d]", f->name, v,
+                    f->kind == 1 ? "a power of two" : f->kind == 2 ? "an even number" : "a whole number", f->lo, f->hi);
             return 0;
         }
     }
