@@ -19,11 +19,11 @@ typedef struct {
  * parameters only. */
 typedef struct {
     int conv_rows_mr; /* -DCONV_ROWS_MR: output channels per conv_rows panel (4, 8, 16) */
-    int conv_rows_vw; /* -DCONV_ROWS_VW: floats per conv_rows pixel vector (4, 8, 16) */
+    int conv_rows_vw; /* -DCONV_ROWS_VW: floats per conv_rows pixel vector (8, 16; the kernel takes 4 too, untested) */
     int conv_rows_nv; /* -DCONV_ROWS_NV: pixel vectors per conv_rows work-item (1..4) */
     int conv_nt_mr;   /* -DCONV_NT_MR, -DCONV_NT_NR: conv_nt's block per work-item (2, 4, 6, 8) */
     int conv_nt_nr;
-    int conv_nt_vw;   /* -DCONV_NT_VW: floats per conv_nt reduction vector (4, 8, 16) */
+    int conv_nt_vw;   /* -DCONV_NT_VW: floats per conv_nt reduction vector (8, 16; likewise) */
     int conv_wg;      /* work-items per work-group along dim 0 of conv_rows / conv_nt launches */
     int wg;           /* work-group size of 1-D launches without a local size (was CLG_DEFAULT_WG) */
     int rows_wg;      /* most work-items per work-group of clg_grid_rows launches (was 64) */

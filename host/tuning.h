@@ -5,7 +5,8 @@
  * times slower than what clblast_tuner_xgemm finds. clg_apply_tuning installs the parameter sets in
  * host/tuning.c's table, chosen by platform, device name and driver version, through
  * CLBlastOverrideParameters. Devices not in the table keep CLBlast's own database. How the table was
- * made and how to add a device: docs/TUNING.md.
+ * made and how to add a device: docs/TUNING.md. A set stored by ./bench --tune for the device (below,
+ * "Kernel parameters") adds its CLBlast parameters over the table's.
  *
  * Environment:
  *   CLGAN_NO_TUNING=1     install nothing: CLBlast's own choice (for A/B measurements).

@@ -22,8 +22,8 @@ typedef struct {
 } kp_field;
 #define KPF(f, lo, hi, p) {#f, offsetof(clg_kparams, f), lo, hi, p}
 static const kp_field fields[] = {
-    KPF(conv_rows_mr, 4, 16, 1), KPF(conv_rows_vw, 4, 16, 1), KPF(conv_rows_nv, 1, 4, 0),
-    KPF(conv_nt_mr, 2, 8, 2),    KPF(conv_nt_nr, 2, 8, 2),    KPF(conv_nt_vw, 4, 16, 1),
+    KPF(conv_rows_mr, 4, 16, 1), KPF(conv_rows_vw, 8, 16, 1), KPF(conv_rows_nv, 1, 4, 0),
+    KPF(conv_nt_mr, 2, 8, 2),    KPF(conv_nt_nr, 2, 8, 2),    KPF(conv_nt_vw, 8, 16, 1),
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
@@ -56,8 +56,8 @@ static int floor_pow2(cl_uint v) {
 }
 
 /* What the default is derived from, and why:
- *  - the vector widths: the device's preferred (and native) float vector width, within 4..16 (PoCL
- *    reports 16 for an AVX-512 CPU, and 16 also when told to compile for AVX2; GPUs report 1: 4);
+ *  - the vector widths: the device's preferred (and native) float vector width, within 8..16 (PoCL
+ *    reports 16 for an AVX-512 CPU, and 16 also when told to compile for AVX2; GPUs report 1: 8);
  *  - the register blocks: a CPU with 16-float vectors is taken to have 32 vector registers (AVX-512),
  *    narrower ones 16 (AVX2, NEON): conv_rows keeps CONV_ROWS_MR x CONV_ROWS_NV accumulators, 8 x 3 of
  *    32, else 8 x 1; conv_nt MR x NR, 4 x 6, else 2 x 6;
@@ -70,7 +70,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL));
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL));
     cl_uint w = pref > native ? pref : native;
-    int vw = floor_pow2(w < 4 ? 4 : w > 16 ? 16 : w);
+    int vw = floor_pow2(w < 8 ? 8 : w > 16 ? 16 : w);
     int wide = vw >= 16;
     size_t maxwg = c->max_wg ? c->max_wg : 1;
     *kp = (clg_kparams){
