@@ -2,16 +2,18 @@
  *  1. a stored set round-trips: stored, reloaded field for field, used by clg_open; refused (with the
  *     default kept) for another device name, platform, driver or kernel sources, when damaged, cut
  *     short, or holding an illegal value; no temporary file left beside it;
- *  2. every legal set of the conv kernels builds and computes conv2d forward and all gradients within
- *     the kernel tests' tolerance of a double-precision C reference (random data, odd sizes, inputs at
- *     non-zero offsets): a reduced tests/test_conv.c on the own kernels, through each path they have
+ *  2. every set ./bench --tune can choose builds the conv kernels, which compute conv2d forward and all
+ *     gradients within the kernel tests' tolerance of a double-precision C reference (random data, odd
+ *     sizes, inputs at non-zero offsets): a reduced tests/test_conv.c on the own kernels, through each path they have
  *     (conv_rows direct and inside Winograd, conv_nt for strides > 1 and the gradients).
- * Legal (clg_kparams_legal) is what ./bench --tune can choose: conv_rows (MR, VW, NV) in
- * {4,8,16} x {8,16} x {1..4}, conv_nt (MR, NR, VW) in {2,4,6,8}^2 x {8,16}, power-of-two work-group
- * sizes (cycled through every value over the sets). conv_rows.cl reads only CONV_ROWS_*, conv_gemm.cl only CONV_NT_*, conv_winograd.cl only
- * CONV_ROWS_MR, and the host sizes each kernel's launches from its own fields, so the two families are
- * paired (set i has the i-th conv_rows and the i-th conv_nt combination, each family cycled) rather
- * than multiplied: every combination of each kernel is built and checked, in 32 programs. */
+ * The sets: what ./bench --tune chooses from (host/tuning.h, clg_tune_*: 6 conv_rows and 6 conv_nt
+ * combinations, conv_wg and wg values), or with TEST_TUNING_ALL=1 every legal one (clg_kparams_legal:
+ * conv_rows (MR, VW, NV) in {4,8,16} x {8,16} x {1..4}, conv_nt (MR, NR, VW) in {2,4,6,8}^2 x {8,16},
+ * power-of-two work-group sizes cycled over the sets; 32 programs, several minutes here). conv_rows.cl
+ * reads only CONV_ROWS_*, conv_gemm.cl only CONV_NT_*, conv_winograd.cl only CONV_ROWS_MR, and the host
+ * sizes each kernel's launches from its own fields, so the two families are paired (set i has the i-th
+ * conv_rows and the i-th conv_nt combination, each family cycled) rather
+ * than multiplied: every combination of each kernel is built and checked. */
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -296,14 +298,26 @@ static void test_sets(void) {
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     static const int v3[] = {4, 8, 16}, v2[] = {8, 16}, ev[] = {2, 4, 6, 8};
     static const int wgs[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-    int nsets = 32, bad = 0;
+    /* the sets ./bench --tune chooses from (host/tuning.h, clg_tune_*), or with TEST_TUNING_ALL=1 every
+     * legal conv_rows and conv_nt combination */
+    const char *all = getenv("TEST_TUNING_ALL");
+    int full = all && *all && strcmp(all, "0") != 0, bad = 0;
+    int nsets = full ? 32 : CLG_TUNE_ROWS > CLG_TUNE_NT ? CLG_TUNE_ROWS : CLG_TUNE_NT;
     double worst_all = 0, t0 = now_seconds();
     conv_set_impl(2); /* the own kernels, whatever the device */
     for (int i = 0; i < nsets; i++) {
-        int r = i % 24, q = i % 32;
-        clg_kparams kp = {.conv_rows_mr = v3[r / 8], .conv_rows_vw = v2[r / 4 % 2], .conv_rows_nv = 1 + r % 4,
-                          .conv_nt_mr = ev[q / 8], .conv_nt_nr = ev[q / 2 % 4], .conv_nt_vw = v2[q % 2],
-                          .conv_wg = wgs[i % 9], .wg = wgs[i % 11], .rows_wg = wgs[(i + 3) % 9]};
+        clg_kparams kp;
+        if (full) {
+            int r = i % 24, q = i % 32;
+            kp = (clg_kparams){.conv_rows_mr = v3[r / 8], .conv_rows_vw = v2[r / 4 % 2], .conv_rows_nv = 1 + r % 4,
+                               .conv_nt_mr = ev[q / 8], .conv_nt_nr = ev[q / 2 % 4], .conv_nt_vw = v2[q % 2],
+                               .conv_wg = wgs[i % 9], .wg = wgs[i % 11], .rows_wg = wgs[(i + 3) % 9]};
+        } else {
+            const int *r = clg_tune_rows[i % CLG_TUNE_ROWS], *q = clg_tune_nt[i % CLG_TUNE_NT];
+            kp = (clg_kparams){.conv_rows_mr = r[0], .conv_rows_vw = r[1], .conv_rows_nv = r[2], .conv_nt_mr = q[0],
+                               .conv_nt_nr = q[1], .conv_nt_vw = q[2], .conv_wg = clg_tune_conv_wg[i % 3],
+                               .wg = clg_tune_wg[i % 3], .rows_wg = wgs[(i + 5) % 9]};
+        }
         char err[2048], d[256], why[256];
         clg_ctx *cl = clg_open(NULL, 0, err, sizeof err);
         if (!cl) {
@@ -329,7 +343,8 @@ static void test_sets(void) {
         clg_close(cl);
     }
     conv_set_impl(0);
-    printf("%d sets x %d cases in %.0f s, %d failed, worst error %.1e (tolerance 1e-4)\n", nsets, ncases,
+    printf("%d sets (%s) x %d cases in %.0f s, %d failed, worst error %.1e (tolerance 1e-4)\n", nsets,
+           full ? "every legal combination, TEST_TUNING_ALL" : "what ./bench --tune chooses from", ncases,
            now_seconds() - t0, bad, worst_all);
 }
 
@@ -359,7 +374,7 @@ int main(void) {
         return 1;
     }
     test_store(dir);
-    /* part 2 builds 32 programs: keep them in the test's own cache folder, removed below; and build only
+    /* part 2 builds a program per set: keep them in the test's own cache folder, removed below; and build only
      * the kernel files its ops use (CLGAN_KERNEL_DIR with the others empty), which is most of the time a
      * program costs: a conv kernel's code is the same in any program */
     setenv("CLGAN_CACHE_DIR", dir, 1);

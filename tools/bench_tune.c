@@ -15,14 +15,16 @@
  * agree with the default set's within TUNE_TOL relative. A wrong kernel gives losses far off; the
  * kernels' own correctness at every set the tuner can choose is tests/test_tuning.c's.
  *
- * The search samples the space in phases, each starting from the best set so far (coordinate descent):
- *   1. conv_rows: (CONV_ROWS_MR, VW, NV) in {4,8,16} x {8,16} x {1..4}, TUNE_SAMPLE of the others,
- *   2. conv_nt: (CONV_NT_MR, NR, VW) in {2,4,6,8}^2 x {8,16}, TUNE_SAMPLE of the others,
- *   3. work-groups: conv_wg in {1,4,16}, wg in {64,128,256},
+ * The search samples the space in phases, each starting from the best set so far (coordinate descent),
+ * over hand-picked lists (host/tuning.h, clg_tune_*: register blocks for AVX-512 and for AVX2, every one
+ * of which tests/test_tuning.c checks against a double reference):
+ *   1. conv_rows: the 5 other (CONV_ROWS_MR, VW, NV) of clg_tune_rows,
+ *   2. conv_nt: the 5 other (CONV_NT_MR, NR, VW) of clg_tune_nt,
+ *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256,
  *   4. CLBlast: the skylake-avx512 table's sets and three variations (tuning.c, docs/TUNING.md),
  * then the winner and the default once more, alternately, and the winner is kept only if it is still
- * faster by TUNE_MARGIN. The draws come from a fixed seed, so two runs try the same candidates. A
- * search that fails or is interrupted stores nothing: the default (or the set stored before) stays. */
+ * faster by TUNE_MARGIN. A search that fails or is interrupted stores nothing: the default (or the set
+ * stored before) stays. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -39,7 +41,6 @@
 #include "util.h"
 
 #define TUNE_TOL 1e-3    /* relative difference of a first-iteration loss against the default's */
-#define TUNE_SAMPLE 4    /* candidates drawn per kernel phase */
 #define TUNE_MARGIN 0.03 /* a winner must beat the default by this much in the confirming round */
 #define MAXLOSS 16
 
@@ -244,26 +245,6 @@ static void describe(const cand *k, char *out, size_t outlen) {
              k->kp.rows_wg, k->clblast[0] ? " +CLBlast set" : "");
 }
 
-static unsigned long long rng_state = 0x2545F4914F6CDD1DULL;
-static unsigned rnd(unsigned n) { /* xorshift64*: the same draws every run */
-    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
-    return (unsigned)((rng_state * 2685821657736338717ULL) >> 33) % n;
-}
-
-/* Draws up to want distinct indices of [0, n) into idx; returns how many. */
-static int sample(int n, int want, int *idx) {
-    int *perm = xmalloc((size_t)n * sizeof *perm);
-    for (int i = 0; i < n; i++) perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)rnd((unsigned)i + 1), t = perm[i];
-        perm[i] = perm[j], perm[j] = t;
-    }
-    int k = want < n ? want : n;
-    memcpy(idx, perm, (size_t)k * sizeof *idx);
-    free(perm);
-    return k;
-}
-
 /* CLBlast candidates (docs/TUNING.md): the skylake-avx512 table's Xgemm/XgemmDirect/threshold, then with
  * the best 64-wide direct set, a lower indirect threshold, and the tuner's phase-1 Xgemm set. Each gives
  * every parameter of the three kernels, so no candidate inherits another's. */
@@ -391,41 +372,33 @@ int bench_tune_main(int argc, char **argv) {
     describe(&def, d, sizeof d);
     printf("  %-9s %-52s %.4f s/iter (mean %.4f)\n", "default", d, s.ref.best, s.ref.mean);
 
-    /* 1. conv_rows */
-    int idx[64], n;
-    static const int rmr[] = {4, 8, 16}, rvw[] = {8, 16}, ntm[] = {2, 4, 6, 8};
-    n = sample(3 * 2 * 4, TUNE_SAMPLE + 1, idx);
-    for (int i = 0, done = 0; i < n && done < TUNE_SAMPLE; i++) {
+    /* 1. conv_rows, 2. conv_nt, each list's entries from the best so far */
+    for (int i = 0; i < CLG_TUNE_ROWS; i++) {
         cand k = s.best;
         k.what = "conv_rows";
-        k.kp.conv_rows_mr = rmr[idx[i] / 8], k.kp.conv_rows_vw = rvw[idx[i] / 4 % 2], k.kp.conv_rows_nv = 1 + idx[i] % 4;
-        if (!memcmp(&k.kp, &s.best.kp, sizeof k.kp)) continue;
-        try_cand(&s, &k), done++;
+        k.kp.conv_rows_mr = clg_tune_rows[i][0], k.kp.conv_rows_vw = clg_tune_rows[i][1], k.kp.conv_rows_nv = clg_tune_rows[i][2];
+        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
-    /* 2. conv_nt */
-    n = sample(4 * 4 * 2, TUNE_SAMPLE + 1, idx);
-    for (int i = 0, done = 0; i < n && done < TUNE_SAMPLE; i++) {
+    for (int i = 0; i < CLG_TUNE_NT; i++) {
         cand k = s.best;
         k.what = "conv_nt";
-        k.kp.conv_nt_mr = ntm[idx[i] / 8], k.kp.conv_nt_nr = ntm[idx[i] / 2 % 4], k.kp.conv_nt_vw = rvw[idx[i] % 2];
-        if (!memcmp(&k.kp, &s.best.kp, sizeof k.kp)) continue;
-        try_cand(&s, &k), done++;
+        k.kp.conv_nt_mr = clg_tune_nt[i][0], k.kp.conv_nt_nr = clg_tune_nt[i][1], k.kp.conv_nt_vw = clg_tune_nt[i][2];
+        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
     /* 3. work-groups */
-    static const int cwg[] = {4, 16}, wg1[] = {64, 256};
     cand base = s.best;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         cand k = base;
         k.what = "wg";
-        k.kp.conv_wg = cwg[i];
-        try_cand(&s, &k);
+        k.kp.conv_wg = clg_tune_conv_wg[i];
+        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
     base = s.best;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         cand k = base;
         k.what = "wg";
-        k.kp.wg = wg1[i];
-        try_cand(&s, &k);
+        k.kp.wg = clg_tune_wg[i];
+        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
     /* 4. CLBlast */
     base = s.best;
