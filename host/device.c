@@ -364,7 +364,7 @@ static void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *g
     cl_kernel k = e->k;
     size_t local1[1];
     if (!local && dims == 1) {
-        local1[0] = CLG_DEFAULT_WG;
+        local1[0] = c->kp.wg > 0 ? (size_t)c->kp.wg : CLG_DEFAULT_WG;
         while (local1[0] > 1 && (local1[0] > e->max_wg || local1[0] > c->max_wg)) local1[0] /= 2;
         local = local1;
     }
@@ -394,7 +394,7 @@ static void clg_launch(clg_ctx *c, const char *kernel, int dims, const size_t *g
 
 static void clg_launch_rows(clg_ctx *c, const char *kernel, size_t w, size_t rows, int nargs, const karg *args) {
     clg_kernel_entry *e = kernel_entry(c, kernel);
-    size_t lw = 64;
+    size_t lw = c->kp.rows_wg > 0 ? (size_t)c->kp.rows_wg : 64;
     while (lw > 1 && (lw / 2 >= w || lw > e->max_wg || lw > c->max_wg)) lw /= 2;
     size_t global[2] = {w, rows}, local[2] = {lw, 1};
     clg_launch(c, kernel, 2, global, local, nargs, args);
@@ -509,8 +509,8 @@ clg_ctx *clg_open(const char *spec, int profiling, char *err, size_t errlen) {
     CL_CHECK(st);
     c->q = clCreateCommandQueue(c->ctx, c->device, c->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &st);
     CL_CHECK(st);
+    clg_kernel_params(c); /* first: it reads the stored set whose CLBlast part clg_apply_tuning installs */
     clg_apply_tuning(c);
-    clg_kernel_params(c);
     return c;
 }
 

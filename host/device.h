@@ -13,12 +13,20 @@ typedef struct {
     int nargs;     /* CL_KERNEL_NUM_ARGS */
 } clg_kernel_entry;
 
-/* Kernel build parameters the host chooses per device (host/tuning.c, clg_kernel_params): they go to
- * the kernels as -D options and the host code sizes its launches with the same values. */
+/* Kernel parameters the host chooses per device (host/tuning.c: a stored set from ./bench --tune, else a
+ * default derived from what the device reports). The conv tiles and vector widths go to the kernels as
+ * -D options and the host sizes its launches with the same values; the work-group sizes are launch
+ * parameters only. */
 typedef struct {
-    int conv_rows_mr; /* -DCONV_ROWS_MR: output channels per conv_rows panel */
-    int conv_nt_mr;   /* -DCONV_NT_MR, -DCONV_NT_NR: conv_nt's block per work-item */
+    int conv_rows_mr; /* -DCONV_ROWS_MR: output channels per conv_rows panel (4, 8, 16) */
+    int conv_rows_vw; /* -DCONV_ROWS_VW: floats per conv_rows pixel vector (8, 16; the kernel takes 4 too, untested) */
+    int conv_rows_nv; /* -DCONV_ROWS_NV: pixel vectors per conv_rows work-item (1..4) */
+    int conv_nt_mr;   /* -DCONV_NT_MR, -DCONV_NT_NR: conv_nt's block per work-item (2, 4, 6, 8) */
     int conv_nt_nr;
+    int conv_nt_vw;   /* -DCONV_NT_VW: floats per conv_nt reduction vector (8, 16; likewise) */
+    int conv_wg;      /* work-items per work-group along dim 0 of conv_rows / conv_nt launches */
+    int wg;           /* work-group size of 1-D launches without a local size (was CLG_DEFAULT_WG) */
+    int rows_wg;      /* most work-items per work-group of clg_grid_rows launches (was 64) */
 } clg_kparams;
 
 typedef struct clg_ctx {
@@ -33,6 +41,8 @@ typedef struct clg_ctx {
     size_t max_wg;                  /* largest work-group size */
     int is_gpu, profiling;
     clg_kparams kp;                 /* -D options of the kernel build (clg_open sets them) */
+    char kp_origin[512];            /* which set kp is: "default ..." or "stored <path> ..." (clg_open) */
+    char kp_clblast[1024];          /* CLBlast parameters of the stored set ("" if none), see tuning.h */
     cl_program program;             /* every kernels/ (*.cl) file, built once per context */
     clg_kernel_entry *kernels;      /* kernels created so far, looked up by name */
     int nkernels;
@@ -131,11 +141,11 @@ typedef struct {
  * program's sources disagree, e.g. CLGAN_KERNEL_DIR pointing at other sources). */
 void clg_enqueue(clg_ctx *c, const char *kernel, clg_grid g, int nargs, const karg *args);
 
-/* 1-D launches without a local size get work-groups of CLG_DEFAULT_WG (or less, as the kernel allows):
- * left to the driver, a global size with few small divisors can get work-groups of one item, which on
- * PoCL costs ten times more. clg_grid_rows launches get work-groups of up to 64 items along a row (no
- * more than w needs) and one row deep, so what a kernel derives from the row (plane, channel) is one
- * division per row, not per element. */
+/* 1-D launches without a local size get work-groups of c->kp.wg (by default CLG_DEFAULT_WG; or less, as
+ * the kernel allows): left to the driver, a global size with few small divisors can get work-groups of
+ * one item, which on PoCL costs ten times more. clg_grid_rows launches get work-groups of up to
+ * c->kp.rows_wg (by default 64) items along a row (no more than w needs) and one row deep, so what a
+ * kernel derives from the row (plane, channel) is one division per row, not per element. */
 #define CLG_DEFAULT_WG 128
 
 /* Local size of a reduction whose work-items read a plane of hw floats in 8-float vectors (the norms'

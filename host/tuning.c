@@ -145,10 +145,11 @@ static int parse_params(param_set *s, const char *p, const char *end, const char
     return 0;
 }
 
-/* CLGAN_CLBLAST_PARAMS: "Kernel:NAME=V,NAME=V;Kernel:..." merged over the table's sets. A kernel whose
+/* CLGAN_CLBLAST_PARAMS or a stored set's CLBlast part: "Kernel:NAME=V,NAME=V;Kernel:..." merged over the
+ * table's sets. A kernel whose
  * parameters cannot be read is dropped altogether (its table set too): better CLBlast's defaults than
  * a set nobody meant. */
-static void parse_env(param_set *sets, int *nsets, const char *env) {
+static void parse_env(param_set *sets, int *nsets, const char *env, const char *origin) {
     const char *p = env;
     while (*p) {
         const char *semi = strchr(p, ';');
@@ -157,18 +158,18 @@ static void parse_env(param_set *sets, int *nsets, const char *env) {
         if (p < end) {
             const char *colon = memchr(p, ':', (size_t)(end - p));
             if (!colon) {
-                fprintf(stderr, "clgan: warning: CLGAN_CLBLAST_PARAMS: '%.*s' is not KERNEL:NAME=VALUE,...\n",
+                fprintf(stderr, "clgan: warning: %s: '%.*s' is not KERNEL:NAME=VALUE,...\n", origin,
                         (int)(end - p), p);
             } else {
                 param_set *s = find_set(sets, nsets, p, (size_t)(colon - p));
                 const char *v = colon + 1;
                 while (v < end && isspace((unsigned char)*v)) v++;
                 if (!s) {
-                    fprintf(stderr, "clgan: warning: CLGAN_CLBLAST_PARAMS: cannot use kernel '%.*s'\n",
+                    fprintf(stderr, "clgan: warning: %s: cannot use kernel '%.*s'\n", origin,
                             (int)(colon - p), p);
                 } else if (v < end && *v == '-') {
                     s->skip = 1; /* "Kernel:-": leave that kernel to CLBlast's defaults */
-                } else if (parse_params(s, v, end, "CLGAN_CLBLAST_PARAMS") != 0) {
+                } else if (parse_params(s, v, end, origin) != 0) {
                     s->skip = 1;
                 }
             }
@@ -190,8 +191,9 @@ void clg_apply_tuning(clg_ctx *c) {
                 s->skip = 1;
         }
     }
+    if (c->kp_clblast[0]) parse_env(sets, &nsets, c->kp_clblast, "stored tuning set"); /* ./bench --tune's */
     const char *env = getenv("CLGAN_CLBLAST_PARAMS");
-    if (env && *env) parse_env(sets, &nsets, env);
+    if (env && *env) parse_env(sets, &nsets, env, "CLGAN_CLBLAST_PARAMS");
 
     for (int i = 0; i < nsets; i++) {
         param_set *s = &sets[i];
@@ -207,33 +209,22 @@ void clg_apply_tuning(clg_ctx *c) {
     }
 }
 
-/* ---- kernel build parameters (-D options) ------------------------------------------------------ */
 
-/* Devices whose kernels want other tile sizes than kernels/clg_shared.h's defaults, matched as the
- * CLBlast table above (first match wins). Empty for now: every device measured so far (PoCL on
- * AVX-512, docs/PERF.md) was tuned with the defaults. conv_winograd.cl needs conv_rows_mr 8. */
-typedef struct {
-    const char *platform, *device, *driver;
-    clg_kparams kp;
-} kparams_device;
-static const kparams_device kparams_table[] = {{NULL, NULL, NULL, {0, 0, 0}}};
-
-void clg_kernel_params(clg_ctx *c) {
-    c->kp = (clg_kparams){.conv_rows_mr = CLG_DEFAULT_CONV_ROWS_MR,
-                          .conv_nt_mr = CLG_DEFAULT_CONV_NT_MR,
-                          .conv_nt_nr = CLG_DEFAULT_CONV_NT_NR};
-    for (size_t i = 0; i < sizeof kparams_table / sizeof kparams_table[0]; i++) {
-        const kparams_device *t = &kparams_table[i];
-        if (!t->kp.conv_rows_mr) continue; /* the empty table's placeholder */
-        if (t->platform && !contains_ci(c->platform_name, t->platform)) continue;
-        if (t->device && !contains_ci(c->device_name, t->device)) continue;
-        if (t->driver && !contains_ci(c->driver_version, t->driver)) continue;
-        c->kp = t->kp;
-        break;
+int clg_clblast_override(clg_ctx *c, const char *spec) {
+    param_set sets[MAX_KERNELS];
+    int nsets = 0, refused = 0;
+    parse_env(sets, &nsets, spec, "CLBlast candidate");
+    for (int i = 0; i < nsets; i++) {
+        param_set *s = &sets[i];
+        if (s->skip || s->n == 0) {
+            refused++;
+            continue;
+        }
+        const char *names[MAX_PARAMS];
+        for (int j = 0; j < s->n; j++) names[j] = s->names[j];
+        if (CLBlastOverrideParameters(c->device, s->kernel, CLBlastPrecisionSingle, (size_t)s->n, names, s->values) !=
+            CLBlastSuccess)
+            refused++;
     }
-}
-
-void clg_kernel_options(const clg_ctx *c, char *out, size_t outlen) {
-    snprintf(out, outlen, "-cl-std=CL1.2 -DCONV_ROWS_MR=%d -DCONV_NT_MR=%d -DCONV_NT_NR=%d", c->kp.conv_rows_mr,
-             c->kp.conv_nt_mr, c->kp.conv_nt_nr);
+    return refused;
 }

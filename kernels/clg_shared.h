@@ -2,9 +2,9 @@
  * the host gets it through -Ikernels). It must stay valid C11 and OpenCL C 1.2 at once: enums, integer
  * macros and expression macros only. Embedded in the binaries like the .cl files.
  *
- * Tile sizes the host may choose per device (CONV_ROWS_MR, CONV_NT_MR, CONV_NT_NR) are not here: they
- * reach the kernels as -D build options from host/tuning.c (clg_kernel_params), whose defaults are the
- * CLG_DEFAULT_* values below. */
+ * Tile sizes and vector widths the host chooses per device (CONV_ROWS_MR/VW/NV, CONV_NT_MR/NR/VW) are
+ * not here: they reach the kernels as -D build options from host/tuning.c (clg_kernel_params), whose
+ * defaults on an AVX-512 CPU are the CLG_DEFAULT_* values below. */
 #ifndef CLG_SHARED_H
 #define CLG_SHARED_H
 
@@ -25,19 +25,21 @@ enum {
 /* Convolution padding (op_conv2d; the kernels take it as their int `reflect` argument). */
 typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
 
-/* conv_rows.cl: 16-float vectors per work-item of conv_rows (conv_rows1 takes one), so
- * CONV_ROWS_NB pixels per work-item. */
-#define CONV_ROWS_NV 3
-#define CONV_ROWS_NB (16 * CONV_ROWS_NV)
 /* Zeros after an image conv_nt reads (conv_pad_hwc's, conv_pad_phase's copies): its whole-vector
- * reads run up to 15 floats past the last pixel. */
+ * reads run up to CONV_NT_VW - 1 (at most 15) floats past the last pixel. */
 #define CONV_NT_SLACK 32
 
-/* Defaults of the -D build options (host/tuning.c; a kernel file that needs one stops with #error
- * when it is missing). conv_winograd.cl is written for CONV_ROWS_MR 8. */
-#define CLG_DEFAULT_CONV_ROWS_MR 8 /* output channels per conv_rows panel */
-#define CLG_DEFAULT_CONV_NT_MR 4   /* conv_nt's block: rows ... */
-#define CLG_DEFAULT_CONV_NT_NR 6   /* ... and columns per work-item */
+/* The parameters of today's kernels on the device they were written for (PoCL, AVX-512: 32 registers
+ * of 16 floats). host/tuning.c derives a device's default set from what it reports, which gives these
+ * on such a device; a kernel file that needs one of the -D options stops with #error when it is
+ * missing. */
+#define CLG_DEFAULT_CONV_ROWS_MR 8  /* output channels per conv_rows panel ... */
+#define CLG_DEFAULT_CONV_ROWS_VW 16 /* ... floats per pixel vector ... */
+#define CLG_DEFAULT_CONV_ROWS_NV 3  /* ... and vectors per work-item: 8 x 3 accumulators */
+#define CLG_DEFAULT_CONV_NT_MR 4    /* conv_nt's block: rows ... */
+#define CLG_DEFAULT_CONV_NT_NR 6    /* ... and columns per work-item ... */
+#define CLG_DEFAULT_CONV_NT_VW 16   /* ... and floats per reduction vector */
+#define CLG_DEFAULT_CONV_WG 1       /* work-items per work-group (dim 0) of conv_rows / conv_nt */
 
 /* Backward kernels write dst = beta*dst + v: beta 0 overwrites (even NaN), 1 accumulates. Needs a
  * float `beta` in scope. */

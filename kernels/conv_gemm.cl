@@ -1,6 +1,6 @@
 /* Convolution kernels for CPUs (host/ops/conv.c uses them where the device is not a GPU, or when
  * conv_set_impl / CLGAN_CONV asks): conv_nt, a GEMM whose two operands are both read along the
- * reduction index, in 16-float vectors that PoCL maps onto AVX-512 registers; the channels-last and
+ * reduction index, in vectors of CONV_NT_VW floats (16: one AVX-512 register); the channels-last and
  * NCHW padded copies it reads (conv_pad_hwc, conv_pad); the weight in the layouts it reads
  * (conv_pack_w); the fold of a padded image's gradient back onto the image (conv_fold). Uses
  * conv_reflect and conv_sources from conv_common.clh. Measurements: docs/PERF.md, "Convolution speed". */
@@ -75,7 +75,7 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
 }
 
 /* The GEMM of every conv path on CPUs, both operands read along the reduction index (so loads are
- * contiguous 16-float vectors and neither operand needs a column matrix):
+ * contiguous vectors of CONV_NT_VW floats and neither operand needs a column matrix):
  *   C[zg, m, n] = beta*C + (bias[m]) + sum_{zr < Zr} sum_{t < T} sum_{l < Lr} A[m, zr, t, l] * B[zg, n, zr, t, l]
  * A row m at A + aoff + m*lda + zr*aZ + t*aT + l.
  * B row n at B + boff + zg*bZg + zr*bZr + t*bT + brow(n) + l, brow(n) = i1*bS1 + i2*bS2 + i3*bS3 with
@@ -84,10 +84,28 @@ __kernel void conv_fold(__global float *img, int ioff, __global const float *DP,
  * l = (kj, c) contiguous over k*C floats (A = the weight as {OC, k, k, C}).
  * C[zg, m, n] at C + coff + zg*cZ + m*ldc + i1*cS1 + i2*cS2 + i3*cS3 with n = (i1*cD2 + i2)*cD + i3 (e.g.
  * every s-th pixel of every s-th row of an image: one phase of a stride-s data gradient).
- * One work-item per CONV_NT_MR x CONV_NT_NR block of C (float16 partial sums, summed at the end);
+ * One work-item per CONV_NT_MR x CONV_NT_NR block of C (CONV_NT_VW-float partial sums, summed at the end);
  * rows and columns past M, N are computed from clamped (valid) rows and not stored. */
-#if !defined(CONV_NT_MR) || !defined(CONV_NT_NR)
-#error "conv_gemm.cl needs -DCONV_NT_MR and -DCONV_NT_NR (host/tuning.c, clg_kernel_params)"
+#if !defined(CONV_NT_MR) || !defined(CONV_NT_NR) || !defined(CONV_NT_VW)
+#error "conv_gemm.cl needs -DCONV_NT_MR, -DCONV_NT_NR and -DCONV_NT_VW (host/tuning.c, clg_kernel_params)"
+#endif
+/* The reduction vectors: CONV_NT_VW floats (4, 8 or 16), summed lane by lane from the last at the end. */
+#if CONV_NT_VW == 16
+#define NT_V float16
+#define NT_VLOAD vload16
+#define NT_LANES(s, v)                                                                                   \
+    s += v.sf; s += v.se; s += v.sd; s += v.sc; s += v.sb; s += v.sa; s += v.s9; s += v.s8;              \
+    s += v.s7; s += v.s6; s += v.s5; s += v.s4; s += v.s3; s += v.s2; s += v.s1; s += v.s0
+#elif CONV_NT_VW == 8
+#define NT_V float8
+#define NT_VLOAD vload8
+#define NT_LANES(s, v) s += v.s7; s += v.s6; s += v.s5; s += v.s4; s += v.s3; s += v.s2; s += v.s1; s += v.s0
+#elif CONV_NT_VW == 4
+#define NT_V float4
+#define NT_VLOAD vload4
+#define NT_LANES(s, v) s += v.s3; s += v.s2; s += v.s1; s += v.s0
+#else
+#error "conv_gemm.cl: CONV_NT_VW must be 4, 8 or 16"
 #endif
 
 __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int cD, int cS1, int cS2, int cS3,
@@ -104,24 +122,24 @@ __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int
         int i3 = n % bD3, q = n / bD3, i2 = q % bD2, i1 = q / bD2;
         brow[j] = boff + zg * bZg + i1 * bS1 + i2 * bS2 + i3 * bS3;
     }
-    float16 acc[CONV_NT_MR][CONV_NT_NR];
+    NT_V acc[CONV_NT_MR][CONV_NT_NR];
     float sacc[CONV_NT_MR][CONV_NT_NR];
     for (int r = 0; r < CONV_NT_MR; r++)
         for (int j = 0; j < CONV_NT_NR; j++) {
-            acc[r][j] = (float16)0.0f;
+            acc[r][j] = (NT_V)0.0f;
             sacc[r][j] = 0.0f;
         }
-    int Lv = Lr & ~15;
+    int Lv = Lr & ~(CONV_NT_VW - 1);
     for (int zr = 0; zr < Zr; zr++)
         for (int t = 0; t < T; t++) {
             __global const float *az = A + zr * aZ + t * aT, *bz = B + zr * bZr + t * bT;
-            for (int l = 0; l < Lv; l += 16) {
-                float16 av[CONV_NT_MR];
+            for (int l = 0; l < Lv; l += CONV_NT_VW) {
+                NT_V av[CONV_NT_MR];
 #pragma unroll
-                for (int r = 0; r < CONV_NT_MR; r++) av[r] = vload16(0, az + arow[r] + l);
+                for (int r = 0; r < CONV_NT_MR; r++) av[r] = NT_VLOAD(0, az + arow[r] + l);
 #pragma unroll
                 for (int j = 0; j < CONV_NT_NR; j++) {
-                    float16 bv = vload16(0, bz + brow[j] + l);
+                    NT_V bv = NT_VLOAD(0, bz + brow[j] + l);
 #pragma unroll
                     for (int r = 0; r < CONV_NT_MR; r++) acc[r][j] = fma(av[r], bv, acc[r][j]);
                 }
@@ -134,10 +152,9 @@ __kernel void conv_nt(__global float *C, int coff, int cZ, int ldc, int cD2, int
     for (int r = 0; r < CONV_NT_MR && m0 + r < M; r++) {
         float bv = has_bias ? bias[biasoff + m0 + r] : 0.0f;
         for (int j = 0; j < CONV_NT_NR && n0 + j < N; j++) {
-            float16 v = acc[r][j];
-            float s = sacc[r][j]; /* lanes 15 down to 0, one at a time */
-            s += v.sf; s += v.se; s += v.sd; s += v.sc; s += v.sb; s += v.sa; s += v.s9; s += v.s8;
-            s += v.s7; s += v.s6; s += v.s5; s += v.s4; s += v.s3; s += v.s2; s += v.s1; s += v.s0;
+            NT_V v = acc[r][j];
+            float s = sacc[r][j]; /* lanes VW-1 down to 0, one at a time */
+            NT_LANES(s, v);
             s += bv;
             int n = n0 + j;
             int i3 = n % cD, q = n / cD, i2 = q % cD2, i1 = q / cD2;

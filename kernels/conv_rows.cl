@@ -3,7 +3,7 @@
  * width PW is computed (the columns ox >= OW are not stored), so the k*k taps of channel c are plain
  * shifts of one contiguous run: B[(c, ki, kj), n] = P[c*pC + ki*PW + kj + n]. The weight comes packed
  * as panels of CONV_ROWS_MR output channels, A[mb][(c, ki, kj)][r] (conv_pack_panels), so a reduction
- * step is CONV_ROWS_MR broadcasts from one contiguous run and NV 16-float loads for MR*NV
+ * step is CONV_ROWS_MR broadcasts from one contiguous run and NV loads of CONV_ROWS_VW floats for MR*NV
  * vector FMAs, the accumulators in registers (8 x 3 of AVX-512's 32). (Reading the weight where it is,
  * MR rows apart, measured a third slower.) Against conv_nt (both operands along the reduction, 10
  * vector loads per 24 FMAs from ten separate rows) a work-item streams one panel and a few image rows,
@@ -12,42 +12,58 @@
  * Y {G, M, OH, OW} at Y + yoff (sample stride yZ); P at P + poff, sample stride pZ, channel stride pC;
  * A's panels at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.cl: one per tap);
  * NG = OH*PW. The last vectors read up to CONV_ROWS_NB + k floats past the last sample's padded
- * image (its slack). One work-item per (16*NV pixels, panel, sample). */
+ * image (its slack). One work-item per (VW*NV pixels, panel, sample). */
 
 #include "clg_shared.h"
 
-#ifndef CONV_ROWS_MR
-#error "conv_rows.cl needs -DCONV_ROWS_MR (host/tuning.c, clg_kernel_params)"
+#if !defined(CONV_ROWS_MR) || !defined(CONV_ROWS_VW) || !defined(CONV_ROWS_NV)
+#error "conv_rows.cl needs -DCONV_ROWS_MR, -DCONV_ROWS_VW and -DCONV_ROWS_NV (host/tuning.c, clg_kernel_params)"
+#endif
+/* The pixel vectors: CONV_ROWS_VW floats (4, 8 or 16; 16 fills an AVX-512 register). */
+#if CONV_ROWS_VW == 16
+#define ROWS_V float16
+#define ROWS_VLOAD vload16
+#define ROWS_VSTORE vstore16
+#elif CONV_ROWS_VW == 8
+#define ROWS_V float8
+#define ROWS_VLOAD vload8
+#define ROWS_VSTORE vstore8
+#elif CONV_ROWS_VW == 4
+#define ROWS_V float4
+#define ROWS_VLOAD vload4
+#define ROWS_VSTORE vstore4
+#else
+#error "conv_rows.cl: CONV_ROWS_VW must be 4, 8 or 16"
 #endif
 
-/* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_NB pixels) per work-item; conv_rows1 one, for the last
- * pixels of a row set whose count is not a multiple of CONV_ROWS_NB (the host launches both: no vector
+/* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_VW * CONV_ROWS_NV pixels) per work-item; conv_rows1 one,
+ * for the last pixels of a row set whose count is not a multiple of that (the host launches both: no vector
  * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
  * not unroll is kept in memory. The pixels start at nbase. */
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, __global const float *A, int aoff, int aZ,      \
                         __global const float *P, int poff, int pZ, int pC, int PW, int C, int k, int M, int NG, \
                         int nbase, float beta, __global const float *bias, int boff, int has_bias) {            \
-    int n0 = nbase + get_global_id(0) * (16 * NV), mb = get_global_id(1), g = get_global_id(2);                 \
+    int n0 = nbase + get_global_id(0) * (CONV_ROWS_VW * NV), mb = get_global_id(1), g = get_global_id(2);                 \
     if (n0 >= NG) return;                                                                                       \
     int K = C * k * k;                                                                                          \
     __global const float *a = A + aoff + (long)g * aZ + (long)mb * K * CONV_ROWS_MR;                            \
     __global const float *p = P + poff + (long)g * pZ + n0;                                                     \
-    float16 acc[CONV_ROWS_MR][NV];                                                                              \
+    ROWS_V acc[CONV_ROWS_MR][NV];                                                                              \
 _Pragma("unroll")                                                                                               \
     for (int r = 0; r < CONV_ROWS_MR; r++)                                                                      \
 _Pragma("unroll")                                                                                               \
-        for (int v = 0; v < NV; v++) acc[r][v] = (float16)0.0f;                                                 \
+        for (int v = 0; v < NV; v++) acc[r][v] = (ROWS_V)0.0f;                                                   \
     for (int c = 0; c < C; c++)                                                                                 \
         for (int ki = 0; ki < k; ki++) {                                                                        \
             __global const float *row = p + (long)c * pC + ki * PW;                                             \
             for (int kj = 0; kj < k; kj++) {                                                                    \
-                float16 b[NV];                                                                                  \
+                ROWS_V b[NV];                                                                                   \
 _Pragma("unroll")                                                                                               \
-                for (int v = 0; v < NV; v++) b[v] = vload16(0, row + kj + 16 * v);                              \
+                for (int v = 0; v < NV; v++) b[v] = ROWS_VLOAD(0, row + kj + CONV_ROWS_VW * v);                              \
 _Pragma("unroll")                                                                                               \
                 for (int r = 0; r < CONV_ROWS_MR; r++) {                                                        \
-                    float16 av = (float16)a[r];                                                                 \
+                    ROWS_V av = (ROWS_V)a[r];                                                                   \
 _Pragma("unroll")                                                                                               \
                     for (int v = 0; v < NV; v++) acc[r][v] = fma(av, b[v], acc[r][v]);                          \
                 }                                                                                               \
@@ -62,18 +78,18 @@ _Pragma("unroll")                                                               
         float bv = has_bias && m < M ? bias[boff + m] : 0.0f;                                                   \
 _Pragma("unroll")                                                                                               \
         for (int v = 0; v < NV; v++) {                                                                          \
-            int n = n0 + 16 * v, oy = n / PW, ox = n - oy * PW;                                                 \
-            float16 o = acc[r][v] + bv;                                                                         \
+            int n = n0 + CONV_ROWS_VW * v, oy = n / PW, ox = n - oy * PW;                                                 \
+            ROWS_V o = acc[r][v] + bv;                                                                          \
             __global float *d = y + ((long)m * OH + oy) * OW + ox;                                              \
             if (m >= M || n >= NG) {                                                                            \
-            } else if (ox + 16 <= OW) { /* the 16 pixels in one output row */                                   \
-                if (beta != 0.0f) o += beta * vload16(0, d);                                                    \
-                vstore16(o, 0, d);                                                                              \
+            } else if (ox + CONV_ROWS_VW <= OW) { /* the vector's pixels in one output row */                                \
+                if (beta != 0.0f) o += beta * ROWS_VLOAD(0, d);                                                    \
+                ROWS_VSTORE(o, 0, d);                                                                            \
             } else { /* lane by lane, stepping over the grid's columns past OW and into the next row */         \
-                float lane[16];                                                                                 \
-                vstore16(o, 0, lane);                                                                           \
+                float lane[CONV_ROWS_VW];                                                                               \
+                ROWS_VSTORE(o, 0, lane);                                                                         \
                 int qx = ox;                                                                                    \
-                for (int l = 0; l < 16 && n + l < NG; l++, qx++, d++) {                                         \
+                for (int l = 0; l < CONV_ROWS_VW && n + l < NG; l++, qx++, d++) {                                         \
                     if (qx == PW) qx = 0, d += OW - PW;                                                         \
                     if (qx < OW) *d = beta == 0.0f ? lane[l] : lane[l] + beta * *d;                             \
                 }                                                                                               \

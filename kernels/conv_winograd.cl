@@ -98,8 +98,16 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
 #define WINO_FLOATMR float8
 #define WINO_VLOADMR vload8
 #define WINO_VSTOREMR vstore8
+#elif CONV_ROWS_MR == 4
+#define WINO_FLOATMR float4
+#define WINO_VLOADMR vload4
+#define WINO_VSTOREMR vstore4
+#elif CONV_ROWS_MR == 16
+#define WINO_FLOATMR float16
+#define WINO_VLOADMR vload16
+#define WINO_VSTOREMR vstore16
 #else
-#error "conv_winograd.cl: the panel vectors are written for CONV_ROWS_MR 8"
+#error "conv_winograd.cl: the panel vectors are written for CONV_ROWS_MR 4, 8 or 16"
 #endif
 __kernel void wino_filter(__global float *U, int uoff, __global const float *W, int woff, int M, int Mp, int C,
                           int rotated) {

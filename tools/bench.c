@@ -113,6 +113,7 @@ int main(int argc, char **argv) {
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
     int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8;
     double seconds = -1;
+    for (int i = 1; i < argc; i++) { extern int bench_tune_main(int, char **); if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;

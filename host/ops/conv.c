@@ -169,7 +169,8 @@ typedef struct {
 static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, int T, int Zr, int Zg, tensor bias,
                     float beta) {
     int mr = c->kp.conv_nt_mr, nr = c->kp.conv_nt_nr; /* the -D block size conv_nt was built with */
-    clg_grid grid = clg_grid_3d((size_t)(N + nr - 1) / nr, (size_t)(M + mr - 1) / mr, (size_t)Zg, 1, 1, 1);
+    size_t wg = (size_t)c->kp.conv_wg; /* the kernel returns early past N: any multiple of wg is safe */
+    clg_grid grid = clg_grid_3d((size_t)(N + nr - 1) / nr, (size_t)(M + mr - 1) / mr, (size_t)Zg, wg, 1, 1);
     kl_conv_nt(c, grid, C.mem, ki(C.off, "offset"), ki(C.z, "sample stride"), C.ld, C.D2 ? C.D2 : INT_MAX,
                C.D ? C.D : INT_MAX, C.D2 ? C.S1 : 0, C.D ? C.S2 : 0, C.D ? C.S3 : 1, A.mem, ki(A.off, "offset"), A.ld,
                A.zr, A.t, B.mem, ki(B.off, "offset"), ki(B.zg, "sample stride"), ki(B.zr, "sample stride"), B.t, B.D2,
@@ -226,15 +227,17 @@ static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH,
 }
 
 /* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
- * CONV_ROWS_NB pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
+ * rows_nb pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
  * work-item's lanes empty: conv_nt does those). */
-/* CONV_ROWS_MR: output channels per panel, the -D option conv_rows.cl was built with (c->kp);
- * CONV_ROWS_NB (kernels/clg_shared.h): pixels per work-item of conv_rows. */
+/* The -D options conv_rows.cl was built with (c->kp): CONV_ROWS_MR output channels per panel;
+ * rows_nb = CONV_ROWS_VW * CONV_ROWS_NV pixels per work-item of conv_rows, rows_vw per conv_rows1. */
 static int rows_mr(const clg_ctx *c) { return c->kp.conv_rows_mr; }
+static int rows_vw(const clg_ctx *c) { return c->kp.conv_rows_vw; }
+static int rows_nb(const clg_ctx *c) { return c->kp.conv_rows_vw * c->kp.conv_rows_nv; }
 static int rows_panels(const clg_ctx *c, int M) { return (M + rows_mr(c) - 1) / rows_mr(c); }
 
 static int rows_fit(const clg_ctx *c, int s, int M, int OH, int PW) {
-    return s == 1 && M >= rows_mr(c) && (size_t)OH * PW >= CONV_ROWS_NB;
+    return s == 1 && M >= rows_mr(c) && (size_t)OH * PW >= (size_t)rows_nb(c);
 }
 
 /* The weight {O, I, k, k} as conv_rows' panels (cached as pack_w_phase's): the M = O output channels
@@ -253,16 +256,18 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
 }
 
 /* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P {N, C, OH+k-1, PW} (NCHW,
- * padded, then at least CONV_ROWS_NB + k floats of slack) with the panels A (sample g's at A + g*aZ). */
+ * padded, then at least rows_nb + k floats of slack) with the panels A (sample g's at A + g*aZ). */
 static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
                       int OW, tensor bias, float beta) {
-    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), whole = NG / CONV_ROWS_NB * CONV_ROWS_NB;
-    /* conv_rows over the whole blocks of CONV_ROWS_NB pixels, conv_rows1 (16 per work-item) the rest */
+    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
+    int whole = NG / nb * nb;
+    /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest */
     for (int part = 0; part < 2; part++) {
         int nbase = part ? whole : 0;
-        size_t blocks = part ? (size_t)(NG - whole + 15) / 16 : (size_t)whole / CONV_ROWS_NB;
+        size_t blocks = part ? (size_t)(NG - whole + vw - 1) / vw : (size_t)whole / nb;
         if (!blocks) continue;
-        clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, 1, 1, 1);
+        /* the kernels return early past NG: any multiple of conv_wg is safe */
+        clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, (size_t)c->kp.conv_wg, 1, 1);
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               ki((size_t)M * OH * OW, "tensor size"), OW, A.mem, ki(A.off, "offset"),
                                               aZ, P.mem, ki(P.off, "offset"),
@@ -312,7 +317,7 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
         tape_cache_put(t, &key, U);
     }
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
-    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, CONV_ROWS_NB + 1);
+    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, rows_nb(t->cl) + 1);
     tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
     rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
     kl_wino_out(t->cl, clg_grid_1d_local((size_t)N * M * TH, 1), out.mem, ki(out.off, "offset"), Y.mem,
@@ -330,7 +335,7 @@ static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor 
         return;
     }
     if (rows_fit(t->cl, g->s, g->OC, g->OH, PW)) {
-        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, CONV_ROWS_NB + k);
+        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, rows_nb(t->cl) + k);
         tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
         rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta);
         return;
@@ -361,7 +366,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         if (wino_fit(t->cl, g)) {
             wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
         } else if (rows_fit(t->cl, 1, g->C, RH, QW)) {
-            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, CONV_ROWS_NB + k);
+            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, rows_nb(t->cl) + k);
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
             rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta);
         } else {
@@ -445,7 +450,7 @@ static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
         M = g->OC;
     int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(t->cl, M);
     tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
-    tensor Vt = scratch1(t, (size_t)16 * NTp * C + CONV_ROWS_NB + 1, "winograd tiles size");
+    tensor Vt = scratch1(t, (size_t)16 * NTp * C + (size_t)rows_nb(t->cl) + 1, "winograd tiles size");
     kl_wino_in_t(t->cl, clg_grid_1d((size_t)NTp), Vt.mem, ki(Vt.off, "offset"), Q.mem, ki(Q.off, "offset"), g->N, C, WH,
                  WW, TH, TW, NTp);
     tensor Ah = scratch1(t, (size_t)16 * panels * NTp * rows_mr(t->cl), "winograd gradient size");

@@ -1,0 +1,303 @@
+/* Kernel parameter sets (host/tuning.h, "Kernel parameters"): the default derived from what a device
+ * reports, the -D options, and the sets ./bench --tune stores per device under the cache folder. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clerr.h"
+#include "clg_shared.h"
+#include "tuning.h"
+#include "util.h"
+
+/* The fields in file order, with their legal values: lo..hi, and for kind 1 powers of two, kind 2 even
+ * numbers. Legal is what tests/test_tuning.c checks against the double reference, every value of each
+ * kernel's fields combined. */
+typedef struct {
+    const char *name;
+    size_t off;
+    int lo, hi, kind;
+} kp_field;
+#define KPF(f, lo, hi, p) {#f, offsetof(clg_kparams, f), lo, hi, p}
+static const kp_field fields[] = {
+    KPF(conv_rows_mr, 4, 16, 1), KPF(conv_rows_vw, 8, 16, 1), KPF(conv_rows_nv, 1, 4, 0),
+    KPF(conv_nt_mr, 2, 8, 2),    KPF(conv_nt_nr, 2, 8, 2),    KPF(conv_nt_vw, 8, 16, 1),
+    KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
+};
+#define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
+
+static int *field(clg_kparams *kp, int i) { return (int *)((char *)kp + fields[i].off); }
+static int cfield(const clg_kparams *kp, int i) { return *(const int *)((const char *)kp + fields[i].off); }
+
+const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, {16, 8, 1}, {4, 16, 4}, {16, 16, 1}};
+const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
+const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256};
+
+int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
+    for (int i = 0; i < NFIELDS; i++) {
+        int v = cfield(kp, i);
+        const kp_field *f = &fields[i];
+        if (v < f->lo || v > f->hi || (f->kind == 1 && (v & (v - 1))) || (f->kind == 2 && v % 2)) {
+            set_err(why, whylen, "%s = %d is not %s in [%d, %d]", f->name, v,
+                    f->kind == 1 ? "a power of two" : f->kind == 2 ? "an even number" : "a whole number", f->lo, f->hi);
+            return 0;
+        }
+    }
+    /* work-group sizes the device cannot run (the 1-D and row launches halve theirs themselves) */
+    if (max_wg && (size_t)kp->conv_wg > max_wg) {
+        set_err(why, whylen, "conv_wg = %d is over the device's %zu work-items per group", kp->conv_wg, max_wg);
+        return 0;
+    }
+    return 1;
+}
+
+static int floor_pow2(cl_uint v) {
+    int p = 1;
+    while ((cl_uint)p * 2 <= v && p < (1 << 20)) p *= 2;
+    return p;
+}
+
+/* What the default is derived from, and why:
+ *  - the vector widths: the device's preferred (and native) float vector width, within 8..16 (PoCL
+ *    reports 16 for an AVX-512 CPU, and 16 also when told to compile for AVX2; GPUs report 1: 8);
+ *  - the register blocks: a CPU with 16-float vectors is taken to have 32 vector registers (AVX-512),
+ *    narrower ones 16 (AVX2, NEON): conv_rows keeps CONV_ROWS_MR x CONV_ROWS_NV accumulators, 8 x 3 of
+ *    32, else 8 x 1; conv_nt MR x NR, 4 x 6, else 2 x 6;
+ *  - the work-group sizes: 128 (1-D) and 64 (rows), never over the device's maximum; conv_rows and
+ *    conv_nt one work-item per group on a CPU (PoCL runs a group per thread, and each item of these
+ *    kernels is a whole register block), 64 on a GPU when its compute units want many items.
+ * No kernel of clgan's conv path uses local memory, so the local memory size does not enter. */
+void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
+    cl_uint pref = 0, native = 0;
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL));
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof native, &native, NULL));
+    cl_uint w = pref > native ? pref : native;
+    int vw = floor_pow2(w < 8 ? 8 : w > 16 ? 16 : w);
+    int wide = vw >= 16;
+    size_t maxwg = c->max_wg ? c->max_wg : 1;
+    *kp = (clg_kparams){
+        .conv_rows_mr = CLG_DEFAULT_CONV_ROWS_MR,
+        .conv_rows_vw = vw,
+        .conv_rows_nv = wide ? CLG_DEFAULT_CONV_ROWS_NV : 1,
+        .conv_nt_mr = wide ? CLG_DEFAULT_CONV_NT_MR : 2,
+        .conv_nt_nr = CLG_DEFAULT_CONV_NT_NR,
+        .conv_nt_vw = vw,
+        .conv_wg = CLG_DEFAULT_CONV_WG,
+        .wg = CLG_DEFAULT_WG,
+        .rows_wg = 64,
+    };
+    if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
+    while ((size_t)kp->conv_wg > maxwg) kp->conv_wg /= 2;
+    while ((size_t)kp->wg > maxwg) kp->wg /= 2;
+    while ((size_t)kp->rows_wg > maxwg) kp->rows_wg /= 2;
+}
+
+void clg_kparams_format(const clg_kparams *kp, char *out, size_t outlen) {
+    size_t n = 0;
+    if (outlen) out[0] = '\0';
+    for (int i = 0; i < NFIELDS && n < outlen; i++)
+        n += (size_t)snprintf(out + n, outlen - n, "%s%s=%d", i ? " " : "", fields[i].name, cfield(kp, i));
+}
+
+int clg_kparams_parse(const char *s, clg_kparams *kp, char *err, size_t errlen) {
+    clg_kparams k;
+    memset(&k, 0, sizeof k);
+    int seen = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p || *p == '\n') break;
+        size_t nlen = strcspn(p, "= \t\n");
+        int i = 0;
+        while (i < NFIELDS && !(strlen(fields[i].name) == nlen && !strncmp(fields[i].name, p, nlen))) i++;
+        if (i == NFIELDS || p[nlen] != '=') {
+            set_err(err, errlen, "unknown kernel parameter '%.*s'", (int)nlen, p);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(p + nlen + 1, &end, 10);
+        if (end == p + nlen + 1 || errno || v < -100000 || v > 100000 || (*end && !isspace((unsigned char)*end))) {
+            set_err(err, errlen, "kernel parameter %s needs a whole number", fields[i].name);
+            return -1;
+        }
+        *field(&k, i) = (int)v;
+        seen |= 1 << i;
+        p = end;
+    }
+    if (seen != (1 << NFIELDS) - 1) {
+        for (int i = 0; i < NFIELDS; i++)
+            if (!(seen & (1 << i))) set_err(err, errlen, "kernel parameter %s is missing", fields[i].name);
+        return -1;
+    }
+    *kp = k;
+    return 0;
+}
+
+void clg_kernel_options(const clg_ctx *c, char *out, size_t outlen) {
+    const clg_kparams *k = &c->kp;
+    snprintf(out, outlen,
+             "-cl-std=CL1.2 -DCONV_ROWS_MR=%d -DCONV_ROWS_VW=%d -DCONV_ROWS_NV=%d -DCONV_NT_MR=%d -DCONV_NT_NR=%d "
+             "-DCONV_NT_VW=%d",
+             k->conv_rows_mr, k->conv_rows_vw, k->conv_rows_nv, k->conv_nt_mr, k->conv_nt_nr, k->conv_nt_vw);
+}
+
+uint64_t clg_kernel_source_hash(void) {
+    uint64_t h = FNV1A64_INIT;
+    for (int i = 0; clg_kernel_file(i); i++) {
+        const char *f = clg_kernel_file(i);
+        char *src = clg_kernel_source(f);
+        h = fnv1a64(f, strlen(f) + 1, h);
+        if (src) h = fnv1a64(src, strlen(src), h);
+        free(src);
+    }
+    return h;
+}
+
+/* ---- stored sets -------------------------------------------------------------------------------- */
+
+void clg_tuning_path(const clg_ctx *c, char *out, size_t outlen) {
+    const char *file = getenv("CLGAN_TUNING_FILE");
+    if (file && *file) {
+        snprintf(out, outlen, "%s", file);
+        return;
+    }
+    char name[160];
+    size_t n = 0;
+    for (const char *p = c->device_name; *p && n + 1 < sizeof name; p++) /* a file name of the device name */
+        name[n++] = isalnum((unsigned char)*p) || *p == '-' || *p == '.' ? *p : '_';
+    name[n] = '\0';
+    const char *dir = getenv("CLGAN_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (dir && *dir) snprintf(out, outlen, "%s/tuning-%s.txt", dir, name);
+    else if (xdg && *xdg) snprintf(out, outlen, "%s/clgan/tuning-%s.txt", xdg, name);
+    else snprintf(out, outlen, "%s/.cache/clgan/tuning-%s.txt", home ? home : "/tmp", name);
+}
+
+#define TUNING_MAGIC "clgan-tuning 1"
+
+/* The file: TUNING_MAGIC, then "key value" lines, then "check <FNV-1a 64 of every byte before this
+ * line>" and "end". A file cut short, edited or written by another format fails the check. */
+int clg_tuning_store(const clg_ctx *c, const char *path, const clg_tuned_set *s, char *err, size_t errlen) {
+    char why[256], kp[512];
+    if (!clg_kparams_legal(&s->kp, c->max_wg, why, sizeof why)) {
+        set_err(err, errlen, "not storing an illegal set: %s", why);
+        return -1;
+    }
+    if (strpbrk(s->clblast, "\n") || strpbrk(s->made_by, "\n")) {
+        set_err(err, errlen, "not storing a set with a line break in a value");
+        return -1;
+    }
+    clg_kparams_format(&s->kp, kp, sizeof kp);
+    size_t cap = 8192;
+    char *buf = xmalloc(cap);
+    int n = snprintf(buf, cap,
+                     TUNING_MAGIC "\nplatform %s\ndevice %s\ndriver %s\nkernels %016llx\ndate %s\nmade_by %s\nkp %s\n"
+                                  "clblast %s\n",
+                     c->platform_name, c->device_name, c->driver_version, (unsigned long long)clg_kernel_source_hash(),
+                     s->date, s->made_by, kp, s->clblast);
+    if (n < 0 || (size_t)n + 64 >= cap) {
+        free(buf);
+        set_err(err, errlen, "tuning set too long to store");
+        return -1;
+    }
+    n += snprintf(buf + n, cap - (size_t)n, "check %016llx\nend\n",
+                  (unsigned long long)fnv1a64(buf, (size_t)n, FNV1A64_INIT));
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    int rc = (slash && mkdir_p(dir, err, errlen) != 0) ? -1 : write_file_atomic(path, buf, (size_t)n, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* The value of "key " at the start of a line in [text, lim), copied to out; 0, or -1 if absent. */
+static int get_line(const char *text, const char *lim, const char *key, char *out, size_t outlen) {
+    size_t kl = strlen(key);
+    for (const char *p = text; p < lim;) {
+        const char *eol = memchr(p, '\n', (size_t)(lim - p));
+        if (!eol) eol = lim;
+        if ((size_t)(eol - p) > kl && !strncmp(p, key, kl) && p[kl] == ' ') {
+            snprintf(out, outlen, "%.*s", (int)(eol - p - (ptrdiff_t)kl - 1), p + kl + 1);
+            return 0;
+        }
+        p = eol + 1;
+    }
+    return -1;
+}
+
+int clg_tuning_load(const clg_ctx *c, const char *path, clg_tuned_set *s, char *why, size_t whylen) {
+    char err[512];
+    size_t len = 0;
+    char *text = read_file(path, &len, err, sizeof err);
+    if (!text) {
+        set_err(why, whylen, "%s", err);
+        return -1;
+    }
+    int rc = -1;
+    char *chk = strstr(text, "\ncheck ");
+    char v[1100];
+    memset(s, 0, sizeof *s);
+    if (len < sizeof TUNING_MAGIC || strncmp(text, TUNING_MAGIC "\n", sizeof TUNING_MAGIC) != 0) {
+        set_err(why, whylen, "not a clgan tuning file (want '%s' on its first line)", TUNING_MAGIC);
+    } else if (!chk || strcmp(chk + 23, "\nend\n") != 0) {
+        set_err(why, whylen, "cut short or damaged (no 'check' and 'end' lines at its end)");
+    } else if (strtoull(chk + 7, NULL, 16) != fnv1a64(text, (size_t)(chk + 1 - text), FNV1A64_INIT)) {
+        set_err(why, whylen, "damaged (its checksum does not match)");
+    } else if (get_line(text, chk, "device", v, sizeof v) || strcmp(v, c->device_name) != 0) {
+        set_err(why, whylen, "made for device '%s', this is '%s'", v, c->device_name);
+    } else if (get_line(text, chk, "platform", v, sizeof v) || strcmp(v, c->platform_name) != 0) {
+        set_err(why, whylen, "made for platform '%s', this is '%s'", v, c->platform_name);
+    } else if (get_line(text, chk, "driver", v, sizeof v) || strcmp(v, c->driver_version) != 0) {
+        set_err(why, whylen, "made for driver version '%s', this is '%s'", v, c->driver_version);
+    } else if (get_line(text, chk, "kernels", v, sizeof v) ||
+               strtoull(v, NULL, 16) != (unsigned long long)clg_kernel_source_hash()) {
+        set_err(why, whylen, "made for other kernel sources (hash %s, these %016llx): run ./bench --tune again", v,
+                (unsigned long long)clg_kernel_source_hash());
+    } else if (get_line(text, chk, "kp", v, sizeof v) || clg_kparams_parse(v, &s->kp, err, sizeof err) != 0) {
+        set_err(why, whylen, "its kernel parameters do not read: %s", err);
+    } else if (!clg_kparams_legal(&s->kp, c->max_wg, err, sizeof err)) {
+        set_err(why, whylen, "its kernel parameters are not legal here: %s", err);
+    } else {
+        get_line(text, chk, "clblast", s->clblast, sizeof s->clblast);
+        get_line(text, chk, "date", s->date, sizeof s->date);
+        get_line(text, chk, "made_by", s->made_by, sizeof s->made_by);
+        rc = 0;
+    }
+    free(text);
+    return rc;
+}
+
+static int no_tuning(void) {
+    const char *e = getenv("CLGAN_NO_TUNING");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+void clg_kernel_params(clg_ctx *c) {
+    clg_kparams_default(c, &c->kp);
+    c->kp_clblast[0] = '\0';
+    char path[4400], why[1200], kp[256];
+    clg_kparams_format(&c->kp, kp, sizeof kp);
+    if (no_tuning()) {
+        snprintf(c->kp_origin, sizeof c->kp_origin, "default (CLGAN_NO_TUNING): %.200s", kp);
+    } else {
+        clg_tuning_path(c, path, sizeof path);
+        clg_tuned_set s;
+        if (access(path, F_OK) != 0) {
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.200s", kp);
+        } else if (clg_tuning_load(c, path, &s, why, sizeof why) != 0) {
+            fprintf(stderr, "clgan: warning: stored tuning set %s refused: %s\n", path, why);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.200s", kp);
+        } else {
+            c->kp = s.kp;
+            snprintf(c->kp_clblast, sizeof c->kp_clblast, "%s", s.clblast);
+            clg_kparams_format(&c->kp, kp, sizeof kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "stored %.250s (%.40s): %.200s", path, s.date, kp);
+        }
+    }
+    static int said; /* one line per process, however many contexts it opens */
+    if (!said) fprintf(stderr, "clgan: kernel parameters: %s\n", c->kp_origin);
+    said = 1;
+}
