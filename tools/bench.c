@@ -21,6 +21,9 @@ static void usage(FILE *f) {
             "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N] [--profile]\n"
             "             [--translate [--batch N]]\n"
             "             [--torch PYTHON] [--no-torch] [--set section.key=value]...\n"
+            "       bench --tune [-c FILE.ini] [-d DEVICE] [--set S.K=V]... [--iters N] [--budget SECONDS]\n"
+            "             search the kernel parameters for this device on the INI's model (default\n"
+            "             ini/cyclegan.ini) and store them under ~/.cache/clgan/ (docs/TUNING.md)\n"
             "       bench --list | --list-devices\n"
             "\n"
             "Kernel rows (convolutions of CycleGAN, PatchGAN and DCGAN forward/dx/dw, GEMM, norms,\n"
@@ -113,7 +116,8 @@ int main(int argc, char **argv) {
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
     int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8;
     double seconds = -1;
-    for (int i = 1; i < argc; i++) { extern int bench_tune_main(int, char **); if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); }
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); /* tools/bench_tune.c */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;

@@ -149,4 +149,7 @@ int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cf
  * device time per tape op and the kernel launches per iteration. -1 if the device or model fails. */
 int bench_profile_model(const model_desc *m, const cfg *c, const char *device, int warmup, int iters);
 
+/* ./bench --tune ... (tools/bench_tune.c): the kernel-parameter search; its own argument parsing. */
+int bench_tune_main(int argc, char **argv);
+
 #endif

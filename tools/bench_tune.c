@@ -44,7 +44,6 @@
 #define TUNE_MARGIN 0.03 /* a winner must beat the default by this much in the confirming round */
 #define MAXLOSS 16
 
-int bench_tune_main(int argc, char **argv);
 
 typedef struct {
     const char *ini, *device;
