@@ -69,6 +69,22 @@ static int floor_pow2(cl_uint v) {
  *    conv_nt one work-item per group on a CPU (PoCL runs a group per thread, and each item of these
  *    kernels is a whole register block), 64 on a GPU when its compute units want many items.
  * No kernel of clgan's conv path uses local memory, so the local memory size does not enter. */
+/* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
+ * name, used as the default there (a stored set for the device still wins): the register blocks above
+ * cannot be derived on PoCL, which reports 16-float vectors for its AVX2 kernel library too. Each entry
+ * names where it was found (docs/PERF.md, "Final figures, both instruction sets"). */
+static const struct {
+    const char *device;
+    clg_kparams kp;
+} measured[] = {
+    /* PoCL's AVX2 kernel library ("pthread-haswell", also what PoCL 3.1 picks on AVX2-only AMD EPYCs):
+     * ./bench --tune on ini/cyclegan.ini, 2026-12-06, 2-vCPU AMD EPYC with POCL_KERNELLIB_NAME=avx2
+     * POCL_LLVM_CPU_NAME=haswell: 0.52 s/iter against 0.69 for the derived set. */
+    {"pthread-haswell",
+     {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
+      .conv_wg = 16, .wg = 64, .rows_wg = 64}},
+};
+
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
     cl_uint pref = 0, native = 0;
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof pref, &pref, NULL));
@@ -89,6 +105,8 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .rows_wg = 64,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
+    for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)
+        if (strstr(c->device_name, measured[i].device)) *kp = measured[i].kp;
     while ((size_t)kp->conv_wg > maxwg) kp->conv_wg /= 2;
     while ((size_t)kp->wg > maxwg) kp->wg /= 2;
     while ((size_t)kp->rows_wg > maxwg) kp->rows_wg /= 2;

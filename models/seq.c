@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops_avgpool_incl.h"
 #include "ops_avgpool_pad.h"
 #include "util.h"
 

@@ -1,11 +1,13 @@
-/* op_avgpool2d_pad (host/ops_avgpool_pad.h): AvgPool2d(k, stride, pad, count_include_pad=False).
+/* op_avgpool2d_pad and op_avgpool2d_incl (host/ops_avgpool_pad.h): AvgPool2d(k, stride, pad) with
+ * count_include_pad=False and True.
  *
  * Part 1, against a plain C double-precision reference, forward and backward, on random non-zero inputs
  * of odd and even sizes (N 3, C 5, 7x9 and 8x6; k3 s2 p1 as BicycleGAN's D_NLayersMulti, plus k2 s2 p1
  * and k3 s1 p1) at odd offsets of their buffers; the input's gradient at an odd offset of a buffer that
  * starts all NaN (the first write, beta 0, must overwrite it). dL/dy = y - T from L = 0.5 sum (y - T)^2,
- * referenced from the device's y. The reference divides each window by its count of in-image elements;
- * counting the padding (count_include_pad=True) instead moves every border output by a third or more.
+ * referenced from the device's y. The reference divides each window by its count of in-image elements
+ * (pad) or by k*k (incl); the other divisor moves every border output by a third or more. The incl
+ * cases: k3 s1 p1 as torchvision's Inception-v3 branch pools, plus k3 s2 p1, k2 s2 p1 and k3 s2 p0.
  * Tolerance 1e-5 relative to max(|ref|, 0.1).
  *
  * Part 2, finite differences through the tape: the input is a net's parameter whose gradient buffer
@@ -24,6 +26,13 @@
 #include "util.h"
 
 static clg_ctx *cl;
+static int INCL; /* 0: op_avgpool2d_pad (divide by the in-image count), 1: op_avgpool2d_incl (by k*k) */
+#define NAME (INCL ? "avgpool2d_incl" : "avgpool2d_pad")
+
+static int pool(tape *t, int x, int k, int s, int pad) {
+    return INCL ? op_avgpool2d_incl(t, x, k, s, pad) : op_avgpool2d_pad(t, x, k, s, pad);
+}
+static double divisor(int k, int r0, int r1, int c0, int c1) { return INCL ? k * k : (r1 - r0) * (c1 - c0); }
 static rng_seq R;
 static cl_mem bufs[16];
 static int nbufs;
@@ -63,7 +72,7 @@ static void test_ref(int N, int C, int H, int W, int k, int s, int pad) {
     for (size_t i = 0; i < nx; i++) nanv[i] = NAN;
     t.vars[xv].grad = upload_at(nanv, N, C, H, W, 31);
     t.vars[xv].requires_grad = 1;
-    int y = op_avgpool2d_pad(&t, xv, k, s, pad);
+    int y = pool(&t, xv, k, s, pad);
     int oh = (H + 2 * pad - k) / s + 1, ow = (W + 2 * pad - k) / s + 1;
     tensor yt = tape_val(&t, y);
     CHECK(yt.n == N && yt.c == C && yt.h == oh && yt.w == ow, "shape %dx%dx%dx%d, want %dx%d", yt.n, yt.c, yt.h, yt.w,
@@ -78,11 +87,11 @@ static void test_ref(int N, int C, int H, int W, int k, int s, int pad) {
                 double acc = 0;
                 for (int i = r0; i < r1; i++)
                     for (int j = c0; j < c1; j++) acc += x[(p * H + i) * W + j];
-                yr[(p * oh + a) * ow + b] = acc / ((r1 - r0) * (c1 - c0));
+                yr[(p * oh + a) * ow + b] = acc / divisor(k, r0, r1, c0, c1);
             }
     float *yg = dev_download(cl, yt);
     char what[112];
-    snprintf(what, sizeof what, "avgpool2d_pad k%d s%d p%d fwd %dx%dx%dx%d", k, s, pad, N, C, H, W);
+    snprintf(what, sizeof what, "%s k%d s%d p%d fwd %dx%dx%dx%d", NAME, k, s, pad, N, C, H, W);
     check_close(what, yg, yr, (long)ny, 1e-5, 0.1);
     /* upstream gradient y - T */
     float *T = randnz(ny, 0.0f, 1.0f);
@@ -95,12 +104,12 @@ static void test_ref(int N, int C, int H, int W, int k, int s, int pad) {
             for (int b = 0; b < ow; b++) {
                 int r0, r1, c0, c1;
                 window(a, b, k, s, pad, H, W, &r0, &r1, &c0, &c1);
-                double g = dy[(p * oh + a) * ow + b] / ((r1 - r0) * (c1 - c0));
+                double g = dy[(p * oh + a) * ow + b] / divisor(k, r0, r1, c0, c1);
                 for (int i = r0; i < r1; i++)
                     for (int j = c0; j < c1; j++) dx[(p * H + i) * W + j] += g;
             }
     float *dxg = dev_download(cl, t.vars[xv].grad);
-    snprintf(what, sizeof what, "avgpool2d_pad k%d s%d p%d backward", k, s, pad);
+    snprintf(what, sizeof what, "%s k%d s%d p%d backward", NAME, k, s, pad);
     check_close(what, dxg, dx, (long)nx, 1e-5, 0.1);
     free(x); free(nanv); free(yr); free(yg); free(T); free(dy); free(dx); free(dxg);
     tape_free(&t);
@@ -111,7 +120,7 @@ static tape FT;
 
 static int fd_forward(net *n, tensor target) {
     tape_reset(&FT);
-    int y = op_avgpool2d_pad(&FT, tape_param(&FT, n, 0), 3, 2, 1);
+    int y = pool(&FT, tape_param(&FT, n, 0), 3, 2, 1);
     return op_sqerr_sum(&FT, y, tape_input(&FT, target), 0.5f);
 }
 
@@ -159,8 +168,8 @@ static void fd_case(void) {
     int ok = worst <= 1e-2 && as > 0;
     check_count++;
     if (!ok) check_failures++;
-    printf("%s fd avgpool2d_pad k3 s2 p1 (5x6) n=%zu L=%.4g worst %.2e (grad rms %.3g) tol 1e-02\n", ok ? "ok  " : "FAIL",
-           nx, L0, worst, as);
+    printf("%s fd %s k3 s2 p1 (5x6) n=%zu L=%.4g worst %.2e (grad rms %.3g) tol 1e-02\n", ok ? "ok  " : "FAIL",
+           NAME, nx, L0, worst, as);
     free(w0); free(tv); free(g0); free(an);
     net_free(&n);
     release_bufs();
@@ -178,6 +187,19 @@ int main(void) {
     tape_init(&FT, cl);
     fd_case();
     tape_free(&FT);
+
+    INCL = 1;
+    R = rng_seq_make(42, RNG_STREAM_TEST, 23);
+    test_ref(3, 5, 7, 9, 3, 1, 1);
+    test_ref(3, 5, 8, 6, 3, 1, 1);
+    test_ref(3, 5, 7, 9, 3, 2, 1);
+    test_ref(3, 5, 7, 9, 2, 2, 1);
+    test_ref(3, 5, 7, 9, 3, 2, 0);
+    if (!test_small()) { /* Oclgrind (CLGAN_TEST_SMALL): the reference cases only */
+        tape_init(&FT, cl);
+        fd_case();
+        tape_free(&FT);
+    }
     clg_close(cl);
     TEST_END();
 }
