@@ -20,12 +20,12 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "kernel_test.h"
 #include "ops.h"
 #include "ops_avgpool_pad.h"
 #include "rng.h"
 #include "util.h"
 
-static clg_ctx *cl;
 static int INCL; /* 0: op_avgpool2d_pad (divide by the in-image count), 1: op_avgpool2d_incl (by k*k) */
 #define NAME (INCL ? "avgpool2d_incl" : "avgpool2d_pad")
 
@@ -33,26 +33,6 @@ static int pool(tape *t, int x, int k, int s, int pad) {
     return INCL ? op_avgpool2d_incl(t, x, k, s, pad) : op_avgpool2d_pad(t, x, k, s, pad);
 }
 static double divisor(int k, int r0, int r1, int c0, int c1) { return INCL ? k * k : (r1 - r0) * (c1 - c0); }
-static rng_seq R;
-static cl_mem bufs[16];
-static int nbufs;
-
-static void release_bufs(void) {
-    for (int i = 0; i < nbufs; i++) clReleaseMemObject(bufs[i]);
-    nbufs = 0;
-}
-static float unif(float lo, float hi) { return lo + (hi - lo) * rng_uniform(&R); }
-static float *randnz(size_t n, float lo, float hi) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = (rng_uniform(&R) < 0.5f ? -1.0f : 1.0f) * unif(lo, hi);
-    return v;
-}
-static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    if (nbufs == (int)(sizeof bufs / sizeof bufs[0])) die("test_avgpool_pad: too many buffers");
-    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
-    bufs[nbufs++] = t.mem;
-    return t;
-}
 
 /* the reference window of output (a, b): rows [r0, r1), columns [c0, c1) */
 static void window(int a, int b, int k, int s, int pad, int H, int W, int *r0, int *r1, int *c0, int *c1) {

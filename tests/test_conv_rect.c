@@ -21,42 +21,11 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "kernel_test.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
 
-static clg_ctx *cl;
-static rng_seq R;
-static cl_mem bufs[16];
-static int nbufs;
-
-static void release_bufs(void) {
-    for (int i = 0; i < nbufs; i++) clReleaseMemObject(bufs[i]);
-    nbufs = 0;
-}
-static float unif(float lo, float hi) { return lo + (hi - lo) * rng_uniform(&R); }
-static float *randnz(size_t n, float lo, float hi) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = (rng_uniform(&R) < 0.5f ? -1.0f : 1.0f) * unif(lo, hi);
-    return v;
-}
-static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    if (nbufs == (int)(sizeof bufs / sizeof bufs[0])) die("test_conv_rect: too many buffers");
-    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
-    bufs[nbufs++] = t.mem;
-    return t;
-}
-/* A leaf that wants a gradient, written into a NaN-filled buffer at offset off. */
-static int grad_leaf(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {
-    size_t cnt = (size_t)n * c * h * w;
-    int id = tape_input(t, upload_at(v, n, c, h, w, off));
-    float *nanv = xmalloc(cnt * sizeof *nanv);
-    for (size_t i = 0; i < cnt; i++) nanv[i] = NAN;
-    t->vars[id].grad = upload_at(nanv, n, c, h, w, goff);
-    t->vars[id].requires_grad = 1;
-    free(nanv);
-    return id;
-}
 
 typedef struct {
     int N, C, H, W, OC, kh, kw, sh, sw, ph, pw, bias;

@@ -22,35 +22,15 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "kernel_test.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
 
-static clg_ctx *cl;
-static rng_seq R;
-static cl_mem bufs[64];
-static int nbufs;
-
-static void release_bufs(void) {
-    for (int i = 0; i < nbufs; i++) clReleaseMemObject(bufs[i]);
-    nbufs = 0;
-}
-static float unif(float lo, float hi) { return lo + (hi - lo) * rng_uniform(&R); }
 static float *randv(size_t n, float lo, float hi) {
     float *v = xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++) v[i] = unif(lo, hi);
     return v;
-}
-static float *randnz(size_t n, float lo, float hi) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = (rng_uniform(&R) < 0.5f ? -1.0f : 1.0f) * unif(lo, hi);
-    return v;
-}
-static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    if (nbufs == (int)(sizeof bufs / sizeof bufs[0])) die("test_pool: too many buffers");
-    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
-    bufs[nbufs++] = t.mem;
-    return t;
 }
 static int leaf_at(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {
     size_t cnt = (size_t)n * c * h * w;
