@@ -258,30 +258,18 @@ int eval_run_folder(const char *arg, char *dir, size_t n, char *err, size_t errl
 /* The VAE's own evaluate() (the whole test set) into a scratch folder; the figure read back. */
 static int cmd_mse(clg_ctx *cl, const char *arg, eval_result *r, char *err, size_t errlen) {
     char dir[4096], ckpt[4200], tmp[] = "/tmp/clgan-evaluate-XXXXXX", path[4200];
-    if (eval_run_folder(arg, dir, sizeof dir, err, errlen) != 0) return -1;
-    run_path(ckpt, sizeof ckpt, dir, "checkpoint.safetensors");
-    st_file st;
-    if (st_load(ckpt, &st, err, errlen) != 0) return -1;
-    const char *type = st_meta(&st, "model"), *config = st_meta(&st, "config");
-    const model_desc *m = type ? model_find(type) : NULL;
-    if (!m || strcmp(m->type, "vae") || !config) {
-        set_err(err, errlen, "%s: mse takes a VAE checkpoint (this one's model is %s%s)", ckpt, type ? type : "not given",
-                config ? "" : ", and it holds no config");
-        st_free(&st);
+    static const char *const types[] = {"vae"};
+    const model_desc *m;
+    cfg *c;
+    if (eval_checkpoint_config(arg, "mse", "a VAE", types, 1, dir, sizeof dir, ckpt, sizeof ckpt, &m, &c, err, errlen) != 0)
         return -1;
-    }
     if (!mkdtemp(tmp)) {
         set_err(err, errlen, "cannot make a scratch folder in /tmp");
-        st_free(&st);
+        cfg_free(c);
         return -1;
     }
-    run_path(path, sizeof path, tmp, "config.ini");
-    int rc = write_file_atomic(path, config, strlen(config), err, errlen);
-    st_free(&st);
-    cfg *c = model_schema(m);
-    trainer *tr = NULL;
-    if (rc == 0) rc = cfg_parse_file(c, path, err, errlen);
-    if (rc == 0) rc = (tr = trainer_new(m, c, cl, 1, err, errlen)) ? 0 : -1;
+    trainer *tr = trainer_new(m, c, cl, 1, err, errlen);
+    int rc = tr ? 0 : -1;
     if (rc == 0) rc = trainer_load(tr, dir, err, errlen);
     if (rc == 0) rc = m->evaluate(tr, tmp, 1, err, errlen);
     if (rc == 0) { /* the row evaluate() wrote: step,epoch,images,test_mse */
@@ -298,8 +286,6 @@ static int cmd_mse(clg_ctx *cl, const char *arg, eval_result *r, char *err, size
         free(text);
         remove(path);
     }
-    run_path(path, sizeof path, tmp, "config.ini");
-    remove(path);
     rmdir(tmp);
     if (tr) trainer_free(tr);
     cfg_free(c);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "device.h"
+#include "model.h"
 
 /* ---- statistics (double precision throughout) ---- */
 
@@ -63,6 +64,13 @@ int eval_run_append(const char *run_dir, const eval_result *r, char *err, size_t
 /* The run folder of arg: arg itself when a folder, else the folder of arg, which must be named
  * checkpoint.safetensors. 0, or -1 with err. (tools/evaluate.c) */
 int eval_run_folder(const char *arg, char *dir, size_t n, char *err, size_t errlen);
+/* The model and INI settings a run folder's (or checkpoint's) checkpoint was trained with: *m from its
+ * "model" metadata, which must be one of `types` ("vae", "gan", ...; else the error says "`what` takes
+ * `which` checkpoint"), and *c a new config of that model parsed from its "config" metadata. dir and
+ * ckpt get the run folder and the checkpoint's path. 0, or -1 with err. (tools/evaluate_gen.c) */
+int eval_checkpoint_config(const char *arg, const char *what, const char *which, const char *const *types, int ntypes,
+                           char *dir, size_t dirlen, char *ckpt, size_t ckptlen, const model_desc **m, cfg **c,
+                           char *err, size_t errlen);
 /* Writes n generated images of a vae or gan checkpoint (or run folder) to outdir/sample_NNNNN.png, z
  * drawn from seed. 0, or -1 with err. (tools/evaluate_gen.c) */
 int eval_samples(clg_ctx *cl, const char *checkpoint, int n, const char *outdir, unsigned long long seed, char *err,

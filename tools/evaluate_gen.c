@@ -52,16 +52,20 @@ static int open_gan(gan_spec *s, seqnet *g, seqnet *d, clg_ctx *cl, const cfg *c
     return 0;
 }
 
-int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsigned long long seed, char *err, size_t errlen) {
-    char dir[4096], ckpt[4200], cfgpath[4300], tmp[] = "/tmp/clgan-samples-XXXXXX";
-    if (eval_run_folder(arg, dir, sizeof dir, err, errlen) != 0) return -1;
-    run_path(ckpt, sizeof ckpt, dir, "checkpoint.safetensors");
+int eval_checkpoint_config(const char *arg, const char *what, const char *which, const char *const *types, int ntypes,
+                           char *dir, size_t dirlen, char *ckpt, size_t ckptlen, const model_desc **m, cfg **c,
+                           char *err, size_t errlen) {
+    char tmp[] = "/tmp/clgan-evaluate-XXXXXX", cfgpath[4300];
+    if (eval_run_folder(arg, dir, dirlen, err, errlen) != 0) return -1;
+    run_path(ckpt, ckptlen, dir, "checkpoint.safetensors");
     st_file st;
     if (st_load(ckpt, &st, err, errlen) != 0) return -1;
     const char *type = st_meta(&st, "model"), *config = st_meta(&st, "config");
-    const model_desc *m = type ? model_find(type) : NULL;
-    if (!m || (strcmp(m->type, "vae") && strcmp(m->type, "gan")) || !config) {
-        set_err(err, errlen, "%s: samples takes a vae or gan checkpoint (this one's model is %s%s)", ckpt,
+    *m = type ? model_find(type) : NULL;
+    int known = 0;
+    for (int i = 0; *m && i < ntypes; i++) known |= !strcmp((*m)->type, types[i]);
+    if (!known || !config) {
+        set_err(err, errlen, "%s: %s takes %s checkpoint (this one's model is %s%s)", ckpt, what, which,
                 type ? type : "not given", config ? "" : ", and it holds no config");
         st_free(&st);
         return -1;
@@ -74,11 +78,26 @@ int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsign
     run_path(cfgpath, sizeof cfgpath, tmp, "config.ini");
     int rc = write_file_atomic(cfgpath, config, strlen(config), err, errlen);
     st_free(&st);
-    cfg *c = model_schema(m);
-    if (rc == 0) rc = cfg_parse_file(c, cfgpath, err, errlen);
+    *c = model_schema(*m);
+    if (rc == 0) rc = cfg_parse_file(*c, cfgpath, err, errlen);
     remove(cfgpath);
     rmdir(tmp);
-    if (rc == 0) rc = mkdir_p(outdir, err, errlen);
+    if (rc != 0) {
+        cfg_free(*c);
+        *c = NULL;
+    }
+    return rc;
+}
+
+int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsigned long long seed, char *err, size_t errlen) {
+    char dir[4096], ckpt[4200];
+    static const char *const types[] = {"vae", "gan"};
+    const model_desc *m;
+    cfg *c;
+    if (eval_checkpoint_config(arg, "samples", "a vae or gan", types, 2, dir, sizeof dir, ckpt, sizeof ckpt, &m, &c, err,
+                               errlen) != 0)
+        return -1;
+    int rc = mkdir_p(outdir, err, errlen);
     if (rc != 0) {
         cfg_free(c);
         return -1;
