@@ -457,6 +457,10 @@ double clg_prof_total(const clg_ctx *c, const char *prefix, long *count) {
 
 void clg_prof_reset(clg_ctx *c) { c->nprof = 0; }
 
+void clg_prof_each(const clg_ctx *c, void (*fn)(void *ud, const char *name, long count, double ms), void *ud) {
+    for (int i = 0; i < c->nprof; i++) fn(ud, c->prof[i].name, c->prof[i].count, c->prof[i].ms);
+}
+
 static int by_time(const void *a, const void *b) {
     double x = ((const struct clg_prof *)a)->ms, y = ((const struct clg_prof *)b)->ms;
     return x < y ? 1 : x > y ? -1 : 0;

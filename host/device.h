@@ -71,6 +71,8 @@ void clg_prof_report(clg_ctx *c, FILE *f);
  * reads the totals around each timed run. */
 double clg_prof_total(const clg_ctx *c, const char *prefix, long *count);
 void clg_prof_reset(clg_ctx *c);
+/* Calls fn once per kernel name recorded so far (./bench --profile's kernel table). */
+void clg_prof_each(const clg_ctx *c, void (*fn)(void *ud, const char *name, long count, double ms), void *ud);
 
 /* One line naming the device, e.g. "NVIDIA CUDA / NVIDIA H100 (gpu, 80 GiB, 132 CU)". */
 void clg_describe(const clg_ctx *c, char *out, size_t outlen);

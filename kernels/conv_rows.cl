@@ -39,13 +39,15 @@
 /* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_VW * CONV_ROWS_NV pixels) per work-item; conv_rows1 one,
  * for the last pixels of a row set whose count is not a multiple of that (the host launches both: no vector
  * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
- * not unroll is kept in memory. The pixels start at nbase. */
+ * not unroll is kept in memory. A launch computes the pixels from nbase up to nend (work-items past it,
+ * from rounding the grid to whole work-groups, return: the other launch owns those pixels, and writing
+ * them twice would add twice where beta is not 0). */
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, __global const float *A, int aoff, int aZ,      \
                         __global const float *P, int poff, int pZ, int pC, int PW, int C, int k, int M, int NG, \
-                        int nbase, float beta, __global const float *bias, int boff, int has_bias) {            \
+                        int nbase, int nend, float beta, __global const float *bias, int boff, int has_bias) {  \
     int n0 = nbase + get_global_id(0) * (CONV_ROWS_VW * NV), mb = get_global_id(1), g = get_global_id(2);                 \
-    if (n0 >= NG) return;                                                                                       \
+    if (n0 >= nend) return;                                                                                     \
     int K = C * k * k;                                                                                          \
     __global const float *a = A + aoff + (long)g * aZ + (long)mb * K * CONV_ROWS_MR;                            \
     __global const float *p = P + poff + (long)g * pZ + n0;                                                     \

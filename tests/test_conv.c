@@ -7,8 +7,9 @@
  * the batch goes through im2col/GEMM in several groups (with a partial last group). Every case runs
  * on both implementations (conv_set_impl): im2col/col2im + CLBlast, and the own kernels of
  * kernels/conv_gemm.cl (channels-last implicit GEMM for forwards and stride-1 data gradients, the
- * padded-width implicit weight gradient for stride 1 with outputs at least 8 wide, column matrices
- * otherwise, CLBlast for weight gradients of fewer than 16 output pixels). Then finite-difference
+ * padded-width implicit weight gradient for stride 1 with outputs at least 8 wide, an outer product
+ * over the transposed column matrix for few output pixels, column matrices otherwise, CLBlast for
+ * weight gradients of fewer than 16 output pixels where that outer product does not fit). Then finite-difference
  * checks through the tape for reflect-padded conv2d and a transposed conv. */
 #include <math.h>
 #include <stdlib.h>
@@ -399,6 +400,10 @@ int main(void) {
         {"convT k4 s1 p0 from 1x1 5x100x1x1->64", 1, 5, 100, 64, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
         {"conv k4 s1 p0 to 1x1 5x64x4x4->1", 0, 5, 64, 1, 4, 4, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
         {"conv k2 s1 p1 zero 3x9x5x6->8", 0, 3, 9, 8, 5, 6, 2, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        /* few output pixels over the batch and a long K (own path: conv_im2row + conv_rows weight
+         * gradient): stride 2 with reflection, several samples, a partial panel and a row remainder */
+        {"conv k3 s2 p1 reflect twice 3x8x9x11->12 (transposed column matrix)", 0, 3, 8, 12, 9, 11, 3, 2, 1, 0, 1, 1, 1,
+         1, 0, 0},
         {"convT k3 s1 p1 2x13x7x5->9", 1, 2, 13, 9, 7, 5, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},

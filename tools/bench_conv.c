@@ -37,18 +37,18 @@ static void add_layer(row_list *l, const char *group, const char *layer, conv_sp
 
 static void make_conv(clg_ctx *c, const bench_row *r, bench_work *w);
 
-/* CycleGAN's ResNet generator (seed 003 section 4.2.2: c7s1-64, d128, d256, R256, u128, u64, c7s1-3;
+/* CycleGAN's ResNet generator (seed 003 section 4.2.2: c7s1-64, d128, d256, R256, u128, u64, c7s1-ch;
  * reflection padding before the 7x7 convolutions and in the residual blocks) and its 70x70 PatchGAN
  * (C64-C128-C256-C512 and a 1-channel 4x4 convolution), batch 1, with biases (instance norm, as
  * pytorch-CycleGAN-and-pix2pix). uk is nearest x2 upsampling then a 3x3 convolution ("up"; the
  * upsampling itself is an elem row) or, in the original CycleGAN, a transposed 3x3 stride-2
  * convolution ("t"): both are here. */
-static void cyclegan_layers(row_list *l, int S) {
+static void cyclegan_layers(row_list *l, int S, int ch) {
     char g[16], p[16];
     snprintf(g, sizeof g, "cyc%d", S);
     snprintf(p, sizeof p, "patch%d", S);
     const conv_layer gen[] = {
-        {"c7s1-64", {0, 1, 3, 64, S, S, 7, 1, 3, 0, 1, 1}},
+        {"c7s1-64", {0, 1, ch, 64, S, S, 7, 1, 3, 0, 1, 1}},
         {"d128", {0, 1, 64, 128, S, S, 3, 2, 1, 0, 0, 1}},
         {"d256", {0, 1, 128, 256, S / 2, S / 2, 3, 2, 1, 0, 0, 1}},
         {"R256", {0, 1, 256, 256, S / 4, S / 4, 3, 1, 1, 0, 1, 1}},
@@ -56,11 +56,11 @@ static void cyclegan_layers(row_list *l, int S) {
         {"u128t", {1, 1, 256, 128, S / 4, S / 4, 3, 2, 1, 1, 0, 1}},
         {"u64up", {0, 1, 128, 64, S, S, 3, 1, 1, 0, 0, 1}},
         {"u64t", {1, 1, 128, 64, S / 2, S / 2, 3, 2, 1, 1, 0, 1}},
-        {"c7s1-3", {0, 1, 64, 3, S, S, 7, 1, 3, 0, 1, 1}},
+        {ch == 3 ? "c7s1-3" : "c7s1-1", {0, 1, 64, ch, S, S, 7, 1, 3, 0, 1, 1}},
     };
     for (size_t i = 0; i < sizeof gen / sizeof gen[0]; i++) add_layer(l, g, gen[i].layer, gen[i].s, make_conv);
     const conv_layer dis[] = {
-        {"C64", {0, 1, 3, 64, S, S, 4, 2, 1, 0, 0, 1}},
+        {"C64", {0, 1, ch, 64, S, S, 4, 2, 1, 0, 0, 1}},
         {"C128", {0, 1, 64, 128, S / 2, S / 2, 4, 2, 1, 0, 0, 1}},
         {"C256", {0, 1, 128, 256, S / 4, S / 4, 4, 2, 1, 0, 0, 1}},
         {"C512", {0, 1, 256, 512, S / 8, S / 8, 4, 1, 1, 0, 0, 1}},
@@ -89,8 +89,9 @@ static void dcgan_layers(row_list *l) {
 }
 
 void rows_conv(row_list *l) {
-    cyclegan_layers(l, 128);
-    cyclegan_layers(l, 256);
+    cyclegan_layers(l, 64, 1); /* the main job, ini/cyclegan.ini: one channel per domain */
+    cyclegan_layers(l, 128, 3);
+    cyclegan_layers(l, 256, 3);
     dcgan_layers(l);
 }
 

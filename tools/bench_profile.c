@@ -18,11 +18,12 @@ typedef struct {
     long calls, launches;
 } prof_row;
 
-typedef struct {
+typedef struct prof_table {
     clg_ctx *cl;
     prof_row *r;
     int n, cap;
     long gemms; /* CLBlast calls (their events are named "sgemm ...") */
+    struct prof_table *kernels; /* the same time by kernel name (CLGAN_PROFILE=2: and global size) */
 } prof_table;
 
 /* Kernels outside any op, by name prefix. */
@@ -38,9 +39,15 @@ static prof_row *row(prof_table *p, const char *name) {
     return r;
 }
 
+static void charge_kernel(void *ud, const char *name, long count, double ms) {
+    prof_row *r = row(ud, name);
+    r->ms += ms, r->launches += count, r->calls += count;
+}
+
 /* Charges the device time recorded since the last call to op (NULL: outside any op), then forgets it. */
 static void charge(void *ud, const char *op, int backward) {
     prof_table *p = ud;
+    clg_prof_each(p->cl, charge_kernel, p->kernels);
     long n_all, g;
     double ms = clg_prof_total(p->cl, NULL, &n_all);
     clg_prof_total(p->cl, "sgemm", &g);
@@ -86,7 +93,7 @@ int bench_profile_model(const model_desc *m, const cfg *c, const char *device, i
     for (int i = 0; i < warmup; i++) m->iteration(tr);
     clg_finish(cl);
     clg_prof_reset(cl);
-    prof_table p = {.cl = cl};
+    prof_table k = {.cl = cl}, p = {.cl = cl, .kernels = &k};
     tape_prof_set(charge, &p);
     double t0 = now_seconds();
     for (int i = 0; i < iters; i++) {
@@ -111,6 +118,15 @@ int bench_profile_model(const model_desc *m, const cfg *c, const char *device, i
     if (p.gemms) printf(", of which %.1f CLBlast GEMM calls: each 1 to 4 kernels, its pad/transpose kernels not among\n"
                         "the events (nor in the times above)", (double)p.gemms / iters);
     printf("\n");
+    qsort(k.r, (size_t)k.n, sizeof *k.r, by_ms);
+    int shown = k.n < 25 ? k.n : 25;
+    printf("\nthe %d kernels that took longest%s, per iteration\n", shown,
+           cl->profiling >= 2 ? " (by global work size: CLGAN_PROFILE=2)" : " (CLGAN_PROFILE=2: by global work size)");
+    printf("%-40s %8s %10s %7s\n", "kernel", "launches", "ms", "share");
+    for (int i = 0; i < shown; i++)
+        printf("%-40s %8.3g %10.3f %6.1f%%\n", k.r[i].name, (double)k.r[i].launches / iters, k.r[i].ms / iters,
+               total > 0 ? 100.0 * k.r[i].ms / total : 0.0);
+    free(k.r);
     free(p.r);
     trainer_free(tr);
     clg_prof_reset(cl);

@@ -266,14 +266,14 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
         int nbase = part ? whole : 0;
         size_t blocks = part ? (size_t)(NG - whole + vw - 1) / vw : (size_t)whole / nb;
         if (!blocks) continue;
-        /* the kernels return early past NG: any multiple of conv_wg is safe */
+        /* the kernels return early past this part's last pixel: any multiple of conv_wg is safe */
         clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, (size_t)c->kp.conv_wg, 1, 1);
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               ki((size_t)M * OH * OW, "tensor size"), OW, A.mem, ki(A.off, "offset"),
                                               aZ, P.mem, ki(P.off, "offset"),
                                               ki((size_t)C * PH * PW, "padded image size"), PH * PW, PW, C, k, M, NG,
-                                              nbase, beta, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
-                                              bias.mem != NULL);
+                                              nbase, part ? NG : whole, beta, bias.mem ? bias.mem : A.mem,
+                                              ki(bias.off, "offset"), bias.mem != NULL);
     }
 }
 
@@ -464,12 +464,43 @@ static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
                   ki(dU.off, "offset"), M, C, beta);
 }
 
+/* Few output pixels over the whole batch (at most ROWS_WGRAD_MAX of them) and a long K: the weight
+ * gradient as an outer product with vectors along K, dWm {OC, K} = dY' {OC, N*L} * R {N*L, K}, R the
+ * column matrix transposed (conv_im2row), on conv_rows (a 1x1 "convolution" whose channels are the
+ * pixels). conv_nt would reduce along the pixels, a few vectors each before its horizontal sums
+ * (./bench rows patch64.C512.dw 10.2 -> 1.1 ms, dcgan.G1.dw 57 -> 4 ms; at 1024 pixels the other
+ * paths win again). Fewer output channels than a panel waste most of it, so only where the other
+ * path would be the column matrix with under 16 pixels per sample (CLBlast). */
+#define ROWS_WGRAD_MAX 256
+static int rows_wgrad_fit(const clg_ctx *c, const cgeom *g) {
+    return (size_t)g->N * gL(g) <= ROWS_WGRAD_MAX && gK(g) >= rows_nb(c) && (g->OC >= rows_mr(c) || gL(g) < 16);
+}
+
+static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
+    tensor R = scratch1(t, (size_t)NL * K + (size_t)nb + 1, "column matrix size");
+    kl_conv_im2row(t->cl, clg_grid_rows((size_t)g->C, (size_t)NL + 1), R.mem, ki(R.off, "offset"), img.mem,
+                   ki(img.off, "offset"), g->N, g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, g->reflect,
+                   nb + 1);
+    tensor dy = src; /* {OC, N*L}: a single sample is that already */
+    if (g->N > 1) {
+        dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
+        to_cgl(t->cl, g, dy, src, 0, g->N);
+    }
+    tensor A = pack_panels(t, dy, NULL, 0, g->OC, NL, 1);
+    rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta);
+}
+
 /* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
  * for the 16-wide reduction). */
 static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), L = gL(g), k = g->k;
     if (wino_wgrad_fit(t->cl, g)) {
         wino_weight_grad(t, g, img, src, dw, beta);
+        return 1;
+    }
+    if (rows_wgrad_fit(t->cl, g)) {
+        rows_weight_grad(t, g, img, src, dw, beta);
         return 1;
     }
     if (g->s == 1 && g->OW >= 8) {
