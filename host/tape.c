@@ -1,5 +1,6 @@
 #include "tape.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,13 +22,16 @@ void tape_init(tape *t, clg_ctx *cl) {
     t->cl = cl;
     t->grad_enabled = 1;
     arena_init(&t->ar, cl, ARENA_CHUNK_FLOATS);
+    arena_init(&t->scratch, cl, ARENA_CHUNK_FLOATS);
 }
 
 void tape_free(tape *t) {
     arena_free(&t->ar);
+    arena_free(&t->scratch);
     free(t->vars);
     free(t->nodes);
     free(t->cache);
+    free(t->gfree);
     memset(t, 0, sizeof *t);
 }
 
@@ -36,7 +40,16 @@ void tape_reset(tape *t) {
     t->nvars = 0;
     t->nnodes = 0;
     t->ncache = 0; /* the cached tensors live in the arena */
+    t->ngfree = 0; /* so do the pooled gradients */
     arena_reset(&t->ar);
+    arena_reset(&t->scratch);
+}
+
+void tape_scratch_begin(tape *t) { arena_reset(&t->scratch); }
+
+tensor tape_scratch(tape *t, size_t n) {
+    if (n > (size_t)INT_MAX) die("tape_scratch: %zu floats do not fit the kernels' int offsets", n);
+    return arena_tensor(&t->scratch, (int)(n ? n : 1), 1, 1, 1);
 }
 
 static int push_var(tape *t, tvar v) {
@@ -90,6 +103,34 @@ tnode *tape_record(tape *t, backward_fn fn, const char *op, int out, int nin, co
     return nd;
 }
 
+/* A gradient for a variable shaped as val: a dead one of the same size, else new arena memory. The
+ * queue runs in order, so the kernels that read the dead one have run before any that write it again;
+ * the first write (beta 0) overwrites what it held. */
+static tensor grad_alloc(tape *t, tensor val) {
+    size_t n = tnumel(val);
+    for (int i = 0; i < t->ngfree; i++)
+        if (tnumel(t->gfree[i]) == n) {
+            tensor g = t->gfree[i];
+            t->gfree[i] = t->gfree[--t->ngfree];
+            g.n = val.n, g.c = val.c, g.h = val.h, g.w = val.w;
+            return g;
+        }
+    return arena_tensor(&t->ar, val.n, val.c, val.h, val.w);
+}
+
+/* v's pooled gradient back to the pool. */
+static void grad_release(tape *t, int v) {
+    tvar *x = &t->vars[v];
+    if (!x->grad_pooled || !x->grad.mem) return;
+    if (t->ngfree == t->gfree_cap) {
+        t->gfree_cap = t->gfree_cap ? 2 * t->gfree_cap : 64;
+        t->gfree = xrealloc(t->gfree, (size_t)t->gfree_cap * sizeof *t->gfree);
+    }
+    t->gfree[t->ngfree++] = x->grad;
+    x->grad = (tensor){0};
+    x->grad_pooled = 0;
+}
+
 tensor tape_grad(tape *t, int v, float *beta) {
     if (v < 0 || !t->vars[v].requires_grad) {
         *beta = 0;
@@ -100,7 +141,10 @@ tensor tape_grad(tape *t, int v, float *beta) {
         *beta = 1;
         return x->grad;
     }
-    if (!x->grad.mem) x->grad = arena_tensor(&t->ar, x->val.n, x->val.c, x->val.h, x->val.w);
+    if (!x->grad.mem) {
+        x->grad = grad_alloc(t, x->val);
+        x->grad_pooled = 1;
+    }
     *beta = x->grad_state ? 1.0f : 0.0f;
     x->grad_state = 1;
     return x->grad;
@@ -117,9 +161,11 @@ void tape_backward(tape *t, int loss) {
     clg_fill(t->cl, g.mem, g.off, 1, 1.0f);
     for (int i = t->nnodes - 1; i >= 0; i--) {
         const tnode *nd = &t->nodes[i];
-        if (!t->vars[nd->out].grad_state) continue;
-        nd->backward(t, nd);
-        if (prof_fn) prof_fn(prof_ud, nd->op, 1);
+        if (t->vars[nd->out].grad_state) {
+            nd->backward(t, nd);
+            if (prof_fn) prof_fn(prof_ud, nd->op, 1);
+        }
+        grad_release(t, nd->out); /* its node was its only reader (or, unwritten, it is stale) */
     }
 }
 

@@ -4,7 +4,10 @@
  *
  * Gradients of activations are written the first time (beta 0, no zero-fill needed) and added to
  * after that (beta 1); gradients of parameters always add into the network's gradient buffer,
- * which the training step zeroes. tape_detach() and net.requires_grad cut the graph the way GAN
+ * which the training step zeroes. An activation's gradient is dead once the node that produced the
+ * activation has run (it is that node's input): tape_backward returns it to a pool that later
+ * gradients of the same size take from, so after a backward only leaves' gradients are readable.
+ * tape_detach() and net.requires_grad cut the graph the way GAN
  * schedules need (fakes detached for the D step; D frozen during the G step). */
 #ifndef CLGAN_TAPE_H
 #define CLGAN_TAPE_H
@@ -18,6 +21,7 @@ typedef struct {
     int requires_grad; /* a gradient is wanted for this variable */
     int grad_state;    /* 0: not written yet this backward; 1: written */
     int is_param;      /* grad is a slice of a network's gradient buffer: always accumulate */
+    int grad_pooled;   /* grad came from the tape's gradient pool (returned once its node has run) */
     const net *owner;  /* the network of a parameter (tape_param), else NULL */
 } tvar;
 
@@ -54,6 +58,11 @@ typedef struct {
 typedef struct tape {
     clg_ctx *cl;
     arena ar;
+    /* An op's transient buffers (padded copies, column matrices, transforms: tape_scratch). The queue
+     * runs in order, so once an op has enqueued its kernels the next op may reuse that memory: each op
+     * starts over at the same addresses, still in cache, where the step arena would hand out fresh
+     * ones that only arena_reset releases. */
+    arena scratch;
     tvar *vars;
     int nvars, vcap;
     tnode *nodes;
@@ -66,12 +75,21 @@ typedef struct tape {
     int cache_derived;
     tcache_entry *cache;
     int ncache, cache_cap;
+    /* Gradients of intermediate variables that are dead (the node that produced the variable has run
+     * its backward, the only reader), for the next tape_grad of the same size: backward writes into
+     * memory still in cache, and a step holds only the gradients alive at once. */
+    tensor *gfree;
+    int ngfree, gfree_cap;
 } tape;
 
 void tape_init(tape *t, clg_ctx *cl);
 void tape_free(tape *t);
 /* Forgets every variable and node and releases the arena: call after each step. */
 void tape_reset(tape *t);
+/* Scratch for the op now running: tape_scratch_begin at the op's start (its forward, or its node's
+ * backward) releases the previous op's, tape_scratch hands out n floats that are valid until then. */
+void tape_scratch_begin(tape *t);
+tensor tape_scratch(tape *t, size_t n);
 
 int tape_input(tape *t, tensor v);            /* a leaf that wants no gradient */
 int tape_param(tape *t, net *n, int i);       /* a leaf whose gradient adds into n's gradient buffer */

@@ -182,10 +182,13 @@ static void test_case(const ccase *c) {
     size_t old_limit = c->groups ? conv_set_group_floats(group_limit(c)) : 0;
     tape t;
     tape_init(&t, cl);
-    /* poison the arena: everything the op and the tape allocate starts as NaN */
+    /* poison the arena and the ops' scratch: everything the op and the tape allocate starts as NaN */
     tensor probe = arena_tensor(&t.ar, 1 << 21, 1, 1, 1);
     clg_fill(cl, probe.mem, probe.off, 1 << 21, NAN);
     arena_reset(&t.ar);
+    probe = tape_scratch(&t, 1 << 21);
+    clg_fill(cl, probe.mem, probe.off, 1 << 21, NAN);
+    tape_scratch_begin(&t);
     net nt;
     net_init(&nt, cl, "conv");
     int wi = net_add(&nt, "w", 4, (int[]){wa, wb, c->k, c->k});

@@ -67,23 +67,28 @@ static cfg *model_config(const bench_model_opts *o, const char *ini, const model
     return c;
 }
 
-/* The device memory a step holds, in bytes: the tape arena's buffers (activations, their gradients,
- * scratch: everything a step allocates, host/arena.h) and the trained networks' weights, gradients and
- * optimizer moments (the model's checkpoint parts). Printed with the arena's peak use. Fixed inputs
- * (./bench's random batch) and buffers outside the parts are not counted. */
-static double device_memory(const model_desc *m, trainer *tr) {
-    const arena *a = &tr->t.ar;
+static size_t arena_cap(const arena *a) {
     size_t cap = 0;
     for (int i = 0; i < a->nchunks; i++) cap += a->chunks[i].cap;
+    return cap;
+}
+
+/* The device memory a step holds, in bytes: the tape arena's buffers (activations, their gradients:
+ * everything a step keeps, host/arena.h), the ops' scratch (tape_scratch) and the trained networks'
+ * weights, gradients and optimizer moments (the model's checkpoint parts). Printed with the arena's
+ * peak use. Fixed inputs (./bench's random batch) and buffers outside the parts are not counted. */
+static double device_memory(const model_desc *m, trainer *tr) {
+    const arena *a = &tr->t.ar;
+    size_t step = arena_cap(a), scratch = arena_cap(&tr->t.scratch), cap = step + scratch;
     size_t params = 0;
     ckpt_part parts[16];
     int np = m->parts ? m->parts(tr, parts) : 0;
     for (int i = 0; i < np && i < 16; i++)
         params += parts[i].net->total * (parts[i].opt ? 4 : 2); /* w, g (+ Adam/RMSprop m, v) */
     double mib = 1.0 / (1 << 20);
-    printf("clgan device memory %.1f MiB: tape arena %.1f MiB allocated (peak use %.1f MiB), networks %.1f MiB (weights,\n"
-           "gradients, optimizer moments)\n", (double)(cap + params) * 4 * mib, (double)cap * 4 * mib,
-           (double)a->peak * 4 * mib, (double)params * 4 * mib);
+    printf("clgan device memory %.1f MiB: tape arena %.1f MiB allocated (peak use %.1f MiB), ops' scratch %.1f MiB,\n"
+           "networks %.1f MiB (weights, gradients, optimizer moments)\n", (double)(cap + params) * 4 * mib,
+           (double)step * 4 * mib, (double)a->peak * 4 * mib, (double)scratch * 4 * mib, (double)params * 4 * mib);
     return (double)(cap + params) * 4;
 }
 

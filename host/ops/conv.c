@@ -18,7 +18,7 @@
  * with the same k, s, p maps back onto exactly H: the two sides agree.
  *
  * Groups: the column matrix for a whole batch can be large, so samples are taken G at a time with
- * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from the tape's arena. The
+ * G*L*max(K, OC) <= the group limit (at least one sample). Scratch comes from tape_scratch. The
  * descriptions above are the CLBlast path's; the own kernels compute the same three products. */
 #include <limits.h>
 #include <stdlib.h>
@@ -99,14 +99,12 @@ static void from_cgl(clg_ctx *c, const cgeom *g, tensor dst, int n0, int G, tens
                         G, g->OC, gL(g), beta);
 }
 
-/* A group's scratch from the arena: the column matrix {K, G*L} and the channel-major column-side
+/* A group's scratch (tape_scratch): the column matrix {K, G*L} and the channel-major column-side
  * copy {OC, G*L}, reused by every group of the call (the queue is in order). */
 static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
     size_t GL = (size_t)G * gL(g);
-    ki((size_t)gK(g) * GL, "column matrix size");
-    ki((size_t)g->OC * GL, "tensor size");
-    *cols = arena_tensor(&t->ar, gK(g), (int)GL, 1, 1);
-    *tmp = arena_tensor(&t->ar, g->OC, (int)GL, 1, 1);
+    *cols = tape_scratch(t, ki((size_t)gK(g) * GL, "column matrix size"));
+    *tmp = tape_scratch(t, ki((size_t)g->OC * GL, "tensor size"));
 }
 
 /* ---- own kernels (kernels/conv_gemm.cl, conv_rows.cl, conv_winograd.cl) -------------------------
@@ -144,7 +142,13 @@ static int own_gemm(const clg_ctx *c) {
     return !c->is_gpu;
 }
 
-static tensor scratch1(tape *t, size_t n, const char *what) {
+/* This op's transient buffer (tape_scratch: gone when the next op starts). */
+static tensor scratch1(tape *t, size_t n, const char *what) { return tape_scratch(t, (size_t)ki(n, what)); }
+
+/* A packed or transformed weight: from the step's arena when it goes into the tape's cache (a later op
+ * reuses it), else scratch. */
+static tensor packed1(tape *t, const net *owner, size_t n, const char *what) {
+    if (!t->cache_derived || !owner) return scratch1(t, n, what);
     return arena_tensor(&t->ar, ki(n ? n : 1, what), 1, 1, 1);
 }
 
@@ -194,7 +198,7 @@ static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, i
     int args[] = {M, Kr, mode, O, I, k, seg, y0, x0, s, ay, ax};
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
-    tensor a = scratch1(t, (size_t)M * Kr, "packed weight size");
+    tensor a = packed1(t, owner, (size_t)M * Kr, "packed weight size");
     kl_conv_pack_w(t->cl, clg_grid_1d(M), a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), M, Kr, mode, O, I, k,
                    seg, y0, x0, s, ay, ax);
     tape_cache_put(t, &key, a);
@@ -248,7 +252,7 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     int args[] = {-1, rotated, O, I, k, rows_mr(t->cl)}; /* -1: not a conv_pack_w layout */
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
-    tensor a = scratch1(t, (size_t)panels * rows_mr(t->cl) * K, "packed weight size");
+    tensor a = packed1(t, owner, (size_t)panels * rows_mr(t->cl) * K, "packed weight size");
     kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)K, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
                         ki(w.off, "offset"), K, rotated, O, I, k * k);
     tape_cache_put(t, &key, a);
@@ -311,7 +315,7 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
     if (hit)
         U = *hit;
     else {
-        U = scratch1(t, (size_t)16 * Mp * C, "winograd weight size");
+        U = packed1(t, owner, (size_t)16 * Mp * C, "winograd weight size");
         kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"),
                        w.mem, ki(w.off, "offset"), M, Mp, C, rotated);
         tape_cache_put(t, &key, U);
@@ -642,6 +646,7 @@ static cgeom conv_geom(const tape *t, int wvar, tensor x, tensor w, tensor y, in
 }
 
 static void conv2d_backward(tape *t, const tnode *nd) {
+    tape_scratch_begin(t);
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
     cgeom g = conv_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
     float beta;
@@ -688,6 +693,7 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
     int y = tape_new(t, xv.n, wv.n, oh, ow, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
     cgeom g = conv_geom(t, w, xv, wv, yv, stride, pad, mode == PAD_REFLECT);
+    tape_scratch_begin(t);
     cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, conv2d_backward, "conv2d", y, 3, ins);
     if (nd) {
@@ -755,6 +761,7 @@ static cgeom convt_geom(const tape *t, int wvar, tensor x, tensor w, tensor y, i
 }
 
 static void convt_backward(tape *t, const tnode *nd) {
+    tape_scratch_begin(t);
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
     cgeom g = convt_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1]);
     float beta;
@@ -784,6 +791,7 @@ int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int o
     int y = tape_new(t, xv.n, wv.c, oh, ow, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
     cgeom g = convt_geom(t, w, xv, wv, yv, stride, pad);
+    tape_scratch_begin(t);
     gemm_col2im(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, convt_backward, "conv_transpose2d", y, 3, ins);
     if (nd) {

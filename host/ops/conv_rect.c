@@ -36,12 +36,12 @@ static int rgroup(const rgeom *g) {
     return (int)G;
 }
 
+/* The op's scratch (tape_scratch): the column matrix and the channel-major output, per group. */
 static void rscratch(tape *t, const rgeom *g, int G, tensor *cols, tensor *tmp) {
     size_t GL = (size_t)G * rL(g);
-    ri((size_t)rK(g) * GL, "column matrix size");
-    ri((size_t)g->OC * GL, "output size");
-    *cols = arena_tensor(&t->ar, rK(g), (int)GL, 1, 1);
-    *tmp = arena_tensor(&t->ar, g->OC, (int)GL, 1, 1);
+    tape_scratch_begin(t);
+    *cols = tape_scratch(t, ri((size_t)rK(g) * GL, "column matrix size"));
+    *tmp = tape_scratch(t, ri((size_t)g->OC * GL, "output size"));
 }
 
 static void rim2col(clg_ctx *c, const rgeom *g, tensor cols, tensor x, int n0, int G) {
