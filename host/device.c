@@ -410,7 +410,7 @@ void clg_enqueue(clg_ctx *c, const char *kernel, clg_grid g, int nargs, const ka
 }
 
 size_t clg_plane_reduce_wg(clg_ctx *c, const char *kernel, size_t hw) {
-    size_t lim = 256, kwg = kernel_entry(c, kernel)->max_wg;
+    size_t lim = c->kp.reduce_wg > 0 ? (size_t)c->kp.reduce_wg : 256, kwg = kernel_entry(c, kernel)->max_wg;
     if (lim > c->max_wg) lim = c->max_wg;
     if (kwg > 0 && lim > kwg) lim = kwg;
     size_t wg = 1;

@@ -27,6 +27,8 @@ typedef struct {
     int conv_wg;      /* work-items per work-group along dim 0 of conv_rows / conv_nt launches */
     int wg;           /* work-group size of 1-D launches without a local size (was CLG_DEFAULT_WG) */
     int rows_wg;      /* most work-items per work-group of clg_grid_rows launches (was 64) */
+    int reduce_wg;    /* most work-items per group of the per-plane reductions (norm statistics, bias
+                         gradients: clg_plane_reduce_wg); was 256 */
 } clg_kparams;
 
 typedef struct clg_ctx {

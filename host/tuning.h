@@ -54,14 +54,14 @@ int clg_kparams_parse(const char *s, clg_kparams *kp, char *err, size_t errlen);
 uint64_t clg_kernel_source_hash(void);
 
 /* What ./bench --tune chooses from (each list's first entry is the AVX-512 default): conv_rows
- * (MR, VW, NV) and conv_nt (MR, NR, VW) combinations, conv_wg and wg values. Hand-picked register
+ * (MR, VW, NV) and conv_nt (MR, NR, VW) combinations, conv_wg, wg and reduce_wg values. Hand-picked register
  * blocks for 32 vector registers of 16 floats (AVX-512) and for 16 of 8 (AVX2), few enough for
  * tests/test_tuning.c to check every one (a program build each); every legal combination (a superset)
  * is checked with TEST_TUNING_ALL=1. */
 #define CLG_TUNE_ROWS 6
 #define CLG_TUNE_NT 6
 extern const int clg_tune_rows[CLG_TUNE_ROWS][3], clg_tune_nt[CLG_TUNE_NT][3];
-extern const int clg_tune_conv_wg[3], clg_tune_wg[3];
+extern const int clg_tune_conv_wg[3], clg_tune_wg[3], clg_tune_reduce_wg[3];
 
 /* A stored set: kernel parameters, CLBlast parameters (CLGAN_CLBLAST_PARAMS syntax, merged over the
  * table's entry and under CLGAN_CLBLAST_PARAMS), when and how it was made. */

@@ -20,7 +20,7 @@
  * of which tests/test_tuning.c checks against a double reference):
  *   1. conv_rows: the 5 other (CONV_ROWS_MR, VW, NV) of clg_tune_rows,
  *   2. conv_nt: the 5 other (CONV_NT_MR, NR, VW) of clg_tune_nt,
- *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256,
+ *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256, then reduce_wg (of clg_tune_reduce_wg),
  *   4. CLBlast: the skylake-avx512 table's sets and three variations (tuning.c, docs/TUNING.md),
  * then the winner and the default once more, alternately, and the winner is kept only if it is still
  * faster by TUNE_MARGIN. A search that fails or is interrupted stores nothing: the default (or the set
@@ -239,9 +239,9 @@ static int check_losses(const result *r, const result *ref, char *why, size_t wh
 }
 
 static void describe(const cand *k, char *out, size_t outlen) {
-    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d%s", k->kp.conv_rows_mr, k->kp.conv_rows_vw,
+    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d/%d%s", k->kp.conv_rows_mr, k->kp.conv_rows_vw,
              k->kp.conv_rows_nv, k->kp.conv_nt_mr, k->kp.conv_nt_nr, k->kp.conv_nt_vw, k->kp.conv_wg, k->kp.wg,
-             k->kp.rows_wg, k->clblast[0] ? " +CLBlast set" : "");
+             k->kp.rows_wg, k->kp.reduce_wg, k->clblast[0] ? " +CLBlast set" : "");
 }
 
 /* CLBlast candidates (docs/TUNING.md): the skylake-avx512 table's Xgemm/XgemmDirect/threshold, then with
@@ -397,6 +397,13 @@ int bench_tune_main(int argc, char **argv) {
         cand k = base;
         k.what = "wg";
         k.kp.wg = clg_tune_wg[i];
+        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
+    }
+    base = s.best;
+    for (int i = 0; i < 3; i++) {
+        cand k = base;
+        k.what = "wg";
+        k.kp.reduce_wg = clg_tune_reduce_wg[i];
         if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
     /* 4. CLBlast */
