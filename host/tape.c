@@ -165,7 +165,7 @@ void tape_backward(tape *t, int loss) {
             nd->backward(t, nd);
             if (prof_fn) prof_fn(prof_ud, nd->op, 1);
         }
-        grad_release(t, nd->out); /* its node was its only reader (or, unwritten, it is stale) */
+        if (!t->keep_grads) grad_release(t, nd->out); /* its node was its only reader (or, unwritten, stale) */
     }
 }
 
@@ -176,11 +176,16 @@ float tape_read_scalar(tape *t, int v) {
     return x;
 }
 
-const tensor *tape_cache_get(const tape *t, const tcache_key *key) {
+static const tcache_entry *cache_find(const tape *t, const tcache_key *key) {
     if (!t->cache_derived || !key->owner || key->version != key->owner->version) return NULL;
     for (int i = 0; i < t->ncache; i++)
-        if (memcmp(&t->cache[i].key, key, sizeof *key) == 0) return &t->cache[i].val;
+        if (memcmp(&t->cache[i].key, key, sizeof *key) == 0) return &t->cache[i];
     return NULL;
+}
+
+const tensor *tape_cache_get(const tape *t, const tcache_key *key) {
+    const tcache_entry *e = cache_find(t, key);
+    return e ? &e->val : NULL;
 }
 
 void tape_cache_put(tape *t, const tcache_key *key, tensor val) {
@@ -189,5 +194,15 @@ void tape_cache_put(tape *t, const tcache_key *key, tensor val) {
         t->cache_cap = t->cache_cap ? 2 * t->cache_cap : 64;
         t->cache = xrealloc(t->cache, (size_t)t->cache_cap * sizeof *t->cache);
     }
-    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val};
+    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val, .var = -1};
+}
+
+int tape_cache_get_var(const tape *t, const tcache_key *key) {
+    const tcache_entry *e = cache_find(t, key);
+    return e ? e->var : -1;
+}
+
+void tape_cache_put_var(tape *t, const tcache_key *key, int v) {
+    tape_cache_put(t, key, t->vars[v].val);
+    if (t->ncache && !memcmp(&t->cache[t->ncache - 1].key, key, sizeof *key)) t->cache[t->ncache - 1].var = v;
 }

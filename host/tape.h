@@ -54,6 +54,7 @@ typedef struct {
 typedef struct {
     tcache_key key;
     tensor val;
+    int var; /* the variable holding val (tape_cache_put_var), else -1 */
 } tcache_entry;
 typedef struct tape {
     clg_ctx *cl;
@@ -80,6 +81,7 @@ typedef struct tape {
      * memory still in cache, and a step holds only the gradients alive at once. */
     tensor *gfree;
     int ngfree, gfree_cap;
+    int keep_grads; /* 1: tape_backward keeps every gradient readable (tests that check an activation's) */
 } tape;
 
 void tape_init(tape *t, clg_ctx *cl);
@@ -117,5 +119,9 @@ float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variab
 /* The cached tensor for key (NULL: absent, or caching is off); tape_cache_put stores one. */
 const tensor *tape_cache_get(const tape *t, const tcache_key *key);
 void tape_cache_put(tape *t, const tcache_key *key, tensor val);
+/* The same for a derived variable (an op's output on the tape, with its node): reused, the uses share
+ * its gradient and its node runs once, after all of them. -1: absent, or caching is off. */
+int tape_cache_get_var(const tape *t, const tcache_key *key);
+void tape_cache_put_var(tape *t, const tcache_key *key, int v);
 
 #endif

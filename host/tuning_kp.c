@@ -34,7 +34,7 @@ static int cfield(const clg_kparams *kp, int i) { return *(const int *)((const c
 
 const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, {16, 8, 1}, {4, 16, 4}, {16, 16, 1}};
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
-const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {2, 1, 8};
+const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -70,8 +70,9 @@ static int floor_pow2(cl_uint v) {
  *    conv_nt one work-item per group on a CPU (PoCL runs a group per thread, and each item of these
  *    kernels is a whole register block), 64 on a GPU when its compute units want many items;
  *  - the plane reductions (norm statistics, bias gradients): a tree over up to 256 work-items on a GPU;
- *    on a CPU 2, each item streaming half a plane in vectors (PoCL pays for every barrier of the tree:
- *    a CycleGAN 64x64 step's instance norms took 34 ms at up to 32 items per plane, 11 at 2).
+ *    on a CPU 4, each item streaming a quarter of a plane in vectors (PoCL pays for every barrier of the
+ *    tree: a CycleGAN 64x64 step's instance norms took 34 ms at up to 32 items per plane, 13 at 4; 2 was
+ *    as fast, but its summation order moved a ResNet-18 parity case over a near-tie, see TUNING.md).
  * No kernel of clgan's conv path uses local memory, so the local memory size does not enter. */
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
@@ -86,7 +87,7 @@ static const struct {
      * POCL_LLVM_CPU_NAME=haswell: 0.52 s/iter against 0.69 for the derived set. */
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
-      .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 2}},
+      .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -107,7 +108,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .conv_wg = CLG_DEFAULT_CONV_WG,
         .wg = CLG_DEFAULT_WG,
         .rows_wg = 64,
-        .reduce_wg = c->is_gpu ? 256 : 2,
+        .reduce_wg = c->is_gpu ? 256 : 4,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)

@@ -160,10 +160,16 @@ __kernel void conv_nchw_to_cgl(__global float *dst, int doff, __global const flo
 __kernel void conv_bias_grad(__global float *db, int dboff, __global const float *dy, int dyoff, int N, int C, int L,
                              float beta, __local float *tmp) {
     int c = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
-    float8 s = 0.0f; /* plane by plane, 8-float vectors: no division per element (see kernels/norm.cl) */
+    /* plane by plane, 8-float vectors: no division per element; Kahan sums, since on a CPU each lane of
+     * a work-item adds a long run of the plane (see kernels/norm.cl, norm_bwd_sums) */
+    float8 s = 0.0f, comp = 0.0f;
     for (int n = 0; n < N; n++) {
         __global const float *p = dy + dyoff + (n * C + c) * L;
-        for (int r = l; r < L / 8; r += wg) s += vload8(r, p);
+        for (int r = l; r < L / 8; r += wg) {
+            float8 v = vload8(r, p) - comp, u = s + v;
+            comp = (u - s) - v;
+            s = u;
+        }
         for (int r = L / 8 * 8 + l; r < L; r += wg) s.s0 += p[r];
     }
     tmp[l] = lanes8_sum(s);

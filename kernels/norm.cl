@@ -144,18 +144,24 @@ __kernel void norm_apply(__global float *y, int yoff, __global const float *x, i
 }
 
 /* Per-group sums for backward: sums[g] = sum(dy), sums[G + g] = sum(dy * xhat), with
- * xhat = (x - mean) * invstd. tmp: 2*wg floats. */
+ * xhat = (x - mean) * invstd. Kahan summation per work-item, as norm_stats: the sums cancel (after a
+ * later norm sum(dy) is zero up to rounding), and on a CPU (reduce_wg 4) each lane of a work-item adds
+ * a long run of a group, not a short one before a tree. tmp: 2*wg floats. */
 __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const float *x, int xoff,
                             __global const float *st, int soff, int HW, int stride, int M, int G,
                             __global float *sums, int sumoff, __local float *tmp) {
     int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
     float mean = st[soff + g], invstd = st[soff + G + g];
-    float8 s1 = 0.0f, s2 = 0.0f;
+    float8 s1 = 0.0f, s2 = 0.0f, c1 = 0.0f, c2 = 0.0f;
     for (int q = 0, k0 = g * HW; q < M / HW; q++, k0 += stride) {
         for (int r = l; r < HW / 8; r += wg) {
             float8 d = vload8(r, dy + dyoff + k0);
-            s1 += d;
-            s2 += d * ((vload8(r, x + xoff + k0) - mean) * invstd);
+            float8 v1 = d - c1, t1 = s1 + v1;
+            c1 = (t1 - s1) - v1;
+            s1 = t1;
+            float8 v2 = d * ((vload8(r, x + xoff + k0) - mean) * invstd) - c2, t2 = s2 + v2;
+            c2 = (t2 - s2) - v2;
+            s2 = t2;
         }
         for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
             float d = dy[dyoff + k0 + r];

@@ -4,7 +4,7 @@
  * iteration in PyTorch, float32 and float64, from our state before it (weights, Adam moments and step)
  * on our batch, and compares that iteration's losses and the weights and moments after it against the
  * float64 run. Its exit status decides this test. Why each iteration starts from our state, why Adam's
- * eps is 1e-3 here, and why run.seed is 10 (no ReLU input within float32 rounding of its kink): see the
+ * eps is 1e-3 here, and why run.seed is 14 (no ReLU input within float32 rounding of its kink): see the
  * script's header. Mutation tried: D_A's fake term weighted 0.505 instead of 0.5 in
  * models/cyclegan_train.c fails iteration 1's D_A loss by 2.2e-3 against float64 (torch float32
  * 2.6e-7) and D_A's weights by 0.3-1.0 of their update (torch float32 1e-4..9e-4).
@@ -40,7 +40,7 @@ typedef struct {
 } scenario;
 
 static const char *const common_sets[] = {
-    "model.type=cyclegan", "run.seed=10", "data.crop_size=32", "data.load_size=32", "cyclegan.ngf=8", "cyclegan.ndf=8",
+    "model.type=cyclegan", "run.seed=14", "data.crop_size=32", "data.load_size=32", "cyclegan.ngf=8", "cyclegan.ndf=8",
     "cyclegan.n_blocks=2", "cyclegan.n_layers_d=3", "cyclegan.pool_size=0", "train.lr=2e-4", "train.beta1=0.5",
     "train.beta2=0.999", "train.eps=1e-3" /* see the header */, "cyclegan.lambda_a=10", "cyclegan.lambda_b=10",
 };

@@ -185,10 +185,14 @@ static void gemm_nt(clg_ctx *c, nt_c C, nt_a A, nt_b B, int M, int N, int Lr, in
 /* The weight {O, I, k, k} as conv_nt's A {M, Kr} (mode, seg and the phase y0, x0, s, ay, ax as
  * conv_pack_w). A parameter's packing is kept on the tape (when it caches) until its network's next
  * update: one iteration packs each layout of each weight once, not once per pass. */
-static const tensor *pack_lookup(tape *t, tcache_key *key, tensor w, const net *owner, const int *args, size_t n) {
+static void cache_key(tcache_key *key, tensor w, const net *owner, const int *args, size_t n) {
     memset(key, 0, sizeof *key); /* compared bytewise, padding included */
     key->mem = w.mem, key->off = w.off, key->owner = owner, key->version = owner ? owner->version : 0;
     memcpy(key->args, args, n * sizeof *args);
+}
+
+static const tensor *pack_lookup(tape *t, tcache_key *key, tensor w, const net *owner, const int *args, size_t n) {
+    cache_key(key, w, owner, args, n);
     return tape_cache_get(t, key);
 }
 
@@ -735,12 +739,21 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
         die("op_upsample2x_conv3x3: weight {%d, %d, %d, %d} for an input of %d channels (needs {O, %d, 3, 3})", wv.n,
             wv.c, wv.h, wv.w, xv.c, xv.c);
     check_weight_bias(t, "op_upsample2x_conv3x3", wv, b, wv.n);
-    int O = wv.n, I = wv.c;
-    int w4 = tape_new(t, 4 * O, I, 2, 2, tape_any_grad(t, 1, &w));
-    tensor w4v = tape_val(t, w4);
-    kl_subpixel_w_fwd(t->cl, clg_grid_1d(tnumel(w4v)), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"), O,
-                      I);
-    tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
+    int O = wv.n, I = wv.c, want = tape_any_grad(t, 1, &w);
+    /* the phase weights of a parameter, once per version: a generator applied twice in a step (CycleGAN's
+     * cycles) shares them, and their node adds both uses' gradient into w at once */
+    tcache_key key;
+    int args[] = {-3, want}; /* -3: op_upsample2x_conv3x3's phase weights */
+    cache_key(&key, wv, t->vars[w].owner, args, 2);
+    int w4 = tape_cache_get_var(t, &key);
+    if (w4 < 0) {
+        w4 = tape_new(t, 4 * O, I, 2, 2, want);
+        tensor w4v = tape_val(t, w4);
+        kl_subpixel_w_fwd(t->cl, clg_grid_1d(tnumel(w4v)), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"),
+                          O, I);
+        tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
+        tape_cache_put_var(t, &key, w4);
+    }
     int z = op_conv2d(t, x, w4, -1, 1, 1, PAD_ZERO);
     int ins[2] = {z, b};
     int y = tape_new(t, xv.n, O, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 2, ins));
