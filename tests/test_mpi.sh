@@ -3,7 +3,8 @@
 # the whole batch trains. For the VAE (a last, short batch and a new epoch's shuffle included), the DCGAN
 # (synchronised batch norm in G and D, z drawn per rank as rows of the batch's draw) and CycleGAN at
 # batch 2 (one image per rank), tiny networks, a few steps: every tensor of the checkpoints (weights,
-# Adam moments, batch-norm running statistics) and every logged loss within a relative 1e-4 (the ranks
+# Adam moments, batch-norm running statistics) and every logged loss within a relative 1e-4 (CycleGAN 3e-4,
+# see there; the ranks
 # add float32 gradients in another order than one rank's reductions; observed differences are ~1e-6).
 # The adversarial VAE (its controller's k_t from the whole batch's losses) and BicycleGAN the same way. Also: a 2-rank
 # run resumed by 1 rank lands on the 1-rank run; a batch that does not split is refused; synchronised
@@ -60,7 +61,12 @@ C="-c ini/cyclegan.ini --set data.dataroot=$T/e2f --set cyclegan.ngf=4 --set cyc
 one $C --set run.dir="$T/cyc1"; check $(( $? == 0 )) "CycleGAN, 1 rank, batch 2: 3 steps"
 two $C --set run.dir="$T/cyc2"; check $(( $? == 0 )) "CycleGAN, 2 ranks, batch 2 (1 each): 3 steps"
 # (the conv biases before instance norm: no gradient, held to 2 * lr * steps = 1.2e-3 by mpi_compare.py)
+# Relative 3e-4 here: this 4-channel CycleGAN's gradients cancel through its instance norms, and the
+# ranks' differences move with the summation order: 2e-5, 1.1e-4 and 9e-5 (Adam moments) with the plane
+# reductions 2, 4 and 8 work-items wide. A missing gradient sum or image-pool gather is off by O(1).
+TOL=3e-4
 same "$T/cyc1" "$T/cyc2" "CycleGAN: 2 ranks = 1 rank (4 networks, Adam moments, image pools, losses)" 1.2e-3
+TOL=1e-4
 
 # The adversarial VAE: its k_t controller is fed the whole batch's losses (trainer_batch_means), batch 4.
 A="-c ini/avae.ini --set avae.size=16 --set avae.filters=3 --set avae.zdim=4 --set avae.d_zdim=4
