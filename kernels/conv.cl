@@ -51,27 +51,33 @@ __kernel void conv_im2col(__global float *cols, int coff, __global const float *
 /* The column matrix transposed, for all N samples at once: R {N*L, K} row-major, row (n, oy, ox),
  * column (c, ki, kj), then `slack` zeros (conv_rows reads whole vectors past the last row). The weight
  * gradient of a convolution with few output pixels is dWm = dY * R (host/ops/conv.c, rows_weight_grad):
- * vectors along K, which is long, instead of along the short reduction. One work-item per (channel c,
- * row j): the k*k contiguous floats of c's patch; work-item (0, N*L) writes the slack. */
+ * vectors along K, which is long, instead of along the short reduction. One work-item per
+ * (IM2ROW_CB channels, row j): their k*k contiguous floats each (one channel per work-item, 4 floats
+ * at k = 2, cost PoCL more per work-item than the copy); work-item (0, N*L) writes the slack. */
+#define IM2ROW_CB 16
 __kernel void conv_im2row(__global float *R, int roff, __global const float *img, int ioff, int N, int C, int IH,
                           int IW, int OH, int OW, int k, int s, int p, int reflect, int slack) {
-    int c = get_global_id(0), j = get_global_id(1), K = C * k * k, L = OH * OW;
-    if (c >= C || j > N * L) return;
-    __global float *dst = R + roff + (long)j * K + c * k * k;
+    int c0 = get_global_id(0) * IM2ROW_CB, j = get_global_id(1), K = C * k * k, L = OH * OW;
+    if (c0 >= C || j > N * L) return;
+    __global float *dst = R + roff + (long)j * K + c0 * k * k;
     if (j == N * L) {
-        if (c == 0)
+        if (c0 == 0)
             for (int i = 0; i < slack; i++) dst[i] = 0.0f;
         return;
     }
     int n = j / L, l = j - n * L, oy = l / OW, ox = l - oy * OW;
-    __global const float *plane = img + ioff + ((long)n * C + c) * IH * IW;
+    int c1 = C - c0 < IM2ROW_CB ? C : c0 + IM2ROW_CB;
     for (int ki = 0; ki < k; ki++) {
         int iy = oy * s - p + ki;
         if (reflect) iy = conv_reflect(iy, IH);
+        int rowin = iy >= 0 && iy < IH;
         for (int kj = 0; kj < k; kj++) {
             int ix = ox * s - p + kj;
             if (reflect) ix = conv_reflect(ix, IW);
-            dst[ki * k + kj] = iy >= 0 && iy < IH && ix >= 0 && ix < IW ? plane[iy * IW + ix] : 0.0f;
+            int in = rowin && ix >= 0 && ix < IW;
+            __global const float *src = img + ioff + ((long)n * C + c0) * IH * IW + (in ? iy * IW + ix : 0);
+            __global float *d = dst + ki * k + kj;
+            for (int c = c0; c < c1; c++, src += IH * IW, d += k * k) *d = in ? *src : 0.0f;
         }
     }
 }

@@ -476,10 +476,10 @@ static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
  * gradient as an outer product with vectors along K, dWm {OC, K} = dY' {OC, N*L} * R {N*L, K}, R the
  * column matrix transposed (conv_im2row), on conv_rows (a 1x1 "convolution" whose channels are the
  * pixels). conv_nt would reduce along the pixels, a few vectors each before its horizontal sums
- * (./bench rows patch64.C512.dw 10.2 -> 1.1 ms, dcgan.G1.dw 57 -> 4 ms; at 1024 pixels the other
- * paths win again). Fewer output channels than a panel waste most of it, so only where the other
+ * (./bench rows patch64.C512.dw 10.2 -> 1.1 ms, dcgan.G1.dw 57 -> 4 ms; CycleGAN 64x64's 2x2 phase
+ * convolution at 17x17 pixels 14 -> 9 ms a step; at 1024 pixels the other paths win again). Fewer output channels than a panel waste most of it, so only where the other
  * path would be the column matrix with under 16 pixels per sample (CLBlast). */
-#define ROWS_WGRAD_MAX 256
+#define ROWS_WGRAD_MAX 320
 static int rows_wgrad_fit(const clg_ctx *c, const cgeom *g) {
     return (size_t)g->N * gL(g) <= ROWS_WGRAD_MAX && gK(g) >= rows_nb(c) && (g->OC >= rows_mr(c) || gL(g) < 16);
 }
@@ -487,7 +487,8 @@ static int rows_wgrad_fit(const clg_ctx *c, const cgeom *g) {
 static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = scratch1(t, (size_t)NL * K + (size_t)nb + 1, "column matrix size");
-    kl_conv_im2row(t->cl, clg_grid_rows((size_t)g->C, (size_t)NL + 1), R.mem, ki(R.off, "offset"), img.mem,
+    /* one work-item per 16 channels (IM2ROW_CB) of a row */
+    kl_conv_im2row(t->cl, clg_grid_rows((size_t)(g->C + 15) / 16, (size_t)NL + 1), R.mem, ki(R.off, "offset"), img.mem,
                    ki(img.off, "offset"), g->N, g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, g->reflect,
                    nb + 1);
     tensor dy = src; /* {OC, N*L}: a single sample is that already */
