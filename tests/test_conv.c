@@ -409,6 +409,8 @@ int main(void) {
          1, 0, 0},
         {"conv k2 s1 p1 zero 2x21x5x6->9 (transposed column matrix, 16 + 5 channels a work-item)", 0, 2, 21, 9, 5, 6, 2,
          1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k3 s2 p1 reflect 2x6x7x9->9 (transposed column matrix, small)", 0, 2, 6, 9, 7, 9, 3, 2, 1, 0, 1, 1, 1, 0,
+         0, 0},
         {"convT k3 s1 p1 2x13x7x5->9", 1, 2, 13, 9, 7, 5, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
