@@ -46,7 +46,8 @@ static void usage(FILE *f) {
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
             "  --no-torch              clgan only\n"
             "  --profile               then a profiled run: device time per tape op (OpenCL events: op, calls,\n"
-            "                          launches, ms, share of the step) and kernel launches per iteration\n"
+            "                          launches, ms, share of the step), kernel launches per iteration and the\n"
+            "                          25 kernels that took longest (CLGAN_PROFILE=2: by global work size)\n"
             "  --translate             instead of training: the generator's inference as ./translate runs it, images/s\n"
             "                          at batch 1 and --batch N (default 8), against PyTorch's (CycleGAN)\n"
             "  --set S.K=V             override a key of the model's INI (the torch twin follows)\n");
