@@ -273,6 +273,27 @@ static const cfg_key pix2pix_keys[] = {
     {"pix2pix", "grid_every", CFG_INT, "0", "steps between translation grids and checkpoints within an epoch (0 = at epoch ends only)", NULL, 0, 2147483647},
 };
 
+/* ---- ./bench: tools/torch_ref/pix2pix_torch.py ----------------------------------------------------- */
+
+static int pix2pix_torch_args(const cfg *c, char argv[][64], int *argc, char *err, size_t errlen) {
+    pix2pix_spec s;
+    if (pix2pix_spec_from_cfg(c, &s, err, errlen) != 0) return -1;
+    torch_arg(argv, argc, "--size", "%d", s.size);
+    torch_arg(argv, argc, "--channels-a", "%d", s.channels_a);
+    torch_arg(argv, argc, "--channels-b", "%d", s.channels_b);
+    torch_arg(argv, argc, "--ngf", "%d", s.ngf);
+    torch_arg(argv, argc, "--ndf", "%d", s.ndf);
+    torch_arg(argv, argc, "--num-downs", "%d", s.num_downs);
+    torch_arg(argv, argc, "--n-layers-d", "%d", s.n_layers_d);
+    torch_arg(argv, argc, "--norm", "%s", s.batch_norm ? "batch" : "instance");
+    torch_arg(argv, argc, "--lambda-l1", "%g", cfg_float(c, "pix2pix", "lambda_l1"));
+    torch_arg(argv, argc, "--batch", "%ld", cfg_int(c, "train", "batch_size"));
+    torch_adam_args(c, argv, argc);
+    if (!s.dropout) torch_arg(argv, argc, "--no-dropout", NULL);
+    if (s.lsgan) torch_arg(argv, argc, "--lsgan", NULL);
+    return 0;
+}
+
 const model_desc pix2pix_model = {
     .type = "pix2pix",
     .summary = "pix2pix: U-Net generator, PatchGAN on [A, B], GAN + L1 (lambda 100), paired A|B data (seed 001)",
@@ -291,4 +312,8 @@ const model_desc pix2pix_model = {
     .free = pix2pix_free,
     .translator_open = pix2pix_translator_open,
     .translate = pix2pix_translate,
+    .torch_script = "tools/torch_ref/pix2pix_torch.py",
+    .torch_args = pix2pix_torch_args,
+    .bench_warmup = 2,
+    .bench_iters = 10,
 };

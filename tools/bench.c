@@ -38,7 +38,7 @@ static void usage(FILE *f) {
             "  --gemm TT:MxNxK    add a GEMM row C = op(A) op(B) (TT: NN, NT, TN or TT), repeatable\n"
             "  --csv FILE         the CSV (default bench.csv in the current directory)\n"
             "\n"
-            "--model NAME (ini/bench/NAME.ini: vae, dcgan, cyclegan64, cyclegan, cyclegan256) or -c FILE.ini\n"
+            "--model NAME (ini/bench/NAME.ini: vae, dcgan, cyclegan64, cyclegan, cyclegan256, pix2pix) or -c FILE.ini\n"
             "(any model's INI): seconds per training iteration in clgan (the INI's settings, the model's own\n"
             "training step, fixed random batches), then in PyTorch (the model's twin in tools/torch_ref/),\n"
             "back to back; last line 'ratio clgan/pytorch R'.\n"
