@@ -474,6 +474,33 @@ static const cfg_key avae_keys[] = {
     {"avae", "grid_every", CFG_INT, "500", "steps between extra grids and checkpoints; 0 = at epoch ends only", NULL, 0, 2147483647},
 };
 
+/* ---- ./bench: tools/torch_ref/avae_torch.py ------------------------------------------------------- */
+
+static int avae_torch_args(const cfg *c, char argv[][64], int *argc, char *err, size_t errlen) {
+    if (!strcmp(cfg_str(c, "data", "source"), "folder") && cfg_int(c, "data", "channels") != 1) {
+        set_err(err, errlen, "the PyTorch twin (tools/torch_ref/avae_torch.py) is timed at one channel");
+        return -1;
+    }
+    torch_arg(argv, argc, "--size", "%ld", cfg_int(c, "avae", "size"));
+    torch_arg(argv, argc, "--filters", "%ld", cfg_int(c, "avae", "filters"));
+    torch_arg(argv, argc, "--zdim", "%ld", cfg_int(c, "avae", "zdim"));
+    torch_arg(argv, argc, "--d-zdim", "%ld", cfg_int(c, "avae", "d_zdim"));
+    torch_arg(argv, argc, "--batch", "%ld", cfg_int(c, "train", "batch_size"));
+    static const char *const hp[] = {"alpha", "beta", "gamma", "eta", "kl_weight", "k0"};
+    for (size_t i = 0; i < sizeof hp / sizeof hp[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "--%s", hp[i]);
+        for (char *q = key; *q; q++) if (*q == '_') *q = '-';
+        torch_arg(argv, argc, key, "%.9g", cfg_float(c, "avae", hp[i]));
+    }
+    torch_arg(argv, argc, "--controller", "%s", cfg_str(c, "avae", "controller"));
+    torch_arg(argv, argc, "--lambdas", "%.9g,%.9g,%.9g", cfg_float(c, "avae", "lambda1"), cfg_float(c, "avae", "lambda2"),
+              cfg_float(c, "avae", "lambda3"));
+    if (!cfg_bool(c, "avae", "k_clamp")) torch_arg(argv, argc, "--no-k-clamp", NULL);
+    torch_adam_args(c, argv, argc);
+    return 0;
+}
+
 const model_desc avae_model = {
     .type = "avae",
     .summary = "adversarial VAE (seed 004): VAE generator, auto-encoder discriminator, PID-controlled k_t",
@@ -489,6 +516,8 @@ const model_desc avae_model = {
     .meta_save = avae_meta_save,
     .meta_load = avae_meta_load,
     .free = avae_trainer_free,
+    .torch_script = "tools/torch_ref/avae_torch.py",
+    .torch_args = avae_torch_args,
     .bench_warmup = 2,
     .bench_iters = 10,
 };
