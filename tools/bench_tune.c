@@ -26,6 +26,7 @@
  * faster by TUNE_MARGIN. A search that fails or is interrupted stores nothing: the default (or the set
  * stored before) stays. */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -289,6 +290,17 @@ static void try_cand(search *s, const cand *k) {
     fflush(stdout);
 }
 
+/* The best set so far with the work-group size at field offset off set to each of vals (3). */
+static void try_wg(search *s, size_t off, const int vals[3]) {
+    cand base = s->best;
+    for (int i = 0; i < 3; i++) {
+        cand k = base;
+        k.what = "wg";
+        *(int *)((char *)&k.kp + off) = vals[i];
+        if (memcmp(&k.kp, &s->best.kp, sizeof k.kp)) try_cand(s, &k);
+    }
+}
+
 static int usage_err(const char *msg) {
     fprintf(stderr, "bench --tune: %s\nusage: bench --tune [-c FILE.ini] [-d DEVICE] [--set S.K=V]... [--iters N] "
                     "[--budget SECONDS]\n", msg);
@@ -384,30 +396,12 @@ int bench_tune_main(int argc, char **argv) {
         k.kp.conv_nt_mr = clg_tune_nt[i][0], k.kp.conv_nt_nr = clg_tune_nt[i][1], k.kp.conv_nt_vw = clg_tune_nt[i][2];
         if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
-    /* 3. work-groups */
-    cand base = s.best;
-    for (int i = 0; i < 3; i++) {
-        cand k = base;
-        k.what = "wg";
-        k.kp.conv_wg = clg_tune_conv_wg[i];
-        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
-    }
-    base = s.best;
-    for (int i = 0; i < 3; i++) {
-        cand k = base;
-        k.what = "wg";
-        k.kp.wg = clg_tune_wg[i];
-        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
-    }
-    base = s.best;
-    for (int i = 0; i < 3; i++) {
-        cand k = base;
-        k.what = "wg";
-        k.kp.reduce_wg = clg_tune_reduce_wg[i];
-        if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
-    }
+    /* 3. work-groups, one size at a time */
+    try_wg(&s, offsetof(clg_kparams, conv_wg), clg_tune_conv_wg);
+    try_wg(&s, offsetof(clg_kparams, wg), clg_tune_wg);
+    try_wg(&s, offsetof(clg_kparams, reduce_wg), clg_tune_reduce_wg);
     /* 4. CLBlast */
-    base = s.best;
+    cand base = s.best;
     for (size_t i = 0; i < sizeof clblast_cands / sizeof clblast_cands[0]; i++) {
         cand k = base;
         k.what = "CLBlast";
