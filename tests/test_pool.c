@@ -32,16 +32,7 @@ static float *randv(size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; i++) v[i] = unif(lo, hi);
     return v;
 }
-static int leaf_at(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {
-    size_t cnt = (size_t)n * c * h * w;
-    int id = tape_input(t, upload_at(v, n, c, h, w, off));
-    float *nanv = xmalloc(cnt * sizeof *nanv);
-    for (size_t i = 0; i < cnt; i++) nanv[i] = NAN;
-    t->vars[id].grad = upload_at(nanv, n, c, h, w, goff);
-    t->vars[id].requires_grad = 1;
-    free(nanv);
-    return id;
-}
+
 static int upstream_loss(tape *t, int y, double **dy_ref) {
     tensor yv = tape_val(t, y);
     size_t n = tnumel(yv);
@@ -63,7 +54,7 @@ static void test_maxpool(int N, int C, int H, int W, int k, int s, int pad, int 
     float *x = randnz(nx, 0.05f, 2.0f);
     if (ties)
         for (size_t i = 0; i < nx; i++) x[i] = roundf(fmaxf(-1.0f, fminf(1.0f, x[i])) * 4.0f) / 4.0f;
-    int xv = leaf_at(&t, x, N, C, H, W, 29, 31);
+    int xv = grad_leaf(&t, x, N, C, H, W, 29, 31);
     int y = op_maxpool2d(&t, xv, k, s, pad);
     int oh = (H + 2 * pad - k) / s + 1, ow = (W + 2 * pad - k) / s + 1;
     tensor yt = tape_val(&t, y);
@@ -109,7 +100,7 @@ static void test_global_avgpool(void) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz((size_t)PL * HW, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 17, 23);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 17, 23);
     int y = op_global_avgpool(&t, xv);
     tensor yt = tape_val(&t, y);
     CHECK(yt.n == N_ && yt.c == C_ && yt.h == 1 && yt.w == 1, "global_avgpool shape %dx%dx%dx%d", yt.n, yt.c, yt.h,
@@ -138,7 +129,7 @@ static void test_broadcast(void) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(PL, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, C_, 1, 1, 13, 5);
+    int xv = grad_leaf(&t, x, N_, C_, 1, 1, 13, 5);
     int y = op_broadcast_planes(&t, xv, H_, W_);
     tensor yt = tape_val(&t, y);
     CHECK(yt.n == N_ && yt.c == C_ && yt.h == H_ && yt.w == W_, "broadcast shape %dx%dx%dx%d", yt.n, yt.c, yt.h, yt.w);

@@ -128,6 +128,10 @@ typedef struct {
     int nsets;
 } bench_model_opts;
 
+/* The INI's model (model.type, or a --set of it) and its configuration: parsed, the sets applied, checked;
+ * NULL with err. ./bench --model and --tune read an INI alike. */
+cfg *bench_model_config(const char *ini, const char **sets, int nsets, const model_desc **m, char *err,
+                        size_t errlen);
 /* Runs the model benchmark; returns the exit status (2: bad input). */
 int bench_model_run(const bench_model_opts *o);
 void bench_model_list(FILE *f, const char *root);

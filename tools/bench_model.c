@@ -46,11 +46,12 @@ void bench_model_list(FILE *f, const char *root) {
 
 /* ---- running ----------------------------------------------------------------------------------- */
 
-static cfg *model_config(const bench_model_opts *o, const char *ini, const model_desc **m, char *err, size_t errlen) {
+cfg *bench_model_config(const char *ini, const char **sets, int nsets, const model_desc **m, char *err,
+                        size_t errlen) {
     char type[256] = "vae";
     if (cfg_peek(ini, "model", "type", type, sizeof type, err, errlen) < 0) return NULL;
-    for (int i = 0; i < o->nsets; i++)
-        if (!strncmp(o->sets[i], "model.type=", 11)) snprintf(type, sizeof type, "%s", o->sets[i] + 11);
+    for (int i = 0; i < nsets; i++)
+        if (!strncmp(sets[i], "model.type=", 11)) snprintf(type, sizeof type, "%s", sets[i] + 11);
     *m = model_find(type);
     if (!*m) {
         set_err(err, errlen, "%s: [model] type = %s is not a model clgan knows", ini, type);
@@ -58,7 +59,7 @@ static cfg *model_config(const bench_model_opts *o, const char *ini, const model
     }
     cfg *c = model_schema(*m);
     int rc = cfg_parse_file(c, ini, err, errlen);
-    for (int i = 0; rc == 0 && i < o->nsets; i++) rc = cfg_set(c, o->sets[i], err, errlen);
+    for (int i = 0; rc == 0 && i < nsets; i++) rc = cfg_set(c, sets[i], err, errlen);
     if (rc == 0 && (*m)->check) rc = (*m)->check(c, err, errlen);
     if (rc != 0) {
         cfg_free(c);
@@ -195,7 +196,7 @@ int bench_model_run(const bench_model_opts *o) {
         ini_resolve(o->config, ini, sizeof ini);
     }
     const model_desc *m;
-    cfg *c = model_config(o, ini, &m, err, sizeof err);
+    cfg *c = bench_model_config(ini, o->sets, o->nsets, &m, err, sizeof err);
     if (!c) {
         fprintf(stderr, "bench: %s\n", err);
         return 2;

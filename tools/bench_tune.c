@@ -26,15 +26,16 @@
  * faster by TUNE_MARGIN. A search that fails or is interrupted stores nothing: the default (or the set
  * stored before) stays. */
 #include <errno.h>
-#include <stddef.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "config.h"
 #include "ini_path.h"
 #include "model.h"
@@ -67,24 +68,7 @@ typedef struct {
 } result;
 
 static cfg *load_config(const tune_opts *o, const model_desc **m, char *err, size_t errlen) {
-    char type[256] = "vae";
-    if (cfg_peek(o->ini, "model", "type", type, sizeof type, err, errlen) < 0) return NULL;
-    for (int i = 0; i < o->nsets; i++)
-        if (!strncmp(o->sets[i], "model.type=", 11)) snprintf(type, sizeof type, "%s", o->sets[i] + 11);
-    *m = model_find(type);
-    if (!*m) {
-        set_err(err, errlen, "%s: [model] type = %s is not a model clgan knows", o->ini, type);
-        return NULL;
-    }
-    cfg *c = model_schema(*m);
-    int rc = cfg_parse_file(c, o->ini, err, errlen);
-    for (int i = 0; rc == 0 && i < o->nsets; i++) rc = cfg_set(c, o->sets[i], err, errlen);
-    if (rc == 0 && (*m)->check) rc = (*m)->check(c, err, errlen);
-    if (rc != 0) {
-        cfg_free(c);
-        return NULL;
-    }
-    return c;
+    return bench_model_config(o->ini, o->sets, o->nsets, m, err, errlen);
 }
 
 /* In the child: time the candidate, write one result line to fd. */
