@@ -29,6 +29,11 @@ typedef struct {
     int rows_wg;      /* most work-items per work-group of clg_grid_rows launches (was 64) */
     int reduce_wg;    /* most work-items per group of the per-plane reductions (norm statistics, bias
                          gradients: clg_plane_reduce_wg); was 256 */
+    /* Which own kernel a stride-1 3x3 convolution takes (host/ops/conv.c; launch choices, no -D): Winograd
+     * for the forward and data gradient when both channel counts are at least wino_min_c and the output
+     * at least wino_min_w wide, for the weight gradient when both are at least wino_dw_min_c; otherwise
+     * the direct kernels. 0 0 0: Winograd wherever it can run (the choice before these fields). */
+    int wino_min_c, wino_min_w, wino_dw_min_c;
 } clg_kparams;
 
 typedef struct clg_ctx {

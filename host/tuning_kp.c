@@ -26,6 +26,7 @@ static const kp_field fields[] = {
     KPF(conv_nt_mr, 2, 8, 2),    KPF(conv_nt_nr, 2, 8, 2),    KPF(conv_nt_vw, 8, 16, 1),
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
+    KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -35,6 +36,8 @@ static int cfield(const clg_kparams *kp, int i) { return *(const int *)((const c
 const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, {16, 8, 1}, {4, 16, 4}, {16, 16, 1}};
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
+const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {31, 0, 15},
+          clg_tune_wino_dw_min_c[3] = {128, 16, 64};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -74,6 +77,18 @@ static int floor_pow2(cl_uint v) {
  *    tree: a CycleGAN 64x64 step's instance norms took 34 ms at up to 32 items per plane, 13 at 4; 2 was
  *    as fast, but its summation order moved a ResNet-18 parity case over a near-tie, see TUNING.md).
  * No kernel of clgan's conv path uses local memory, so the local memory size does not enter. */
+/* Where Winograd pays on a CPU (kp.wino_*): its tile transforms stream the image and the products four
+ * times over, which only the channel products' saving (16 multiplies per 2x2 outputs instead of 36)
+ * repays, and its input transform runs whole vectors only at 16 tiles (31 output columns) a row.
+ * ./bench --filter avae,R256,up, 2-vCPU AMD EPYC (AVX-512), 2026-12-06, Winograd against the direct
+ * kernels, forward ms: avae.l0 16->16 28x28 2.6 / 0.57, avae.l2 48->48 7x7 1.02 / 0.25, cyc64.R256
+ * 256->256 16x16 1.39 / 1.13, cyc128.R256 (32x32) 3.4 / 3.9, cyc256.u64up 128->64 256x256 36 / 135;
+ * weight gradients: avae.l0 1.17 / 0.53, cyc128.u64up 128->64 128x128 11.8 / 7.9, cyc128.u128up
+ * 256->128 7.2 / 7.9, cyc128.R256 3.0 / 5.5. */
+#define CLG_DEFAULT_WINO_MIN_C 64
+#define CLG_DEFAULT_WINO_MIN_W 31
+#define CLG_DEFAULT_WINO_DW_MIN_C 128
+
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
  * cannot be derived on PoCL, which reports 16-float vectors for its AVX2 kernel library too. Each entry
@@ -84,10 +99,14 @@ static const struct {
 } measured[] = {
     /* PoCL's AVX2 kernel library ("pthread-haswell", also what PoCL 3.1 picks on AVX2-only AMD EPYCs):
      * ./bench --tune on ini/cyclegan.ini, 2026-12-06, 2-vCPU AMD EPYC with POCL_KERNELLIB_NAME=avx2
-     * POCL_LLVM_CPU_NAME=haswell: 0.52 s/iter against 0.69 for the derived set. */
+     * POCL_LLVM_CPU_NAME=haswell: 0.52 s/iter against 0.69 for the derived set. The Winograd thresholds
+     * from ./bench's rows there (2026-12-06, Winograd / direct ms): forward from 64 channels at any
+     * width (cyc64.R256 256->256 16x16 2.2 / 2.5, avae.l0 16->16 28x28 2.0 / 0.73), the weight
+     * gradient from 16 (avae.l1 32->32 14x14 0.51 / 0.71, avae.l2 48->48 7x7 0.39 / 0.66). */
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
-      .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4}},
+      .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
+      .wino_dw_min_c = 16}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -109,6 +128,9 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .wg = CLG_DEFAULT_WG,
         .rows_wg = 64,
         .reduce_wg = c->is_gpu ? 256 : 4,
+        .wino_min_c = CLG_DEFAULT_WINO_MIN_C,
+        .wino_min_w = CLG_DEFAULT_WINO_MIN_W,
+        .wino_dw_min_c = CLG_DEFAULT_WINO_DW_MIN_C,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)
@@ -306,20 +328,20 @@ void clg_kernel_params(clg_ctx *c) {
     char path[4400], why[1200], kp[256];
     clg_kparams_format(&c->kp, kp, sizeof kp);
     if (no_tuning()) {
-        snprintf(c->kp_origin, sizeof c->kp_origin, "default (CLGAN_NO_TUNING): %.200s", kp);
+        snprintf(c->kp_origin, sizeof c->kp_origin, "default (CLGAN_NO_TUNING): %.220s", kp);
     } else {
         clg_tuning_path(c, path, sizeof path);
         clg_tuned_set s;
         if (access(path, F_OK) != 0) {
-            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.200s", kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.220s", kp);
         } else if (clg_tuning_load(c, path, &s, why, sizeof why) != 0) {
             fprintf(stderr, "clgan: warning: stored tuning set %s refused: %s\n", path, why);
-            snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.200s", kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.220s", kp);
         } else {
             c->kp = s.kp;
             snprintf(c->kp_clblast, sizeof c->kp_clblast, "%s", s.clblast);
             clg_kparams_format(&c->kp, kp, sizeof kp);
-            snprintf(c->kp_origin, sizeof c->kp_origin, "stored %.250s (%.40s): %.200s", path, s.date, kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "stored %.230s (%.40s): %.220s", path, s.date, kp);
         }
     }
     static int said; /* one line per process, however many contexts it opens */

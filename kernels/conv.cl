@@ -227,26 +227,27 @@ __kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float
     ACC(dw[dwoff + e], s);
 }
 
-/* y {N, O, 2H, 2W} = the phases of z (+ bias), on the grid {X, (n, c, Y)}. */
+/* y {N, O, 2H, 2W} = the phases of z (+ bias), on the grid {(Y, X), (n, c)}: a plane per grid row (rows
+ * of pixels would make a work-group of each narrow row, which PoCL pays for per group). */
 __kernel void subpixel_shuffle_fwd(__global float *y, int yoff, __global const float *z, int zoff,
                                    __global const float *bias, int boff, int has_bias, int O, int H, int W) {
-    int X = get_global_id(0), row = get_global_id(1);
-    if (X >= 2 * W) return;
-    int nc = row / (2 * H), Y = row - nc * 2 * H, n = nc / O, c = nc - n * O;
+    int p = get_global_id(0), nc = get_global_id(1);
+    if (p >= 4 * H * W) return;
+    int Y = p / (2 * W), X = p - Y * 2 * W, n = nc / O, c = nc - n * O;
     int a = Y & 1, b = X & 1, i = Y >> 1, j = X >> 1;
     float v = z[zoff + ((n * 4 * O + (2 * a + b) * O + c) * (H + 1) + i + a) * (W + 1) + j + b];
-    y[yoff + row * 2 * W + X] = has_bias ? v + bias[boff + c] : v;
+    y[yoff + nc * 4 * H * W + p] = has_bias ? v + bias[boff + c] : v;
 }
 
 /* dz {N, 4O, H+1, W+1} = beta*dz + dy at the pixel each z element went to (0 for the phases' unused
- * row and column), on the grid {zj, (n, phase, c, zi)}. */
+ * row and column), on the grid {(zi, zj), (n, phase, c)}: a plane per grid row. */
 __kernel void subpixel_shuffle_bwd(__global float *dz, int dzoff, __global const float *dy, int dyoff, int O, int H,
                                    int W, float beta) {
-    int zj = get_global_id(0), row = get_global_id(1);
-    if (zj > W) return;
-    int q = row / (H + 1), zi = row - q * (H + 1), n = q / (4 * O), pc = q - n * 4 * O, ph = pc / O, c = pc - ph * O;
+    int e = get_global_id(0), q = get_global_id(1);
+    if (e >= (H + 1) * (W + 1)) return;
+    int zi = e / (W + 1), zj = e - zi * (W + 1), n = q / (4 * O), pc = q - n * 4 * O, ph = pc / O, c = pc - ph * O;
     int a = ph >> 1, b = ph & 1, i = zi - a, j = zj - b;
     float v = i >= 0 && i < H && j >= 0 && j < W ? dy[dyoff + ((n * O + c) * 2 * H + 2 * i + a) * 2 * W + 2 * j + b]
                                                  : 0.0f;
-    ACC(dz[dzoff + row * (W + 1) + zj], v);
+    ACC(dz[dzoff + q * (H + 1) * (W + 1) + e], v);
 }

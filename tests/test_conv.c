@@ -175,6 +175,12 @@ static int small_case(const ccase *c) {
     return (long)c->N * c->Cin * c->Cout * c->H * c->W * c->k * c->k <= 140000;
 }
 
+/* A stride-1 3x3 case (forward or transposed: its data gradient or forward is the stride-1 correlation)
+ * with 8+ channels on both sides: Winograd takes it when the thresholds allow (host/ops/conv.c). */
+static int winograd_case(const ccase *c) {
+    return !c->up && c->k == 3 && c->s == 1 && c->Cin >= 8 && c->Cout >= 8;
+}
+
 static void test_case(const ccase *c) {
     int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
         wb = c->transposed ? c->Cout : c->Cin;
@@ -425,14 +431,23 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 reflect 2x16x3x5->8", 0, 2, 16, 8, 3, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
-    const char *names[2] = {"[clblast] ", "[own] "};
-    for (int impl = 1; impl <= 2; impl++) {
-        conv_set_impl(impl);
+    const char *names[3] = {"[clblast] ", "[own] ", "[own, Winograd] "};
+    const clg_kparams dflt = cl->kp;
+    for (int impl = 1; impl <= 3; impl++) {
+        /* pass 3: the own kernels with Winograd wherever it can run (the device's thresholds send these
+         * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take */
+        int wino = impl == 3;
+        conv_set_impl(wino ? 2 : impl);
+        cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;
+        cl->kp.wino_min_w = wino ? 0 : dflt.wino_min_w;
+        cl->kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if (!test_small() || small_case(&cases[i])) test_case(&cases[i]);
-        for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++) fd_case(&fds[i]);
+            if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i]))) test_case(&cases[i]);
+        for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
+            if (!wino || winograd_case(&fds[i])) fd_case(&fds[i]);
     }
+    cl->kp = dflt;
     conv_set_impl(0);
     printf("conv tests took %.1f s\n", now_seconds() - t0);
     clg_close(cl);

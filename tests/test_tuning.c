@@ -90,9 +90,10 @@ static void test_store(const char *dir) {
     printf("default set here: %s\n", a);
     /* on PoCL with AVX-512 (this machine, and the device the kernels were written for) the default is
      * today's parameters: kernels/clg_shared.h's CLG_DEFAULT_* and the launch sizes 128 / 64, and plane
-     * reductions of 4 work-items (a CPU's default since they became a parameter) */
+     * reductions of 4 work-items (a CPU's default since they became a parameter), and Winograd from 64
+     * channels and 31 columns, 128 channels for the weight gradient (since those became parameters) */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 31, 128};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -106,7 +107,7 @@ static void test_store(const char *dir) {
     CHECK(clg_kparams_parse("conv_rows_mr=8 bogus=1", &back, err, sizeof err) != 0, "an unknown field parsed");
 
     /* store, reload, use */
-    clg_tuned_set st = {.kp = {16, 8, 2, 2, 8, 8, 4, 64, 32, 8}};
+    clg_tuned_set st = {.kp = {16, 8, 2, 2, 8, 8, 4, 64, 32, 8, 16, 8, 32}};
     snprintf(st.clblast, sizeof st.clblast, "Copy:COPY_DIMX=16,COPY_DIMY=32,COPY_VW=4,COPY_WPT=1");
     snprintf(st.date, sizeof st.date, "2026-12-06T08:00Z");
     snprintf(st.made_by, sizeof st.made_by, "tests/test_tuning.c");
@@ -288,11 +289,12 @@ static double run_case(clg_ctx *cl, const ccase *c) {
 
 static void test_sets(void) {
     /* each path of the own kernels (host/ops/conv.c) at panel sizes up to 16 with partial panels:
-     * Winograd (3x3 s1, C and M >= MR, C % 16 == 0 for its weight gradient), conv_rows direct (k != 3,
+     * Winograd (3x3 s1, C and M >= MR, C % 16 == 0 for its weight gradient; in every other set, the
+     * others take the default's thresholds and with them conv_rows), conv_rows direct (k != 3,
      * with a tail for conv_rows1; CycleGAN's c7s1), conv_nt (stride 2: forward, data gradient by phases,
      * weight gradient; and the data gradient of the 7x7 case, C < MR) */
     const ccase cases[] = {
-        {"conv3 s1 p1 refl 2x16x11x13->20 (Winograd)", 2, 16, 20, 11, 13, 3, 1, 1, 1},
+        {"conv3 s1 p1 refl 2x16x11x13->20 (Winograd, or conv_rows)", 2, 16, 20, 11, 13, 3, 1, 1, 1},
         {"conv7 s1 p3 refl 1x3x12x12->17 (conv_rows, c7s1)", 1, 3, 17, 12, 12, 7, 1, 3, 1},
         {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
     };
@@ -327,6 +329,13 @@ static void test_sets(void) {
             CHECK(0, "clg_open: %s", err);
             return;
         }
+        /* every other set: Winograd wherever it can run (the cases are too small for the default's
+         * thresholds), else the device default's (the Winograd case then takes conv_rows) */
+        clg_kparams dflt;
+        clg_kparams_default(cl, &dflt);
+        kp.wino_min_c = i % 2 ? dflt.wino_min_c : 0;
+        kp.wino_min_w = i % 2 ? dflt.wino_min_w : 0;
+        kp.wino_dw_min_c = i % 2 ? dflt.wino_dw_min_c : 0;
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */

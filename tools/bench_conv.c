@@ -88,11 +88,31 @@ static void dcgan_layers(row_list *l) {
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) add_layer(l, "dcgan", layers[i].layer, layers[i].s, make_conv);
 }
 
+/* The adversarial VAE as ini/avae.ini trains it (models/avae.c, seed 004): batch 16, n = 16 filters,
+ * 28x28 with three levels (28, 14, 7), n(l + 1) channels at level l in the encoders, n in the
+ * decoders; the decoders' up-sampling convolutions are 3x3 convolutions at the doubled size. */
+static void avae_layers(row_list *l) {
+    const int B = 16, n = 16;
+    const conv_layer layers[] = {
+        {"conv0", {0, B, 1, n, 28, 28, 3, 1, 1, 0, 0, 1}},
+        {"l0", {0, B, n, n, 28, 28, 3, 1, 1, 0, 0, 1}},
+        {"down0", {0, B, n, 2 * n, 28, 28, 3, 2, 1, 0, 0, 1}},
+        {"l1", {0, B, 2 * n, 2 * n, 14, 14, 3, 1, 1, 0, 0, 1}},
+        {"down1", {0, B, 2 * n, 3 * n, 14, 14, 3, 2, 1, 0, 0, 1}},
+        {"l2", {0, B, 3 * n, 3 * n, 7, 7, 3, 1, 1, 0, 0, 1}},
+        {"dec7", {0, B, n, n, 7, 7, 3, 1, 1, 0, 0, 1}},
+        {"dec14", {0, B, n, n, 14, 14, 3, 1, 1, 0, 0, 1}},
+        {"out", {0, B, n, 1, 28, 28, 3, 1, 1, 0, 0, 1}},
+    };
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) add_layer(l, "avae", layers[i].layer, layers[i].s, make_conv);
+}
+
 void rows_conv(row_list *l) {
     cyclegan_layers(l, 64, 1); /* the main job, ini/cyclegan.ini: one channel per domain */
     cyclegan_layers(l, 128, 3);
     cyclegan_layers(l, 256, 3);
     dcgan_layers(l);
+    avae_layers(l);
 }
 
 /* ---- the work ------------------------------------------------------------------------------- */

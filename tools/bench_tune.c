@@ -20,7 +20,8 @@
  * of which tests/test_tuning.c checks against a double reference):
  *   1. conv_rows: the 5 other (CONV_ROWS_MR, VW, NV) of clg_tune_rows,
  *   2. conv_nt: the 5 other (CONV_NT_MR, NR, VW) of clg_tune_nt,
- *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256, then reduce_wg (of clg_tune_reduce_wg),
+ *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256, then reduce_wg (of clg_tune_reduce_wg), then
+ *      the Winograd thresholds (clg_tune_wino_*: where the direct kernels hand stride-1 3x3 over),
  *   4. CLBlast: the skylake-avx512 table's sets and three variations (tuning.c, docs/TUNING.md),
  * then the winner and the default once more, alternately, and the winner is kept only if it is still
  * faster by TUNE_MARGIN. A search that fails or is interrupted stores nothing: the default (or the set
@@ -275,11 +276,11 @@ static void try_cand(search *s, const cand *k) {
 }
 
 /* The best set so far with the work-group size at field offset off set to each of vals (3). */
-static void try_wg(search *s, size_t off, const int vals[3]) {
+static void try_values(search *s, const char *what, size_t off, const int vals[3]) {
     cand base = s->best;
     for (int i = 0; i < 3; i++) {
         cand k = base;
-        k.what = "wg";
+        k.what = what;
         *(int *)((char *)&k.kp + off) = vals[i];
         if (memcmp(&k.kp, &s->best.kp, sizeof k.kp)) try_cand(s, &k);
     }
@@ -381,9 +382,13 @@ int bench_tune_main(int argc, char **argv) {
         if (memcmp(&k.kp, &s.best.kp, sizeof k.kp)) try_cand(&s, &k);
     }
     /* 3. work-groups, one size at a time */
-    try_wg(&s, offsetof(clg_kparams, conv_wg), clg_tune_conv_wg);
-    try_wg(&s, offsetof(clg_kparams, wg), clg_tune_wg);
-    try_wg(&s, offsetof(clg_kparams, reduce_wg), clg_tune_reduce_wg);
+    try_values(&s, "wg", offsetof(clg_kparams, conv_wg), clg_tune_conv_wg);
+    try_values(&s, "wg", offsetof(clg_kparams, wg), clg_tune_wg);
+    try_values(&s, "wg", offsetof(clg_kparams, reduce_wg), clg_tune_reduce_wg);
+    /* 3b. where Winograd takes over from the direct kernels */
+    try_values(&s, "Winograd", offsetof(clg_kparams, wino_min_c), clg_tune_wino_min_c);
+    try_values(&s, "Winograd", offsetof(clg_kparams, wino_min_w), clg_tune_wino_min_w);
+    try_values(&s, "Winograd", offsetof(clg_kparams, wino_dw_min_c), clg_tune_wino_dw_min_c);
     /* 4. CLBlast */
     cand base = s.best;
     for (size_t i = 0; i < sizeof clblast_cands / sizeof clblast_cands[0]; i++) {

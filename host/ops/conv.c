@@ -110,9 +110,10 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
 /* ---- own kernels (kernels/conv_gemm.cl, conv_rows.cl, conv_winograd.cl) -------------------------
  * Used on CPUs, where they beat CLBlast on the conv shapes; im2col + CLBlast on GPUs; conv_set_impl
  * forces either. Which kernel does a product, first match (docs/PERF.md has the measurements):
- *   3x3, stride 1, 8+ channels on both sides: Winograd F(2x2, 3x3), forward and data gradient (the
- *     16 per-tap products in conv_rows), weight gradient too when the input channels are a multiple
- *     of 16 (wino_fit, wino_wgrad_fit);
+ *   3x3, stride 1, 8+ channels on both sides and as many as the device's kp.wino_* ask (on a CPU 64
+ *     and 31 columns, 128 for the weight gradient): Winograd F(2x2, 3x3), forward and data gradient
+ *     (the 16 per-tap products in conv_rows), weight gradient too when the input channels are a
+ *     multiple of 16 (wino_fit, wino_wgrad_fit);
  *   stride 1, 8+ output channels and a work-item's pixels: conv_rows, an outer product over the rows
  *     of the NCHW padded image with the weight as 8-channel panels (rows_fit), forward and data
  *     gradient;
@@ -286,9 +287,14 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
- * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36. */
-static int wino_fit(const clg_ctx *c, const cgeom *g) {
+ * CONV_ROWS_MR channels on both sides, 16 multiplies per 2x2 outputs instead of 36; used where the
+ * device's parameters say it pays (kp.wino_*, host/tuning_kp.c: wide enough, enough channels). */
+static int wino_shape(const clg_ctx *c, const cgeom *g) {
     return g->s == 1 && g->k == 3 && g->C >= rows_mr(c) && g->OC >= rows_mr(c);
+}
+static int wino_fit(const clg_ctx *c, const cgeom *g) {
+    const clg_kparams *kp = &c->kp;
+    return wino_shape(c, g) && g->C >= kp->wino_min_c && g->OC >= kp->wino_min_c && g->OW >= kp->wino_min_w;
 }
 
 /* The padded side that n outputs' 4x4 tiles read: 2*ceil(n/2) + 2. */
@@ -451,7 +457,10 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
  * (kernels/conv_winograd.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
  * tiles transposed (from a channels-last padded copy), 16 products dU[xi] = Yh[xi] V[xi]^T summed over the
  * tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
-static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) { return wino_fit(c, g) && g->C % 16 == 0; }
+static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
+    int lo = c->kp.wino_dw_min_c;
+    return wino_shape(c, g) && g->C % 16 == 0 && g->C >= lo && g->OC >= lo;
+}
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH), WW = wino_padded(g->OW), C = g->C,
@@ -726,7 +735,7 @@ static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
     float beta;
     tensor dz = tape_grad(t, nd->in[0], &beta);
     if (dz.mem)
-        kl_subpixel_shuffle_bwd(t->cl, clg_grid_rows((size_t)dz.w, (size_t)dz.n * dz.c * dz.h), dz.mem,
+        kl_subpixel_shuffle_bwd(t->cl, clg_grid_rows((size_t)dz.h * dz.w, (size_t)dz.n * dz.c), dz.mem,
                                 ki(dz.off, "offset"), dy.mem, ki(dy.off, "offset"), dy.c, dz.h - 1, dz.w - 1, beta);
     if (nd->in[1] >= 0) {
         tensor db = tape_grad(t, nd->in[1], &beta);
@@ -759,7 +768,7 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     int ins[2] = {z, b};
     int y = tape_new(t, xv.n, O, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y), zv = tape_val(t, z), bv = bias_tensor(t, b);
-    kl_subpixel_shuffle_fwd(t->cl, clg_grid_rows((size_t)yv.w, (size_t)yv.n * yv.c * yv.h), yv.mem,
+    kl_subpixel_shuffle_fwd(t->cl, clg_grid_rows((size_t)yv.h * yv.w, (size_t)yv.n * yv.c), yv.mem,
                             ki(yv.off, "offset"), zv.mem, ki(zv.off, "offset"), bv.mem ? bv.mem : zv.mem,
                             ki(bv.off, "offset"), bv.mem != NULL, O, xv.h, xv.w);
     tape_record(t, subpixel_shuffle_backward, "subpixel_shuffle", y, 2, ins);
