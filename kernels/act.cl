@@ -73,13 +73,14 @@ __kernel void elu_fwd(__global float *y, int yoff, __global const float *x, int 
     y[yoff + i] = v > 0.0f ? v : alpha * (exp(v) - 1.0f);
 }
 
-/* From the input: x > 0 ? 1 : alpha*exp(x); at exactly 0 the negative side (alpha), as PyTorch. */
+/* From the output y (alpha > 0, so y > 0 exactly where x > 0): 1 there, else alpha*exp(x) = y + alpha; at
+ * exactly 0 the negative side (alpha), as PyTorch. No exp: the kernel streams three arrays. */
 __kernel void elu_bwd(__global float *dx, int dxoff, __global const float *dy, int dyoff,
-                      __global const float *x, int xoff, int n, float alpha, float beta) {
+                      __global const float *y, int yoff, int n, float alpha, float beta) {
     int i = get_global_id(0);
     if (i >= n) return;
-    float v = x[xoff + i], g = dy[dyoff + i];
-    ACC(dx[dxoff + i], v > 0.0f ? g : g * alpha * exp(v));
+    float v = y[yoff + i], g = dy[dyoff + i];
+    ACC(dx[dxoff + i], v > 0.0f ? g : g * (v + alpha));
 }
 
 /* Inverted dropout. Element i is kept iff u01 of the first word of Philox block (i, 0, stream, step) under

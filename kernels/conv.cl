@@ -227,27 +227,39 @@ __kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float
     ACC(dw[dwoff + e], s);
 }
 
-/* y {N, O, 2H, 2W} = the phases of z (+ bias), on the grid {(Y, X), (n, c)}: a plane per grid row (rows
- * of pixels would make a work-group of each narrow row, which PoCL pays for per group). */
+/* y {N, O, 2H, 2W} = the phases of z (+ bias), one work-item per row (n, c, Y) of y: the divisions once a
+ * row (per element they were most of the kernel's time), and no work-group per narrow row (PoCL pays
+ * for each group). Columns 2j and 2j+1 come from phases b = 0 and 1, at z columns j and j + 1. */
 __kernel void subpixel_shuffle_fwd(__global float *y, int yoff, __global const float *z, int zoff,
-                                   __global const float *bias, int boff, int has_bias, int O, int H, int W) {
-    int p = get_global_id(0), nc = get_global_id(1);
-    if (p >= 4 * H * W) return;
-    int Y = p / (2 * W), X = p - Y * 2 * W, n = nc / O, c = nc - n * O;
-    int a = Y & 1, b = X & 1, i = Y >> 1, j = X >> 1;
-    float v = z[zoff + ((n * 4 * O + (2 * a + b) * O + c) * (H + 1) + i + a) * (W + 1) + j + b];
-    y[yoff + nc * 4 * H * W + p] = has_bias ? v + bias[boff + c] : v;
+                                   __global const float *bias, int boff, int has_bias, int O, int H, int W, int rows) {
+    int row = get_global_id(0);
+    if (row >= rows) return;
+    int nc = row / (2 * H), Y = row - nc * 2 * H, n = nc / O, c = nc - n * O, a = Y & 1, i = Y >> 1;
+    long plane = (long)(H + 1) * (W + 1);
+    __global const float *z0 = z + zoff + (n * 4 * O + 2 * a * O + c) * plane + (long)(i + a) * (W + 1);
+    __global const float *z1 = z0 + (long)O * plane; /* phase (a, 1) */
+    __global float *yr = y + yoff + (long)row * 2 * W;
+    float bv = has_bias ? bias[boff + c] : 0.0f;
+    for (int j = 0; j < W; j++) {
+        yr[2 * j] = z0[j] + bv;
+        yr[2 * j + 1] = z1[j + 1] + bv;
+    }
 }
 
 /* dz {N, 4O, H+1, W+1} = beta*dz + dy at the pixel each z element went to (0 for the phases' unused
- * row and column), on the grid {(zi, zj), (n, phase, c)}: a plane per grid row. */
+ * row and column), one work-item per row (n, phase, c, zi) of dz. */
 __kernel void subpixel_shuffle_bwd(__global float *dz, int dzoff, __global const float *dy, int dyoff, int O, int H,
-                                   int W, float beta) {
-    int e = get_global_id(0), q = get_global_id(1);
-    if (e >= (H + 1) * (W + 1)) return;
-    int zi = e / (W + 1), zj = e - zi * (W + 1), n = q / (4 * O), pc = q - n * 4 * O, ph = pc / O, c = pc - ph * O;
-    int a = ph >> 1, b = ph & 1, i = zi - a, j = zj - b;
-    float v = i >= 0 && i < H && j >= 0 && j < W ? dy[dyoff + ((n * O + c) * 2 * H + 2 * i + a) * 2 * W + 2 * j + b]
-                                                 : 0.0f;
-    ACC(dz[dzoff + q * (H + 1) * (W + 1) + e], v);
+                                   int W, float beta, int rows) {
+    int row = get_global_id(0);
+    if (row >= rows) return;
+    int q = row / (H + 1), zi = row - q * (H + 1), n = q / (4 * O), pc = q - n * 4 * O, ph = pc / O, c = pc - ph * O;
+    int a = ph >> 1, b = ph & 1, i = zi - a;
+    __global float *d = dz + dzoff + (long)row * (W + 1);
+    if (i < 0 || i >= H) {
+        for (int zj = 0; zj <= W; zj++) ACC(d[zj], 0.0f);
+        return;
+    }
+    __global const float *g = dy + dyoff + ((long)(n * O + c) * 2 * H + 2 * i + a) * 2 * W + b;
+    ACC(d[b ? 0 : W], 0.0f); /* the unused column: 0 (b = 1) or W (b = 0) */
+    for (int j = 0; j < W; j++) ACC(d[j + b], g[2 * j]);
 }

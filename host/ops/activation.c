@@ -1,5 +1,5 @@
-/* Elementwise activations: forward y = f(x); backward from x (ReLU, leaky ReLU, ELU) or from y (sigmoid,
- * tanh); dropout. */
+/* Elementwise activations: forward y = f(x); backward from x (ReLU, leaky ReLU) or from y (sigmoid, tanh,
+ * ELU); dropout. */
 #include "kernel_launch.h"
 #include "ops.h"
 #include "rng.h"
@@ -43,7 +43,8 @@ int op_sigmoid(tape *t, int x) { return unary(t, x, kl_sigmoid_fwd, sigmoid_back
 
 /* ---- activations with one float parameter (stored in farg[0]): leaky ReLU, ELU ---- */
 
-/* The forward kernels share the signature (y, x, n, a); the backward kernels (dx, dy, x, n, a, beta). */
+/* The forward kernels share the signature (y, x, n, a); the backward kernels (dx, dy, saved, n, a, beta),
+ * saved x (leaky ReLU) or y (ELU). */
 typedef void (*unary_a_fwd_kernel)(clg_ctx *, clg_grid, cl_mem, int, cl_mem, int, int, float);
 typedef void (*unary_a_bwd_kernel)(clg_ctx *, clg_grid, cl_mem, int, cl_mem, int, cl_mem, int, int, float, float);
 
@@ -62,18 +63,20 @@ static int unary_a(tape *t, int x, float a, unary_a_fwd_kernel fwd, backward_fn 
     return y;
 }
 
-static void unary_a_backward(tape *t, const tnode *nd, unary_a_bwd_kernel kernel) {
+static void unary_a_backward(tape *t, const tnode *nd, unary_a_bwd_kernel kernel, tensor saved) {
     float beta;
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (!dx.mem) return;
-    tensor dy = tape_out_grad(t, nd), x = tape_val(t, nd->in[0]);
-    size_t n = tnumel(x);
-    kernel(t->cl, clg_grid_1d(n), dx.mem, (int)dx.off, dy.mem, (int)dy.off, x.mem, (int)x.off, (int)n, nd->farg[0],
-           beta);
+    tensor dy = tape_out_grad(t, nd);
+    size_t n = tnumel(saved);
+    kernel(t->cl, clg_grid_1d(n), dx.mem, (int)dx.off, dy.mem, (int)dy.off, saved.mem, (int)saved.off, (int)n,
+           nd->farg[0], beta);
 }
 
-static void leaky_relu_backward(tape *t, const tnode *nd) { unary_a_backward(t, nd, kl_leaky_relu_bwd); }
-static void elu_backward(tape *t, const tnode *nd) { unary_a_backward(t, nd, kl_elu_bwd); }
+static void leaky_relu_backward(tape *t, const tnode *nd) {
+    unary_a_backward(t, nd, kl_leaky_relu_bwd, tape_val(t, nd->in[0]));
+}
+static void elu_backward(tape *t, const tnode *nd) { unary_a_backward(t, nd, kl_elu_bwd, tape_val(t, nd->out)); }
 static void tanh_backward(tape *t, const tnode *nd) { unary_backward(t, nd, kl_tanh_bwd, tape_val(t, nd->out)); }
 /* tape_grad_graph: g * (x > 0 ? 1 : slope) */
 static int leaky_relu_grad_graph(tape *t, const tnode *nd, int i, int g) {
@@ -84,7 +87,10 @@ static int leaky_relu_grad_graph(tape *t, const tnode *nd, int i, int g) {
 int op_leaky_relu(tape *t, int x, float slope) {
     return unary_a(t, x, slope, kl_leaky_relu_fwd, leaky_relu_backward, leaky_relu_grad_graph, "leaky_relu");
 }
-int op_elu(tape *t, int x, float alpha) { return unary_a(t, x, alpha, kl_elu_fwd, elu_backward, NULL, "elu"); }
+int op_elu(tape *t, int x, float alpha) {
+    if (!(alpha > 0.0f)) die("op_elu: alpha %g: must be positive (the backward reads the sign of the output)", alpha);
+    return unary_a(t, x, alpha, kl_elu_fwd, elu_backward, NULL, "elu");
+}
 int op_tanh(tape *t, int x) { return unary(t, x, kl_tanh_fwd, tanh_backward, NULL, "tanh"); }
 
 /* ---- dropout: the mask is recomputed from (seed, stream, step) in the backward, never stored ---- */

@@ -735,8 +735,9 @@ static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
     float beta;
     tensor dz = tape_grad(t, nd->in[0], &beta);
     if (dz.mem)
-        kl_subpixel_shuffle_bwd(t->cl, clg_grid_rows((size_t)dz.h * dz.w, (size_t)dz.n * dz.c), dz.mem,
-                                ki(dz.off, "offset"), dy.mem, ki(dy.off, "offset"), dy.c, dz.h - 1, dz.w - 1, beta);
+        kl_subpixel_shuffle_bwd(t->cl, clg_grid_1d((size_t)dz.n * dz.c * dz.h), dz.mem, ki(dz.off, "offset"),
+                                dy.mem, ki(dy.off, "offset"), dy.c, dz.h - 1, dz.w - 1, beta,
+                                ki((size_t)dz.n * dz.c * dz.h, "row count"));
     if (nd->in[1] >= 0) {
         tensor db = tape_grad(t, nd->in[1], &beta);
         if (db.mem) bias_grad(t->cl, db, dy, beta);
@@ -768,9 +769,9 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     int ins[2] = {z, b};
     int y = tape_new(t, xv.n, O, 2 * xv.h, 2 * xv.w, tape_any_grad(t, 2, ins));
     tensor yv = tape_val(t, y), zv = tape_val(t, z), bv = bias_tensor(t, b);
-    kl_subpixel_shuffle_fwd(t->cl, clg_grid_rows((size_t)yv.h * yv.w, (size_t)yv.n * yv.c), yv.mem,
-                            ki(yv.off, "offset"), zv.mem, ki(zv.off, "offset"), bv.mem ? bv.mem : zv.mem,
-                            ki(bv.off, "offset"), bv.mem != NULL, O, xv.h, xv.w);
+    kl_subpixel_shuffle_fwd(t->cl, clg_grid_1d((size_t)yv.n * yv.c * yv.h), yv.mem, ki(yv.off, "offset"), zv.mem,
+                            ki(zv.off, "offset"), bv.mem ? bv.mem : zv.mem, ki(bv.off, "offset"), bv.mem != NULL, O,
+                            xv.h, xv.w, ki((size_t)yv.n * yv.c * yv.h, "row count"));
     tape_record(t, subpixel_shuffle_backward, "subpixel_shuffle", y, 2, ins);
     return y;
 }
