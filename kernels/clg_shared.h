@@ -29,6 +29,9 @@ typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
  * reads run up to CONV_NT_VW - 1 (at most 15) floats past the last pixel. */
 #define CONV_NT_SLACK 32
 
+/* Channels per work-item of conv_im2row (kernels/conv.cl; the host sizes its grid with it). */
+#define IM2ROW_CB 16
+
 /* The parameters of today's kernels on the device they were written for (PoCL, AVX-512: 32 registers
  * of 16 floats). host/tuning.c derives a device's default set from what it reports, which gives these
  * on such a device; a kernel file that needs one of the -D options stops with #error when it is

@@ -54,7 +54,6 @@ __kernel void conv_im2col(__global float *cols, int coff, __global const float *
  * vectors along K, which is long, instead of along the short reduction. One work-item per
  * (IM2ROW_CB channels, row j): their k*k contiguous floats each (one channel per work-item, 4 floats
  * at k = 2, cost PoCL more per work-item than the copy); work-item (0, N*L) writes the slack. */
-#define IM2ROW_CB 16
 __kernel void conv_im2row(__global float *R, int roff, __global const float *img, int ioff, int N, int C, int IH,
                           int IW, int OH, int OW, int k, int s, int p, int reflect, int slack) {
     int c0 = get_global_id(0) * IM2ROW_CB, j = get_global_id(1), K = C * k * k, L = OH * OW;
