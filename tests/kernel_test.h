@@ -1,4 +1,4 @@
-/* What the op tests of one kernel family share (test_pool, test_avgpool_pad, test_conv_rect,
+/* What the op tests of one kernel family share (test_elem, test_pool, test_avgpool_pad, test_conv_rect,
  * test_lpips_diff): the device, the test's random stream, random non-zero data, uploads at odd offsets
  * into buffers released after each case, and gradient leaves whose buffer starts all NaN (the first
  * write, beta 0, must overwrite it). Defines static state: include it once, from the test's .c file. */
@@ -12,7 +12,7 @@
 
 static clg_ctx *cl;
 static rng_seq R;
-static cl_mem kt_bufs[64];
+static cl_mem kt_bufs[256];
 static int kt_nbufs;
 
 static inline void release_bufs(void) {

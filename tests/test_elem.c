@@ -47,6 +47,7 @@
 
 #include "check.h"
 #include "devtest.h"
+#include "kernel_test.h"
 #include "ops.h"
 #include "rng.h"
 #include "util.h"
@@ -55,55 +56,14 @@
 #define TEST_ELEM_SEED 11 /* the inputs' seed (-DTEST_ELEM_SEED=... to try others) */
 #endif
 
-static clg_ctx *cl;
-static rng_seq R;
-
-/* Buffers made by a test, released at its end. */
-static cl_mem bufs[256];
-static int nbufs;
-static void release_bufs(void) {
-    for (int i = 0; i < nbufs; i++) clReleaseMemObject(bufs[i]);
-    nbufs = 0;
-}
-
-static float unif(float lo, float hi) { return lo + (hi - lo) * rng_uniform(&R); }
-
 static float *randv(size_t n, float lo, float hi) {
     float *v = xmalloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++) v[i] = unif(lo, hi);
     return v;
 }
 
-/* Random sign, magnitude uniform in [lo, hi] (lo > 0: never zero, away from kinks at 0). */
-static float *randnz(size_t n, float lo, float hi) {
-    float *v = xmalloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = (rng_uniform(&R) < 0.5f ? -1.0f : 1.0f) * unif(lo, hi);
-    return v;
-}
-
-/* A tensor at offset `off` inside a fresh buffer surrounded by garbage. */
-static tensor upload_at(const float *v, int n, int c, int h, int w, size_t off) {
-    if (nbufs == (int)(sizeof bufs / sizeof bufs[0])) die("test_elem: too many buffers");
-    tensor t = dev_upload_at(cl, v, n, c, h, w, off);
-    bufs[nbufs++] = t.mem;
-    return t;
-}
-
 static float *download(tensor t) { return dev_download(cl, t); }
 
-
-/* A leaf that wants a gradient: its value at offset `off` of one buffer, its gradient at offset goff
- * of another that starts all NaN (the first write, beta 0, must overwrite it). */
-static int leaf_at(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {
-    size_t cnt = (size_t)n * c * h * w;
-    int id = tape_input(t, upload_at(v, n, c, h, w, off));
-    float *nanv = xmalloc(cnt * sizeof *nanv);
-    for (size_t i = 0; i < cnt; i++) nanv[i] = NAN;
-    t->vars[id].grad = upload_at(nanv, n, c, h, w, goff);
-    t->vars[id].requires_grad = 1;
-    free(nanv);
-    return id;
-}
 
 static float *grad_of(tape *t, int v) { return download(t->vars[v].grad); }
 
@@ -149,7 +109,7 @@ static void test_unary(const unary_case *u) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(NUMEL, 0.01f, 3.0f);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 37, 13);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 37, 13);
     int y = u->op(&t, xv, u->a);
     double *yr = dvec(NUMEL);
     for (int i = 0; i < NUMEL; i++) yr[i] = u->f(x[i], u->a);
@@ -177,7 +137,7 @@ static void test_kink_at_zero(void) {
     for (int which = 0; which < 2; which++) {
         tape t;
         tape_init(&t, cl);
-        int xv = leaf_at(&t, x, 1, 7, 1, 1, 5, 9);
+        int xv = grad_leaf(&t, x, 1, 7, 1, 1, 5, 9);
         int y = which ? op_elu(&t, xv, alpha) : op_leaky_relu(&t, xv, slope);
         /* upstream 1.2 everywhere: sum with lincomb */
         int s = op_sum(&t, y, 1.0f);
@@ -203,7 +163,7 @@ static void test_upsample(void) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(NUMEL, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 41, 7);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 41, 7);
     int y = op_upsample_nearest2x(&t, xv);
     tensor yt = tape_val(&t, y);
     CHECK(yt.n == N_ && yt.c == C_ && yt.h == 2 * H_ && yt.w == 2 * W_, "upsample shape %dx%dx%dx%d", yt.n, yt.c,
@@ -233,7 +193,7 @@ static void test_avgpool(int k, int s) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(NUMEL, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 29, 31);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 29, 31);
     int y = op_avgpool2d(&t, xv, k, s);
     int oh = (H_ - k) / s + 1, ow = (W_ - k) / s + 1;
     tensor yt = tape_val(&t, y);
@@ -277,8 +237,8 @@ static void test_concat(void) {
         tape t;
         tape_init(&t, cl);
         float *a = randnz(NUMEL, 0.05f, 2.0f), *b = randnz(NB, 0.05f, 2.0f);
-        int av = only_b ? tape_input(&t, upload_at(a, N_, C_, H_, W_, 17)) : leaf_at(&t, a, N_, C_, H_, W_, 17, 5);
-        int bv = leaf_at(&t, b, N_, CB, H_, W_, 23, 3);
+        int av = only_b ? tape_input(&t, upload_at(a, N_, C_, H_, W_, 17)) : grad_leaf(&t, a, N_, C_, H_, W_, 17, 5);
+        int bv = grad_leaf(&t, b, N_, CB, H_, W_, 23, 3);
         int y = op_concat_channels(&t, av, bv);
         tensor yt = tape_val(&t, y);
         CHECK(yt.n == N_ && yt.c == CY && yt.h == H_ && yt.w == W_, "concat shape");
@@ -323,7 +283,7 @@ static void test_slice(void) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(NX, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, CX, H_, W_, 13, 7);
+    int xv = grad_leaf(&t, x, N_, CX, H_, W_, 13, 7);
     int s1 = op_slice_channels(&t, xv, 1, 2), s2 = op_slice_channels(&t, xv, 2, 2);
     tensor st = tape_val(&t, s1);
     CHECK(st.n == N_ && st.c == 2 && st.h == H_ && st.w == W_, "slice shape");
@@ -357,8 +317,8 @@ static void test_add_scale(void) {
     tape_init(&t, cl);
     const float sc = -1.7f;
     float *a = randnz(NUMEL, 0.05f, 2.0f), *b = randnz(NUMEL, 0.05f, 2.0f), *x = randnz(NUMEL, 0.05f, 2.0f);
-    int av = leaf_at(&t, a, N_, C_, H_, W_, 19, 1), bv = leaf_at(&t, b, N_, C_, H_, W_, 7, 27);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 43, 11);
+    int av = grad_leaf(&t, a, N_, C_, H_, W_, 19, 1), bv = grad_leaf(&t, b, N_, C_, H_, W_, 7, 27);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 43, 11);
     int y1 = op_add(&t, av, bv), y2 = op_add(&t, xv, xv), y3 = op_scale(&t, bv, sc);
     double *r1 = dvec(NUMEL), *r2 = dvec(NUMEL), *r3 = dvec(NUMEL);
     for (int i = 0; i < NUMEL; i++) {
@@ -394,7 +354,7 @@ static void test_sum(void) {
     tape_init(&t, cl);
     const float scale = 1.0f / NUMEL;
     float *x = randnz(NUMEL, 0.05f, 2.0f);
-    int xv = leaf_at(&t, x, N_, C_, H_, W_, 53, 9);
+    int xv = grad_leaf(&t, x, N_, C_, H_, W_, 53, 9);
     int s = op_sum(&t, xv, scale);
     double ref = 0, mag = 0;
     for (int i = 0; i < NUMEL; i++) {
@@ -423,7 +383,7 @@ static void test_absdiff(void) {
     const float scale = 0.37f / NUMEL;
     float *a = randnz(NUMEL, 0.05f, 2.0f), *b = randnz(NUMEL, 0.05f, 2.0f);
     for (int i = 0; i < NUMEL; i += 17) b[i] = a[i];
-    int av = leaf_at(&t, a, N_, C_, H_, W_, 31, 1), bv = leaf_at(&t, b, N_, C_, H_, W_, 7, 1);
+    int av = grad_leaf(&t, a, N_, C_, H_, W_, 31, 1), bv = grad_leaf(&t, b, N_, C_, H_, W_, 7, 1);
     int s = op_absdiff_sum(&t, av, bv, scale);
     double ref = 0, mag = 0;
     double *da = dvec(NUMEL), *db = dvec(NUMEL);
@@ -466,8 +426,8 @@ static void test_bce_logits(void) {
         tape t;
         tape_init(&t, cl);
         float yc = mode == 1 ? 1.0f : 0.0f;
-        int zv = leaf_at(&t, z, N_, C_, H_, W_, 61, 15);
-        int tv = mode == 0 ? leaf_at(&t, y, N_, C_, H_, W_, 21, 33) : -1;
+        int zv = grad_leaf(&t, z, N_, C_, H_, W_, 61, 15);
+        int tv = mode == 0 ? grad_leaf(&t, y, N_, C_, H_, W_, 21, 33) : -1;
         int L = op_bce_logits_sum(&t, zv, tv, yc, scale);
         double ref = 0;
         double *dz = dvec(NUMEL);
@@ -506,7 +466,7 @@ static void test_bce_logits(void) {
     for (int i = 0; i < NBIG; i++) {
         tape t;
         tape_init(&t, cl);
-        int zv = leaf_at(&t, &big[i][0], 1, 1, 1, 1, 3, 5);
+        int zv = grad_leaf(&t, &big[i][0], 1, 1, 1, 1, 3, 5);
         int tv = tape_input(&t, upload_at(&big[i][1], 1, 1, 1, 1, 7));
         int L = op_bce_logits_sum(&t, zv, tv, 0, 1.0f);
         got[i] = tape_read_scalar(&t, L);
@@ -568,7 +528,7 @@ static void test_dropout(void) {
     tape t;
     tape_init(&t, cl);
     float *x = randnz(DNUM, 0.5f, 2.0f);
-    int xv = leaf_at(&t, x, DN, DC, DH, DW, 29, 3);
+    int xv = grad_leaf(&t, x, DN, DC, DH, DW, 29, 3);
     int y1 = op_dropout(&t, xv, p, 1, seed, step);
     int y2 = op_dropout(&t, xv, p, 1, seed, step);     /* same seed and step */
     int y3 = op_dropout(&t, xv, p, 1, seed, step + 1); /* another step */
@@ -621,7 +581,7 @@ static void test_dropout(void) {
     CHECK(e1 == xv && e2 == xv, "dropout identity cases");
     tape_free(&t);
     tape_init(&t, cl);
-    xv = leaf_at(&t, x, DN, DC, DH, DW, 29, 3);
+    xv = grad_leaf(&t, x, DN, DC, DH, DW, 29, 3);
     int z = op_dropout(&t, xv, 1.0f, 1, seed, step);
     float *gz = download(tape_val(&t, z));
     tape_backward(&t, op_sum(&t, z, 1.0f));
