@@ -399,6 +399,11 @@ int main(void) {
         /* stride 1 with 8 or more output channels (kernels/conv_rows.cl on the own path): panels of 8
          * channels with a partial last one, rows of the padded width, several samples */
         {"conv k3 s1 p1 reflect twice 2x11x9x21->13", 0, 2, 11, 13, 9, 21, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
+        /* a grid whose last pixels go to conv_rows1 (host/ops/conv.c, rows_conv: a second launch where
+         * rounding the blocks up would waste more than a 16th): 399 pixels at 48 or 32 a block (the
+         * AVX-512 default, and a --tune set), 66 at 8 (the AVX2 set) */
+        {"conv k3 s1 p1 zero 1x5x19x19->8 (conv_rows + conv_rows1)", 0, 1, 5, 8, 19, 19, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k3 s1 p1 zero twice 2x5x6x9->9 (conv_rows + conv_rows1)", 0, 2, 5, 9, 6, 9, 3, 1, 1, 0, 0, 1, 1, 1, 0, 0},
         {"conv k3 s1 p1 reflect twice 2x9x7x37->10 (Winograd, vector and single tiles)",
          0, 2, 9, 10, 7, 37, 3, 1, 1, 0, 1, 1, 1, 1, 0, 0},
         {"conv k3 s1 p1 reflect twice 3x16x5x7->9 (Winograd weight gradient, 3 samples)",
