@@ -58,7 +58,7 @@ uint64_t clg_kernel_source_hash(void);
  * blocks for 32 vector registers of 16 floats (AVX-512) and for 16 of 8 (AVX2), few enough for
  * tests/test_tuning.c to check every one (a program build each); every legal combination (a superset)
  * is checked with TEST_TUNING_ALL=1. */
-#define CLG_TUNE_ROWS 6
+#define CLG_TUNE_ROWS 7
 #define CLG_TUNE_NT 6
 extern const int clg_tune_rows[CLG_TUNE_ROWS][3], clg_tune_nt[CLG_TUNE_NT][3];
 extern const int clg_tune_conv_wg[3], clg_tune_wg[3], clg_tune_reduce_wg[3];

@@ -33,7 +33,8 @@ static const kp_field fields[] = {
 static int *field(clg_kparams *kp, int i) { return (int *)((char *)kp + fields[i].off); }
 static int cfield(const clg_kparams *kp, int i) { return *(const int *)((const char *)kp + fields[i].off); }
 
-const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, {16, 8, 1}, {4, 16, 4}, {16, 16, 1}};
+const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, {16, 8, 1}, {4, 16, 4}, {16, 16, 1},
+                                             {4, 8, 3}};
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {31, 0, 15},

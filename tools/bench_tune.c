@@ -18,7 +18,7 @@
  * The search samples the space in phases, each starting from the best set so far (coordinate descent),
  * over hand-picked lists (host/tuning.h, clg_tune_*: register blocks for AVX-512 and for AVX2, every one
  * of which tests/test_tuning.c checks against a double reference):
- *   1. conv_rows: the 5 other (CONV_ROWS_MR, VW, NV) of clg_tune_rows,
+ *   1. conv_rows: the 6 other (CONV_ROWS_MR, VW, NV) of clg_tune_rows,
  *   2. conv_nt: the 5 other (CONV_NT_MR, NR, VW) of clg_tune_nt,
  *   3. work-groups: conv_wg 4 and 16, then wg 64 and 256, then reduce_wg (of clg_tune_reduce_wg), then
  *      the Winograd thresholds (clg_tune_wino_*: where the direct kernels hand stride-1 3x3 over),
