@@ -476,6 +476,45 @@ static const cfg_key bicycle_keys[] = {
     {"bicyclegan", "grid_every", CFG_INT, "0", "steps between grids and checkpoints within an epoch (0 = at epoch ends only)", NULL, 0, 2147483647},
 };
 
+/* ---- ./bench: tools/torch_ref/bicyclegan_torch.py -------------------------------------------------- */
+
+/* Every setting the iteration's cost depends on; the learning-rate decay (the same work at any lr) and
+ * the data keys (./bench trains on fixed random batches) have no argument. The twin builds every network
+ * bicycle_spec_from_cfg accepts (the parity test's model: both encoders, both G variants, one or two D
+ * scales, either norm and GAN loss, weight decay as PyTorch Adam's), so nothing else is refused here.
+ * Lambdas go three to an argument: argv holds at most 48 entries. */
+static int bicyclegan_torch_args(const cfg *c, char argv[][64], int *argc, char *err, size_t errlen) {
+    bicycle_spec s;
+    if (bicycle_spec_from_cfg(c, &s, err, errlen) != 0) return -1;
+    torch_arg(argv, argc, "--size", "%d", s.size);
+    torch_arg(argv, argc, "--channels-a", "%d", s.channels_a);
+    torch_arg(argv, argc, "--channels-b", "%d", s.channels_b);
+    torch_arg(argv, argc, "--nz", "%d", s.nz);
+    torch_arg(argv, argc, "--ngf", "%d", s.ngf);
+    torch_arg(argv, argc, "--ndf", "%d", s.ndf);
+    torch_arg(argv, argc, "--num-downs", "%d", s.num_downs);
+    torch_arg(argv, argc, "--where-add", "%s", s.z_all ? "all" : "input");
+    torch_arg(argv, argc, "--norm", "%s", s.batch_norm ? "batch" : "instance");
+    torch_arg(argv, argc, "--gan-mode", "%s", s.lsgan ? "lsgan" : "vanilla");
+    torch_arg(argv, argc, "--num-d", "%d", s.num_d);
+    torch_arg(argv, argc, "--n-layers-d", "%d", s.n_layers_d);
+    if (s.encoder == BIC_E_SMALL) {
+        torch_arg(argv, argc, "--encoder", "%s", "resnet_small");
+        torch_arg(argv, argc, "--nef", "%d", s.nef);
+        torch_arg(argv, argc, "--e-blocks", "%d", s.e_blocks);
+    } else {
+        torch_arg(argv, argc, "--encoder", "%s", "resnet18");
+    }
+    torch_arg(argv, argc, "--lambdas", "%.9g,%.9g,%.9g", cfg_float(c, "bicyclegan", "lambda_l1"),
+              cfg_float(c, "bicyclegan", "lambda_kl"), cfg_float(c, "bicyclegan", "lambda_z"));
+    torch_arg(argv, argc, "--lambdas-gan", "%.9g,%.9g,%.9g", cfg_float(c, "bicyclegan", "lambda_gan"),
+              cfg_float(c, "bicyclegan", "lambda_gan2"), cfg_float(c, "bicyclegan", "lambda_div"));
+    torch_arg(argv, argc, "--batch", "%ld", cfg_int(c, "train", "batch_size"));
+    torch_adam_args(c, argv, argc);
+    if (!s.dropout) torch_arg(argv, argc, "--no-dropout", NULL);
+    return 0;
+}
+
 const model_desc bicyclegan_model = {
     .type = "bicyclegan",
     .summary = "BicycleGAN: cVAE-GAN + cLR-GAN, U-Net G(A, z), ResNet encoder, two 2-scale PatchGANs (seed 000)",
@@ -498,5 +537,9 @@ const model_desc bicyclegan_model = {
     .encoder_open = bicycle_translator_encoder_open,
     .encode = bicycle_translator_encode,
     .encoder_free = bicycle_translator_encoder_free,
+    .torch_script = "tools/torch_ref/bicyclegan_torch.py",
+    .torch_args = bicyclegan_torch_args,
+    .bench_warmup = 2,
+    .bench_iters = 10,
 };
 

@@ -11,7 +11,10 @@ state_dict names are the reference's; not copied): G_Unet_add_all (UnetBlock_wit
 every block's input, torch.cat([up(x2), x], 1)), G_Unet_add_input (tests/graph_parity.py's
 GUnetAddInput), E_ResNet (conv 4x4/2, BasicBlocks of norm-LeakyReLU-conv3x3-norm-LeakyReLU-convMeanpool
 plus meanpoolConv, LeakyReLU, AvgPool2d(8), fc and fcVar) and D_NLayersMulti (one Sequential "model",
-or "model_0", "model_1" with AvgPool2d(3, 2, 1, count_include_pad=False) between the scales). Every
+or "model_0", "model_1" with AvgPool2d(3, 2, 1, count_include_pad=False) between the scales); the
+default encoder, ResNet-18 with fc and fcVar heads (EResNet18), is checked here by its strict load and
+forward only (the "r18" trace), and BicycleGAN below trains it too for ./bench's twin
+(tools/torch_ref/bicyclegan_torch.py imports this file: one PyTorch definition of the model). Every
 network is first loaded from our initial checkpoint with load_state_dict(strict=True).
 
 Each iteration K runs from clgan's state before it, float32 and float64, as the reference's
@@ -124,6 +127,25 @@ class EResNet(nn.Module):
         return self.fc(flat), self.fcVar(flat)
 
 
+class EResNet18(ResNet18):
+    """Seed 000's encoder as clgan builds it (models/bicyclegan.c, graph_resnet18_features): torchvision's
+    resnet18 up to the average pool (tests/graph_parity.py's module-for-module rewrite, so the names are
+    torchvision's: "conv1.weight", "layer2.0.downsample.1.running_mean", ...) with conv1 taking input_nc
+    channels, then fc -> mu and fcVar -> log sigma^2. Batch norm whatever bicyclegan.norm says, and the
+    image goes in as it is: no ImageNet normalisation, no resize (clgan does neither)."""
+
+    def __init__(self, input_nc, nz):
+        super().__init__()
+        self.conv1 = nn.Conv2d(input_nc, 64, 7, 2, 3, bias=False)
+        self.fc = nn.Linear(512, nz)
+        self.fcVar = nn.Linear(512, nz)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.avgpool(self.layer4(self.layer3(self.layer2(self.layer1(x))))).flatten(1)
+        return self.fc(x), self.fcVar(x)
+
+
 def d_layers(input_nc, ndf, n_layers, norm_layer):
     seq = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
     mult = 1
@@ -165,15 +187,14 @@ class BicycleGAN:
     def __init__(self, meta, tmeta, dtype):
         i = lambda k: int(meta[f"bicyclegan.{k}"])  # noqa: E731
         f = lambda k: float(tmeta[k])  # noqa: E731
-        if i("encoder") != 1:
-            raise ValueError("this twin trains the E_ResNet encoder")
         norm = nn.BatchNorm2d if i("batch_norm") else nn.InstanceNorm2d
         ca, cb, nz = i("channels_a"), i("channels_b"), i("nz")
         if i("z_all"):
             self.G = GUnetAddAll(ca, cb, nz, i("num_downs"), i("ngf"), norm, bool(i("dropout")))
         else:
             self.G = GUnetAddInput(ca, cb, nz, i("num_downs"), i("ngf"), norm, bool(i("dropout")))
-        self.E = EResNet(cb, nz, i("nef"), i("e_blocks"), norm)
+        # bicycle_spec.encoder: 0 ResNet-18 (BIC_E_RESNET18, the default), 1 E_ResNet (BIC_E_SMALL)
+        self.E = EResNet18(cb, nz) if i("encoder") == 0 else EResNet(cb, nz, i("nef"), i("e_blocks"), norm)
         nl = int(tmeta["n_layers_d"])
         self.D = DNLayersMulti(cb, i("ndf"), nl, norm, i("num_d"))
         self.D2 = DNLayersMulti(cb, i("ndf"), nl, norm, i("num_d"))
@@ -182,7 +203,9 @@ class BicycleGAN:
         self.lsgan = tmeta["lsgan"] == "1"
         self.l1, self.kl, self.lz = f("lambda_l1"), f("lambda_kl"), f("lambda_z")
         self.lg, self.lg2, self.ldiv = f("lambda_gan"), f("lambda_gan2"), f("lambda_div")
-        kw = dict(lr=f("lr"), betas=(f("beta1"), f("beta2")), eps=f("eps"))
+        # train.weight_decay: PyTorch Adam's L2 term, which clgan's is; the parity traces carry none (0)
+        kw = dict(lr=f("lr"), betas=(f("beta1"), f("beta2")), eps=f("eps"),
+                  weight_decay=float(tmeta.get("weight_decay", 0)))
         self.opt = {k: torch.optim.Adam(n.parameters(), **kw) for k, n in self.nets().items()}
 
     def nets(self):
@@ -202,7 +225,13 @@ class BicycleGAN:
             for p in n.parameters():
                 p.requires_grad_(on)
 
-    def iteration(self, a, b, eps, z_random):
+    def iteration(self, a, b, eps, z_random, one_pass=False):
+        """One optimize_parameters on batch (a, b) with the draws eps, z_random. one_pass False: the
+        reference's schedule, which the parity comparisons run: backward_EG, then E frozen and a second
+        backward for the latent regression (backward_G_alone), which goes through G(A1, z_random)'s graph
+        once more. one_pass True: models/bicyclegan_train.c's: E frozen while it encodes fake_rand (so that
+        forward records no E-parameter gradient), then one backward of the sum: the same gradients and
+        updates, one backward pass (tools/torch_ref/bicyclegan_torch.py times this unless --two-pass)."""
         for n in self.nets().values():
             n.train()
         h = a.shape[0] // 2
@@ -211,7 +240,11 @@ class BicycleGAN:
         z_enc = eps * torch.exp(0.5 * logvar) + mu
         fake_enc = self.G(a1, z_enc)
         fake_rand = self.G(a1, z_random)
+        if one_pass:
+            self.grad([self.E], False)
         mu2, _ = self.E(fake_rand)
+        if one_pass:
+            self.grad([self.E], True)
         # update_G_and_E
         self.grad([self.D, self.D2], False)
         self.opt["E"].zero_grad()
@@ -225,11 +258,15 @@ class BicycleGAN:
         if self.ldiv > 0:
             div = nn.functional.l1_loss(fake_rand, b1) * self.ldiv
             loss = loss - div
-        loss.backward(retain_graph=True)
-        self.grad([self.E], False)  # backward_G_alone: the latent regression reaches G only
-        z_l1 = nn.functional.l1_loss(mu2, z_random) * self.lz
-        z_l1.backward()
-        self.grad([self.E], True)
+        if one_pass:
+            z_l1 = nn.functional.l1_loss(mu2, z_random) * self.lz
+            (loss + z_l1).backward()
+        else:
+            loss.backward(retain_graph=True)
+            self.grad([self.E], False)  # backward_G_alone: the latent regression reaches G only
+            z_l1 = nn.functional.l1_loss(mu2, z_random) * self.lz
+            z_l1.backward()
+            self.grad([self.E], True)
         self.opt["E"].step()
         self.opt["G"].step()
         # update_D
@@ -294,22 +331,6 @@ def within(ours, t32, floor):
     return ours <= max(floor, RATIO * t32)
 
 
-class EResNet18(ResNet18):
-    """Seed 000's encoder as clgan builds it: torchvision's resnet18 up to the average pool, then
-    fc -> mu and fcVar -> log sigma^2."""
-
-    def __init__(self, input_nc, nz):
-        super().__init__()
-        self.conv1 = nn.Conv2d(input_nc, 64, 7, 2, 3, bias=False)
-        self.fc = nn.Linear(512, nz)
-        self.fcVar = nn.Linear(512, nz)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.avgpool(self.layer4(self.layer3(self.layer2(self.layer1(x))))).flatten(1)
-        return self.fc(x), self.fcVar(x)
-
-
 def run_r18(d, name, init, meta, trace):
     nz, cb = int(meta["bicyclegan.nz"]), int(meta["bicyclegan.channels_b"])
     fails = 0
@@ -368,8 +389,8 @@ def run(d, name):
     try:
         strict_load(BicycleGAN(meta, tmeta, torch.float32), init, torch.float32)
         print(f"ok   {name}: G ({'G_Unet_add_all' if meta['bicyclegan.z_all'] == '1' else 'G_Unet_add_input'}), "
-              f"E (E_ResNet), D and D2 (D_NLayersMulti, num_D {meta['bicyclegan.num_d']}) load clgan's tensors "
-              f"with strict=True")
+              f"E ({'E_ResNet' if meta['bicyclegan.encoder'] == '1' else 'ResNet-18'}), D and D2 (D_NLayersMulti, "
+              f"num_D {meta['bicyclegan.num_d']}) load clgan's tensors with strict=True")
     except (KeyError, RuntimeError, ValueError) as e:
         print(f"FAIL {name}: strict load: {e}")
         return 1
