@@ -502,9 +502,9 @@ static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = scratch1(t, (size_t)NL * K + (size_t)nb + 1, "column matrix size");
     /* one work-item per IM2ROW_CB channels of a row */
-    kl_conv_im2row(t->cl, clg_grid_rows((size_t)(g->C + IM2ROW_CB - 1) / IM2ROW_CB, (size_t)NL + 1), R.mem, ki(R.off, "offset"), img.mem,
-                   ki(img.off, "offset"), g->N, g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, g->reflect,
-                   nb + 1);
+    clg_grid grid = clg_grid_rows((size_t)(g->C + IM2ROW_CB - 1) / IM2ROW_CB, (size_t)NL + 1);
+    kl_conv_im2row(t->cl, grid, R.mem, ki(R.off, "offset"), img.mem, ki(img.off, "offset"), g->N, g->C, g->IH, g->IW,
+                   g->OH, g->OW, g->k, g->s, g->p, g->reflect, nb + 1);
     tensor dy = src; /* {OC, N*L}: a single sample is that already */
     if (g->N > 1) {
         dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
