@@ -6,8 +6,9 @@
  *     gradients within the kernel tests' tolerance of a double-precision C reference (random data, odd
  *     sizes, inputs at non-zero offsets): a reduced tests/test_conv.c on the own kernels, through each
  *     path they have (conv_rows direct and inside Winograd, conv_nt for strides > 1 and the gradients).
- * The sets: what ./bench --tune chooses from (host/tuning.h, clg_tune_*: 6 conv_rows and 6 conv_nt
- * combinations, conv_wg and wg values), or with TEST_TUNING_ALL=1 every legal one (clg_kparams_legal:
+ * The sets: what ./bench --tune chooses from (host/tuning.h, clg_tune_*: 7 conv_rows and 6 conv_nt
+ * combinations, conv_wg, wg and reduce_wg values; the Winograd thresholds at 0 and at the default in
+ * turn), or with TEST_TUNING_ALL=1 every legal one (clg_kparams_legal:
  * conv_rows (MR, VW, NV) in {4,8,16} x {8,16} x {1..4}, conv_nt (MR, NR, VW) in {2,4,6,8}^2 x {8,16},
  * power-of-two work-group sizes cycled over the sets; 32 programs, several minutes here). conv_rows.cl
  * reads only CONV_ROWS_*, conv_gemm.cl only CONV_NT_*, conv_winograd.cl only CONV_ROWS_MR, and the host
