@@ -225,9 +225,10 @@ static int check_losses(const result *r, const result *ref, char *why, size_t wh
 }
 
 static void describe(const cand *k, char *out, size_t outlen) {
-    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d/%d%s", k->kp.conv_rows_mr, k->kp.conv_rows_vw,
-             k->kp.conv_rows_nv, k->kp.conv_nt_mr, k->kp.conv_nt_nr, k->kp.conv_nt_vw, k->kp.conv_wg, k->kp.wg,
-             k->kp.rows_wg, k->kp.reduce_wg, k->clblast[0] ? " +CLBlast set" : "");
+    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d/%d wino %d/%d/%d%s", k->kp.conv_rows_mr,
+             k->kp.conv_rows_vw, k->kp.conv_rows_nv, k->kp.conv_nt_mr, k->kp.conv_nt_nr, k->kp.conv_nt_vw,
+             k->kp.conv_wg, k->kp.wg, k->kp.rows_wg, k->kp.reduce_wg, k->kp.wino_min_c, k->kp.wino_min_w,
+             k->kp.wino_dw_min_c, k->clblast[0] ? " +CLBlast set" : "");
 }
 
 /* CLBlast candidates (docs/TUNING.md): the skylake-avx512 table's Xgemm/XgemmDirect/threshold, then with
