@@ -102,12 +102,14 @@ static const struct {
      * ./bench --tune on ini/cyclegan.ini, 2026-12-06, 2-vCPU AMD EPYC with POCL_KERNELLIB_NAME=avx2
      * POCL_LLVM_CPU_NAME=haswell: 0.52 s/iter against 0.69 for the derived set. The Winograd thresholds
      * from ./bench's rows there (2026-12-06, Winograd / direct ms): forward from 64 channels at any
-     * width (cyc64.R256 256->256 16x16 2.2 / 2.5, avae.l0 16->16 28x28 2.0 / 0.73), the weight
-     * gradient from 16 (avae.l1 32->32 14x14 0.51 / 0.71, avae.l2 48->48 7x7 0.39 / 0.66). */
+     * width (cyc64.R256 256->256 16x16 2.2 / 2.5, avae.l0 16->16 28x28 2.0 / 0.73); the weight
+     * gradient from 128 as on AVX-512 (the rows were split: avae.l1 32->32 14x14 0.51 / 0.71, avae.l0
+     * 0.92 / 0.73; four alternating runs of ./bench --model avae: 0.184-0.216 s/iter against
+     * 0.193-0.238 with 16). */
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
-      .wino_dw_min_c = 16}},
+      .wino_dw_min_c = 128}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
