@@ -170,11 +170,7 @@ __kernel void conv_bias_grad(__global float *db, int dboff, __global const float
     float8 s = 0.0f, comp = 0.0f;
     for (int n = 0; n < N; n++) {
         __global const float *p = dy + dyoff + (n * C + c) * L;
-        for (int r = l; r < L / 8; r += wg) {
-            float8 v = vload8(r, p) - comp, u = s + v;
-            comp = (u - s) - v;
-            s = u;
-        }
+        for (int r = l; r < L / 8; r += wg) KAHAN_ADD8(s, comp, vload8(r, p));
         for (int r = L / 8 * 8 + l; r < L; r += wg) s.s0 += p[r];
     }
     tmp[l] = lanes8_sum(s);

@@ -72,12 +72,8 @@ __kernel void norm_stats(__global const float *x, int xoff, int HW, int stride, 
     for (int q = 0, base = xoff + g * HW; q < M / HW; q++, base += stride) {
         for (int r = l; r < HW / 8; r += wg) {
             float8 d = vload8(r, x + base) - mean;
-            float8 v1 = d - c1, t1 = s1 + v1;
-            c1 = (t1 - s1) - v1;
-            s1 = t1;
-            float8 v2 = d * d - c2, t2 = s2 + v2;
-            c2 = (t2 - s2) - v2;
-            s2 = t2;
+            KAHAN_ADD8(s1, c1, d);
+            KAHAN_ADD8(s2, c2, d * d);
         }
         for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
             float d = x[base + r] - mean;
@@ -156,12 +152,8 @@ __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const 
     for (int q = 0, k0 = g * HW; q < M / HW; q++, k0 += stride) {
         for (int r = l; r < HW / 8; r += wg) {
             float8 d = vload8(r, dy + dyoff + k0);
-            float8 v1 = d - c1, t1 = s1 + v1;
-            c1 = (t1 - s1) - v1;
-            s1 = t1;
-            float8 v2 = d * ((vload8(r, x + xoff + k0) - mean) * invstd) - c2, t2 = s2 + v2;
-            c2 = (t2 - s2) - v2;
-            s2 = t2;
+            KAHAN_ADD8(s1, c1, d);
+            KAHAN_ADD8(s2, c2, d * ((vload8(r, x + xoff + k0) - mean) * invstd));
         }
         for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
             float d = dy[dyoff + k0 + r];
