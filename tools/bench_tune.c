@@ -276,7 +276,7 @@ static void try_cand(search *s, const cand *k) {
     fflush(stdout);
 }
 
-/* The best set so far with the work-group size at field offset off set to each of vals (3). */
+/* The best set so far with the kernel parameter at field offset off set to each of vals (3). */
 static void try_values(search *s, const char *what, size_t off, const int vals[3]) {
     cand base = s->best;
     for (int i = 0; i < 3; i++) {
