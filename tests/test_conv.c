@@ -422,6 +422,12 @@ int main(void) {
          1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"conv k3 s2 p1 reflect 2x6x7x9->9 (transposed column matrix, small)", 0, 2, 6, 9, 7, 9, 3, 2, 1, 0, 1, 1, 1, 0,
          0, 0},
+        /* the same outer product past 320 pixels, where the other path would be the column matrix: an
+         * image too small for the polyphase split, and one under 8 columns */
+        {"conv k3 s2 p1 zero 10x9x10x13->9 (transposed column matrix, 350 pixels)", 0, 10, 9, 9, 10, 13, 3, 2, 1, 0, 0,
+         1, 1, 0, 0, 0},
+        {"conv k3 s1 p1 reflect twice 8x16x6x7->9 (transposed column matrix, 336 pixels)", 0, 8, 16, 9, 6, 7, 3, 1, 1,
+         0, 1, 1, 1, 1, 0, 0},
         {"convT k3 s1 p1 2x13x7x5->9", 1, 2, 13, 9, 7, 5, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},

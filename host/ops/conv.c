@@ -498,6 +498,14 @@ static int rows_wgrad_fit(const clg_ctx *c, const cgeom *g) {
     return (size_t)g->N * gL(g) <= ROWS_WGRAD_MAX && gK(g) >= rows_nb(c) && (g->OC >= rows_mr(c) || gL(g) < 16);
 }
 
+/* Where the weight gradient would otherwise be the column matrix and conv_nt's reduction along its
+ * pixels (strided images too small for the polyphase split, images under 8 columns): the outer product
+ * at any pixel count whose transposed column matrix fits the group budget. */
+static int rows_wgrad_big_fit(const clg_ctx *c, const cgeom *g) {
+    return gK(g) >= rows_nb(c) && g->OC >= rows_mr(c) &&
+           (size_t)g->N * gL(g) * gK(g) <= conv_group_floats;
+}
+
 static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = scratch1(t, (size_t)NL * K + (size_t)nb + 1, "column matrix size");
@@ -566,6 +574,10 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
                            .S1 = k * k, .S2 = s * k, .S3 = s};
                 gemm_nt(t->cl, Cm, Am, Bm, g->OC, g->C * ay * ax, Lr, 1, g->N, 1, (tensor){0}, beta);
             }
+        return 1;
+    }
+    if (rows_wgrad_big_fit(t->cl, g)) {
+        rows_weight_grad(t, g, img, src, dw, beta);
         return 1;
     }
     if (L < 16) return 0;
