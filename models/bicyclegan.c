@@ -74,6 +74,19 @@ int bicycle_spec_from_cfg(const cfg *c, bicycle_spec *s, char *err, size_t errle
     } else if (s->size < 32) {
         set_err(err, errlen, "bicyclegan.encoder = resnet18 needs data.crop_size >= 32 (it halves the image 5 times)");
         return -1;
+    } else {
+        /* its last batch norms (training mode) see a batch half of side x side maps: one value per channel
+         * has no variance (PyTorch refuses it too: "Expected more than 1 value per channel") */
+        int side = s->size;
+        for (int i = 0; i < 5; i++) side = (side + 1) / 2;
+        if (batch / 2 * side * side < 2) {
+            set_err(err, errlen,
+                    "bicyclegan.encoder = resnet18 with data.crop_size = %d and train.batch_size = %ld: its last batch "
+                    "norms would see one value per channel (%ld image of %dx%d per batch half); use train.batch_size "
+                    ">= 4 or data.crop_size >= 64",
+                    s->size, batch, batch / 2, side, side);
+            return -1;
+        }
     }
     if (cfg_int(c, "data", "load_size") < s->size) {
         set_err(err, errlen, "data.load_size = %ld is smaller than data.crop_size = %d", cfg_int(c, "data", "load_size"), s->size);

@@ -3,7 +3,7 @@
 # derives it): short runs whose L1 loss must fall (both fit the pairs), run folders with grids, plot and
 # checkpoint; ./translate on their checkpoints (one output per input, BicycleGAN's --samples with the
 # encoded output and the per-input grid of the right sizes); resumed runs equal straight ones bit for bit;
-# and the refusals: an odd BicycleGAN batch,
+# and the refusals: an odd BicycleGAN batch, ResNet-18 batch norms left one value per channel,
 # --samples on a pix2pix checkpoint, BtoA on a one-way checkpoint.
 set -u
 cd "$(dirname "$0")/.."
@@ -110,6 +110,12 @@ done
 rc=$?
 check $(( rc != 0 )) "an odd BicycleGAN batch is refused: $(tail -1 "$T/odd.log")"
 [ ! -e "$T/odd" ]; check $(( $? == 0 )) "nothing was written for the refused run"
+./train -c ini/bicyclegan.ini --set run.dir="$T/r18_b2" --set bicyclegan.encoder=resnet18 --set data.crop_size=32 \
+    --set data.load_size=32 --set bicyclegan.where_add=input --set train.batch_size=2 >"$T/r18_b2.log" 2>&1
+rc=$?
+grep -q "one value per channel" "$T/r18_b2.log"
+check $(( rc != 0 && $? == 0 )) "ResNet-18 at 32x32 with batch 2 is refused: $(tail -1 "$T/r18_b2.log")"
+[ ! -e "$T/r18_b2" ]; check $(( $? == 0 )) "nothing was written for that run"
 ./translate --checkpoint "$T/p2p/checkpoint.safetensors" --input data/edges2fashion/val/00000.png --output "$T/x" \
     --samples 2 >"$T/x.log" 2>&1
 check $(( $? != 0 )) "--samples on a pix2pix checkpoint is refused: $(tail -1 "$T/x.log")"
