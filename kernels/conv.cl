@@ -190,36 +190,65 @@ __kernel void conv_bias_grad(__global float *db, int dboff, __global const float
  * channels, z {N, 4O, H+1, W+1}, and y[n, c, 2i+a, 2j+b] = z[n, (2a+b)O + c, i+a, j+b]: 16 of the 36
  * multiply-adds per output. */
 
-/* w4 {4O, I, 2, 2} from w {O, I, 3, 3}: one work-item per element of w4. */
-__kernel void subpixel_w_fwd(__global float *w4, int w4off, __global const float *w, int woff, int O, int I) {
-    int e = get_global_id(0);
-    if (e >= 16 * O * I) return;
-    int tx = e & 1, ty = (e >> 1) & 1, q = e >> 2;
-    int i = q % I, po = q / I, o = po % O, ph = po / O, a = ph >> 1, b = ph & 1;
-    int y0 = a == 0 ? ty : 2 * ty, y1 = a == 0 ? 2 * ty : 1 + ty; /* a 0: {0} {1,2}; a 1: {0,1} {2} */
-    int x0 = b == 0 ? tx : 2 * tx, x1 = b == 0 ? 2 * tx : 1 + tx;
-    __global const float *wp = w + woff + (o * I + i) * 9;
-    float s = 0.0f;
+/* The sum of the 3x3 taps k[ky][kx], ky in y0..y1, kx in x0..x1, in that order (the calls below pass
+ * constants: PoCL keeps k in registers only where every index is one). */
+inline float subpixel_tap_sum(const float *k, int y0, int y1, int x0, int x1) {
+    float sum = 0.0f;
     for (int ky = y0; ky <= y1; ky++)
-        for (int kx = x0; kx <= x1; kx++) s += wp[ky * 3 + kx];
-    w4[w4off + e] = s;
+        for (int kx = x0; kx <= x1; kx++) sum += k[ky * 3 + kx];
+    return sum;
 }
 
-/* dw {O, I, 3, 3} = beta*dw + the four phase taps each 3x3 tap went into. */
-__kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float *dw4, int off4, int O, int I,
-                             float beta) {
-    int e = get_global_id(0);
-    if (e >= 9 * O * I) return;
-    int kk = e % 9, q = e / 9, ky = kk / 3, kx = kk - 3 * ky, o = q / I, i = q - o * I;
-    float s = 0.0f;
-    for (int a = 0; a < 2; a++) {
+/* Phase (a, b)'s 2x2 taps as a float4 (ty, tx): rows {0} {1,2} for a = 0, {0,1} {2} for a = 1; columns
+ * alike with b. */
+#define SUBPIXEL_PHASE(k, ya0, ya1, yb0, yb1, xa0, xa1, xb0, xb1)                              \
+    (float4)(subpixel_tap_sum(k, ya0, ya1, xa0, xa1), subpixel_tap_sum(k, ya0, ya1, xb0, xb1), \
+             subpixel_tap_sum(k, yb0, yb1, xa0, xa1), subpixel_tap_sum(k, yb0, yb1, xb0, xb1))
+
+/* w4 {4O, I, 2, 2} from w {O, I, 3, 3}: one work-item per (o, i), its 9 taps in, 16 out (four phases,
+ * a float4 each at w4[(ph*O + o)*I + i]), each tap summed in the same order as ever (bit for bit). One
+ * element per work-item, with its index arithmetic, ran at some 1 GB/s. */
+__kernel void subpixel_w_fwd(__global float *w4, int w4off, __global const float *w, int woff, int O, int I) {
+    int q = get_global_id(0);
+    if (q >= O * I) return;
+    __global const float *wp = w + woff + (long)q * 9;
+    float k[9];
+    for (int e = 0; e < 9; e++) k[e] = wp[e];
+    long plane = (long)O * I * 4;
+    __global float *d = w4 + w4off + (long)q * 4;
+    vstore4(SUBPIXEL_PHASE(k, 0, 0, 1, 2, 0, 0, 1, 2), 0, d);             /* (a, b) = (0, 0) */
+    vstore4(SUBPIXEL_PHASE(k, 0, 0, 1, 2, 0, 1, 2, 2), 0, d + plane);     /* (0, 1) */
+    vstore4(SUBPIXEL_PHASE(k, 0, 1, 2, 2, 0, 0, 1, 2), 0, d + 2 * plane); /* (1, 0) */
+    vstore4(SUBPIXEL_PHASE(k, 0, 1, 2, 2, 0, 1, 2, 2), 0, d + 3 * plane); /* (1, 1) */
+}
+
+/* s[ky][kx] += the tap (ty, tx) of phase (a, b)'s float4 t that 3x3 tap (ky, kx) went into (constant a, b). */
+inline void subpixel_tap_add(float *s, float4 t, int a, int b) {
+    float g[4] = {t.x, t.y, t.z, t.w};
+    for (int ky = 0; ky < 3; ky++) {
         int ty = a == 0 ? ky > 0 : ky == 2;
-        for (int b = 0; b < 2; b++) {
+        for (int kx = 0; kx < 3; kx++) {
             int tx = b == 0 ? kx > 0 : kx == 2;
-            s += dw4[off4 + ((((2 * a + b) * O + o) * I + i) * 4) + ty * 2 + tx];
+            s[ky * 3 + kx] += g[ty * 2 + tx];
         }
     }
-    ACC(dw[dwoff + e], s);
+}
+
+/* dw {O, I, 3, 3} = beta*dw + the four phase taps each 3x3 tap went into, summed over the phases in the
+ * order (0, 0), (0, 1), (1, 0), (1, 1): one work-item per (o, i). */
+__kernel void subpixel_w_bwd(__global float *dw, int dwoff, __global const float *dw4, int off4, int O, int I,
+                             float beta) {
+    int q = get_global_id(0);
+    if (q >= O * I) return;
+    long plane = (long)O * I * 4;
+    __global const float *p = dw4 + off4 + (long)q * 4;
+    float s[9] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    subpixel_tap_add(s, vload4(0, p), 0, 0);
+    subpixel_tap_add(s, vload4(0, p + plane), 0, 1);
+    subpixel_tap_add(s, vload4(0, p + 2 * plane), 1, 0);
+    subpixel_tap_add(s, vload4(0, p + 3 * plane), 1, 1);
+    __global float *d = dw + dwoff + (long)q * 9;
+    for (int e = 0; e < 9; e++) ACC(d[e], s[e]);
 }
 
 /* y {N, O, 2H, 2W} = the phases of z (+ bias), one work-item per row (n, c, Y) of y: the divisions once a

@@ -743,7 +743,7 @@ static void subpixel_w_backward(tape *t, const tnode *nd) {
     tensor dw = tape_grad(t, nd->in[0], &beta);
     if (!dw.mem) return;
     tensor dw4 = tape_out_grad(t, nd);
-    kl_subpixel_w_bwd(t->cl, clg_grid_1d(tnumel(dw)), dw.mem, ki(dw.off, "offset"), dw4.mem, ki(dw4.off, "offset"),
+    kl_subpixel_w_bwd(t->cl, clg_grid_1d((size_t)dw.n * dw.c), dw.mem, ki(dw.off, "offset"), dw4.mem, ki(dw4.off, "offset"),
                       dw.n, dw.c, beta);
 }
 
@@ -777,7 +777,7 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     if (w4 < 0) {
         w4 = tape_new(t, 4 * O, I, 2, 2, want);
         tensor w4v = tape_val(t, w4);
-        kl_subpixel_w_fwd(t->cl, clg_grid_1d(tnumel(w4v)), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"),
+        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"),
                           O, I);
         tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
         tape_cache_put_var(t, &key, w4);
