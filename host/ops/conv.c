@@ -258,7 +258,8 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
     tensor a = packed1(t, owner, (size_t)panels * rows_mr(t->cl) * K, "packed weight size");
-    kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)K, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
+    size_t items = rotated ? (size_t)O : (size_t)K; /* rotated: one work-item per o (kernels/conv_rows.cl) */
+    kl_conv_pack_panels(t->cl, clg_grid_rows(items, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
                         ki(w.off, "offset"), K, rotated, O, I, k * k);
     tape_cache_put(t, &key, a);
     return a;
@@ -743,8 +744,8 @@ static void subpixel_w_backward(tape *t, const tnode *nd) {
     tensor dw = tape_grad(t, nd->in[0], &beta);
     if (!dw.mem) return;
     tensor dw4 = tape_out_grad(t, nd);
-    kl_subpixel_w_bwd(t->cl, clg_grid_1d((size_t)dw.n * dw.c), dw.mem, ki(dw.off, "offset"), dw4.mem, ki(dw4.off, "offset"),
-                      dw.n, dw.c, beta);
+    kl_subpixel_w_bwd(t->cl, clg_grid_1d((size_t)dw.n * dw.c), dw.mem, ki(dw.off, "offset"), dw4.mem,
+                      ki(dw4.off, "offset"), dw.n, dw.c, beta); /* one work-item per (o, i) */
 }
 
 static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
@@ -777,8 +778,8 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     if (w4 < 0) {
         w4 = tape_new(t, 4 * O, I, 2, 2, want);
         tensor w4v = tape_val(t, w4);
-        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4v.mem, ki(w4v.off, "offset"), wv.mem, ki(wv.off, "offset"),
-                          O, I);
+        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4v.mem, ki(w4v.off, "offset"), wv.mem,
+                          ki(wv.off, "offset"), O, I); /* one work-item per (o, i) */
         tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
         tape_cache_put_var(t, &key, w4);
     }
