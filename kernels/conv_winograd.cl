@@ -270,36 +270,45 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     }
 }
 
-/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride M*C). One work-item per (16
- * channels c; m), in 16-float vectors along c. */
+/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride M*C), C a multiple of 16
+ * (host/ops/conv.c, wino_wgrad_fit). One work-item per (16 channels c; m), in 16-float vectors along c;
+ * the 16 channels' 144 contiguous outputs are transposed in registers (unrolled, constant lanes) into 9
+ * vector stores: scalar stores from a private array (in memory: PoCL does not unroll that loop) took
+ * twice as long. */
 __kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU, int uoff, int M, int C, float beta) {
     int c0 = get_global_id(0) * 16, m = get_global_id(1);
     if (c0 >= C || m >= M) return;
-    int nc = C - c0 < 16 ? C - c0 : 16;
     long plane = (long)M * C;
     __global const float *u = dU + uoff + (long)m * C + c0;
     float16 q[4][4], h[3][4];
-    for (int xi = 0; xi < 16; xi++) {
-        if (nc == 16) q[xi / 4][xi % 4] = vload16(0, u + xi * plane);
-        else {
-            float l[16];
-            for (int j = 0; j < 16; j++) l[j] = j < nc ? u[xi * plane + j] : 0.0f;
-            q[xi / 4][xi % 4] = vload16(0, l);
-        }
-    }
+#pragma unroll
+    for (int xi = 0; xi < 16; xi++) q[xi / 4][xi % 4] = vload16(0, u + xi * plane);
     /* G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
     for (int j = 0; j < 4; j++) {
         h[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
         h[1][j] = 0.5f * (q[1][j] - q[2][j]);
         h[2][j] = 0.5f * (q[1][j] + q[2][j]) + q[3][j];
     }
-    float r[9][16];
+    float16 r[9];
+#pragma unroll
     for (int i = 0; i < 3; i++) {
-        vstore16(h[i][0] + 0.5f * (h[i][1] + h[i][2]), 0, r[3 * i + 0]);
-        vstore16(0.5f * (h[i][1] - h[i][2]), 0, r[3 * i + 1]);
-        vstore16(0.5f * (h[i][1] + h[i][2]) + h[i][3], 0, r[3 * i + 2]);
+        r[3 * i + 0] = h[i][0] + 0.5f * (h[i][1] + h[i][2]);
+        r[3 * i + 1] = 0.5f * (h[i][1] - h[i][2]);
+        r[3 * i + 2] = 0.5f * (h[i][1] + h[i][2]) + h[i][3];
     }
-    __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the nc channels */
-    for (int j = 0; j < nc; j++)
-        for (int k = 0; k < 9; k++) w[9 * j + k] = beta == 0.0f ? r[k][j] : r[k][j] + beta * w[9 * j + k];
+    __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the 16 channels */
+    float16 o[9];
+#pragma unroll
+    for (int e = 0; e < 9; e++) { /* output floats 16e .. 16e+15: channel (16e + l) / 9, tap (16e + l) % 9 */
+        float lane[16];
+#pragma unroll
+        for (int l = 0; l < 16; l++) {
+            int f = 16 * e + l, j = f / 9, k = f - 9 * j;
+            float16 rv = r[k];
+            lane[l] = ((float *)&rv)[j];
+        }
+        o[e] = vload16(0, lane);
+    }
+#pragma unroll
+    for (int e = 0; e < 9; e++) vstore16(beta == 0.0f ? o[e] : o[e] + beta * vload16(e, w), e, w);
 }
