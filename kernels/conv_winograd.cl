@@ -25,8 +25,10 @@
 #define WINO_BT_STORE(T, VSTORE, d, v, plane)                                                           \
     do {                                                                                               \
         T u_[4][4];                                                                                    \
+        _Pragma("unroll")                                                                              \
         for (int j = 0; j < 4; j++)                                                                    \
             WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u_[0][j], u_[1][j], u_[2][j], u_[3][j]);       \
+        _Pragma("unroll")                                                                              \
         for (int i = 0; i < 4; i++) {                                                                  \
             T w0, w1, w2, w3;                                                                          \
             WINO_BT(u_[i][0], u_[i][1], u_[i][2], u_[i][3], w0, w1, w2, w3);                           \
@@ -43,6 +45,7 @@
 #define WINO_IN_TILES(T, VLOAD, VSTORE, W)                                                              \
     for (; tx + W <= TW; tx += W) {                                                                    \
         T t_[4][4];                                                                                    \
+        _Pragma("unroll")                                                                              \
         for (int i = 0; i < 4; i++) {                                                                  \
             __global const float *r = s + i * PW + 2 * tx;                                             \
             T a0 = VLOAD(0, r), a1 = VLOAD(0, r + W), b0 = VLOAD(0, r + 2), b1 = VLOAD(0, r + W + 2);  \
@@ -73,9 +76,13 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
             for (long q = (long)N * TH * TW; q < NTp; q++) V[voff + xi * plane + (long)c * NTp + q] = 0.0f;
     for (; tx < TW; tx++) {
         float d[4][4], u[4][4];
+#pragma unroll
         for (int i = 0; i < 4; i++)
+#pragma unroll
             for (int j = 0; j < 4; j++) d[i][j] = s[i * PW + 2 * tx + j];
+#pragma unroll
         for (int j = 0; j < 4; j++) WINO_BT(d[0][j], d[1][j], d[2][j], d[3][j], u[0][j], u[1][j], u[2][j], u[3][j]);
+#pragma unroll
         for (int i = 0; i < 4; i++) {
             float w0, w1, w2, w3;
             WINO_BT(u[i][0], u[i][1], u[i][2], u[i][3], w0, w1, w2, w3);
@@ -148,6 +155,7 @@ __kernel void wino_filter(__global float *U, int uoff, __global const float *W, 
 #define WINO_OUT_TILES(T, UT, VLOAD, VSTORE, W, LO)                                                     \
     for (; tx + W <= TW && 2 * tx + 2 * W <= OW; tx += W) {                                            \
         T s0[4], s1[4];                                                                                \
+        _Pragma("unroll")                                                                              \
         for (int j = 0; j < 4; j++) {                                                                  \
             T q0 = VLOAD(0, y + (0 + j) * plane + tx), q1 = VLOAD(0, y + (4 + j) * plane + tx);        \
             T q2 = VLOAD(0, y + (8 + j) * plane + tx), q3 = VLOAD(0, y + (12 + j) * plane + tx);       \
@@ -188,7 +196,9 @@ __kernel void wino_out(__global float *out, int ooff, __global const float *Y, i
     WINO_OUT_TILES(float8, uint8, vload8, vstore8, 8, ((uint8)(0, 8, 1, 9, 2, 10, 3, 11)))
     for (; tx < TW; tx++) {
         float q[4][4], s[2][4];
+#pragma unroll
         for (int xi = 0; xi < 16; xi++) q[xi / 4][xi % 4] = y[xi * plane + tx];
+#pragma unroll
         for (int j = 0; j < 4; j++) {
             s[0][j] = q[0][j] + q[1][j] + q[2][j];
             s[1][j] = q[1][j] - q[2][j] - q[3][j];
@@ -216,6 +226,7 @@ __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, in
     __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
     if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
         for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
+#pragma unroll
             for (int xi = 0; xi < 16; xi++)
                 WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
         return;
@@ -237,6 +248,7 @@ __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, in
         /* z = A [a b; c d] (4x2), then z A^T (4x4); A = [1 0; 1 1; 1 -1; 0 -1] */
         WINO_FLOATMR z[4][2] = {{va, vb}, {va + vc, vb + vd}, {va - vc, vb - vd}, {-vc, -vd}};
         __global float *o = a + ((long)(n * TH + ty) * TW + tx) * CONV_ROWS_MR;
+#pragma unroll
         for (int i = 0; i < 4; i++) {
             WINO_VSTOREMR(z[i][0], 0, o + (4 * i + 0) * plane);
             WINO_VSTOREMR(z[i][0] + z[i][1], 0, o + (4 * i + 1) * plane);
@@ -256,6 +268,7 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     long plane = (long)NTp * C;
     __global float *v = Vt + voff + (long)t * C;
     if (t >= N * TH * TW) {
+#pragma unroll
         for (int xi = 0; xi < 16; xi++)
             for (int c = 0; c < C; c += 16) vstore16((float16)0.0f, 0, v + xi * plane + c);
         return;
@@ -264,7 +277,9 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     __global const float *q = Q + qoff + (((long)n * PH + 2 * ty) * PW + 2 * tx) * C;
     for (int c = 0; c < C; c += 16) {
         float16 d[4][4];
+#pragma unroll
         for (int i = 0; i < 4; i++)
+#pragma unroll
             for (int j = 0; j < 4; j++) d[i][j] = vload16(0, q + ((long)i * PW + j) * C + c);
         WINO_BT_STORE(float16, vstore16, d, v + c, plane);
     }
@@ -284,6 +299,7 @@ __kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU,
 #pragma unroll
     for (int xi = 0; xi < 16; xi++) q[xi / 4][xi % 4] = vload16(0, u + xi * plane);
     /* G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+#pragma unroll
     for (int j = 0; j < 4; j++) {
         h[0][j] = q[0][j] + 0.5f * (q[1][j] + q[2][j]);
         h[1][j] = 0.5f * (q[1][j] - q[2][j]);
