@@ -309,10 +309,10 @@ def load_state(m, state, step, dtype):
         for pname, p in net.named_parameters():
             key = f"{net_name}.{pname}"
             opt.state.pop(p, None)
-            if step > 0:
+            if step > 0:  # copies: .to(float32) of float32 data would share the array Adam then updates in place
                 opt.state[p] = {"step": torch.tensor(float(step)),
-                                "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(dtype),
-                                "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(dtype)}
+                                "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(dtype).clone(),
+                                "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(dtype).clone()}
 
 
 def is_pre_norm(net, pname):

@@ -80,8 +80,8 @@ def load_state(m, state, step):
                 opt.state.pop(p, None)
                 if step > 0:
                     opt.state[p] = {"step": torch.tensor(float(step)),
-                                    "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(p.dtype),
-                                    "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(p.dtype)}
+                                    "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(p.dtype).clone(),
+                                    "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(p.dtype).clone()}
 
 
 def adam_state(m):

@@ -133,8 +133,8 @@ def load_state(m, state, step, dtype):
             opt.state.pop(p, None)
             if step > 0:
                 opt.state[p] = {"step": torch.tensor(float(step)),
-                                "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(dtype),
-                                "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(dtype)}
+                                "exp_avg": torch.from_numpy(state[f"{key}.adam_m"]).to(dtype).clone(),
+                                "exp_avg_sq": torch.from_numpy(state[f"{key}.adam_v"]).to(dtype).clone()}
 
 
 def within(ours, t32, floor):
