@@ -108,35 +108,18 @@ CONV_ROWS_KERNEL(conv_rows1, 1)
  *   rotated = 0: m = o, r = (i, ki, kj), A = W[o, i, ki, kj]               (a convolution, Kr = I*kk)
  *   rotated = 1: m = i, r = (o, ki, kj), A = W[o, i, k-1-ki, k-1-kj]       (its stride-1 data gradient
  *                                                                           with the rotated kernel)
- * rotated = 0: one work-item per (r, mb), MR floats from MR rows of W. rotated = 1: one work-item per (o, mb),
- * whose MR x kk taps W[o, m0.., :] are one contiguous run and whose kk x MR outputs another (per element,
- * neighbouring work-items read backwards: a gather at half the speed). The unrolled loops keep a panel's
- * values in registers (a loop PoCL does not unroll indexes memory). */
+ * One work-item per (r, mb): MR contiguous floats. */
 __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const float *W, int woff, int Kr, int rotated,
                                int O, int I, int kk) {
     int r = get_global_id(0), mb = get_global_id(1);
-    int m0 = mb * CONV_ROWS_MR, rows = rotated ? I : O;
-    if (rotated) {
-        int o = r;
-        if (o >= O) return;
-        __global const float *s = W + woff + ((long)o * I + m0) * kk;
-        __global float *d = Ap + aoff + ((long)mb * Kr + (long)o * kk) * CONV_ROWS_MR;
-        int full = m0 + CONV_ROWS_MR <= rows;
-        for (int t = 0; t < kk; t++) {
-            float v[CONV_ROWS_MR];
-#pragma unroll
-            for (int j = 0; j < CONV_ROWS_MR; j++) v[j] = full || m0 + j < rows ? s[j * kk + kk - 1 - t] : 0.0f;
-#pragma unroll
-            for (int j = 0; j < CONV_ROWS_MR; j++) d[t * CONV_ROWS_MR + j] = v[j];
-        }
-        return;
-    }
     if (r >= Kr) return;
-    long src = woff + (long)m0 * Kr + r;
+    int m0 = mb * CONV_ROWS_MR, rows = rotated ? I : O;
+    long src = woff + (long)m0 * Kr + r, step = Kr;
+    if (rotated) {
+        int o = r / kk, t = r - o * kk;
+        src = woff + ((long)o * I + m0) * kk + kk - 1 - t;
+        step = kk;
+    }
     __global float *d = Ap + aoff + ((long)mb * Kr + r) * CONV_ROWS_MR;
-    float v[CONV_ROWS_MR];
-#pragma unroll
-    for (int j = 0; j < CONV_ROWS_MR; j++) v[j] = m0 + j < rows ? W[src + (long)j * Kr] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = v[j];
+    for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = m0 + j < rows ? W[src + j * step] : 0.0f;
 }
