@@ -258,8 +258,7 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     if (hit) return *hit;
     tensor a = packed1(t, owner, (size_t)panels * rows_mr(t->cl) * K, "packed weight size");
-    size_t items = rotated ? (size_t)O : (size_t)K; /* rotated: one work-item per o (kernels/conv_rows.cl) */
-    kl_conv_pack_panels(t->cl, clg_grid_rows(items, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
+    kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)K, (size_t)panels), a.mem, ki(a.off, "offset"), w.mem,
                         ki(w.off, "offset"), K, rotated, O, I, k * k);
     tape_cache_put(t, &key, a);
     return a;
