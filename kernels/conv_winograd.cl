@@ -313,16 +313,14 @@ __kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU,
         r[3 * i + 2] = 0.5f * (h[i][1] + h[i][2]) + h[i][3];
     }
     __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the 16 channels */
+    float rr[9][16], lane[16];
     float16 o[9];
 #pragma unroll
-    for (int e = 0; e < 9; e++) { /* output floats 16e .. 16e+15: channel (16e + l) / 9, tap (16e + l) % 9 */
-        float lane[16];
+    for (int k = 0; k < 9; k++) vstore16(r[k], 0, rr[k]);
 #pragma unroll
-        for (int l = 0; l < 16; l++) {
-            int f = 16 * e + l, j = f / 9, k = f - 9 * j;
-            float16 rv = r[k];
-            lane[l] = ((float *)&rv)[j];
-        }
+    for (int e = 0; e < 9; e++) { /* output floats 16e .. 16e+15: channel (16e + l) / 9, tap (16e + l) % 9 */
+#pragma unroll
+        for (int l = 0; l < 16; l++) lane[l] = rr[(16 * e + l) % 9][(16 * e + l) / 9];
         o[e] = vload16(0, lane);
     }
 #pragma unroll
