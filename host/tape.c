@@ -169,6 +169,31 @@ void tape_backward(tape *t, int loss) {
     }
 }
 
+void tape_backward_net(tape *t, int loss, const net *only) {
+    /* keep[v]: v is one of only's parameters, or an op's output with such a variable upstream. Nodes
+     * are recorded after their inputs exist, so one pass in recording order finds them all. */
+    char *keep = xcalloc((size_t)t->nvars, 1);
+    for (int v = 0; v < t->nvars; v++) keep[v] = t->vars[v].is_param && t->vars[v].owner == only;
+    for (int i = 0; i < t->nnodes; i++) {
+        const tnode *nd = &t->nodes[i];
+        for (int j = 0; j < nd->nin && !keep[nd->out]; j++)
+            if (nd->in[j] >= 0 && keep[nd->in[j]]) keep[nd->out] = 1;
+    }
+    if (!keep[loss]) die("tape_backward_net: the loss does not depend on network %s", only->name);
+    /* The ops' backwards skip every input whose requires_grad is 0 (tape_grad hands them no gradient),
+     * and a node whose output got no gradient does not run: clear it off the kept variables for this
+     * pass only. */
+    char *wanted = xmalloc((size_t)t->nvars);
+    for (int v = 0; v < t->nvars; v++) {
+        wanted[v] = (char)t->vars[v].requires_grad;
+        t->vars[v].requires_grad &= keep[v];
+    }
+    tape_backward(t, loss);
+    for (int v = 0; v < t->nvars; v++) t->vars[v].requires_grad = wanted[v];
+    free(wanted);
+    free(keep);
+}
+
 float tape_read_scalar(tape *t, int v) {
     float x;
     tensor s = t->vars[v].val;

@@ -114,6 +114,10 @@ static inline tensor tape_out_grad(const tape *t, const tnode *nd) { return t->v
 
 /* Seeds d(loss)/d(loss) = 1 for a scalar loss and runs every recorded node in reverse. */
 void tape_backward(tape *t, int loss);
+/* The same for the gradients of one network's parameters only, as torch.autograd.grad(loss,
+ * net.parameters()) does: only the nodes on a path from one of them to the loss run, each writing
+ * only the gradients on such a path. Other networks' gradient buffers are not touched. */
+void tape_backward_net(tape *t, int loss, const net *only);
 
 float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variable */
 /* The cached tensor for key (NULL: absent, or caching is off); tape_cache_put stores one. */

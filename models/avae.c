@@ -183,18 +183,19 @@ void avae_step(avae_trainer *r, int x, unsigned step, avae_step_vars *sv) {
     sv->lenc = op_lincomb(t, sv->ln, r->kl_weight, common, 1.0f);
     sv->lgen = op_lincomb(t, fake, 1.0f, common, 1.0f);
     sv->ldis = op_lincomb(t, sv->ld, 1.0f, fake, -(float)r->k);
-    /* Three gradients of the one forward pass, each into its own network. A backward also walks the
-     * networks upstream of the one it is for (their gradients are zeroed, not used), and each runs
-     * before that network's weights change: E's step cannot touch G's or D's gradients, which flow
-     * through G and D only, and G's step cannot touch D's. */
+    /* Three gradients of the one forward pass, each into its own network and computed only where it
+     * leads to that network's weights (torch.autograd.grad(loss, net.parameters())): the disc step
+     * stops at xv and xg, the gen step walks D's data gradients but not its weight gradients. No
+     * backward reads the weights of a network already stepped: E's walks D, G and E, G's only D and
+     * G, D's only D. */
     net_zero_grad(&m->enc);
-    tape_backward(t, sv->lenc);
+    tape_backward_net(t, sv->lenc, &m->enc);
     optim_step(&r->oe);
     net_zero_grad(&m->gen);
-    tape_backward(t, sv->lgen);
+    tape_backward_net(t, sv->lgen, &m->gen);
     optim_step(&r->og);
     net_zero_grad(&m->disc);
-    tape_backward(t, sv->ldis);
+    tape_backward_net(t, sv->ldis, &m->disc);
     optim_step(&r->od);
     double l[3] = {tape_read_scalar(t, sv->ld), tape_read_scalar(t, sv->lg), tape_read_scalar(t, sv->lv)};
     trainer_batch_means(&r->base, l, 3); /* the whole batch's, the same k_t on every rank */
