@@ -20,7 +20,7 @@ static void usage(FILE *f) {
             "             [--gemm TT:MxNxK]... \n"
             "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N] [--profile]\n"
             "             [--translate [--batch N]]\n"
-            "             [--torch PYTHON] [--no-torch] [--set section.key=value]...\n"
+            "             [--torch PYTHON] [--torch-malloc tuned|default] [--no-torch] [--set section.key=value]...\n"
             "       bench --tune [-c FILE.ini] [-d DEVICE] [--set S.K=V]... [--iters N] [--budget SECONDS]\n"
             "             search the kernel parameters for this device on the INI's model (default\n"
             "             ini/cyclegan.ini) and store them under ~/.cache/clgan/ (docs/TUNING.md)\n"
@@ -44,6 +44,9 @@ static void usage(FILE *f) {
             "in tools/torch_ref/), back to back; last line 'ratio clgan/pytorch R'.\n"
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
+            "  --torch-malloc tuned|default  PyTorch's malloc on a CPU: tuned (the default) keeps freed memory in the\n"
+            "                          process, as PyTorch's CPU tuning guide advises (jemalloc, TCMalloc); default\n"
+            "                          is glibc's own, under which PyTorch page-faults its tensors every step\n"
             "  --no-torch              clgan only\n"
             "  --profile               then a profiled run: device time per tape op (OpenCL events: op, calls,\n"
             "                          launches, ms, share of the step), kernel launches per iteration and the\n"
@@ -112,10 +115,10 @@ static void list_rows(const row_list *l, const char **filters, int nfilters, con
 }
 
 int main(int argc, char **argv) {
-    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3";
+    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_malloc = "tuned";
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
-    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8;
+    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0;
     double seconds = -1;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); /* tools/bench_tune.c */
@@ -129,6 +132,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--model") && has) model = argv[++i];
         else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has) config = argv[++i];
         else if (!strcmp(a, "--torch") && has) python = argv[++i];
+        else if (!strcmp(a, "--torch-malloc") && has) {
+            torch_malloc = argv[++i], model_only = 1;
+            if (strcmp(torch_malloc, "tuned") && strcmp(torch_malloc, "default")) return bad("--torch-malloc %s: want tuned or default", torch_malloc);
+        }
         else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--quick")) quick = 1;
         else if (!strcmp(a, "--no-torch")) no_torch = 1;
@@ -151,13 +158,13 @@ int main(int argc, char **argv) {
     find_root(root, sizeof root);
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --no-torch, --profile, --translate, --batch and --set only");
-        bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .root = root, .warmup = warmup,
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-malloc, --no-torch, --profile, --translate, --batch and --set only");
+        bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_malloc = torch_malloc, .root = root, .warmup = warmup,
                                .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
-    if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate)
-        return bad("%s", "--iters, --warmup, --set, --no-torch, --profile and --translate go with --model or -c");
+    if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate || model_only)
+        return bad("%s", "--iters, --warmup, --set, --torch-malloc, --no-torch, --profile and --translate go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);

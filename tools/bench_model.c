@@ -126,6 +126,7 @@ int bench_twin_run(char *const *argv, bench_twin_out *o) {
     memset(o, 0, sizeof *o);
     o->spi = -1, o->mem = -1;
     snprintf(o->blas, sizeof o->blas, "not reported");
+    snprintf(o->malloc, sizeof o->malloc, "not reported");
     int fd[2];
     if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
     fflush(NULL);
@@ -162,6 +163,10 @@ int bench_twin_run(char *const *argv, bench_twin_out *o) {
             snprintf(o->blas, sizeof o->blas, "%.500s", line + 5);
             o->blas[strcspn(o->blas, "\n")] = 0;
         }
+        if (!strncmp(line, "malloc ", 7)) {
+            snprintf(o->malloc, sizeof o->malloc, "%.500s", line + 7);
+            o->malloc[strcspn(o->malloc, "\n")] = 0;
+        }
     }
     fclose(f);
     int status;
@@ -172,6 +177,16 @@ int bench_twin_run(char *const *argv, bench_twin_out *o) {
         return -1;
     }
     return 0;
+}
+
+void bench_twin_print_anchor(const bench_twin_out *o, const char *threads) {
+    /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
+     * OpenBLAS), nor one against glibc's malloc defaults, under which PyTorch maps and page-faults its
+     * large tensors afresh every step (timing.py's tune_malloc). */
+    printf("pytorch blas: %s, %s threads%s\n", o->blas, threads,
+           strncmp(o->blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
+    printf("pytorch malloc: %s%s\n", o->malloc,
+           strstr(o->malloc, "1 GiB") ? "" : " -- NOT COMPARABLE: PyTorch page-faults its tensors in every step");
 }
 
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
@@ -259,8 +274,8 @@ int bench_model_run(const bench_model_opts *o) {
     argv[n++] = (char *)o->python;
     argv[n++] = script;
     for (int i = 0; i < tn; i++) argv[n++] = targ[i];
-    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu"};
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 2); i++) argv[n++] = tail[i];
+    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", (char *)o->torch_malloc};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
     argv[n] = NULL;
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
@@ -272,14 +287,10 @@ int bench_model_run(const bench_model_opts *o) {
         return 1;
     }
     double tor = tw.spi;
-    const char *blas = tw.blas;
     if (tw.mem >= 0) printf("memory: clgan %.1f MiB on the device, pytorch %.1f MiB (%s)\n", mem / (1 << 20), tw.mem / (1 << 20), tw.memhow);
     else printf("memory: clgan %.1f MiB on the device, pytorch not reported\n", mem / (1 << 20));
     printf("clgan %.4g s/iter, pytorch %.4g s/iter\n", clg, tor);
-    /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
-     * OpenBLAS): said on the line before the ratio, which stays the last line. */
-    if (is_cpu) printf("pytorch blas: %s, %s threads%s\n", blas, s_threads,
-                       strncmp(blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
+    if (is_cpu) bench_twin_print_anchor(&tw, s_threads); /* before the ratio, which stays the last line */
     print_ratio(clg / tor);
     return 0;
 }

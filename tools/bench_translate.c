@@ -120,16 +120,15 @@ int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cf
     argv[n++] = (char *)o->python;
     argv[n++] = script;
     for (int i = 0; i < tn; i++) argv[n++] = targ[i];
-    char *tail[] = {"--batches", s_batches, "--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu"};
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 2); i++) argv[n++] = tail[i];
+    char *tail[] = {"--batches", s_batches, "--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", (char *)o->torch_malloc};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
     argv[n] = NULL;
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
     bench_twin_out tw;
     if (bench_twin_run(argv, &tw) != 0) return 1;
-    if (is_cpu) printf("pytorch blas: %s, %s threads%s\n", tw.blas, s_threads,
-                       strncmp(tw.blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
+    if (is_cpu) bench_twin_print_anchor(&tw, s_threads);
     for (int i = 0; i < nsz; i++)
         for (int j = 0; j < tw.nips; j++)
             if (tw.ips_batch[j] == sizes[i] && tw.ips[j] > 0)

@@ -33,6 +33,7 @@ def main():
     print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, G_A {a.channels} channels "
           f"ngf {a.ngf} {a.blocks} blocks at {a.size}x{a.size}")
     print(f"blas {timing.blas_info()}")
+    print(f"malloc {timing.malloc_info()}")
     with torch.no_grad():
         for n in (int(b) for b in a.batches.split(",")):
             x = torch.rand(n, a.channels, a.size, a.size, device=dev) * 2 - 1
