@@ -55,18 +55,20 @@ check $(grep -q '^linear_relu forward ' "$T/out" && grep -q '^linear_sigmoid bac
     "--profile lists the fused layers' forward and backward rows"
 check $(grep -q '^kernel launches per iteration: [0-9]' "$T/out" && grep -q '^clgan device memory [0-9.]* MiB' "$T/out" && echo 1 || echo 0) \
     "--model prints the launches per iteration and the device memory: $(grep '^kernel launches' "$T/out")"
-# the PyTorch side's anchor: its BLAS and its malloc named beside the ratio; glibc's defaults flagged
+# the PyTorch side's anchor: its BLAS, malloc and OpenMP wait named beside the ratio; as installed, flagged
 ./bench --model vae --iters 2 --warmup 1 --set vae.hidden=16 >"$T/out" 2>&1
 rc=$?
 check $(( rc == 0 )) "--model vae (tiny) against PyTorch exits 0 (exit $rc)"
-check $(grep -qx 'pytorch malloc: glibc malloc, mmap and trim thresholds 1 GiB (mallopt)' "$T/out" && tail -1 "$T/out" | grep -q '^ratio clgan/pytorch [0-9]' && echo 1 || echo 0) \
-    "the tuned malloc is named and the ratio is the last line: $(grep '^pytorch malloc' "$T/out")"
-./bench --model vae --iters 2 --warmup 1 --set vae.hidden=16 --torch-malloc default >"$T/out" 2>&1
-check $(grep -q '^pytorch malloc: glibc malloc, defaults .* -- NOT COMPARABLE' "$T/out" && echo 1 || echo 0) \
-    "--torch-malloc default is flagged as not comparable: $(grep '^pytorch malloc' "$T/out")"
-./bench --model vae --torch-malloc jemalloc >"$T/out" 2>"$T/err"
+check $(grep -qx 'pytorch malloc: glibc malloc, mmap and trim thresholds 1 GiB (mallopt)' "$T/out" &&
+        grep -qx 'pytorch openmp: GOMP_SPINCOUNT=10000' "$T/out" && tail -1 "$T/out" | grep -q '^ratio clgan/pytorch [0-9]' && echo 1 || echo 0) \
+    "the tuned malloc and OpenMP wait are named, the ratio is the last line: $(grep '^pytorch [mo]' "$T/out" | tr '\n' ' ')"
+env -u GOMP_SPINCOUNT ./bench --model vae --iters 2 --warmup 1 --set vae.hidden=16 --torch-tuning none >"$T/out" 2>&1
+check $(grep -q '^pytorch malloc: glibc malloc, defaults .* -- NOT COMPARABLE' "$T/out" &&
+        grep -q '^pytorch openmp: libgomp defaults .* -- NOT COMPARABLE' "$T/out" && echo 1 || echo 0) \
+    "--torch-tuning none is flagged as not comparable: $(grep '^pytorch [mo]' "$T/out" | tr '\n' ' ')"
+./bench --model vae --torch-tuning jemalloc >"$T/out" 2>"$T/err"
 rc=$?
-check $(( rc == 2 )) "--torch-malloc jemalloc exits 2 (exit $rc): $(head -1 "$T/err")"
+check $(( rc == 2 )) "--torch-tuning jemalloc exits 2 (exit $rc): $(head -1 "$T/err")"
 ./bench --profile >"$T/out" 2>"$T/err"
 rc=$?
 check $(( rc == 2 )) "--profile without --model exits 2 (exit $rc): $(head -1 "$T/err")"

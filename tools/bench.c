@@ -20,7 +20,7 @@ static void usage(FILE *f) {
             "             [--gemm TT:MxNxK]... \n"
             "       bench --model NAME | -c FILE.ini [-d DEVICE] [--iters N] [--warmup N] [--profile]\n"
             "             [--translate [--batch N]]\n"
-            "             [--torch PYTHON] [--torch-malloc tuned|default] [--no-torch] [--set section.key=value]...\n"
+            "             [--torch PYTHON] [--torch-tuning tuned|none] [--no-torch] [--set section.key=value]...\n"
             "       bench --tune [-c FILE.ini] [-d DEVICE] [--set S.K=V]... [--iters N] [--budget SECONDS]\n"
             "             search the kernel parameters for this device on the INI's model (default\n"
             "             ini/cyclegan.ini) and store them under ~/.cache/clgan/ (docs/TUNING.md)\n"
@@ -44,9 +44,10 @@ static void usage(FILE *f) {
             "in tools/torch_ref/), back to back; last line 'ratio clgan/pytorch R'.\n"
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
-            "  --torch-malloc tuned|default  PyTorch's malloc on a CPU: tuned (the default) keeps freed memory in the\n"
-            "                          process, as PyTorch's CPU tuning guide advises (jemalloc, TCMalloc); default\n"
-            "                          is glibc's own, under which PyTorch page-faults its tensors every step\n"
+            "  --torch-tuning tuned|none  PyTorch on a CPU: tuned (the default) keeps freed memory in the process, as\n"
+            "                          PyTorch's CPU tuning guide advises (there: jemalloc, TCMalloc; here glibc's\n"
+            "                          mallopt), and its OpenMP threads spin briefly (GOMP_SPINCOUNT=10000) so that\n"
+            "                          OpenBLAS's threads get the cores; none runs it as installed (ratios flagged)\n"
             "  --no-torch              clgan only\n"
             "  --profile               then a profiled run: device time per tape op (OpenCL events: op, calls,\n"
             "                          launches, ms, share of the step), kernel launches per iteration and the\n"
@@ -115,7 +116,7 @@ static void list_rows(const row_list *l, const char **filters, int nfilters, con
 }
 
 int main(int argc, char **argv) {
-    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_malloc = "tuned";
+    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_tuning = "tuned";
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
     int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0;
@@ -132,9 +133,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--model") && has) model = argv[++i];
         else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has) config = argv[++i];
         else if (!strcmp(a, "--torch") && has) python = argv[++i];
-        else if (!strcmp(a, "--torch-malloc") && has) {
-            torch_malloc = argv[++i], model_only = 1;
-            if (strcmp(torch_malloc, "tuned") && strcmp(torch_malloc, "default")) return bad("--torch-malloc %s: want tuned or default", torch_malloc);
+        else if (!strcmp(a, "--torch-tuning") && has) {
+            torch_tuning = argv[++i], model_only = 1;
+            if (strcmp(torch_tuning, "tuned") && strcmp(torch_tuning, "none")) return bad("--torch-tuning %s: want tuned or none", torch_tuning);
         }
         else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--quick")) quick = 1;
@@ -158,13 +159,13 @@ int main(int argc, char **argv) {
     find_root(root, sizeof root);
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-malloc, --no-torch, --profile, --translate, --batch and --set only");
-        bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_malloc = torch_malloc, .root = root, .warmup = warmup,
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --profile, --translate, --batch and --set only");
+        bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_tuning = torch_tuning, .root = root, .warmup = warmup,
                                .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
     if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate || model_only)
-        return bad("%s", "--iters, --warmup, --set, --torch-malloc, --no-torch, --profile and --translate go with --model or -c");
+        return bad("%s", "--iters, --warmup, --set, --torch-tuning, --no-torch, --profile and --translate go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);

@@ -121,7 +121,9 @@ void bench_csv_row(FILE *f, const bench_row *r, const bench_result *res, const b
 
 typedef struct {
     const char *model, *config, *device, *python, *root; /* model: ini/bench/<model>.ini, else config */
-    const char *torch_malloc; /* --torch-malloc: "tuned" (the default) or "default", the twin's --malloc on a CPU */
+    /* --torch-tuning: "tuned" (the default) or "none": PyTorch's malloc (the twin's --malloc) and its
+     * OpenMP threads' spinning (GOMP_SPINCOUNT) set so that neither handicaps it (bench_twin_run) */
+    const char *torch_tuning;
     int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
     int profile;   /* --profile: after the timed run, a profiled one (bench_profile.c) */
     int translate; /* --translate: > 0, the generator's inference at batch 1 and this batch instead (bench_translate.c) */
@@ -138,16 +140,17 @@ int bench_model_run(const bench_model_opts *o);
 void bench_model_list(FILE *f, const char *root);
 /* Runs a torch twin (argv[0] the interpreter, argv[1] the script), echoing its output indented, and
  * reads its lines "seconds_per_iter S", "images_per_s N R", "peak_memory_bytes N how", "blas ..." and
- * "malloc ...". 0, or -1 if it could not run or failed. */
+ * "malloc ..." and "openmp ...". With tuning "tuned" the child runs with GOMP_SPINCOUNT=10000 unless
+ * the environment sets it. 0, or -1 if it could not run or failed. */
 typedef struct {
     double spi, mem; /* -1: not printed */
-    char blas[512], malloc[512], memhow[512];
+    char blas[512], malloc[512], openmp[512], memhow[512];
     int nips, ips_batch[8];
     double ips[8];
 } bench_twin_out;
-int bench_twin_run(char *const *argv, bench_twin_out *o);
-/* The lines that say what the PyTorch side of a CPU ratio ran on: its BLAS and threads, its malloc;
- * each flags an anchor that handicaps PyTorch. */
+int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o);
+/* The lines that say what the PyTorch side of a CPU ratio ran on: its BLAS and threads, its malloc, its
+ * OpenMP threads' wait; each flags an anchor that handicaps PyTorch. */
 void bench_twin_print_anchor(const bench_twin_out *o, const char *threads);
 /* --translate (bench_translate.c): the generator's inference in images/s at batch 1 and batch,
  * against tools/torch_ref/translate_torch.py unless no_torch. Returns the exit status. */

@@ -122,17 +122,23 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
 }
 /* Runs argv, echoing its output, and reads "seconds_per_iter S" from it, and the "blas ..." line (the
  * BLAS PyTorch ran on) into blas. */
-int bench_twin_run(char *const *argv, bench_twin_out *o) {
+int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o) {
     memset(o, 0, sizeof *o);
     o->spi = -1, o->mem = -1;
     snprintf(o->blas, sizeof o->blas, "not reported");
     snprintf(o->malloc, sizeof o->malloc, "not reported");
+    snprintf(o->openmp, sizeof o->openmp, "not reported");
     int fd[2];
     if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) die("bench: fork: %s", strerror(errno));
     if (pid == 0) {
+        /* PyTorch's OpenMP threads spin 300000 times (libgomp's default) after each parallel region,
+         * taking the cores from OpenBLAS's own threads (Debian's libopenblas0-pthread) when PyTorch
+         * calls a GEMM: on 2 cores its BicycleGAN step took 0.62 s against 0.40 s, its VAE's 0.013 s
+         * against 0.006 s. A short spin loses nothing elsewhere; libgomp reads it at load time. */
+        if (!strcmp(tuning, "tuned") && !getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 1);
         dup2(fd[1], STDOUT_FILENO);
         close(fd[0]);
         close(fd[1]);
@@ -167,6 +173,10 @@ int bench_twin_run(char *const *argv, bench_twin_out *o) {
             snprintf(o->malloc, sizeof o->malloc, "%.500s", line + 7);
             o->malloc[strcspn(o->malloc, "\n")] = 0;
         }
+        if (!strncmp(line, "openmp ", 7)) {
+            snprintf(o->openmp, sizeof o->openmp, "%.500s", line + 7);
+            o->openmp[strcspn(o->openmp, "\n")] = 0;
+        }
     }
     fclose(f);
     int status;
@@ -182,11 +192,14 @@ int bench_twin_run(char *const *argv, bench_twin_out *o) {
 void bench_twin_print_anchor(const bench_twin_out *o, const char *threads) {
     /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
      * OpenBLAS), nor one against glibc's malloc defaults, under which PyTorch maps and page-faults its
-     * large tensors afresh every step (timing.py's tune_malloc). */
+     * large tensors afresh every step (timing.py's tune_malloc), nor one where its OpenMP threads spin
+     * on the cores OpenBLAS's threads need (bench_twin_run). */
     printf("pytorch blas: %s, %s threads%s\n", o->blas, threads,
            strncmp(o->blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
     printf("pytorch malloc: %s%s\n", o->malloc,
            strstr(o->malloc, "1 GiB") ? "" : " -- NOT COMPARABLE: PyTorch page-faults its tensors in every step");
+    printf("pytorch openmp: %s%s\n", o->openmp,
+           strstr(o->openmp, "GOMP_SPINCOUNT=") ? "" : " -- NOT COMPARABLE: its threads spin on OpenBLAS's cores");
 }
 
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
@@ -274,14 +287,14 @@ int bench_model_run(const bench_model_opts *o) {
     argv[n++] = (char *)o->python;
     argv[n++] = script;
     for (int i = 0; i < tn; i++) argv[n++] = targ[i];
-    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", (char *)o->torch_malloc};
+    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", !strcmp(o->torch_tuning, "tuned") ? "tuned" : "default"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
     argv[n] = NULL;
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
     bench_twin_out tw;
-    if (bench_twin_run(argv, &tw) != 0) return 1;
+    if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
     if (!(tw.spi > 0)) {
         fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
         return 1;

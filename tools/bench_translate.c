@@ -120,14 +120,14 @@ int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cf
     argv[n++] = (char *)o->python;
     argv[n++] = script;
     for (int i = 0; i < tn; i++) argv[n++] = targ[i];
-    char *tail[] = {"--batches", s_batches, "--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", (char *)o->torch_malloc};
+    char *tail[] = {"--batches", s_batches, "--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", !strcmp(o->torch_tuning, "tuned") ? "tuned" : "default"};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
     argv[n] = NULL;
     printf("pytorch:");
     for (int i = 0; i < n; i++) printf(" %s", argv[i]);
     printf("\n");
     bench_twin_out tw;
-    if (bench_twin_run(argv, &tw) != 0) return 1;
+    if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
     if (is_cpu) bench_twin_print_anchor(&tw, s_threads);
     for (int i = 0; i < nsz; i++)
         for (int j = 0; j < tw.nips; j++)

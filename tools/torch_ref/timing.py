@@ -2,6 +2,7 @@
 timed loop (warm-up, then the mean of --iters iterations, synchronised on CUDA), which prints the line
 tools/bench_model.c reads: seconds_per_iter S."""
 import ctypes
+import os
 import time
 
 import torch
@@ -84,6 +85,14 @@ def tune_malloc(how):
                else "glibc malloc, defaults (mallopt refused the thresholds)")
 
 
+def openmp_info():
+    """The OpenMP threads' wait after a parallel region, as libgomp read it at load time: the line
+    `openmp ...` that ./bench prints beside the BLAS (./bench sets GOMP_SPINCOUNT=10000: with libgomp's
+    300000 spins PyTorch's idle threads hold the cores that OpenBLAS's own threads need)."""
+    spin = os.environ.get("GOMP_SPINCOUNT")
+    return f"GOMP_SPINCOUNT={spin}" if spin else "libgomp defaults (GOMP_SPINCOUNT unset: 300000 spins)"
+
+
 def malloc_info():
     """How setup() left glibc's malloc: the line `malloc ...` that ./bench prints beside the BLAS."""
     return _malloc
@@ -117,6 +126,7 @@ def time_iterations(a, dev, iteration, what):
     print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
     print(f"blas {blas_info()}")
     print(f"malloc {malloc_info()}")
+    print(f"openmp {openmp_info()}")
     print(f"fastest iteration {best:.6g} s")
     print(peak_memory_line(dev))
     print(f"seconds_per_iter {dt:.6g}")

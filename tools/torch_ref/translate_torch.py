@@ -34,6 +34,7 @@ def main():
           f"ngf {a.ngf} {a.blocks} blocks at {a.size}x{a.size}")
     print(f"blas {timing.blas_info()}")
     print(f"malloc {timing.malloc_info()}")
+    print(f"openmp {timing.openmp_info()}")
     with torch.no_grad():
         for n in (int(b) for b in a.batches.split(",")):
             x = torch.rand(n, a.channels, a.size, a.size, device=dev) * 2 - 1
