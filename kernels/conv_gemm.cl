@@ -202,6 +202,37 @@ __kernel void conv_pack_w(__global float *Ap, int aoff, __global const float *W,
     }
 }
 
+/* Every phase (cy, cx), cy, cx < s, of a stride-s data gradient's weight in one pass: phase after phase
+ * in Ap from aoff, each conv_pack_w's mode 2 of W {O, C, k, k} with y0 = (cy + p) % s, ay = (k - y0 + s -
+ * 1) / s (x0, ax alike), seg = ay's run rounded up to 16: {C, ay*seg}. Grid {C, ceil(O / 16)}: row i and
+ * 16 consecutive o, whose k*k taps (one run of W each) serve every phase, so W is read once instead of
+ * once per phase, and each tap's 16 floats are one contiguous store. Needs k >= s. */
+__kernel void conv_pack_phases(__global float *Ap, int aoff, __global const float *W, int woff, int O, int C, int k,
+                               int s, int p) {
+    int i = get_global_id(0), o0 = get_global_id(1) * 16;
+    if (i >= C || o0 >= O) return;
+    int kk = k * k;
+    long off = aoff;
+    for (int cy = 0; cy < s; cy++)
+        for (int cx = 0; cx < s; cx++) {
+            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
+            int seg = (ax * O + 15) / 16 * 16;
+            __global float *dst = Ap + off + (long)i * ay * seg;
+            for (int a = 0; a < ay; a++) {
+                int ki = y0 + s * (ay - 1 - a);
+                for (int b = 0; b < ax; b++) {
+                    int t = ki * k + x0 + s * (ax - 1 - b);
+#pragma unroll
+                    for (int jj = 0; jj < 16; jj++)
+                        if (o0 + jj < O) dst[a * seg + b * O + o0 + jj] = W[woff + ((long)(o0 + jj) * C + i) * kk + t];
+                }
+                if (o0 == 0)
+                    for (int r = ax * O; r < seg; r++) dst[a * seg + r] = 0.0f;
+            }
+            off += (long)C * ay * seg;
+        }
+}
+
 /* Channels-last padded copy: P[g, py, px, c] = img[g, c, py - pt, px - pl] (zero outside, or reflected
  * when reflect, pt < H, pl < W), then `slack` zeros. One work-item per padded pixel (g, py, px). */
 __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *img, int ioff, int G, int C, int H, int W,

@@ -188,6 +188,9 @@ static void test_case(const ccase *c) {
     size_t old_limit = c->groups ? conv_set_group_floats(group_limit(c)) : 0;
     tape t;
     tape_init(&t, cl);
+    /* applied twice: the second use takes the packed weights the first cached, as in training (the
+     * weights do not change between the uses) */
+    t.cache_derived = c->twice;
     /* poison the arena and the ops' scratch: everything the op and the tape allocate starts as NaN */
     tensor probe = arena_tensor(&t.ar, 1 << 21, 1, 1, 1);
     clg_fill(cl, probe.mem, probe.off, 1 << 21, NAN);
@@ -366,6 +369,11 @@ int main(void) {
         {"conv k3 s1 p2 reflect 2x3x3x4->5", 0, 2, 3, 5, 3, 4, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},
         {"conv k4 s2 p0 zero, groups 1+1+1", 0, 3, 3, 5, 9, 7, 4, 2, 0, 0, 0, 1, 1, 0, 1, 0},
         {"convT k4 s2 p1 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        /* the phases of a stride-2 data gradient packed in one pass (cached: conv_pack_phases), 20
+         * output channels (runs of 40 zero-padded to 48) */
+        {"conv k4 s2 p1 zero twice 2x7x9x11->20 (phases packed at once)", 0, 2, 7, 20, 9, 11, 4, 2, 1, 0, 0, 1, 1, 1, 0, 0},
+        {"convT k4 s2 p1 twice 2x6x5x7->5 (phases packed at once)", 1, 2, 6, 5, 5, 7, 4, 2, 1, 0, 0, 1, 1, 1, 0, 0},
+        {"conv k5 s3 p2 zero twice 2x5x10x8->7 (9 phases packed at once)", 0, 2, 5, 7, 10, 8, 5, 3, 2, 0, 0, 1, 1, 1, 0, 0},
         {"convT k3 s2 p1 op1 3x3x9x7->5, groups 2+1", 1, 3, 3, 5, 9, 7, 3, 2, 1, 1, 0, 1, 1, 0, 2, 0},
         {"convT k4 s1 p0 from 1x1 3x7x1x1->5, no bias", 1, 3, 7, 5, 1, 1, 4, 1, 0, 0, 0, 0, 1, 0, 0, 0},
         {"convT k3 s1 p1 twice 2x3x9x7->5", 1, 2, 3, 5, 9, 7, 3, 1, 1, 0, 0, 1, 1, 1, 0, 0},

@@ -210,11 +210,44 @@ static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, i
     return a;
 }
 
+static int round16(int v) { return (v + 15) / 16 * 16; }
+
+/* Every phase of a stride-s data gradient's weight (pack_w_phase's mode 2 for each (cy, cx)) in one
+ * launch that reads w once, each phase cached under pack_w_phase's key so that its calls find it. Only
+ * where the tape caches (otherwise each phase packs alone, into scratch). */
+static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int k, int s, int p) {
+    if (!t->cache_derived || !owner) return;
+    size_t total = 0;
+    for (int cy = 0; cy < s; cy++)
+        for (int cx = 0; cx < s; cx++) {
+            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
+            int seg = round16(ax * OC);
+            tcache_key key;
+            int args[] = {C, ay * seg, 2, OC, C, k, seg, y0, x0, s, ay, ax};
+            if (pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0])) return; /* packed already */
+            total += (size_t)C * ay * seg;
+        }
+    tensor a = packed1(t, owner, total, "packed weight size");
+    kl_conv_pack_phases(t->cl, clg_grid_rows((size_t)C, (size_t)(OC + 15) / 16), a.mem, ki(a.off, "offset"), w.mem,
+                        ki(w.off, "offset"), OC, C, k, s, p);
+    size_t off = a.off;
+    for (int cy = 0; cy < s; cy++)
+        for (int cx = 0; cx < s; cx++) {
+            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
+            int seg = round16(ax * OC);
+            tcache_key key;
+            int args[] = {C, ay * seg, 2, OC, C, k, seg, y0, x0, s, ay, ax};
+            cache_key(&key, w, owner, args, sizeof args / sizeof args[0]);
+            tensor ph = a;
+            ph.off = off, ph.n = ki((size_t)C * ay * seg, "packed weight size"), ph.c = ph.h = ph.w = 1;
+            tape_cache_put(t, &key, ph);
+            off += (size_t)C * ay * seg;
+        }
+}
+
 static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg) {
     return pack_w_phase(t, w, owner, M, Kr, mode, O, I, k, seg, 0, 0, 1, k, k);
 }
-
-static int round16(int v) { return (v + 15) / 16 * 16; }
 
 /* Channels-last {n, PH, PW, C} copy of src {n, C, H, W}, padded by pt rows above and pl columns left,
  * then CONV_NT_SLACK zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
@@ -425,6 +458,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             if (ql + e - ay + 1 + rw - 1 + ay > QW) QW = ql + e - ay + 1 + rw - 1 + ay;
         }
         tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, qt, ql, 0);
+        pack_phases(t, w, g->wowner, OC, g->C, k, s, p);
         for (int cy = 0; cy < s && cy < g->IH; cy++)
             for (int cx = 0; cx < s && cx < g->IW; cx++) {
                 int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, ey = (cy + p - y0) / s;
