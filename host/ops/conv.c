@@ -212,37 +212,37 @@ static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, i
 
 static int round16(int v) { return (v + 15) / 16 * 16; }
 
+/* Phase (cy, cx)'s key as pack_w_phase makes it, and the floats of its packing. */
+static size_t phase_key(tcache_key *key, tensor w, const net *owner, int OC, int C, int k, int s, int p, int cy, int cx) {
+    int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
+    int seg = round16(ax * OC);
+    int args[] = {C, ay * seg, 2, OC, C, k, seg, y0, x0, s, ay, ax};
+    cache_key(key, w, owner, args, sizeof args / sizeof args[0]);
+    return (size_t)C * ay * seg;
+}
+
 /* Every phase of a stride-s data gradient's weight (pack_w_phase's mode 2 for each (cy, cx)) in one
  * launch that reads w once, each phase cached under pack_w_phase's key so that its calls find it. Only
  * where the tape caches (otherwise each phase packs alone, into scratch). */
 static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int k, int s, int p) {
     if (!t->cache_derived || !owner) return;
     size_t total = 0;
-    for (int cy = 0; cy < s; cy++)
-        for (int cx = 0; cx < s; cx++) {
-            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
-            int seg = round16(ax * OC);
-            tcache_key key;
-            int args[] = {C, ay * seg, 2, OC, C, k, seg, y0, x0, s, ay, ax};
-            if (pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0])) return; /* packed already */
-            total += (size_t)C * ay * seg;
-        }
+    tcache_key key;
+    for (int ph = 0; ph < s * s; ph++) {
+        total += phase_key(&key, w, owner, OC, C, k, s, p, ph / s, ph % s);
+        if (tape_cache_get(t, &key)) return; /* packed already */
+    }
     tensor a = packed1(t, owner, total, "packed weight size");
     kl_conv_pack_phases(t->cl, clg_grid_rows((size_t)C, (size_t)(OC + 15) / 16), a.mem, ki(a.off, "offset"), w.mem,
                         ki(w.off, "offset"), OC, C, k, s, p);
-    size_t off = a.off;
-    for (int cy = 0; cy < s; cy++)
-        for (int cx = 0; cx < s; cx++) {
-            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
-            int seg = round16(ax * OC);
-            tcache_key key;
-            int args[] = {C, ay * seg, 2, OC, C, k, seg, y0, x0, s, ay, ax};
-            cache_key(&key, w, owner, args, sizeof args / sizeof args[0]);
-            tensor ph = a;
-            ph.off = off, ph.n = ki((size_t)C * ay * seg, "packed weight size"), ph.c = ph.h = ph.w = 1;
-            tape_cache_put(t, &key, ph);
-            off += (size_t)C * ay * seg;
-        }
+    tensor slice = a;
+    slice.c = slice.h = slice.w = 1;
+    for (int ph = 0; ph < s * s; ph++) { /* the phases one after another, (cy, cx) in row-major order */
+        size_t n = phase_key(&key, w, owner, OC, C, k, s, p, ph / s, ph % s);
+        slice.n = ki(n, "packed weight size");
+        tape_cache_put(t, &key, slice);
+        slice.off += n;
+    }
 }
 
 static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg) {
