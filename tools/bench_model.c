@@ -120,8 +120,15 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     trainer_free(tr);
     return spi;
 }
-/* Runs argv, echoing its output, and reads "seconds_per_iter S" from it, and the "blas ..." line (the
- * BLAS PyTorch ran on) into blas. */
+/* dst = the rest of line after prefix, without its newline, when line starts with prefix. */
+static void take_field(char *dst, size_t n, const char *line, const char *prefix) {
+    size_t len = strlen(prefix);
+    if (strncmp(line, prefix, len)) return;
+    snprintf(dst, n, "%.500s", line + len);
+    dst[strcspn(dst, "\n")] = 0;
+}
+
+/* bench.h: runs argv, echoing its output, and reads its lines into o. */
 int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o) {
     memset(o, 0, sizeof *o);
     o->spi = -1, o->mem = -1;
@@ -165,18 +172,9 @@ int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o) {
             snprintf(o->memhow, sizeof o->memhow, "%.400s", end + strspn(end, " "));
             o->memhow[strcspn(o->memhow, "\n")] = 0;
         }
-        if (!strncmp(line, "blas ", 5)) {
-            snprintf(o->blas, sizeof o->blas, "%.500s", line + 5);
-            o->blas[strcspn(o->blas, "\n")] = 0;
-        }
-        if (!strncmp(line, "malloc ", 7)) {
-            snprintf(o->malloc, sizeof o->malloc, "%.500s", line + 7);
-            o->malloc[strcspn(o->malloc, "\n")] = 0;
-        }
-        if (!strncmp(line, "openmp ", 7)) {
-            snprintf(o->openmp, sizeof o->openmp, "%.500s", line + 7);
-            o->openmp[strcspn(o->openmp, "\n")] = 0;
-        }
+        take_field(o->blas, sizeof o->blas, line, "blas ");
+        take_field(o->malloc, sizeof o->malloc, line, "malloc ");
+        take_field(o->openmp, sizeof o->openmp, line, "openmp ");
     }
     fclose(f);
     int status;

@@ -73,8 +73,8 @@ def tune_malloc(how):
     the kernel (trim) when it is freed, and the next step page-faults all of it in again: on a 2-core
     VM that took 40% of PyTorch's CycleGAN step (495k minor faults against 170k). "tuned" keeps freed
     memory in the process, what PyTorch's CPU tuning guide gets from jemalloc or TCMalloc; here glibc
-    itself, through mallopt, was as fast as either (TCMalloc) or faster (jemalloc). Only CPU runs:
-    CUDA tensors do not come from malloc."""
+    itself, through mallopt, was as fast as either (TCMalloc) or faster (jemalloc). On CUDA it changes
+    little: device tensors do not come from malloc."""
     global _malloc
     if how == "default":
         _malloc = "glibc malloc, defaults (dynamic mmap and trim thresholds)"
