@@ -258,14 +258,17 @@ __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *im
 
 /* Polyphase split of the padded image: P[f, g, c, y, x] = padded img[g, c, s*y + fy, s*x + fx] for the
  * s*s phases f = fy*s + fx, {PHp, PWp} per phase (zero outside the padded image {H+2p, W+2p}; inside it,
- * the image with zero or reflection padding), then `slack` zeros. One work-item per phase row. */
-__kernel void conv_pad_phase(__global float *P, int poff, __global const float *img, int ioff, int GC, int H, int W,
-                             int p, int s, int PHp, int PWp, int reflect, int slack) {
+ * the image with zero or reflection padding), then `slack` zeros. With G > 1 the planes come out
+ * channel-major, P[f, c, g, y, x], from img {G, GC/G, H, W} (G = 1: as they are). One work-item per phase
+ * row. */
+__kernel void conv_pad_phase(__global float *P, int poff, __global const float *img, int ioff, int GC, int G, int H,
+                             int W, int p, int s, int PHp, int PWp, int reflect, int slack) {
     int i = get_global_id(0);
     if (i >= s * s * GC * PHp) return;
     if (i == 0)
         for (int j = 0; j < slack; j++) P[poff + (long)s * s * GC * PHp * PWp + j] = 0.0f;
     int y = i % PHp, t = i / PHp, gc = t % GC, f = t / GC, fy = f / s, fx = f - fy * s;
+    int plane = gc % G * (GC / G) + gc / G; /* output plane (c, g) reads input plane (g, c) */
     __global float *dst = P + poff + (long)i * PWp;
     int py = s * y + fy, iy = py - p;
     if (reflect) iy = conv_reflect(iy, H);
@@ -273,7 +276,7 @@ __kernel void conv_pad_phase(__global float *P, int poff, __global const float *
         for (int x = 0; x < PWp; x++) dst[x] = 0.0f;
         return;
     }
-    __global const float *src = img + ioff + ((long)gc * H + iy) * W;
+    __global const float *src = img + ioff + ((long)plane * H + iy) * W;
     for (int x = 0; x < PWp; x++) {
         int px = s * x + fx, ix = px - p;
         if (reflect) ix = conv_reflect(ix, W);

@@ -431,12 +431,21 @@ int main(void) {
         {"conv k3 s2 p1 reflect 2x6x7x9->9 (transposed column matrix, small)", 0, 2, 6, 9, 7, 9, 3, 2, 1, 0, 1, 1, 1, 0,
          0, 0},
         /* the same outer product past 320 pixels, where the other path would be the column matrix: an
-         * image too small for the polyphase split, and one under 8 columns */
-        {"conv k3 s2 p1 zero 10x9x10x13->9 (transposed column matrix, 350 pixels)", 0, 10, 9, 9, 10, 13, 3, 2, 1, 0, 0,
-         1, 1, 0, 0, 0},
+         * image too small for the polyphase split (its grid would add over 60%), and one under 8 columns */
+        {"conv k3 s2 p1 zero 90x9x3x3->9 (transposed column matrix, 360 pixels)", 0, 90, 9, 9, 3, 3, 3, 2, 1, 0, 0, 1, 1,
+         0, 0, 0},
         {"conv k3 s1 p1 reflect twice 8x16x6x7->9 (transposed column matrix, 336 pixels)", 0, 8, 16, 9, 6, 7, 3, 1, 1,
          0, 1, 1, 1, 1, 0, 0},
         {"convT k3 s1 p1 2x13x7x5->9", 1, 2, 13, 9, 7, 5, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        /* stride 2 over a batch past 320 pixels: the polyphase weight gradient as one reduction over the
+         * channel-major batch (phase_weight_grad_batch; windows read past each sample's grid) */
+        {"conv k3 s2 p1 zero 10x9x10x13->9 (batched polyphase weight gradient)", 0, 10, 9, 9, 10, 13, 3, 2, 1, 0, 0, 1,
+         1, 0, 0, 0},
+        {"conv k3 s2 p1 reflect twice 4x2x21x17->3 (batched polyphase)", 0, 4, 2, 3, 21, 17, 3, 2, 1, 0, 1, 1, 1, 1, 0,
+         0},
+        {"conv k4 s2 p1 zero 4x5x23x17->7 (batched polyphase, DCGAN's D)", 0, 4, 5, 7, 23, 17, 4, 2, 1, 0, 0, 1, 1, 0, 0,
+         0},
+        {"convT k4 s2 p1 6x7x9x7->5 (batched polyphase, DCGAN's G)", 1, 6, 7, 5, 9, 7, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
