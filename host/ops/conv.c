@@ -578,11 +578,11 @@ static void phase_weight_grad_batch(tape *t, const cgeom *g, tensor img, tensor 
     size_t phase = (size_t)C * S;
     int slack = (k + 1) * PWp + CONV_NT_SLACK; /* the last channel's windows run a tap offset past its grids */
     tensor P = scratch1(t, (size_t)s * s * phase + (size_t)slack, "padded image size");
-    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C * PHp), P.mem, ki(P.off, "offset"), img.mem,
+    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C), P.mem, ki(P.off, "offset"), img.mem,
                       ki(img.off, "offset"), N * C, N, g->IH, g->IW, p, s, PHp, PWp, g->reflect, slack);
     /* F {OC, N, PHp, PWp}: the upstream gradient, zero past its OH x OW outputs (a 1-phase split) */
     tensor F = scratch1(t, (size_t)OC * S, "padded image size");
-    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)OC * N * PHp), F.mem, ki(F.off, "offset"), src.mem,
+    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)OC * N), F.mem, ki(F.off, "offset"), src.mem,
                       ki(src.off, "offset"), N * OC, N, g->OH, g->OW, 0, 1, PHp, PWp, 0, 0);
     nt_a Am = {.mem = F.mem, .off = F.off, .ld = S};
     for (int fy = 0; fy < s && fy < k; fy++)
@@ -638,7 +638,7 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
         size_t phase = (size_t)g->N * g->C * PHp * PWp;
         tensor P = scratch1(t, (size_t)s * s * phase + CONV_NT_SLACK + k, "padded image size");
-        kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * g->N * g->C * PHp), P.mem, ki(P.off, "offset"), img.mem,
+        kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * g->N * g->C), P.mem, ki(P.off, "offset"), img.mem,
                           ki(img.off, "offset"), g->N * g->C, 1, g->IH, g->IW, p, s, PHp, PWp, g->reflect,
                           CONV_NT_SLACK + k);
         tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
