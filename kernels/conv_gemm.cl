@@ -260,9 +260,9 @@ __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *im
  * s*s phases f = fy*s + fx, {PHp, PWp} per phase (zero outside the padded image {H+2p, W+2p}; inside it,
  * the image with zero or reflection padding), then `slack` zeros. With G > 1 the planes come out
  * channel-major, P[f, c, g, y, x], from img {G, GC/G, H, W} (G = 1: as they are). One work-item per
- * (phase, plane), all its rows: a row's interior columns are vector copies (s = 1) or the even or odd
- * lanes of 16-float loads (s = 2); one work-item per row with a scalar gather ran DCGAN's batched weight
- * gradient (./bench dcgan.D2.dw) at half speed. */
+ * (phase, plane), all its rows: a row's interior columns are vector copies (s = 1) or the even lanes of
+ * 16-float loads from the phase's first column (s = 2); one work-item per row with a scalar gather ran
+ * DCGAN's batched weight gradient (./bench dcgan.D2.dw) at half speed. */
 __kernel void conv_pad_phase(__global float *P, int poff, __global const float *img, int ioff, int GC, int G, int H,
                              int W, int p, int s, int PHp, int PWp, int reflect, int slack) {
     int i = get_global_id(0);

@@ -556,15 +556,15 @@ static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
     rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta);
 }
 
-/* Stride s > 1 over a batch, the polyphase weight gradient as one reduction per phase: the image and the
- * upstream gradient are made channel-major first ({C, N, ...}: conv_nchw_to_cgl), so that a channel's
- * phase grids {N, PHp, PWp} follow one another and each dW entry is one dot product of N*PHp*PWp
- * contiguous floats (conv_nt with Zr = 1). The per-sample split below restarts the reduction every
- * OH*PWp floats (rounded to 16), DCGAN's 8x8 and 4x4 outputs every 5 or 2 vectors: ./bench's
- * dcgan.*.dw rows ran 15-45% faster so on AVX-512, 25-45% on AVX2 (docs/PERF.md). A window that runs
- * past its sample's grid reads the next sample's (or the slack's zeros) against F's zero row and column:
- * F is zero outside the OH x OW outputs, and a valid output's taps stay inside its own grid. Where the
- * grid would add more than 60% to the reduction (tiny outputs), the transposed column matrix does it. */
+/* Stride s > 1 over a batch, the polyphase weight gradient as one reduction per phase: conv_pad_phase
+ * writes the image's phases and the upstream gradient (a 1-phase split, zero past OH x OW) channel-major,
+ * {C, N, PHp, PWp}, so that a channel's grids over the batch follow one another and each dW entry is one
+ * dot product of N*PHp*PWp contiguous floats (conv_nt with Zr = 1). The per-sample split below restarts
+ * the reduction every OH*PWp floats (rounded to 16), DCGAN's 8x8 and 4x4 outputs every 5 or 2 vectors:
+ * ./bench's dcgan.*.dw rows ran 15-45% faster so on AVX-512, 25-45% on AVX2 (docs/PERF.md). A window
+ * that runs past its sample's grid reads the next sample's (or the slack's zeros) against F's zero row
+ * and column: a valid output's taps stay inside its own grid. Where the grid would add more than 60% to
+ * the reduction (tiny outputs), the paths below do it. */
 static int phase_wgrad_batch_fit(const cgeom *g) {
     if (g->s < 2 || g->N < 2) return 0;
     int s = g->s, PHp = (g->IH + 2 * g->p + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
