@@ -556,6 +556,24 @@ static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
     rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta);
 }
 
+/* The polyphase weight gradient's products, one conv_nt per phase (fy, fx): tap (ki, kj) = (s*a + fy,
+ * s*b + fx) of dW = the upstream gradient's rows A against the phase's image P + f*phase read at
+ * (oy + a, ox + b), i.e. shifted by a*PWp + b on the flat grid; a channel's rows are S1 apart, samples
+ * bzr apart, and the reduction runs over Zr samples of Lr floats. */
+static void phase_wgrad_gemms(tape *t, const cgeom *g, tensor dw, nt_a A, tensor P, size_t phase, size_t bzr,
+                              int S1, int PWp, int Lr, int Zr, float beta) {
+    int s = g->s, k = g->k;
+    for (int fy = 0; fy < s && fy < k; fy++)
+        for (int fx = 0; fx < s && fx < k; fx++) {
+            int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s;
+            nt_b Bm = {.mem = P.mem, .off = P.off + (size_t)(fy * s + fx) * phase, .zr = bzr, .D2 = ay, .D3 = ax,
+                       .S1 = S1, .S2 = PWp, .S3 = 1};
+            nt_c Cm = {.mem = dw.mem, .off = dw.off + (size_t)fy * k + fx, .ld = gK(g), .D2 = ay, .D = ax,
+                       .S1 = k * k, .S2 = s * k, .S3 = s};
+            gemm_nt(t->cl, Cm, A, Bm, g->OC, g->C * ay * ax, Lr, 1, Zr, 1, (tensor){0}, beta);
+        }
+}
+
 /* Stride s > 1 over a batch, the polyphase weight gradient as one reduction per phase: conv_pad_phase
  * writes the image's phases and the upstream gradient (a 1-phase split, zero past OH x OW) channel-major,
  * {C, N, PHp, PWp}, so that a channel's grids over the batch follow one another and each dW entry is one
@@ -584,16 +602,7 @@ static void phase_weight_grad_batch(tape *t, const cgeom *g, tensor img, tensor 
     tensor F = scratch1(t, (size_t)OC * S, "padded image size");
     kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)OC * N), F.mem, ki(F.off, "offset"), src.mem,
                       ki(src.off, "offset"), N * OC, N, g->OH, g->OW, 0, 1, PHp, PWp, 0, 0);
-    nt_a Am = {.mem = F.mem, .off = F.off, .ld = S};
-    for (int fy = 0; fy < s && fy < k; fy++)
-        for (int fx = 0; fx < s && fx < k; fx++) {
-            int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s;
-            nt_b Bm = {.mem = P.mem, .off = P.off + (size_t)(fy * s + fx) * phase, .D2 = ay, .D3 = ax, .S1 = S,
-                       .S2 = PWp, .S3 = 1};
-            nt_c Cm = {.mem = dw.mem, .off = dw.off + (size_t)fy * k + fx, .ld = gK(g), .D2 = ay, .D = ax,
-                       .S1 = k * k, .S2 = s * k, .S3 = s};
-            gemm_nt(t->cl, Cm, Am, Bm, OC, C * ay * ax, S, 1, 1, 1, (tensor){0}, beta);
-        }
+    phase_wgrad_gemms(t, g, dw, (nt_a){.mem = F.mem, .off = F.off, .ld = S}, P, phase, 0, S, PWp, S, 1, beta);
 }
 
 /* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
@@ -643,15 +652,7 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
                           CONV_NT_SLACK + k);
         tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
         nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
-        for (int fy = 0; fy < s && fy < k; fy++)
-            for (int fx = 0; fx < s && fx < k; fx++) {
-                int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s;
-                nt_b Bm = {.mem = P.mem, .off = P.off + (size_t)(fy * s + fx) * phase, .zr = (size_t)g->C * PHp * PWp,
-                           .D2 = ay, .D3 = ax, .S1 = PHp * PWp, .S2 = PWp, .S3 = 1};
-                nt_c Cm = {.mem = dw.mem, .off = dw.off + (size_t)fy * k + fx, .ld = K, .D2 = ay, .D = ax,
-                           .S1 = k * k, .S2 = s * k, .S3 = s};
-                gemm_nt(t->cl, Cm, Am, Bm, g->OC, g->C * ay * ax, Lr, 1, g->N, 1, (tensor){0}, beta);
-            }
+        phase_wgrad_gemms(t, g, dw, Am, P, phase, (size_t)g->C * PHp * PWp, PHp * PWp, PWp, Lr, g->N, beta);
         return 1;
     }
     if (rows_wgrad_big_fit(t->cl, g)) {
