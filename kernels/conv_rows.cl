@@ -123,3 +123,19 @@ __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const floa
     __global float *d = Ap + aoff + ((long)mb * Kr + r) * CONV_ROWS_MR;
     for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = m0 + j < rows ? W[src + j * step] : 0.0f;
 }
+
+/* conv_rows' panels for a stride-s convolution run as a stride-1 one on its space-to-depth copy (the
+ * s*s phases of the padded image as channels c' = f*C + c, f = fy*s + fx; conv_pad_phase): the kernel
+ * {O, C, k, k} becomes {O, s*s*C, kq, kq}, kq = ceil(k/s), tap (a, b) of phase f being tap (s*a + fy,
+ * s*b + fx) of the original (zero past k). Ap[mb][r][j] for row m = mb*MR + j, r = (c'*kq + a)*kq + b < Kr;
+ * rows past O are zeros. One work-item per (r, mb). */
+__kernel void conv_pack_s2d(__global float *Ap, int aoff, __global const float *W, int woff, int Kr, int O, int C,
+                            int k, int s, int kq) {
+    int r = get_global_id(0), mb = get_global_id(1);
+    if (r >= Kr) return;
+    int b = r % kq, t = r / kq, a = t % kq, cf = t / kq, c = cf % C, f = cf / C, fy = f / s, fx = f - fy * s;
+    int ki = s * a + fy, kj = s * b + fx, m0 = mb * CONV_ROWS_MR, ok = ki < k && kj < k;
+    __global const float *src = W + woff + ((long)m0 * C + c) * k * k + (ok ? ki * k + kj : 0);
+    __global float *d = Ap + aoff + ((long)mb * Kr + r) * CONV_ROWS_MR;
+    for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = ok && m0 + j < O ? src[(long)j * C * k * k] : 0.0f;
+}

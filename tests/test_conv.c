@@ -446,6 +446,16 @@ int main(void) {
         {"conv k4 s2 p1 zero 4x5x23x17->7 (batched polyphase, DCGAN's D)", 0, 4, 5, 7, 23, 17, 4, 2, 1, 0, 0, 1, 1, 0, 0,
          0},
         {"convT k4 s2 p1 6x7x9x7->5 (batched polyphase, DCGAN's G)", 1, 6, 7, 5, 9, 7, 4, 2, 1, 0, 0, 0, 1, 0, 0, 0},
+        /* stride s with k*C <= 8 (own path: the space-to-depth copy's s*s*C channels on conv_rows,
+         * s2d_conv): a partial panel, reflection and a second use, k < 2s (taps past k zero), 9 phases,
+         * and a transposed convolution's data gradient from one channel */
+        {"conv k4 s2 p1 zero 2x1x17x20->9 (space to depth, DCGAN's D1)", 0, 2, 1, 9, 17, 20, 4, 2, 1, 0, 0, 1, 1, 0, 0,
+         0},
+        {"conv k4 s2 p1 reflect twice 2x2x13x16->8 (space to depth)", 0, 2, 2, 8, 13, 16, 4, 2, 1, 0, 1, 1, 1, 1, 0, 0},
+        {"conv k3 s2 p1 zero 2x1x13x15->10 (space to depth, k < 2s)", 0, 2, 1, 10, 13, 15, 3, 2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k5 s3 p2 zero 2x1x20x17->8 (space to depth, 9 phases)", 0, 2, 1, 8, 20, 17, 5, 3, 2, 0, 0, 1, 1, 0, 0, 0},
+        {"convT k4 s2 p1 3x12x9x11->1 (space to depth: its data gradient, DCGAN's G5)", 1, 3, 12, 1, 9, 11, 4, 2, 1, 0,
+         0, 0, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},

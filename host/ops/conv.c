@@ -297,11 +297,12 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     return a;
 }
 
-/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P {N, C, OH+k-1, PW} (NCHW,
- * padded, then at least rows_nb + k floats of slack) with the panels A (sample g's at A + g*aZ). */
-static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
-                      int OW, tensor bias, float beta) {
-    int PH = OH + k - 1, NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
+/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P, sample g's channel c at
+ * P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1 of them; the last sample's last channel then
+ * at least rows_nb + k floats of slack) with the panels A (sample g's at A + g*aZ). */
+static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C, int PW,
+                              int k, int M, int OH, int OW, tensor bias, float beta) {
+    int NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
      * alone over blocks rounded up (the kernel stores no pixel past NG) where the vectors computed for
@@ -316,12 +317,19 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
         clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, (size_t)c->kp.conv_wg, 1, 1);
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               ki((size_t)M * OH * OW, "tensor size"), OW, A.mem, ki(A.off, "offset"),
-                                              aZ, P.mem, ki(P.off, "offset"),
-                                              ki((size_t)C * PH * PW, "padded image size"), PH * PW, PW, C, k, M, NG,
+                                              aZ, P.mem, ki(P.off, "offset"), pZ, pC, PW, C, k, M, NG,
                                               nbase, part || whole > NG ? NG : whole, beta,
                                               bias.mem ? bias.mem : A.mem,
                                               ki(bias.off, "offset"), bias.mem != NULL);
     }
+}
+
+/* rows_conv_strided on P {N, C, OH+k-1, PW} (NCHW). */
+static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
+                      int OW, tensor bias, float beta) {
+    size_t plane = (size_t)(OH + k - 1) * PW;
+    rows_conv_strided(c, out, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"), N, C,
+                      PW, k, M, OH, OW, bias, beta);
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
@@ -377,6 +385,42 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
                 ki(bias.off, "offset"), bias.mem != NULL);
 }
 
+/* A strided convolution with few input channels (k*C <= 12: conv_nt's 16-float reduction vectors would be
+ * a quarter empty or worse; DCGAN's and PatchGAN's first layers, C = 1 or 3: ./bench dcgan.D1.fwd 50 ->
+ * 7 ms, patch128.C64.fwd 0.8 -> 0.2 ms, docs/PERF.md) as a stride-1 one on conv_rows: the
+ * padded image's s*s phases as s*s*C channels (space to depth; conv_pad_phase, channel-major over the
+ * batch so that one channel stride serves), the kernel's taps regrouped by phase into a kq x kq kernel,
+ * kq = ceil(k/s) (conv_pack_s2d). Output (oy, ox) reads phase pixel (oy + a, ox + b). */
+static int s2d_fit(const clg_ctx *c, const cgeom *g) {
+    int s = g->s, kq = (g->k + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
+    return s > 1 && g->k * g->C <= 12 && g->OC >= rows_mr(c) && (size_t)g->OH * PWp >= (size_t)rows_nb(c) && kq > 0;
+}
+
+static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    int s = g->s, k = g->k, kq = (k + s - 1) / s, N = g->N, C = g->C, C2 = s * s * C, mr = rows_mr(t->cl);
+    int PHp = (g->IH + 2 * g->p + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
+    size_t A = (size_t)PHp * PWp;
+    int slack = rows_nb(t->cl) + (kq + 1) * PWp + kq;
+    tensor P = scratch1(t, (size_t)C2 * N * A + (size_t)slack, "padded image size");
+    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C), P.mem, ki(P.off, "offset"), img.mem,
+                      ki(img.off, "offset"), N * C, N, g->IH, g->IW, g->p, s, PHp, PWp, g->reflect, slack);
+    int Kr = C2 * kq * kq, panels = rows_panels(t->cl, g->OC);
+    tcache_key key;
+    int args[] = {-3, s, g->OC, C, k, mr}; /* -3: the space-to-depth panels */
+    const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
+    tensor Ap;
+    if (hit)
+        Ap = *hit;
+    else {
+        Ap = packed1(t, g->wowner, (size_t)panels * mr * Kr, "packed weight size");
+        kl_conv_pack_s2d(t->cl, clg_grid_rows((size_t)Kr, (size_t)panels), Ap.mem, ki(Ap.off, "offset"), w.mem,
+                         ki(w.off, "offset"), Kr, g->OC, C, k, s, kq);
+        tape_cache_put(t, &key, Ap);
+    }
+    rows_conv_strided(t->cl, out, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N, C2,
+                      PWp, kq, g->OC, g->OH, g->OW, bias, beta);
+}
+
 /* out (column side) = beta*out + conv(img) (+ bias), any stride. */
 static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
@@ -390,6 +434,10 @@ static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor 
         tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, rows_nb(t->cl) + k);
         tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
         rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta);
+        return;
+    }
+    if (s2d_fit(t->cl, g)) {
+        s2d_conv(t, g, img, w, out, bias, beta);
         return;
     }
     tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
