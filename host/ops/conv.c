@@ -392,8 +392,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
  * batch so that one channel stride serves), the kernel's taps regrouped by phase into a kq x kq kernel,
  * kq = ceil(k/s) (conv_pack_s2d). Output (oy, ox) reads phase pixel (oy + a, ox + b). */
 static int s2d_fit(const clg_ctx *c, const cgeom *g) {
-    int s = g->s, kq = (g->k + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
-    return s > 1 && g->k * g->C <= 12 && g->OC >= rows_mr(c) && (size_t)g->OH * PWp >= (size_t)rows_nb(c) && kq > 0;
+    int PWp = (g->IW + 2 * g->p + g->s - 1) / g->s; /* >= OW + ceil(k/s) - 1, likewise PHp: the grid holds every tap */
+    return g->s > 1 && g->k * g->C <= 12 && g->OC >= rows_mr(c) && (size_t)g->OH * PWp >= (size_t)rows_nb(c);
 }
 
 static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
