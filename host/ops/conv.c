@@ -117,6 +117,7 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
  *   stride 1, 8+ output channels and a work-item's pixels: conv_rows, an outer product over the rows
  *     of the NCHW padded image with the weight as 8-channel panels (rows_fit), forward and data
  *     gradient;
+ *   forward, stride s with k*C <= 12 (first layers): conv_rows on the space-to-depth copy (s2d_fit);
  *   the rest is conv_nt (both operands read along the reduction index):
  *   forward, any stride: a channels-last padded copy of the image; each output pixel's k x k patch is
  *     k runs of k*C contiguous floats, dotted with the weight packed as {OC, k, k, C}: no column matrix;
@@ -125,7 +126,9 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
  *     conv_rows and Winograd data gradients fold the same way);
  *   data gradient, other strides: column matrix = packed weight x channels-last gradient, then col2im;
  *   weight gradient: the upstream gradient's rows (NCHW, in place) against the column matrix, or for
- *     stride 1 against the padded image's shifted rows (implicit, the gradient on the padded width). */
+ *     stride 1 against the padded image's shifted rows (implicit, the gradient on the padded width), or
+ *     for stride s against each phase's shifted rows (polyphase; over a batch as one reduction,
+ *     phase_weight_grad_batch); few pixels with a long K: the transposed column matrix on conv_rows. */
 static int conv_impl;
 
 int conv_set_impl(int impl) {
