@@ -271,6 +271,19 @@ static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH,
     return P;
 }
 
+/* A side of the s*s phases of an image side n padded by p: ceil((n + 2p) / s). */
+static int phase_side(int n, int p, int s) { return (n + 2 * p + s - 1) / s; }
+
+/* kernels/conv_gemm.cl conv_pad_phase: the s*s phases {PHp, PWp} of src {N, C, H, W} padded by p (zeros,
+ * or reflection), as its planes (G = 1) or channel-major over the batch (G = N), then `slack` zeros. */
+static tensor pad_phases(tape *t, tensor src, int N, int C, int H, int W, int p, int s, int PHp, int PWp, int reflect,
+                         int G, int slack) {
+    tensor P = scratch1(t, (size_t)s * s * N * C * PHp * PWp + (size_t)slack, "padded image size");
+    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C), P.mem, ki(P.off, "offset"), src.mem,
+                      ki(src.off, "offset"), N * C, G, H, W, p, s, PHp, PWp, reflect, slack);
+    return P;
+}
+
 /* kernels/conv_rows.cl: stride-1 convolutions with at least CONV_ROWS_MR output channels and a work-item's
  * rows_nb pixels in the grid of the padded width (fewer would leave most of a panel's rows or a
  * work-item's lanes empty: conv_nt does those). */
@@ -395,18 +408,16 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
  * batch so that one channel stride serves), the kernel's taps regrouped by phase into a kq x kq kernel,
  * kq = ceil(k/s) (conv_pack_s2d). Output (oy, ox) reads phase pixel (oy + a, ox + b). */
 static int s2d_fit(const clg_ctx *c, const cgeom *g) {
-    int PWp = (g->IW + 2 * g->p + g->s - 1) / g->s; /* >= OW + ceil(k/s) - 1, likewise PHp: the grid holds every tap */
+    int PWp = phase_side(g->IW, g->p, g->s); /* >= OW + ceil(k/s) - 1, likewise PHp: the grid holds every tap */
     return g->s > 1 && g->k * g->C <= 12 && g->OC >= rows_mr(c) && (size_t)g->OH * PWp >= (size_t)rows_nb(c);
 }
 
 static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int s = g->s, k = g->k, kq = (k + s - 1) / s, N = g->N, C = g->C, C2 = s * s * C, mr = rows_mr(t->cl);
-    int PHp = (g->IH + 2 * g->p + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
+    int PHp = phase_side(g->IH, g->p, s), PWp = phase_side(g->IW, g->p, s);
     size_t A = (size_t)PHp * PWp;
     int slack = rows_nb(t->cl) + (kq + 1) * PWp + kq;
-    tensor P = scratch1(t, (size_t)C2 * N * A + (size_t)slack, "padded image size");
-    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C), P.mem, ki(P.off, "offset"), img.mem,
-                      ki(img.off, "offset"), N * C, N, g->IH, g->IW, g->p, s, PHp, PWp, g->reflect, slack);
+    tensor P = pad_phases(t, img, N, C, g->IH, g->IW, g->p, s, PHp, PWp, g->reflect, N, slack);
     int Kr = C2 * kq * kq, panels = rows_panels(t->cl, g->OC);
     tcache_key key;
     int args[] = {-3, s, g->OC, C, k, mr}; /* -3: the space-to-depth panels */
@@ -636,23 +647,18 @@ static void phase_wgrad_gemms(tape *t, const cgeom *g, tensor dw, nt_a A, tensor
  * the reduction (tiny outputs), the paths below do it. */
 static int phase_wgrad_batch_fit(const cgeom *g) {
     if (g->s < 2 || g->N < 2) return 0;
-    int s = g->s, PHp = (g->IH + 2 * g->p + s - 1) / s, PWp = (g->IW + 2 * g->p + s - 1) / s;
-    return 10 * (size_t)PHp * PWp <= 16 * (size_t)gL(g);
+    return 10 * (size_t)phase_side(g->IH, g->p, g->s) * phase_side(g->IW, g->p, g->s) <= 16 * (size_t)gL(g);
 }
 
 static void phase_weight_grad_batch(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int s = g->s, p = g->p, k = g->k, N = g->N, C = g->C, OC = g->OC;
-    int PHp = (g->IH + 2 * p + s - 1) / s, PWp = (g->IW + 2 * p + s - 1) / s;
+    int PHp = phase_side(g->IH, p, s), PWp = phase_side(g->IW, p, s);
     int S = ki((size_t)N * PHp * PWp, "padded image size");
     size_t phase = (size_t)C * S;
     int slack = (k + 1) * PWp + CONV_NT_SLACK; /* the last channel's windows run a tap offset past its grids */
-    tensor P = scratch1(t, (size_t)s * s * phase + (size_t)slack, "padded image size");
-    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * N * C), P.mem, ki(P.off, "offset"), img.mem,
-                      ki(img.off, "offset"), N * C, N, g->IH, g->IW, p, s, PHp, PWp, g->reflect, slack);
+    tensor P = pad_phases(t, img, N, C, g->IH, g->IW, p, s, PHp, PWp, g->reflect, N, slack);
     /* F {OC, N, PHp, PWp}: the upstream gradient, zero past its OH x OW outputs (a 1-phase split) */
-    tensor F = scratch1(t, (size_t)OC * S, "padded image size");
-    kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)OC * N), F.mem, ki(F.off, "offset"), src.mem,
-                      ki(src.off, "offset"), N * OC, N, g->OH, g->OW, 0, 1, PHp, PWp, 0, 0);
+    tensor F = pad_phases(t, src, N, OC, g->OH, g->OW, 0, 1, PHp, PWp, 0, N, 0);
     phase_wgrad_gemms(t, g, dw, (nt_a){.mem = F.mem, .off = F.off, .ld = S}, P, phase, 0, S, PWp, S, 1, beta);
 }
 
@@ -687,20 +693,16 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         phase_weight_grad_batch(t, g, img, src, dw, beta);
         return 1;
     }
-    int s_ = g->s, PWp_ = (g->IW + 2 * g->p + s_ - 1) / s_;
-    if (s_ > 1 && 10 * round16(g->OH * PWp_) <= 13 * L) {
+    if (g->s > 1 && 10 * round16(g->OH * phase_side(g->IW, g->p, g->s)) <= 13 * L) {
         /* Stride s: in the polyphase split of the padded image (phase (fy, fx) = pixels (s*y + fy,
          * s*x + fx)), tap (ki, kj) = (s*a + fy, s*b + fx) reads phase pixel (oy + a, ox + b): per phase, a
          * stride-1 implicit weight gradient over the flat grid of the phase width, written into that
          * phase's taps of dWm. Only where the grid's padding columns and 16-float rounding add at most
          * 30% to the reduction (small images go through the column matrix). */
-        int s = s_, p = g->p, PHp = (g->IH + 2 * p + s - 1) / s, PWp = PWp_;
+        int s = g->s, p = g->p, PHp = phase_side(g->IH, p, s), PWp = phase_side(g->IW, p, s);
         int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
         size_t phase = (size_t)g->N * g->C * PHp * PWp;
-        tensor P = scratch1(t, (size_t)s * s * phase + CONV_NT_SLACK + k, "padded image size");
-        kl_conv_pad_phase(t->cl, clg_grid_1d((size_t)s * s * g->N * g->C), P.mem, ki(P.off, "offset"), img.mem,
-                          ki(img.off, "offset"), g->N * g->C, 1, g->IH, g->IW, p, s, PHp, PWp, g->reflect,
-                          CONV_NT_SLACK + k);
+        tensor P = pad_phases(t, img, g->N, g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect, 1, CONV_NT_SLACK + k);
         tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
         nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
         phase_wgrad_gemms(t, g, dw, Am, P, phase, (size_t)g->C * PHp * PWp, PHp * PWp, PWp, Lr, g->N, beta);
