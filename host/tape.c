@@ -23,11 +23,13 @@ void tape_init(tape *t, clg_ctx *cl) {
     t->grad_enabled = 1;
     arena_init(&t->ar, cl, ARENA_CHUNK_FLOATS);
     arena_init(&t->scratch, cl, ARENA_CHUNK_FLOATS);
+    arena_init(&t->keep, cl, ARENA_CHUNK_FLOATS);
 }
 
 void tape_free(tape *t) {
     arena_free(&t->ar);
     arena_free(&t->scratch);
+    arena_free(&t->keep);
     free(t->vars);
     free(t->nodes);
     free(t->cache);
@@ -35,11 +37,36 @@ void tape_free(tape *t) {
     memset(t, 0, sizeof *t);
 }
 
+/* The cache entries that outlive a reset (cache_keep): all of them while every one's network is at its
+ * version, else none (the keep arena then starts over). */
+static void keep_cached(tape *t) {
+    int n = 0, stale = 0;
+    for (int i = 0; i < t->ncache; i++) {
+        const tcache_entry *e = &t->cache[i];
+        if (!e->kept) continue;
+        stale |= e->key.version != e->key.owner->version;
+        t->cache[n++] = *e;
+    }
+    t->ncache = stale ? 0 : n;
+    if (stale || !n) arena_reset(&t->keep);
+}
+
+void tape_set_inference(tape *t) {
+    t->grad_enabled = 0;
+    t->cache_derived = 1;
+    t->cache_keep = 1;
+}
+
+tensor tape_cache_alloc(tape *t, size_t n) {
+    if (n > INT_MAX) die("tape_cache_alloc: %zu floats", n);
+    return arena_tensor(t->cache_keep ? &t->keep : &t->ar, n ? (int)n : 1, 1, 1, 1);
+}
+
 void tape_reset(tape *t) {
     t->resets++;
     t->nvars = 0;
     t->nnodes = 0;
-    t->ncache = 0; /* the cached tensors live in the arena */
+    keep_cached(t); /* the others live in the step arena */
     t->ngfree = 0; /* so do the pooled gradients */
     arena_reset(&t->ar);
     arena_reset(&t->scratch);
@@ -219,7 +246,7 @@ void tape_cache_put(tape *t, const tcache_key *key, tensor val) {
         t->cache_cap = t->cache_cap ? 2 * t->cache_cap : 64;
         t->cache = xrealloc(t->cache, (size_t)t->cache_cap * sizeof *t->cache);
     }
-    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val, .var = -1};
+    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val, .var = -1, .kept = t->cache_keep};
 }
 
 int tape_cache_get_var(const tape *t, const tcache_key *key) {
@@ -229,5 +256,8 @@ int tape_cache_get_var(const tape *t, const tcache_key *key) {
 
 void tape_cache_put_var(tape *t, const tcache_key *key, int v) {
     tape_cache_put(t, key, t->vars[v].val);
-    if (t->ncache && !memcmp(&t->cache[t->ncache - 1].key, key, sizeof *key)) t->cache[t->ncache - 1].var = v;
+    if (t->ncache && !memcmp(&t->cache[t->ncache - 1].key, key, sizeof *key)) {
+        t->cache[t->ncache - 1].var = v;
+        t->cache[t->ncache - 1].kept = 0; /* a variable of this step */
+    }
 }

@@ -54,7 +54,8 @@ typedef struct {
 typedef struct {
     tcache_key key;
     tensor val;
-    int var; /* the variable holding val (tape_cache_put_var), else -1 */
+    int var;  /* the variable holding val (tape_cache_put_var), else -1 */
+    int kept; /* val is in the tape's keep arena and outlives tape_reset (cache_keep) */
 } tcache_entry;
 typedef struct tape {
     clg_ctx *cl;
@@ -74,6 +75,12 @@ typedef struct tape {
      * parameters change through net_upload, optim_step or net_clip_weights between uses may (the
      * training loops; tests that write weights directly must not). */
     int cache_derived;
+    /* With cache_derived, 1: the cached tensors that tape_cache_alloc handed out outlive tape_reset, in
+     * the keep arena. For inference (./translate, generated samples), whose networks do not change while
+     * the tape lives: the packed weights are made on the first forward, not on every one. A network whose
+     * version changes after all loses them at the next reset (they are made again). tape_set_inference. */
+    int cache_keep;
+    arena keep;
     tcache_entry *cache;
     int ncache, cache_cap;
     /* Gradients of intermediate variables that are dead (the node that produced the variable has run
@@ -123,6 +130,11 @@ float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variab
 /* The cached tensor for key (NULL: absent, or caching is off); tape_cache_put stores one. */
 const tensor *tape_cache_get(const tape *t, const tcache_key *key);
 void tape_cache_put(tape *t, const tcache_key *key, tensor val);
+/* Memory for a tensor that goes into the cache: the keep arena (cache_keep), else the step arena. */
+tensor tape_cache_alloc(tape *t, size_t n);
+/* Gradients off, and the weights' derived tensors cached across tape_reset (cache_keep): a tape for
+ * inference with networks that stay fixed while it lives. */
+void tape_set_inference(tape *t);
 /* The same for a derived variable (an op's output on the tape, with its node): reused, the uses share
  * its gradient and its node runs once, after all of them. -1: absent, or caching is off. */
 int tape_cache_get_var(const tape *t, const tcache_key *key);

@@ -272,6 +272,75 @@ static void test_case(const ccase *c) {
     if (c->groups) conv_set_group_floats(old_limit);
 }
 
+/* The forward of c with gradients off, on a tape that caches nothing. */
+static float *plain_forward(const ccase *c, net *nt, int wi, int bi, tensor xt) {
+    tape t;
+    tape_init(&t, cl);
+    t.grad_enabled = 0;
+    int y = apply(&t, c, tape_input(&t, xt), tape_param(&t, nt, wi), bi >= 0 ? tape_param(&t, nt, bi) : -1);
+    float *yg = download(tape_val(&t, y));
+    tape_free(&t);
+    return yg;
+}
+
+/* Inference (tape_set_inference): the packed and transformed weights made on the first forward are kept
+ * across tape_reset, so the next forward makes none (the keep arena does not grow) and gives the same
+ * bits as a tape that caches nothing; after new weights (a new version) they are made again. */
+static void keep_case(const ccase *c) {
+    int wa = c->transposed ? c->Cin : c->Cout, wb = c->transposed ? c->Cout : c->Cin;
+    size_t nx = (size_t)c->N * c->Cin * c->H * c->W, ny = (size_t)c->N * c->Cout * out_h(c) * out_w(c),
+           nw = (size_t)wa * wb * c->k * c->k;
+    net nt;
+    net_init(&nt, cl, "conv");
+    int wi = net_add(&nt, "w", 4, (int[]){wa, wb, c->k, c->k});
+    int bi = c->bias ? net_add(&nt, "b", 1, (int[]){c->Cout}) : -1;
+    net_alloc(&nt);
+    float *x = randv(nx, -1, 1), *w = randv(nw, -0.5f, 0.5f);
+    clg_write(cl, nt.w, nt.p[wi].off, nw, w);
+    if (bi >= 0) net_init_const(&nt, bi, 0.25f);
+    tensor xt = upload_at(x, c->N, c->Cin, c->H, c->W, 11);
+    tape t;
+    tape_init(&t, cl);
+    tape_set_inference(&t);
+    size_t kept = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2) { /* new weights: what was kept is stale */
+            float *all = xmalloc(nt.total * sizeof *all);
+            net_download(&nt, all);
+            for (size_t i = 0; i < nw; i++) all[nt.p[wi].off + i] *= -0.5f;
+            net_upload(&nt, all);
+            free(all);
+        }
+        tape_reset(&t);
+        /* kept: the entries of the first forward; after new weights, none */
+        int entries = t.ncache;
+        CHECK(pass != 1 || !kept || entries > 0, "%s%s inference: tape_reset dropped the kept tensors", impl_name,
+              c->name);
+        CHECK(pass != 2 || entries == 0, "%s%s inference: %d stale entries kept after the weights changed", impl_name,
+              c->name, entries);
+        int y = apply(&t, c, tape_input(&t, xt), tape_param(&t, &nt, wi), bi >= 0 ? tape_param(&t, &nt, bi) : -1);
+        float *yg = download(tape_val(&t, y)), *yp = plain_forward(c, &nt, wi, bi, xt);
+        size_t bad = 0;
+        for (size_t i = 0; i < ny; i++) bad += memcmp(&yg[i], &yp[i], sizeof(float)) != 0;
+        CHECK(bad == 0, "%s%s inference forward %d: %zu of %zu outputs differ from an uncached tape's", impl_name,
+              c->name, pass + 1, bad, ny);
+        if (pass == 1)
+            CHECK(t.keep.in_use == kept && t.ncache == entries,
+                  "%s%s inference: the second forward made %zu floats, %d entries again", impl_name, c->name,
+                  t.keep.in_use - kept, t.ncache - entries);
+        kept = t.keep.in_use;
+        free(yg);
+        free(yp);
+    }
+    printf("ok   %s%s inference: 3 forwards bit-identical to an uncached tape's, %zu floats kept\n", impl_name, c->name,
+           kept);
+    tape_free(&t);
+    clReleaseMemObject(xt.mem);
+    net_free(&nt);
+    free(x);
+    free(w);
+}
+
 /* ---- finite differences through the tape ----------------------------------------------------
  * x, w and b are all parameters of one net, so a perturbation is a host edit of one float and its
  * analytic gradient lands in net.g (zeroed first). The loss is L = 0.5 * sum (y - T)^2: the
@@ -481,7 +550,10 @@ int main(void) {
         cl->kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i]))) test_case(&cases[i]);
+            if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i]))) {
+                test_case(&cases[i]);
+                if (!cases[i].groups) keep_case(&cases[i]);
+            }
         for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
             if (!wino || winograd_case(&fds[i])) fd_case(&fds[i]);
     }

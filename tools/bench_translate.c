@@ -25,7 +25,7 @@ static double time_forward(translator *tr, clg_ctx *cl, int n, int warmup, int i
     for (size_t i = 0; i < cnt; i++) x[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
     tape t;
     tape_init(&t, cl);
-    t.grad_enabled = 0;
+    tape_set_inference(&t);
     double t0 = 0;
     for (int i = 0; i < warmup + iters; i++) {
         if (i == warmup) {

@@ -115,7 +115,7 @@ int eval_samples(clg_ctx *cl, const char *arg, int n, const char *outdir, unsign
     int C = is_vae ? 1 : gs.channels, H = is_vae ? 28 : gs.size, W = H;
     tape t;
     tape_init(&t, cl);
-    t.grad_enabled = 0;
+    tape_set_inference(&t);
     float *z = xmalloc((size_t)GEN_BATCH * Z * sizeof *z), *oh = xcalloc((size_t)GEN_BATCH * (ncls + 1), sizeof *oh);
     for (int first = 0; first < n && rc == 0; first += GEN_BATCH) {
         int b = n - first < GEN_BATCH ? n - first : GEN_BATCH;

@@ -287,7 +287,7 @@ int main(int argc, char **argv) {
 
     tape t;
     tape_init(&t, cl);
-    t.grad_enabled = 0;
+    tape_set_inference(&t);
     image_prep p = {.channels = cin, .load_size = native ? 0 : tr.size, .split = split};
     int nwritten = 0, skipped = 0, done = 0;
     double t0 = now_seconds();

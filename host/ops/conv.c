@@ -149,11 +149,11 @@ static int own_gemm(const clg_ctx *c) {
 /* This op's transient buffer (tape_scratch: gone when the next op starts). */
 static tensor scratch1(tape *t, size_t n, const char *what) { return tape_scratch(t, (size_t)ki(n, what)); }
 
-/* A packed or transformed weight: from the step's arena when it goes into the tape's cache (a later op
- * reuses it), else scratch. */
+/* A packed or transformed weight: tape_cache_alloc's when it goes into the tape's cache (a later op, or
+ * with cache_keep a later forward, reuses it), else scratch. */
 static tensor packed1(tape *t, const net *owner, size_t n, const char *what) {
     if (!t->cache_derived || !owner) return scratch1(t, n, what);
-    return arena_tensor(&t->ar, ki(n ? n : 1, what), 1, 1, 1);
+    return tape_cache_alloc(t, (size_t)ki(n, what));
 }
 
 /* Operands of conv_nt (see kernels/conv_gemm.cl). */
@@ -420,7 +420,7 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
     tensor P = pad_phases(t, img, N, C, g->IH, g->IW, g->p, s, PHp, PWp, g->reflect, N, slack);
     int Kr = C2 * kq * kq, panels = rows_panels(t->cl, g->OC);
     tcache_key key;
-    int args[] = {-3, s, g->OC, C, k, mr}; /* -3: the space-to-depth panels */
+    int args[] = {-4, s, g->OC, C, k, mr}; /* -4: the space-to-depth panels */
     const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
     tensor Ap;
     if (hit)
@@ -893,6 +893,23 @@ static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
     }
 }
 
+/* Inference (cache_keep, no gradient): op_upsample2x_conv3x3's phase weights {4O, I, 2, 2} made once for
+ * the tape's life, as a variable that names w's network as its owner, so that the convolution's packing
+ * of them is kept too. */
+static int kept_phase_weights(tape *t, const tcache_key *key, tensor wv, int O, int I) {
+    const tensor *hit = tape_cache_get(t, key);
+    tensor w4 = hit ? *hit : tape_cache_alloc(t, (size_t)16 * O * I);
+    if (!hit) {
+        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4.mem, ki(w4.off, "offset"), wv.mem, ki(wv.off, "offset"),
+                          O, I);
+        tape_cache_put(t, key, w4);
+    }
+    w4.n = 4 * O, w4.c = I, w4.h = w4.w = 2;
+    int v = tape_new_view(t, w4, 0);
+    t->vars[v].owner = key->owner; /* NULL (w not a parameter): nothing was cached, made again each time */
+    return v;
+}
+
 int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     if (wv.h != 3 || wv.w != 3 || wv.c != xv.c)
@@ -905,7 +922,7 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     tcache_key key;
     int args[] = {-3, want}; /* -3: op_upsample2x_conv3x3's phase weights */
     cache_key(&key, wv, t->vars[w].owner, args, 2);
-    int w4 = tape_cache_get_var(t, &key);
+    int w4 = t->cache_keep && !want ? kept_phase_weights(t, &key, wv, O, I) : tape_cache_get_var(t, &key);
     if (w4 < 0) {
         w4 = tape_new(t, 4 * O, I, 2, 2, want);
         tensor w4v = tape_val(t, w4);
