@@ -108,20 +108,51 @@ CONV_ROWS_KERNEL(conv_rows1, 1)
  *   rotated = 0: m = o, r = (i, ki, kj), A = W[o, i, ki, kj]               (a convolution, Kr = I*kk)
  *   rotated = 1: m = i, r = (o, ki, kj), A = W[o, i, k-1-ki, k-1-kj]       (its stride-1 data gradient
  *                                                                           with the rotated kernel)
- * One work-item per (r, mb): MR contiguous floats. */
+ * rotated = 0: work-item (q, mb) packs the 16 r from 16q of panel mb (MR vector loads transposed in
+ * registers; one work-item per (r, mb) writing MR floats, PoCL's 16 work-items a vector, stored 8 floats
+ * apart and took twice as long). rotated = 1: work-item q packs o = q's kk r of every panel, each from MR*kk
+ * contiguous floats (3x3: through registers); the host launches it one per work-group (grid {O}). */
 __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const float *W, int woff, int Kr, int rotated,
                                int O, int I, int kk) {
-    int r = get_global_id(0), mb = get_global_id(1);
-    if (r >= Kr) return;
-    int m0 = mb * CONV_ROWS_MR, rows = rotated ? I : O;
-    long src = woff + (long)m0 * Kr + r, step = Kr;
+    int q = get_global_id(0), mb = get_global_id(1), m0 = mb * CONV_ROWS_MR;
+    __global float *d = Ap + aoff + (long)mb * Kr * CONV_ROWS_MR;
     if (rotated) {
-        int o = r / kk, t = r - o * kk;
-        src = woff + ((long)o * I + m0) * kk + kk - 1 - t;
-        step = kk;
+        if (q >= O) return;
+        int np = (I + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
+        for (mb = 0, m0 = 0; mb < np; mb++, m0 += CONV_ROWS_MR) {
+            __global const float *s = W + woff + ((long)q * I + m0) * kk;
+            d = Ap + aoff + ((long)mb * Kr + (long)q * kk) * CONV_ROWS_MR;
+            if (kk == 9 && m0 + CONV_ROWS_MR <= I) { /* 3x3: through registers */
+                float a[CONV_ROWS_MR * 9];
+#pragma unroll
+                for (int j = 0; j < CONV_ROWS_MR * 9; j++) a[j] = s[j];
+#pragma unroll
+                for (int t = 0; t < 9; t++)
+#pragma unroll
+                    for (int j = 0; j < CONV_ROWS_MR; j++) d[t * CONV_ROWS_MR + j] = a[j * 9 + 8 - t];
+                continue;
+            }
+            for (int t = 0; t < kk; t++)
+                for (int j = 0; j < CONV_ROWS_MR; j++)
+                    d[t * CONV_ROWS_MR + j] = m0 + j < I ? s[j * kk + kk - 1 - t] : 0.0f;
+        }
+        return;
     }
-    __global float *d = Ap + aoff + ((long)mb * Kr + r) * CONV_ROWS_MR;
-    for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = m0 + j < rows ? W[src + j * step] : 0.0f;
+    int r0 = q * 16;
+    if (r0 >= Kr) return;
+    if (r0 + 16 <= Kr && m0 + CONV_ROWS_MR <= O) {
+        float a[CONV_ROWS_MR][16];
+#pragma unroll
+        for (int j = 0; j < CONV_ROWS_MR; j++) vstore16(vload16(0, W + woff + (long)(m0 + j) * Kr + r0), 0, a[j]);
+#pragma unroll
+        for (int i = 0; i < 16; i++)
+#pragma unroll
+            for (int j = 0; j < CONV_ROWS_MR; j++) d[(long)(r0 + i) * CONV_ROWS_MR + j] = a[j][i];
+        return;
+    }
+    for (int r = r0; r < Kr && r < r0 + 16; r++)
+        for (int j = 0; j < CONV_ROWS_MR; j++)
+            d[(long)r * CONV_ROWS_MR + j] = m0 + j < O ? W[woff + (long)(m0 + j) * Kr + r] : 0.0f;
 }
 
 /* conv_rows' panels for a stride-s convolution run as a stride-1 one on its space-to-depth copy (the
