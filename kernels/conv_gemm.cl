@@ -234,26 +234,51 @@ __kernel void conv_pack_phases(__global float *Ap, int aoff, __global const floa
 }
 
 /* Channels-last padded copy: P[g, py, px, c] = img[g, c, py - pt, px - pl] (zero outside, or reflected
- * when reflect, pt < H, pl < W), then `slack` zeros. One work-item per padded pixel (g, py, px). */
+ * when reflect, pt < H, pl < W), then `slack` zeros. Work-item (b, row) writes padded row `row` = (g, py)
+ * for the channels from c0 = 16*(b / nxb), nxb = ceil(W/16) + 1: block xb = b % nxb < nxb - 1 the image
+ * columns from 16*xb (16 of them and 16 channels: 16 vector loads, a channel's 16 pixels each, transposed
+ * in registers into 16 vector stores), the last block the row's padding columns. (A work-item per pixel
+ * looping over the channels, PoCL's 16 work-items a vector, stored C floats apart: 3-4x slower on
+ * CycleGAN's strided layers, ./bench --profile.) */
 __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *img, int ioff, int G, int C, int H, int W,
                            int PH, int PW, int pt, int pl, int reflect, int slack) {
-    int i = get_global_id(0);
-    if (i >= G * PH * PW) return;
-    if (i == 0)
+    int b = get_global_id(0), row = get_global_id(1), nxb = (W + 15) / 16 + 1;
+    if (b >= nxb * ((C + 15) / 16) || row >= G * PH) return;
+    if (b == 0 && row == 0)
         for (int j = 0; j < slack; j++) P[poff + (long)G * PH * PW * C + j] = 0.0f;
-    int g = i / (PH * PW), r = i - g * PH * PW, py = r / PW, px = r - py * PW;
-    int iy = py - pt, ix = px - pl;
-    if (reflect) {
-        iy = conv_reflect(iy, H);
-        ix = conv_reflect(ix, W);
-    }
-    __global float *dst = P + poff + (long)i * C;
-    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-        for (int c = 0; c < C; c++) dst[c] = 0.0f;
+    int cb = b / nxb, xb = b - cb * nxb, c0 = cb * 16, nc = min(16, C - c0), g = row / PH, py = row - g * PH;
+    int iy = py - pt;
+    if (reflect) iy = conv_reflect(iy, H);
+    int inside = iy >= 0 && iy < H;
+    __global float *dst = P + poff + (long)row * PW * C + c0;
+    __global const float *src = img + ioff + ((long)g * C + c0) * H * W + (long)iy * W;
+    if (xb == nxb - 1) { /* the padding columns */
+        for (int px = 0; px < PW; px++) {
+            if (px == pl) px = min(pl + W, PW);
+            if (px == PW) break;
+            int ix = px - pl;
+            if (reflect) ix = conv_reflect(ix, W);
+            int ok = inside && ix >= 0 && ix < W;
+            for (int c = 0; c < nc; c++) dst[(long)px * C + c] = ok ? src[(long)c * H * W + ix] : 0.0f;
+        }
         return;
     }
-    __global const float *src = img + ioff + ((long)g * C * H + iy) * W + ix;
-    for (int c = 0; c < C; c++) dst[c] = src[(long)c * H * W];
+    int ix0 = 16 * xb, px0 = pl + ix0, np = min(min(16, W - ix0), PW - px0);
+    dst += (long)px0 * C;
+    if (np == 16 && nc == 16) {
+        float a[16][16];
+#pragma unroll
+        for (int c = 0; c < 16; c++)
+            vstore16(inside ? vload16(0, src + (long)c * H * W + ix0) : (float16)0.0f, 0, a[c]);
+#pragma unroll
+        for (int p = 0; p < 16; p++)
+            vstore16((float16)(a[0][p], a[1][p], a[2][p], a[3][p], a[4][p], a[5][p], a[6][p], a[7][p], a[8][p], a[9][p],
+                               a[10][p], a[11][p], a[12][p], a[13][p], a[14][p], a[15][p]),
+                     0, dst + (long)p * C);
+        return;
+    }
+    for (int p = 0; p < np; p++)
+        for (int c = 0; c < nc; c++) dst[(long)p * C + c] = inside ? src[(long)c * H * W + ix0 + p] : 0.0f;
 }
 
 /* Polyphase split of the padded image: P[f, g, c, y, x] = padded img[g, c, s*y + fy, s*x + fx] for the

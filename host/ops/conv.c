@@ -256,7 +256,7 @@ static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mod
  * then CONV_NT_SLACK zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
 static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect) {
     tensor P = scratch1(t, (size_t)n * PH * PW * C + CONV_NT_SLACK, "padded image size");
-    kl_conv_pad_hwc(t->cl, clg_grid_1d((size_t)n * PH * PW), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
+    kl_conv_pad_hwc(t->cl, clg_grid_rows((size_t)((W + 15) / 16 + 1) * ((C + 15) / 16), (size_t)n * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
                     n, C, H, W, PH, PW, pt, pl, reflect, CONV_NT_SLACK);
     return P;
 }
