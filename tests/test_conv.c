@@ -525,6 +525,10 @@ int main(void) {
         {"conv k5 s3 p2 zero 2x1x20x17->8 (space to depth, 9 phases)", 0, 2, 1, 8, 20, 17, 5, 3, 2, 0, 0, 1, 1, 0, 0, 0},
         {"convT k4 s2 p1 3x12x9x11->1 (space to depth: its data gradient, DCGAN's G5)", 1, 3, 12, 1, 9, 11, 4, 2, 1, 0,
          0, 0, 1, 0, 0, 0},
+        /* the channels-last copy's 16x16 register blocks (conv_pad_hwc): full and partial channel and
+         * column blocks, reflected rows and the padding columns */
+        {"conv k3 s2 p1 reflect 2x19x18x35->6 (channels-last blocks)", 0, 2, 19, 6, 18, 35, 3, 2, 1, 0, 1, 1, 1, 0, 0, 0},
+        {"conv k4 s2 p2 zero 1x32x16x33->5 (channels-last blocks)", 0, 1, 32, 5, 16, 33, 4, 2, 2, 0, 0, 1, 1, 0, 0, 0},
         /* nearest x2 upsampling + 3x3 conv as one 2x2 conv by phases (op_upsample2x_conv3x3) */
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
