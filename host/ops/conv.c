@@ -228,7 +228,7 @@ static size_t phase_key(tcache_key *key, tensor w, const net *owner, int OC, int
  * launch that reads w once, each phase cached under pack_w_phase's key so that its calls find it. Only
  * where the tape caches (otherwise each phase packs alone, into scratch). */
 static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int k, int s, int p) {
-    if (!t->cache_derived || !owner) return;
+    if (!t->cache_derived || !owner || k > 4) return; /* the kernel holds k*k <= 16 taps */
     size_t total = 0;
     tcache_key key;
     for (int ph = 0; ph < s * s; ph++) {
@@ -236,7 +236,8 @@ static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int 
         if (tape_cache_get(t, &key)) return; /* packed already */
     }
     tensor a = packed1(t, owner, total, "packed weight size");
-    kl_conv_pack_phases(t->cl, clg_grid_rows((size_t)C, (size_t)(OC + 15) / 16), a.mem, ki(a.off, "offset"), w.mem,
+    /* 16 o and PACK_PHASES_IC = 32 rows a work-item, one per work-group (kernels/conv_gemm.cl) */
+    kl_conv_pack_phases(t->cl, clg_grid_3d((size_t)(OC + 15) / 16, (size_t)(C + 31) / 32, 1, 1, 1, 1), a.mem, ki(a.off, "offset"), w.mem,
                         ki(w.off, "offset"), OC, C, k, s, p);
     tensor slice = a;
     slice.c = slice.h = slice.w = 1;
