@@ -130,7 +130,8 @@ float tape_read_scalar(tape *t, int v); /* blocking read of a one-element variab
 /* The cached tensor for key (NULL: absent, or caching is off); tape_cache_put stores one. */
 const tensor *tape_cache_get(const tape *t, const tcache_key *key);
 void tape_cache_put(tape *t, const tcache_key *key, tensor val);
-/* Memory for a tensor that goes into the cache: the keep arena (cache_keep), else the step arena. */
+/* Memory for a tensor that goes into the cache: the keep arena (cache_keep), else the step arena. With
+ * cache_keep, tape_cache_put's val must come from here (an entry outlives the reset). */
 tensor tape_cache_alloc(tape *t, size_t n);
 /* Gradients off, and the weights' derived tensors cached across tape_reset (cache_keep): a tape for
  * inference with networks that stay fixed while it lives. */

@@ -17,8 +17,8 @@
 
 #define MAXARGS 48
 
-/* Mean seconds per forward of n images over iters forwards after warmup; the arena's and the ops' scratch's
- * peaks in *peak. */
+/* Mean seconds per forward of n images over iters forwards after warmup; the arenas' peaks (the step's,
+ * the ops' scratch and the kept packed weights) in *peak. */
 static double time_forward(translator *tr, clg_ctx *cl, int n, int warmup, int iters, size_t *peak) {
     size_t cnt = (size_t)n * tr->in_c * tr->size * tr->size;
     float *x = xmalloc(cnt * sizeof *x);
@@ -37,7 +37,7 @@ static double time_forward(translator *tr, clg_ctx *cl, int n, int warmup, int i
     }
     clg_finish(cl);
     double s = (now_seconds() - t0) / iters;
-    *peak = (t.ar.peak + t.scratch.peak) * sizeof(float);
+    *peak = (t.ar.peak + t.scratch.peak + t.keep.peak) * sizeof(float); /* keep: the packed weights */
     tape_free(&t);
     free(x);
     return s;

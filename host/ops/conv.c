@@ -237,8 +237,8 @@ static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int 
     }
     tensor a = packed1(t, owner, total, "packed weight size");
     /* 16 o and PACK_PHASES_IC = 32 rows a work-item, one per work-group (kernels/conv_gemm.cl) */
-    kl_conv_pack_phases(t->cl, clg_grid_3d((size_t)(OC + 15) / 16, (size_t)(C + 31) / 32, 1, 1, 1, 1), a.mem, ki(a.off, "offset"), w.mem,
-                        ki(w.off, "offset"), OC, C, k, s, p);
+    clg_grid grid = clg_grid_3d((size_t)(OC + 15) / 16, (size_t)(C + 31) / 32, 1, 1, 1, 1);
+    kl_conv_pack_phases(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), OC, C, k, s, p);
     tensor slice = a;
     slice.c = slice.h = slice.w = 1;
     for (int ph = 0; ph < s * s; ph++) { /* the phases one after another, (cy, cx) in row-major order */
@@ -257,8 +257,10 @@ static tensor pack_w(tape *t, tensor w, const net *owner, int M, int Kr, int mod
  * then CONV_NT_SLACK zeros (conv_nt's whole-vector reads may run 15 floats past the last pixel). */
 static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect) {
     tensor P = scratch1(t, (size_t)n * PH * PW * C + CONV_NT_SLACK, "padded image size");
-    kl_conv_pad_hwc(t->cl, clg_grid_rows((size_t)((W + 15) / 16 + 1) * ((C + 15) / 16), (size_t)n * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
-                    n, C, H, W, PH, PW, pt, pl, reflect, CONV_NT_SLACK);
+    /* a work-item per 16 channels x 16 image columns of a padded row, and one for its padding columns */
+    clg_grid grid = clg_grid_rows((size_t)((W + 15) / 16 + 1) * ((C + 15) / 16), (size_t)n * PH);
+    kl_conv_pad_hwc(t->cl, grid, P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"), n, C, H, W, PH, PW, pt, pl,
+                    reflect, CONV_NT_SLACK);
     return P;
 }
 
@@ -311,9 +313,9 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     /* rotated: a work-item per o over every panel, one per work-group (PoCL would vectorize a group's
      * work-items into gathers and scatters 72 floats apart: 0.68 against 0.24 ms for CycleGAN's 256x256
      * 3x3, ./bench --profile); else a work-item per 16 r and panel */
-    clg_grid grid = rotated ? clg_grid_3d((size_t)O, 1, 1, 1, 1, 1) : clg_grid_rows((size_t)(K + 15) / 16, (size_t)panels);
-    kl_conv_pack_panels(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem,
-                        ki(w.off, "offset"), K, rotated, O, I, k * k);
+    clg_grid grid =
+        rotated ? clg_grid_3d((size_t)O, 1, 1, 1, 1, 1) : clg_grid_rows((size_t)(K + 15) / 16, (size_t)panels);
+    kl_conv_pack_panels(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), K, rotated, O, I, k * k);
     tape_cache_put(t, &key, a);
     return a;
 }
