@@ -81,6 +81,33 @@ __kernel void conv_im2row(__global float *R, int roff, __global const float *img
     }
 }
 
+/* The adjoint of conv_im2row with zero padding: img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the
+ * sum of the entries of R {G*L, K} (row (g, oy, ox), column (c, ki, kj), K = C*k*k) that read (g, c, y, x).
+ * One work-item per image row (g, c, y); no atomics. */
+__kernel void conv_row2im(__global float *img, int ioff, __global const float *R, int roff,
+                          __global const float *bias, int boff, int has_bias, int G, int C, int IH, int IW, int OH,
+                          int OW, int k, int s, int p, float beta) {
+    int i = get_global_id(0);
+    if (i >= G * C * IH) return;
+    int iy = i % IH, gc = i / IH, c = gc % C, g = gc / C, K = C * k * k;
+    float b = has_bias ? bias[boff + c] : 0.0f;
+    __global const float *rg = R + roff + (long)g * OH * OW * K + c * k * k;
+    __global float *row = img + ioff + (long)i * IW;
+    for (int ix = 0; ix < IW; ix++) {
+        float sum = 0.0f;
+        /* only the taps with (y + p - ki) divisible by s reach this pixel */
+        for (int ki = (iy + p) % s; ki < k; ki += s) {
+            int oy = (iy + p - ki) / s;
+            if (oy < 0 || oy >= OH) continue;
+            for (int kj = (ix + p) % s; kj < k; kj += s) {
+                int ox = (ix + p - kj) / s;
+                if (ox >= 0 && ox < OW) sum += rg[(long)(oy * OW + ox) * K + ki * k + kj];
+            }
+        }
+        ACC(row[ix], sum + b);
+    }
+}
+
 /* img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum of every column entry that reads
  * (g, c, y, x): the adjoint of conv_im2col. One work item per image element; no atomics. */
 __kernel void conv_col2im(__global float *img, int ioff, __global const float *cols, int coff,

@@ -322,16 +322,17 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
 
 /* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P, sample g's channel c at
  * P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1 of them; the last sample's last channel then
- * at least rows_nb + k floats of slack) with the panels A (sample g's at A + g*aZ). */
+ * at least rows_nb + k floats of slack, or with `exact`, k = 1 and OH*PW a multiple of rows_vw, none: no
+ * vector is read past a channel's OH*PW floats) with the panels A (sample g's at A + g*aZ). */
 static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C, int PW,
-                              int k, int M, int OH, int OW, tensor bias, float beta) {
+                              int k, int M, int OH, int OW, tensor bias, float beta, int exact) {
     int NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
      * alone over blocks rounded up (the kernel stores no pixel past NG) where the vectors computed for
      * nothing cost less than a second launch (PoCL: some 30 us): on small grids, or at most a 16th more
      * (the adversarial VAE's 28x28: 864 for 840, one launch of 1900 a step less per convolution) */
-    if (whole < NG && (NG < 8 * nb || (up - NG) * 16 <= NG)) whole = up;
+    if (!exact && whole < NG && (NG < 8 * nb || (up - NG) * 16 <= NG)) whole = up;
     for (int part = 0; part < 2; part++) {
         int nbase = part ? whole : 0;
         size_t blocks = part ? (size_t)(NG - whole + vw - 1) / vw : (size_t)whole / nb;
@@ -352,7 +353,7 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
                       int OW, tensor bias, float beta) {
     size_t plane = (size_t)(OH + k - 1) * PW;
     rows_conv_strided(c, out, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"), N, C,
-                      PW, k, M, OH, OW, bias, beta);
+                      PW, k, M, OH, OW, bias, beta, 0);
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
@@ -439,13 +440,66 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
         tape_cache_put(t, &key, Ap);
     }
     rows_conv_strided(t->cl, out, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N, C2,
-                      PWp, kq, g->OC, g->OH, g->OW, bias, beta);
+                      PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
+}
+
+/* The column matrix transposed, R {N*L, K} (conv_im2row), then `slack` zeros. */
+static tensor im2row(tape *t, const cgeom *g, tensor img, int slack) {
+    tensor R = scratch1(t, (size_t)g->N * gL(g) * gK(g) + (size_t)slack, "column matrix size");
+    /* one work-item per IM2ROW_CB channels of a row */
+    clg_grid grid = clg_grid_rows((size_t)(g->C + IM2ROW_CB - 1) / IM2ROW_CB, (size_t)g->N * gL(g) + 1);
+    kl_conv_im2row(t->cl, grid, R.mem, ki(R.off, "offset"), img.mem, ki(img.off, "offset"), g->N, g->C, g->IH, g->IW,
+                   g->OH, g->OW, g->k, g->s, g->p, g->reflect, slack);
+    return R;
+}
+
+/* Few output pixels over the batch (N*L <= FEW_PIX), zero padding, and whole vectors of weights per output
+ * channel (K a multiple of both kernels' vector widths): the weight read where it is, not packed.
+ * U-Net's inner 512-channel layers run at 4x4, 2x2 and 1x1 pixels; each step packed their 4.2 million
+ * weights (16 MB) for its forward and again for its data gradient, a few multiply-adds per weight.
+ *   forward: out {OC, N*L} = W {OC, K} R' (R = im2row {N*L, K}), conv_nt along K;
+ *   adjoint (data gradient, transposed convolution): R {N*L, K} = dY' W on conv_rows (the N*L rows of
+ *     dY' as the panels, W's OC rows of K floats as a one-row image of OC channels), folded onto the
+ *     image by conv_row2im. */
+#define FEW_PIX 16
+static int few_fit(const clg_ctx *c, const cgeom *g) {
+    int K = gK(g);
+    return !g->reflect && (size_t)g->N * gL(g) <= FEW_PIX && g->OC >= 16 && K % c->kp.conv_nt_vw == 0 &&
+           K % rows_vw(c) == 0 && K >= rows_nb(c);
+}
+
+static void few_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    int K = gK(g), L = gL(g);
+    tensor R = im2row(t, g, img, 0);
+    nt_c Cm = {.mem = out.mem, .off = out.off, .ld = L, .D = L, .S2 = g->OC * L, .S3 = 1}; /* n = (sample, l) */
+    nt_a Am = {.mem = w.mem, .off = w.off, .ld = K};
+    nt_b Bm = {.mem = R.mem, .off = R.off, .D2 = INT_MAX, .D3 = INT_MAX, .S3 = K}; /* row n at n*K */
+    gemm_nt(t->cl, Cm, Am, Bm, g->OC, g->N * L, K, 1, 1, 1, bias, beta);
+}
+
+static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int K = gK(g), NL = g->N * gL(g);
+    tensor dy = src; /* {OC, N*L}: a single sample is that already */
+    if (g->N > 1) {
+        dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
+        to_cgl(t->cl, g, dy, src, 0, g->N);
+    }
+    tensor A = pack_panels(t, dy, NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
+    tensor R = scratch1(t, (size_t)NL * K, "column matrix size");
+    rows_conv_strided(t->cl, R, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
+    kl_conv_row2im(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), R.mem,
+                   ki(R.off, "offset"), bias.mem ? bias.mem : R.mem, ki(bias.off, "offset"), bias.mem != NULL, g->N,
+                   g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, beta);
 }
 
 /* out (column side) = beta*out + conv(img) (+ bias), any stride. */
 static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    if (few_fit(t->cl, g)) {
+        few_conv(t, g, img, w, out, bias, beta);
+        return;
+    }
     if (wino_fit(t->cl, g)) {
         wino_conv(t, out, w, g->wowner, 0, img, g->N, C, g->IH, g->IW, g->p, g->reflect, g->OC, g->OH, g->OW, bias,
                   beta);
@@ -474,6 +528,10 @@ static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor 
 /* img = beta*img + (adjoint of the conv)(src) (+ bias). */
 static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
     int K = gK(g), L = gL(g), k = g->k, OC = g->OC;
+    if (few_fit(t->cl, g)) {
+        few_adjoint(t, g, src, w, img, bias, beta);
+        return;
+    }
     if (g->s == 1) {
         /* the image (or, padded, its gradient) = stride-1 conv of src zero-padded by q with the rotated
          * kernel: with zero padding p <= k-1 the image itself (q = k-1-p); otherwise the full correlation
@@ -611,11 +669,7 @@ static int rows_wgrad_big_fit(const clg_ctx *c, const cgeom *g) {
 
 static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
-    tensor R = scratch1(t, (size_t)NL * K + (size_t)nb + 1, "column matrix size");
-    /* one work-item per IM2ROW_CB channels of a row */
-    clg_grid grid = clg_grid_rows((size_t)(g->C + IM2ROW_CB - 1) / IM2ROW_CB, (size_t)NL + 1);
-    kl_conv_im2row(t->cl, grid, R.mem, ki(R.off, "offset"), img.mem, ki(img.off, "offset"), g->N, g->C, g->IH, g->IW,
-                   g->OH, g->OW, g->k, g->s, g->p, g->reflect, nb + 1);
+    tensor R = im2row(t, g, img, nb + 1);
     tensor dy = src; /* {OC, N*L}: a single sample is that already */
     if (g->N > 1) {
         dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
