@@ -110,6 +110,9 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
 /* ---- own kernels (kernels/conv_gemm.cl, conv_rows.cl, conv_winograd.cl) -------------------------
  * Used on CPUs, where they beat CLBlast on the conv shapes; im2col + CLBlast on GPUs; conv_set_impl
  * forces either. Which kernel does a product, first match (docs/PERF.md has the measurements):
+ *   forward and data gradient with at most 16 output pixels over the batch, zero padding and K a whole
+ *     number of vectors (U-Net's inner layers): the weight read unpacked, conv_nt against the transposed
+ *     column matrix, or conv_rows with the weight's rows as the image and conv_row2im (few_fit);
  *   3x3, stride 1, 8+ channels on both sides and as many as the device's kp.wino_* ask (on a CPU 64
  *     and 31 columns, 128 for the weight gradient): Winograd F(2x2, 3x3), forward and data gradient
  *     (the 16 per-tap products in conv_rows), weight gradient too when the input channels are a
