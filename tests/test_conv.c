@@ -536,6 +536,8 @@ int main(void) {
         {"conv k3 s1 p1 zero 1x16x3x3->17 (few pixels, 3x3)", 0, 1, 16, 17, 3, 3, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"conv k4 s2 p1 zero 3x16x3x5->18 (few pixels, 1x2 out)", 0, 3, 16, 18, 3, 5, 4, 2, 1, 0, 0, 1, 1, 0, 0, 0},
         {"convT k4 s2 p1 twice 3x32x2x2->16 (few pixels)", 1, 3, 32, 16, 2, 2, 4, 2, 1, 0, 0, 1, 1, 1, 0, 0},
+        {"conv k4 s2 p1 zero 5x16x8x8->16 (few pixels a sample, 80 over the batch)", 0, 5, 16, 16, 8, 8, 4, 2, 1, 0, 0, 1,
+         1, 0, 0, 0},
         /* the channels-last copy's 16x16 register blocks (conv_pad_hwc): full and partial channel and
          * column blocks, reflected rows and the padding columns */
         {"conv k3 s2 p1 reflect 2x19x18x35->6 (channels-last blocks)", 0, 2, 19, 6, 18, 35, 3, 2, 1, 0, 1, 1, 1, 0, 0, 0},

@@ -110,7 +110,7 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
 /* ---- own kernels (kernels/conv_gemm.cl, conv_rows.cl, conv_winograd.cl) -------------------------
  * Used on CPUs, where they beat CLBlast on the conv shapes; im2col + CLBlast on GPUs; conv_set_impl
  * forces either. Which kernel does a product, first match (docs/PERF.md has the measurements):
- *   forward and data gradient with at most 16 output pixels over the batch, zero padding and K a whole
+ *   forward and data gradient with at most 16 output pixels a sample, zero padding and K a whole
  *     number of vectors (U-Net's inner layers): the weight read unpacked, conv_nt against the transposed
  *     column matrix, or conv_rows with the weight's rows as the image and conv_row2im (few_fit);
  *   3x3, stride 1, 8+ channels on both sides and as many as the device's kp.wino_* ask (on a CPU 64
@@ -456,8 +456,8 @@ static tensor im2row(tape *t, const cgeom *g, tensor img, int slack) {
     return R;
 }
 
-/* Few output pixels over the batch (N*L <= FEW_PIX), zero padding, and whole vectors of weights per output
- * channel (K a multiple of both kernels' vector widths): the weight read where it is, not packed.
+/* Few output pixels a sample (L <= FEW_PIX), zero padding, and whole vectors of weights per output channel
+ * (K a multiple of both kernels' vector widths): the weight read where it is, not packed.
  * U-Net's inner 512-channel layers run at 4x4, 2x2 and 1x1 pixels; each step packed their 4.2 million
  * weights (16 MB) for its forward and again for its data gradient, a few multiply-adds per weight.
  *   forward: out {OC, N*L} = W {OC, K} R' (R = im2row {N*L, K}), conv_nt along K;
@@ -465,10 +465,13 @@ static tensor im2row(tape *t, const cgeom *g, tensor img, int slack) {
  *     dY' as the panels, W's OC rows of K floats as a one-row image of OC channels), folded onto the
  *     image by conv_row2im. */
 #define FEW_PIX 16
+#define FEW_PIX_BATCH 256
 static int few_fit(const clg_ctx *c, const cgeom *g) {
     int K = gK(g);
-    return !g->reflect && (size_t)g->N * gL(g) <= FEW_PIX && g->OC >= 16 && K % c->kp.conv_nt_vw == 0 &&
-           K % rows_vw(c) == 0 && K >= rows_nb(c);
+    /* chosen by the pixels of one sample, so that a sample's outputs are the same bits at any batch size
+     * (test_mpi.sh: 2 ranks of half the batch = 1 rank); the batch bounds how often W is read again */
+    return !g->reflect && gL(g) <= FEW_PIX && (size_t)g->N * gL(g) <= FEW_PIX_BATCH && g->OC >= 16 &&
+           K % c->kp.conv_nt_vw == 0 && K % rows_vw(c) == 0 && K >= rows_nb(c);
 }
 
 static void few_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
