@@ -37,13 +37,14 @@ void tape_free(tape *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* The cache entries that outlive a reset (cache_keep): all of them while every one's network is at its
- * version, else none (the keep arena then starts over). */
+/* The cache entries that outlive a reset: with cache_keep, those without a variable (a variable is the
+ * step's), all of them while every one's network is at its version, else none (the keep arena then starts
+ * over). */
 static void keep_cached(tape *t) {
     int n = 0, stale = 0;
-    for (int i = 0; i < t->ncache; i++) {
+    for (int i = 0; i < t->ncache && t->cache_keep; i++) {
         const tcache_entry *e = &t->cache[i];
-        if (!e->kept) continue;
+        if (e->var >= 0) continue;
         stale |= e->key.version != e->key.owner->version;
         t->cache[n++] = *e;
     }
@@ -246,7 +247,7 @@ void tape_cache_put(tape *t, const tcache_key *key, tensor val) {
         t->cache_cap = t->cache_cap ? 2 * t->cache_cap : 64;
         t->cache = xrealloc(t->cache, (size_t)t->cache_cap * sizeof *t->cache);
     }
-    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val, .var = -1, .kept = t->cache_keep};
+    t->cache[t->ncache++] = (tcache_entry){.key = *key, .val = val, .var = -1};
 }
 
 int tape_cache_get_var(const tape *t, const tcache_key *key) {
@@ -256,8 +257,5 @@ int tape_cache_get_var(const tape *t, const tcache_key *key) {
 
 void tape_cache_put_var(tape *t, const tcache_key *key, int v) {
     tape_cache_put(t, key, t->vars[v].val);
-    if (t->ncache && !memcmp(&t->cache[t->ncache - 1].key, key, sizeof *key)) {
-        t->cache[t->ncache - 1].var = v;
-        t->cache[t->ncache - 1].kept = 0; /* a variable of this step */
-    }
+    if (t->ncache && !memcmp(&t->cache[t->ncache - 1].key, key, sizeof *key)) t->cache[t->ncache - 1].var = v;
 }

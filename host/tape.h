@@ -54,8 +54,7 @@ typedef struct {
 typedef struct {
     tcache_key key;
     tensor val;
-    int var;  /* the variable holding val (tape_cache_put_var), else -1 */
-    int kept; /* val is in the tape's keep arena and outlives tape_reset (cache_keep) */
+    int var; /* the variable holding val (tape_cache_put_var), else -1 */
 } tcache_entry;
 typedef struct tape {
     clg_ctx *cl;
@@ -75,8 +74,8 @@ typedef struct tape {
      * parameters change through net_upload, optim_step or net_clip_weights between uses may (the
      * training loops; tests that write weights directly must not). */
     int cache_derived;
-    /* With cache_derived, 1: the cached tensors that tape_cache_alloc handed out outlive tape_reset, in
-     * the keep arena. For inference (./translate, generated samples), whose networks do not change while
+    /* With cache_derived, 1: the cached tensors that tape_cache_alloc handed out (the entries without a
+     * variable) outlive tape_reset, in the keep arena. For inference (./translate, generated samples), whose networks do not change while
      * the tape lives: the packed weights are made on the first forward, not on every one. A network whose
      * version changes after all loses them at the next reset (they are made again). tape_set_inference. */
     int cache_keep;
