@@ -446,6 +446,15 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                       PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
 }
 
+/* The column-side tensor src {N, OC, OH, OW} as {OC, N*L}: a single sample is that already, else a
+ * channel-major copy in scratch. */
+static tensor upstream_cgl(tape *t, const cgeom *g, tensor src) {
+    if (g->N == 1) return src;
+    tensor dy = scratch1(t, (size_t)g->OC * g->N * gL(g), "tensor size");
+    to_cgl(t->cl, g, dy, src, 0, g->N);
+    return dy;
+}
+
 /* The column matrix transposed, R {N*L, K} (conv_im2row), then `slack` zeros. */
 static tensor im2row(tape *t, const cgeom *g, tensor img, int slack) {
     tensor R = scratch1(t, (size_t)g->N * gL(g) * gK(g) + (size_t)slack, "column matrix size");
@@ -485,12 +494,7 @@ static void few_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
 
 static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
     int K = gK(g), NL = g->N * gL(g);
-    tensor dy = src; /* {OC, N*L}: a single sample is that already */
-    if (g->N > 1) {
-        dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
-        to_cgl(t->cl, g, dy, src, 0, g->N);
-    }
-    tensor A = pack_panels(t, dy, NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
+    tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
     tensor R = scratch1(t, (size_t)NL * K, "column matrix size");
     rows_conv_strided(t->cl, R, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
     kl_conv_row2im(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), R.mem,
@@ -676,12 +680,7 @@ static int rows_wgrad_big_fit(const clg_ctx *c, const cgeom *g) {
 static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = im2row(t, g, img, nb + 1);
-    tensor dy = src; /* {OC, N*L}: a single sample is that already */
-    if (g->N > 1) {
-        dy = scratch1(t, (size_t)g->OC * NL, "tensor size");
-        to_cgl(t->cl, g, dy, src, 0, g->N);
-    }
-    tensor A = pack_panels(t, dy, NULL, 0, g->OC, NL, 1);
+    tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, g->OC, NL, 1);
     rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta);
 }
 
@@ -960,6 +959,12 @@ static void subpixel_shuffle_backward(tape *t, const tnode *nd) {
     }
 }
 
+/* w4 {4O, I, 2, 2} = op_upsample2x_conv3x3's phase weights of w {O, I, 3, 3}; one work-item per (o, i). */
+static void phase_weights(tape *t, tensor w4, tensor wv, int O, int I) {
+    kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4.mem, ki(w4.off, "offset"), wv.mem, ki(wv.off, "offset"), O,
+                      I);
+}
+
 /* Inference (cache_keep, no gradient): op_upsample2x_conv3x3's phase weights {4O, I, 2, 2} made once for
  * the tape's life, as a variable that names w's network as its owner, so that the convolution's packing
  * of them is kept too. */
@@ -967,8 +972,7 @@ static int kept_phase_weights(tape *t, const tcache_key *key, tensor wv, int O, 
     const tensor *hit = tape_cache_get(t, key);
     tensor w4 = hit ? *hit : tape_cache_alloc(t, (size_t)16 * O * I);
     if (!hit) {
-        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4.mem, ki(w4.off, "offset"), wv.mem, ki(wv.off, "offset"),
-                          O, I);
+        phase_weights(t, w4, wv, O, I);
         tape_cache_put(t, key, w4);
     }
     w4.n = 4 * O, w4.c = I, w4.h = w4.w = 2;
@@ -992,9 +996,7 @@ int op_upsample2x_conv3x3(tape *t, int x, int w, int b) {
     int w4 = t->cache_keep && !want ? kept_phase_weights(t, &key, wv, O, I) : tape_cache_get_var(t, &key);
     if (w4 < 0) {
         w4 = tape_new(t, 4 * O, I, 2, 2, want);
-        tensor w4v = tape_val(t, w4);
-        kl_subpixel_w_fwd(t->cl, clg_grid_1d((size_t)O * I), w4v.mem, ki(w4v.off, "offset"), wv.mem,
-                          ki(wv.off, "offset"), O, I); /* one work-item per (o, i) */
+        phase_weights(t, tape_val(t, w4), wv, O, I);
         tape_record(t, subpixel_w_backward, "subpixel_weights", w4, 1, &w);
         tape_cache_put_var(t, &key, w4);
     }
