@@ -209,7 +209,6 @@ __kernel void conv_pack_w(__global float *Ap, int aoff, __global const float *W,
  * for each i the 16 o's k*k taps (a run of W each) go through a private 16x16 block, so W is read once for
  * every phase and each tap's 16 o are one vector store. (A work-item per (i, 16 o), PoCL's 16 work-items
  * a vector, read and stored 16 floats apart: 3.5 ms against ~1 ms for U-Net's 512x512 4x4 weights.) */
-#define PACK_PHASES_IC 32
 __kernel void conv_pack_phases(__global float *Ap, int aoff, __global const float *W, int woff, int O, int C, int k,
                                int s, int p) {
     int o0 = get_global_id(0) * 16, i0 = get_global_id(1) * PACK_PHASES_IC, kk = k * k;

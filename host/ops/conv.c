@@ -239,8 +239,8 @@ static void pack_phases(tape *t, tensor w, const net *owner, int OC, int C, int 
         if (tape_cache_get(t, &key)) return; /* packed already */
     }
     tensor a = packed1(t, owner, total, "packed weight size");
-    /* 16 o and PACK_PHASES_IC = 32 rows a work-item, one per work-group (kernels/conv_gemm.cl) */
-    clg_grid grid = clg_grid_3d((size_t)(OC + 15) / 16, (size_t)(C + 31) / 32, 1, 1, 1, 1);
+    /* 16 o and PACK_PHASES_IC rows a work-item, one per work-group (kernels/conv_gemm.cl) */
+    clg_grid grid = clg_grid_3d((size_t)(OC + 15) / 16, (size_t)(C + PACK_PHASES_IC - 1) / PACK_PHASES_IC, 1, 1, 1, 1);
     kl_conv_pack_phases(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), OC, C, k, s, p);
     tensor slice = a;
     slice.c = slice.h = slice.w = 1;
