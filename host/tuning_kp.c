@@ -27,6 +27,7 @@ static const kp_field fields[] = {
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
+    KPF(panel_min_k, 0, 1 << 20, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -38,7 +39,7 @@ const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, 
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {31, 0, 15},
-          clg_tune_wino_dw_min_c[3] = {128, 16, 64};
+          clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -89,6 +90,9 @@ static int floor_pow2(cl_uint v) {
 #define CLG_DEFAULT_WINO_MIN_C 64
 #define CLG_DEFAULT_WINO_MIN_W 31
 #define CLG_DEFAULT_WINO_DW_MIN_C 128
+/* Where pixel panels pay (kp.panel_min_k): packing the image costs a pass over K x the batch's pixels,
+ * which a long reduction repays. PANEL_MEASURED */
+#define CLG_DEFAULT_PANEL_MIN_K 256
 
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
@@ -109,7 +113,7 @@ static const struct {
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
-      .wino_dw_min_c = 128}},
+      .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -134,6 +138,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .wino_min_c = CLG_DEFAULT_WINO_MIN_C,
         .wino_min_w = CLG_DEFAULT_WINO_MIN_W,
         .wino_dw_min_c = CLG_DEFAULT_WINO_DW_MIN_C,
+        .panel_min_k = CLG_DEFAULT_PANEL_MIN_K,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)

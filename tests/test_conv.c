@@ -181,6 +181,10 @@ static int winograd_case(const ccase *c) {
     return !c->up && c->k == 3 && c->s == 1 && c->Cin >= 8 && c->Cout >= 8;
 }
 
+/* A strided case (forward or transposed): pixel panels take its forward and, for k <= 4, its data gradient
+ * when the device's panel_min_k allows (host/ops/conv.c, panel_conv and panel_adjoint). */
+static int panel_case(const ccase *c) { return !c->up && c->s > 1; }
+
 static void test_case(const ccase *c) {
     int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
         wb = c->transposed ? c->Cout : c->Cin;
@@ -546,6 +550,16 @@ int main(void) {
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
         {"up2 + conv3x3 (ResNet G u-layer) 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
+        /* strided products as GEMMs over the batch on pixel panels (panel_conv, panel_adjoint; the device's
+         * panel_min_k or pass 4's 0): K in two chunks of channels (128 + 2 of 16 taps, the second
+         * accumulating) and the batch in two chunks (2 + 1 samples of 400 pixels), a partial panel of
+         * output channels; a transposed convolution whose data-gradient phases take 512 + 8 channels */
+        {"conv k4 s2 p1 zero 3x130x40x40->9 (pixel panels, K and batch chunks)", 0, 3, 130, 9, 40, 40, 4, 2, 1, 0, 0, 1,
+         1, 0, 0, 0},
+        {"convT k4 s2 p1 twice 2x520x5x6->9 (pixel panels by phase, K chunks)", 1, 2, 520, 9, 5, 6, 4, 2, 1, 0, 0, 1, 1,
+         1, 0, 0},
+        {"conv k3 s2 p1 zero 3x20x11x13->17 (pixel panels, phases of 2x2, 2x1, 1x2, 1x1 taps)", 0, 3, 20, 17, 11, 13, 3,
+         2, 1, 0, 0, 1, 1, 0, 0, 0},
     };
     const ccase fds[] = {
         {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},
@@ -555,26 +569,29 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 reflect 2x16x3x5->8", 0, 2, 16, 8, 3, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
-    const char *names[3] = {"[clblast] ", "[own] ", "[own, Winograd] "};
+    const char *names[4] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] "};
     const clg_kparams dflt = cl->kp;
-    for (int impl = 1; impl <= 3; impl++) {
+    for (int impl = 1; impl <= 4; impl++) {
         /* pass 3: the own kernels with Winograd wherever it can run (the device's thresholds send these
-         * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take */
-        int wino = impl == 3;
-        conv_set_impl(wino ? 2 : impl);
+         * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take; pass 4 likewise with
+         * pixel panels for every strided case */
+        int wino = impl == 3, panels = impl == 4;
+        conv_set_impl(impl >= 3 ? 2 : impl);
         cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;
         cl->kp.wino_min_w = wino ? 0 : dflt.wino_min_w;
         cl->kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
+        cl->kp.panel_min_k = panels ? 0 : dflt.panel_min_k;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i]))) {
+            if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i])) &&
+                (!panels || panel_case(&cases[i]))) {
                 test_case(&cases[i]);
                 /* the own kernels cache packings (CLBlast's path has none); under Oclgrind (test_small) the
                  * kernels are test_case's again */
                 if (!cases[i].groups && impl > 1 && !test_small()) keep_case(&cases[i]);
             }
         for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
-            if (!wino || winograd_case(&fds[i])) fd_case(&fds[i]);
+            if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i]))) fd_case(&fds[i]);
     }
     cl->kp = dflt;
     conv_set_impl(0);

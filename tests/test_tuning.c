@@ -92,9 +92,10 @@ static void test_store(const char *dir) {
     /* on PoCL with AVX-512 (this machine, and the device the kernels were written for) the default is
      * today's parameters: kernels/clg_shared.h's CLG_DEFAULT_* and the launch sizes 128 / 64, and plane
      * reductions of 4 work-items (a CPU's default since they became a parameter), and Winograd from 64
-     * channels and 31 columns, 128 channels for the weight gradient (since those became parameters) */
+     * channels and 31 columns, 128 channels for the weight gradient (since those became parameters), and
+     * pixel panels for strided convolutions from K = 256 */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 31, 128};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 31, 128, 256};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -298,6 +299,7 @@ static void test_sets(void) {
         {"conv3 s1 p1 refl 2x16x11x13->20 (Winograd, or conv_rows)", 2, 16, 20, 11, 13, 3, 1, 1, 1},
         {"conv7 s1 p3 refl 1x3x15x20->17 (conv_rows, c7s1)", 1, 3, 17, 15, 20, 7, 1, 3, 1},
         {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
+        {"conv4 s2 p1 zero 2x20x12x14->18 (conv_nt, or pixel panels)", 2, 20, 18, 12, 14, 4, 2, 1, 0},
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     static const int v3[] = {4, 8, 16}, v2[] = {8, 16}, ev[] = {2, 4, 6, 8};
@@ -337,6 +339,7 @@ static void test_sets(void) {
         kp.wino_min_c = i % 2 ? dflt.wino_min_c : 0;
         kp.wino_min_w = i % 2 ? dflt.wino_min_w : 0;
         kp.wino_dw_min_c = i % 2 ? dflt.wino_dw_min_c : 0;
+        kp.panel_min_k = i % 2 ? dflt.panel_min_k : 0;
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */
