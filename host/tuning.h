@@ -50,6 +50,8 @@ int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t wh
 /* "conv_rows_mr=8 conv_rows_vw=16 ..." (every field), and back (every field required; -1 with err). */
 void clg_kparams_format(const clg_kparams *kp, char *out, size_t outlen);
 int clg_kparams_parse(const char *s, clg_kparams *kp, char *err, size_t errlen);
+/* kp with one field set from "FIELD=VALUE" (a legal value); -1 with err and kp unchanged otherwise. */
+int clg_kparams_set(clg_kparams *kp, const char *assign, char *err, size_t errlen);
 /* FNV-1a 64 of every embedded kernel file as the program gets it (includes expanded). */
 uint64_t clg_kernel_source_hash(void);
 

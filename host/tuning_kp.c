@@ -2,6 +2,7 @@
  * reports, the -D options, and the sets ./bench --tune stores per device under the cache folder. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,7 +28,7 @@ static const kp_field fields[] = {
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
-    KPF(panel_min_k, 0, 1 << 20, 0),
+    KPF(panel_min_k, 0, 65536, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -187,6 +188,28 @@ int clg_kparams_parse(const char *s, clg_kparams *kp, char *err, size_t errlen) 
             if (!(seen & (1 << i))) set_err(err, errlen, "kernel parameter %s is missing", fields[i].name);
         return -1;
     }
+    *kp = k;
+    return 0;
+}
+
+int clg_kparams_set(clg_kparams *kp, const char *assign, char *err, size_t errlen) {
+    size_t nlen = strcspn(assign, "=");
+    int i = 0;
+    while (i < NFIELDS && !(strlen(fields[i].name) == nlen && !strncmp(fields[i].name, assign, nlen))) i++;
+    if (i == NFIELDS || assign[nlen] != '=') {
+        set_err(err, errlen, "'%s': want FIELD=VALUE, FIELD a kernel parameter (docs/TUNING.md)", assign);
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(assign + nlen + 1, &end, 10);
+    if (end == assign + nlen + 1 || *end || errno || v < INT_MIN || v > INT_MAX) {
+        set_err(err, errlen, "kernel parameter %s needs a whole number", fields[i].name);
+        return -1;
+    }
+    clg_kparams k = *kp;
+    *field(&k, i) = (int)v;
+    if (!clg_kparams_legal(&k, 0, err, errlen)) return -1;
     *kp = k;
     return 0;
 }

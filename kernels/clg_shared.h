@@ -35,6 +35,8 @@ typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
 /* Rows of the weight each conv_pack_phases work-item packs (with 16 output channels), one work-item per
  * work-group (host/ops/conv.c pack_phases sizes the grid by it). */
 #define PACK_PHASES_IC 32
+/* conv_pack_rows (conv_rows.cl): pixels per work-item; the host sizes its grid with it. */
+#define PACK_ROWS_PX 16
 
 /* The parameters of today's kernels on the device they were written for (PoCL, AVX-512: 32 registers
  * of 16 floats). host/tuning.c derives a device's default set from what it reports, which gives these

@@ -44,8 +44,7 @@
  * from rounding the grid to whole work-groups, return: the other launch owns those pixels, and writing
  * them twice would add twice where beta is not 0). */
 #define CONV_ROWS_KERNEL(NAME, NV) \
-__kernel void NAME(__global float *Y, int yoff, int yZ, int OW, int yM, int yH, int yS, int yR, int yX,             \
-                        __global const float *A, int aoff,                                                          \
+__kernel void NAME(__global float *Y, int yoff, int yZ, int OW, int yM, int yR, __global const float *A, int aoff, \
                         int aZ, int aP, __global const float *P, int poff, int pZ, int pC, int pB, int PW, int C, int k,   \
                         int M, int NG, int nbase, int nend, float beta, __global const float *bias, int boff,       \
                         int has_bias, int mfirst) {                                                                 \
@@ -83,24 +82,20 @@ _Pragma("unroll")                                                               
         float bv = has_bias && m < M ? bias[boff + m] : 0.0f;                                                   \
 _Pragma("unroll")                                                                                               \
         for (int v = 0; v < NV; v++) {                                                                          \
-            int n = n0 + CONV_ROWS_VW * v, oy = n / PW, ox = n - oy * PW, sm = oy / yH, ry = oy - sm * yH;      \
+            int n = n0 + CONV_ROWS_VW * v, oy = n / PW, ox = n - oy * PW;                                       \
             ROWS_V o = acc[r][v] + bv;                                                                          \
-            __global float *d = y + (long)m * yM + (long)sm * yS + (long)ry * yR + (long)ox * yX;               \
+            __global float *d = y + (long)m * yM + (long)oy * yR + ox;                                          \
             if (m >= M || n >= NG) {                                                                            \
-            } else if (yX == 1 && ox + CONV_ROWS_VW <= OW) { /* the vector's pixels in one output row */        \
+            } else if (ox + CONV_ROWS_VW <= OW) { /* the vector's pixels in one output row */                   \
                 if (beta != 0.0f) o += beta * ROWS_VLOAD(0, d);                                                    \
                 ROWS_VSTORE(o, 0, d);                                                                            \
             } else { /* lane by lane, stepping over the grid's columns past OW and into the next row */         \
                 float lane[CONV_ROWS_VW];                                                                               \
                 ROWS_VSTORE(o, 0, lane);                                                                         \
-                int qx = ox, qr = ry;                                                                           \
-                for (int l = 0; l < CONV_ROWS_VW && n + l < NG; l++) {                                          \
+                int qx = ox;                                                                                    \
+                for (int l = 0; l < CONV_ROWS_VW && n + l < NG; l++, qx++, d++) {                               \
+                    if (qx == PW) qx = 0, d += yR - PW;                                                         \
                     if (qx < OW) *d = beta == 0.0f ? lane[l] : lane[l] + beta * *d;                             \
-                    d += yX;                                                                                    \
-                    if (++qx == PW) {                                                                           \
-                        qx = 0, d += yR - (long)PW * yX;                                                        \
-                        if (++qr == yH) qr = 0, d += yS - (long)yH * yR;                                        \
-                    }                                                                                           \
                 }                                                                                               \
             }                                                                                                   \
         }                                                                                                       \
@@ -178,45 +173,48 @@ __kernel void conv_pack_s2d(__global float *Ap, int aoff, __global const float *
     for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = ok && m0 + j < O ? src[(long)j * C * k * k] : 0.0f;
 }
 
-/* conv_rows' image as pixel panels (the forward of a strided convolution as one GEMM over the batch, host
- * panel_conv): Bp[b][r][j] for pixel n = b*NB + j (NB = CONV_ROWS_NB) of the flat batch, n = (sample,
- * oy, ox) over L = OH*OW pixels a sample, and the reduction index r = (c, ki, kj):
- *   Bp = X[sample, c, oy*s - p + ki, ox*s - p + kj]   (zero outside the image and past the last pixel)
- * X {N, C, H, W} at X + xoff; pixels from n0 (Bp's block 0 is the block of pixel n0), NL of them. So
- * conv_rows with k = 1, channels K = C*k*k, channel stride NB and block stride K*NB reads each work-item's
- * operand as one contiguous run, which PoCL's loads stream from L2 at nearly the FMA peak where the
- * strided rows of an image stall. One work-item per (block, c): k*k rows of NB floats. */
-__kernel void conv_pack_cols(__global float *Bp, int boff, __global const float *X, int xoff, int xZ, int C, int H,
-                             int W, int OW, int L, int kh, int kw, int s, int ph, int pw, int NL) {
+/* conv_rows' image as pixel panels (strided convolutions as GEMMs over the batch, host panel_run):
+ * Bp[b][r][j] for pixel n = b*NB + j (NB = CONV_ROWS_NB) of the flat batch, n = (sample, oy, ox) over
+ * L = OH*OW pixels a sample, and the reduction index r = (c, ki, kj):
+ *   Bp = X[sample, c, oy*s + ki, ox*s + kj]   (zero past the NL-th pixel)
+ * X: a padded image {N, C, PH, PW} at X + xoff (the origin of the taps; samples xZ apart), read without
+ * bounds (the host pads so that every tap is inside, with a vector of slack after the last plane). So
+ * conv_rows with k = 1, channels K = C*kh*kw, channel stride NB and block stride K*NB reads each
+ * work-item's operand as one contiguous run, which PoCL's loads stream from L2 at nearly the FMA peak
+ * where the strided rows of an image stall. A block's pixels are runs along output rows: each tap's run
+ * is a stride-s read of an image row, copied in vectors (s = 1, 2) where it is 8 or 16 long. One
+ * work-item per (block, c): kh*kw rows of NB floats. */
+__kernel void conv_pack_cols(__global float *Bp, int boff, __global const float *X, int xoff, int xZ, int C, int PH,
+                             int PW, int OW, int L, int kh, int kw, int s, int NL) {
     int b = get_global_id(0), c = get_global_id(1);
     if (c >= C) return;
     int n = b * CONV_ROWS_NB, smp = n / L, l = n - smp * L, oy = l / OW, ox = l - oy * OW, kk = kh * kw;
     __global float *d = Bp + boff + ((long)b * C + c) * kk * CONV_ROWS_NB;
-    /* the block's pixels as runs along one output row: each tap's run is a stride-s read of an image row */
     for (int j = 0; j < CONV_ROWS_NB;) {
         int len = OW - ox < CONV_ROWS_NB - j ? OW - ox : CONV_ROWS_NB - j;
         if (n + j >= NL) len = 0; /* past the last pixel: zeros to the block's end */
-        __global const float *img = X + xoff + (long)smp * xZ + (long)c * H * W;
-        for (int ki = 0; ki < kh; ki++) {
-            int iy = oy * s - ph + ki;
+        __global const float *img = X + xoff + (long)smp * xZ + ((long)c * PH + oy * s) * PW + ox * s;
+        for (int ki = 0; ki < kh; ki++)
             for (int kj = 0; kj < kw; kj++) {
                 __global float *e = d + (ki * kw + kj) * CONV_ROWS_NB + j;
+                __global const float *row = img + ki * PW + kj;
+                int i = 0;
                 if (!len) {
-                    for (int i = 0; i < CONV_ROWS_NB - j; i++) e[i] = 0.0f;
+                    for (; i < CONV_ROWS_NB - j; i++) e[i] = 0.0f;
                     continue;
                 }
-                if (iy < 0 || iy >= H) {
-                    for (int i = 0; i < len; i++) e[i] = 0.0f;
-                    continue;
+                if (s == 1) {
+                    for (; i + 16 <= len; i += 16) vstore16(vload16(0, row + i), 0, e + i);
+                    for (; i + 8 <= len; i += 8) vstore8(vload8(0, row + i), 0, e + i);
+                } else if (s == 2) { /* the even lanes of two vectors: one float past the last tap, in the slack */
+                    for (; i + 16 <= len; i += 16) {
+                        float16 u = vload16(0, row + 2 * i), v = vload16(0, row + 2 * i + 16);
+                        vstore16((float16)(u.even, v.even), 0, e + i);
+                    }
+                    for (; i + 8 <= len; i += 8) vstore8(vload16(0, row + 2 * i).even, 0, e + i);
                 }
-                __global const float *row = img + (long)iy * W;
-                int x0 = ox * s - pw + kj;
-                for (int i = 0; i < len; i++) {
-                    int ix = x0 + i * s;
-                    e[i] = ix >= 0 && ix < W ? row[ix] : 0.0f;
-                }
+                for (; i < len; i++) e[i] = row[i * s];
             }
-        }
         if (!len) break;
         j += len;
         ox += len;
@@ -227,32 +225,30 @@ __kernel void conv_pack_cols(__global float *Bp, int boff, __global const float 
     }
 }
 
-/* conv_rows' panels for every phase of a stride-s data gradient (host panel_adjoint): phase (cy, cx) of the
- * image, taps ki = y0 + s*(ay-1-a), kj = x0 + s*(ax-1-b) (y0 = (cy + p) % s, ay = ceil((k - y0)/s), x0 and
- * ax likewise), as Ap_f[mb][r][j] for row m = mb*MR + j (m = the weight's input channel i) and r = (o, a, b):
- *   Ap_f = W[o, i, ki, kj]  (zero for rows m >= I)
- * the phases one after another in row-major (cy, cx) order, each np*MR*O*ay*ax floats (np panels).
- * One work-item per (o, panel): MR*k*k contiguous weights (k <= 4) read once for all phases. */
-__kernel void conv_pack_phase_panels(__global float *Ap, int aoff, __global const float *W, int woff, int O, int I,
-                                     int k, int s, int p) {
-    int o = get_global_id(0), mb = get_global_id(1), i0 = mb * CONV_ROWS_MR, kk = k * k;
-    int np = (I + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
-    if (o >= O || mb >= np) return;
-    float a[CONV_ROWS_MR * 16];
-    __global const float *w = W + woff + ((long)o * I + i0) * kk;
-    for (int j = 0; j < CONV_ROWS_MR; j++)
-        for (int t = 0; t < kk; t++) a[j * 16 + t] = i0 + j < I ? w[j * kk + t] : 0.0f;
-    long off = aoff;
-    for (int cy = 0; cy < s; cy++)
-        for (int cx = 0; cx < s; cx++) {
-            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s;
-            long Kr = (long)O * ay * ax;
-            __global float *d = Ap + off + ((long)mb * Kr + (long)o * ay * ax) * CONV_ROWS_MR;
-            for (int ya = 0; ya < ay; ya++)
-                for (int xb = 0; xb < ax; xb++) {
-                    int t = (y0 + s * (ay - 1 - ya)) * k + x0 + s * (ax - 1 - xb);
-                    for (int j = 0; j < CONV_ROWS_MR; j++) d[(ya * ax + xb) * CONV_ROWS_MR + j] = a[j * 16 + t];
-                }
-            off += np * CONV_ROWS_MR * Kr;
+/* conv_rows' image for a strided convolution's weight gradient (host panel_weight_grad): the column matrix
+ * transposed as panels of NB = CONV_ROWS_NB reduction indices, Rp[b][q][j] for r = b*NB + j = (c, ki, kj)
+ * < K = C*k*k and pixel n = n0 + q (q < NL) of the batch, n = (sample, oy, ox) over L = OH*OW a sample:
+ *   Rp = X[sample, c, oy*s + ki, ox*s + kj]   (zero for r >= K)
+ * X: the padded image {N, C, PH, PW} (samples xZ apart), read without bounds, so that dW = (the upstream
+ * gradient's panels) x Rp on conv_rows (k = 1, "channels" the pixels) reads each work-item's operand as
+ * one contiguous run. One work-item per (block, PACK_ROWS_PX pixels). */
+__kernel void conv_pack_rows(__global float *Rp, int roff, __global const float *X, int xoff, int xZ, int C, int PH,
+                             int PW, int OW, int L, int k, int s, int n0, int NL) {
+    int b = get_global_id(0), q0 = get_global_id(1) * PACK_ROWS_PX, kk = k * k;
+    if (q0 >= NL) return;
+    int off[CONV_ROWS_NB];
+    for (int j = 0; j < CONV_ROWS_NB; j++) {
+        int r = b * CONV_ROWS_NB + j, c = r / kk, t = r - c * kk, ki = t / k;
+        off[j] = c < C ? (c * PH + ki) * PW + t - ki * k : -1;
+    }
+    int n = n0 + q0, smp = n / L, l = n - smp * L, oy = l / OW, ox = l - oy * OW;
+    for (int q = q0; q < q0 + PACK_ROWS_PX && q < NL; q++) {
+        __global const float *img = X + xoff + (long)smp * xZ + (long)oy * s * PW + ox * s;
+        __global float *d = Rp + roff + ((long)b * NL + q) * CONV_ROWS_NB;
+        for (int j = 0; j < CONV_ROWS_NB; j++) d[j] = off[j] >= 0 ? img[off[j]] : 0.0f;
+        if (++ox == OW) {
+            ox = 0;
+            if (++oy * OW == L) oy = 0, smp++;
         }
+    }
 }

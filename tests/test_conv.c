@@ -181,8 +181,9 @@ static int winograd_case(const ccase *c) {
     return !c->up && c->k == 3 && c->s == 1 && c->Cin >= 8 && c->Cout >= 8;
 }
 
-/* A strided case (forward or transposed): pixel panels take its forward and, for k <= 4, its data gradient
- * when the device's panel_min_k allows (host/ops/conv.c, panel_conv and panel_adjoint). */
+/* A strided case (forward or transposed): pixel panels take its forward and weight gradient (a transposed
+ * convolution's data gradient and weight gradient) when the device's panel_min_k allows (host/ops/conv.c,
+ * panel_conv and panel_weight_grad). */
 static int panel_case(const ccase *c) { return !c->up && c->s > 1; }
 
 static void test_case(const ccase *c) {
@@ -550,16 +551,17 @@ int main(void) {
         {"up2 + conv3x3 2x5x6x7->4", 0, 2, 5, 4, 6, 7, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
         {"up2 + conv3x3 twice, no bias, x input 3x3x5x3->2", 0, 3, 3, 2, 5, 3, 3, 1, 1, 0, 0, 0, 0, 1, 0, 1},
         {"up2 + conv3x3 (ResNet G u-layer) 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},
-        /* strided products as GEMMs over the batch on pixel panels (panel_conv, panel_adjoint; the device's
-         * panel_min_k or pass 4's 0): K in two chunks of channels (128 + 2 of 16 taps, the second
+        /* strided products as GEMMs over the batch on pixel panels (panel_conv, panel_weight_grad; the
+         * device's panel_min_k or pass 4's 0): K in two chunks of channels (128 + 2 of 16 taps, the second
          * accumulating) and the batch in two chunks (2 + 1 samples of 400 pixels), a partial panel of
-         * output channels; a transposed convolution whose data-gradient phases take 512 + 8 channels */
+         * output channels, the weight gradient in two chunks of pixels (1008 + 192); reflection, a partial
+         * block of reduction indices (63 = 48 + 15) and a second use; 3x3 taps at odd sizes */
         {"conv k4 s2 p1 zero 3x130x40x40->9 (pixel panels, K and batch chunks)", 0, 3, 130, 9, 40, 40, 4, 2, 1, 0, 0, 1,
          1, 0, 0, 0},
-        {"convT k4 s2 p1 twice 2x520x5x6->9 (pixel panels by phase, K chunks)", 1, 2, 520, 9, 5, 6, 4, 2, 1, 0, 0, 1, 1,
-         1, 0, 0},
-        {"conv k3 s2 p1 zero 3x20x11x13->17 (pixel panels, phases of 2x2, 2x1, 1x2, 1x1 taps)", 0, 3, 20, 17, 11, 13, 3,
-         2, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k3 s2 p1 reflect twice 2x7x12x10->11 (pixel panels, partial blocks)", 0, 2, 7, 11, 12, 10, 3, 2, 1, 0, 1,
+         1, 1, 1, 0, 0},
+        {"conv k3 s2 p1 zero 3x20x11x13->17 (pixel panels, 3x3 taps)", 0, 3, 20, 17, 11, 13, 3, 2, 1, 0, 0, 1, 1, 0, 0,
+         0},
     };
     const ccase fds[] = {
         {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},

@@ -49,6 +49,9 @@ static void usage(FILE *f) {
             "                          mallopt), and its OpenMP threads spin briefly (GOMP_SPINCOUNT=10000) so that\n"
             "                          OpenBLAS's threads get the cores; none runs it as installed (ratios flagged)\n"
             "  --no-torch              clgan only\n"
+            "  --ab FIELD=V            iterations alternate between the kernel parameters in force and these with\n"
+            "                          FIELD=V (a launch choice: wino_*, panel_min_k, work-group sizes), each\n"
+            "                          side's mean and their ratio: an A/B that the machine's drift hits alike\n"
             "  --profile               then a profiled run: device time per tape op (OpenCL events: op, calls,\n"
             "                          launches, ms, share of the step), kernel launches per iteration and the\n"
             "                          25 kernels that took longest (CLGAN_PROFILE=2: by global work size)\n"
@@ -116,7 +119,7 @@ static void list_rows(const row_list *l, const char **filters, int nfilters, con
 }
 
 int main(int argc, char **argv) {
-    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_tuning = "tuned";
+    const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_tuning = "tuned", *ab = NULL;
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
     int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0;
@@ -141,6 +144,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--quick")) quick = 1;
         else if (!strcmp(a, "--no-torch")) no_torch = 1;
         else if (!strcmp(a, "--profile")) profile = 1;
+        else if (!strcmp(a, "--ab") && has) ab = argv[++i], model_only = 1;
         else if (!strcmp(a, "--translate")) translate = 1;
         else if (!strcmp(a, "--batch") && has) { if (parse_int(argv[++i], 1, &tbatch) || tbatch > 4096) return bad("--batch %s: want an integer in [1, 4096]", argv[i]); }
         else if (!strcmp(a, "--list")) list = 1;
@@ -159,13 +163,14 @@ int main(int argc, char **argv) {
     find_root(root, sizeof root);
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --profile, --translate, --batch and --set only");
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --profile, --ab, --translate, --batch and --set only");
+        if (ab) no_torch = 1; /* the twin runs one side: no ratio to it */
         bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_tuning = torch_tuning, .root = root, .warmup = warmup,
-                               .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .sets = sets, .nsets = nsets};
+                               .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .ab = ab, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
     if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate || model_only)
-        return bad("%s", "--iters, --warmup, --set, --torch-tuning, --no-torch, --profile and --translate go with --model or -c");
+        return bad("%s", "--iters, --warmup, --set, --torch-tuning, --no-torch, --profile, --ab and --translate go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);

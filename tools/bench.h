@@ -127,6 +127,7 @@ typedef struct {
     int warmup, iters, no_torch; /* warmup/iters < 0: the model's defaults */
     int profile;   /* --profile: after the timed run, a profiled one (bench_profile.c) */
     int translate; /* --translate: > 0, the generator's inference at batch 1 and this batch instead (bench_translate.c) */
+    const char *ab; /* --ab FIELD=V: iterations alternate between the device's kernel parameters and these */
     const char **sets;
     int nsets;
 } bench_model_opts;

@@ -20,6 +20,7 @@
 
 #include "bench.h"
 #include "config.h"
+#include "tuning.h"
 #include "ini_path.h"
 #include "checkpoint.h"
 #include "model.h"
@@ -93,8 +94,8 @@ static double device_memory(const model_desc *m, trainer *tr) {
     return (double)(cap + params) * 4;
 }
 
-static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, double *mem, char *err,
-                         size_t errlen) {
+static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, const char *ab,
+                         double *mem, char *err, size_t errlen) {
     double t0 = now_seconds();
     trainer *tr = trainer_new(m, c, cl, 0, err, errlen);
     if (!tr) return -1;
@@ -106,13 +107,26 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     clg_finish(cl);
     /* each iteration timed alone too: on a shared machine the fastest one shows the code's speed, the
      * mean (the ratio's measure) what the machine gave */
-    double t1 = now_seconds(), best = 0;
+    double t1 = now_seconds(), best = 0, side[2] = {0, 0};
+    clg_kparams kp[2] = {cl->kp, cl->kp};
+    if (ab && clg_kparams_set(&kp[1], ab, err, errlen) != 0) {
+        trainer_free(tr);
+        return -1;
+    }
     for (int i = 0; i < iters; i++) {
+        cl->kp = kp[i % 2]; /* a launch choice: the kernels stay as built (bench_model_run refused others) */
         double ti = now_seconds();
         m->iteration(tr);
         clg_finish(cl);
         double d = now_seconds() - ti;
+        side[i % 2] += d;
         if (i == 0 || d < best) best = d;
+    }
+    cl->kp = kp[0];
+    if (ab) {
+        double a = side[0] / ((iters + 1) / 2), b = side[1] / (iters / 2);
+        printf("A/B, alternate iterations: as in force %.4g s/iter, with %s %.4g s/iter: ratio %.3f\n", a, ab, b,
+               b / a);
     }
     double spi = (now_seconds() - t1) / iters;
     printf("clgan fastest iteration %.4g s\n", best);
@@ -256,7 +270,30 @@ int bench_model_run(const bench_model_opts *o) {
     printf("device: %s\n", desc);
     fflush(stdout);
     double mem = 0;
-    double clg = clgan_time(m, c, cl, warmup, iters, &mem, err, sizeof err);
+    if (o->ab) { /* only what the kernels are not built with: the same program serves both sides */
+        clg_kparams v = cl->kp;
+        char opt0[1024], opt1[1024];
+        if (clg_kparams_set(&v, o->ab, err, sizeof err) != 0) {
+            fprintf(stderr, "bench: --ab %s\n", err);
+            clg_close(cl);
+            cfg_free(c);
+            return 2;
+        }
+        clg_kernel_options(cl, opt0, sizeof opt0);
+        clg_kparams keep = cl->kp;
+        cl->kp = v;
+        clg_kernel_options(cl, opt1, sizeof opt1);
+        cl->kp = keep;
+        if (strcmp(opt0, opt1) || (o->ab && iters < 2)) {
+            fprintf(stderr, "bench: --ab %s: %s\n", o->ab,
+                    strcmp(opt0, opt1) ? "that field is a -D option of the kernels (compare those with ./bench --tune "
+                                         "or two runs)" : "needs --iters 2 or more");
+            clg_close(cl);
+            cfg_free(c);
+            return 2;
+        }
+    }
+    double clg = clgan_time(m, c, cl, warmup, iters, o->ab, &mem, err, sizeof err);
     int is_cpu = !cl->is_gpu;
     clg_close(cl);
     if (clg < 0) {

@@ -344,8 +344,7 @@ static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P
         clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, (size_t)c->kp.conv_wg, 1, 1);
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               ki((size_t)M * OH * OW, "tensor size"), OW,
-                                              ki((size_t)OH * OW, "image size"), INT_MAX, 0, OW, 1, A.mem,
-                                              ki(A.off, "offset"), aZ,
+                                              ki((size_t)OH * OW, "image size"), OW, A.mem, ki(A.off, "offset"), aZ,
                                               ki((size_t)C * k * k * rows_mr(c), "panel size"), P.mem, ki(P.off, "offset"), pZ, pC, nb, PW, C, k, M, NG, nbase,
                                               part || whole > NG ? NG : whole, beta, bias.mem ? bias.mem : A.mem,
                                               ki(bias.off, "offset"), bias.mem != NULL, 0);
@@ -503,118 +502,61 @@ static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
                    g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, beta);
 }
 
-/* Strided convolutions as GEMMs over the batch on conv_rows (panel_conv, panel_adjoint): the source as
- * pixel panels (conv_pack_cols: each work-item's operand one contiguous run of K x rows_nb floats), the
- * weight as 8-channel panels, all output channels of a pixel block before the next (conv_rows' mfirst:
- * the block's panel stays in L2 while the weight streams), K in chunks of whole channels (the weight's
- * slice and a block's panel stay in cache) and the batch in chunks whose panels fit PANEL_CHUNK floats.
- * conv_nt read the same products as ten strided rows at 55-65% of the FMA peak (DCGAN's 4x4 stride-2
- * layers; docs/PERF.md). Zero padding; K long enough that a panel's pass over K outweighs packing it. */
-#define PANEL_CHUNK ((size_t)2 << 20)
-#define PANEL_KC ((size_t)1 << 20)
+/* Strided convolutions as GEMMs over the batch on conv_rows, forward (panel_conv) and weight gradient
+ * (panel_weight_grad): the image as pixel panels (conv_pack_cols, conv_pack_rows: each work-item's operand
+ * one contiguous run) against 8-channel panels, all output channels of a pixel block before the next
+ * (conv_rows' mfirst: the block's panel stays in L2 while the weight streams). conv_nt read the same
+ * products as ten strided rows at 55-65% of the FMA peak (DCGAN's 4x4 stride-2 layers; docs/PERF.md).
+ * The packs read a padded copy of the image (pad_image: zeros or reflection) without bounds, with
+ * PANEL_SLACK floats after it for conv_pack_cols' stride-2 vectors. Where the reduction K = C*k*k is at
+ * least the device's panel_min_k. (The data gradient the same way, phase by phase, was slower in the
+ * models: docs/PERF.md.) */
+#define PANEL_CHUNK ((size_t)2 << 20) /* floats of pixel panels a chunk of samples (of pixels for dW) */
+#define PANEL_KC ((size_t)1 << 20)    /* floats of the weight's K-slice a pass (forward) */
+#define PANEL_SLACK 32
 
-/* One product: output pixel (sample, oy, ox) of the OHp x OWp grid, channel m < M, at
- * y + sample*yS + m*yM + oy*yR + ox*yX = beta*that + (bias[m]) + sum over r = (c, ki, kj) < C*kh*kw of
- * A[m][r] * x[sample, c, oy*s - ph + ki, ox*s - pw + kj] (zero outside H x W); x's samples xZ apart. */
-typedef struct {
-    tensor x;
-    int xZ, C, H, W;
-    int OHp, OWp, kh, kw, s, ph, pw;
-    tensor A;
-    int M;
-    tensor y;
-    int yS, yM, yR, yX;
-} panel_gemm;
+/* At least PANEL_MIN_PIX output pixels over the batch: fewer leave the last pixel block mostly empty, and
+ * the per-sample products were faster (pix2pix's 16x16 layers at batch 1). Chosen by the
+ * batch's pixels, so a sample's outputs can differ in rounding between batch sizes on either side of it
+ * (test_mpi.sh's networks are below panel_min_k). */
+#define PANEL_MIN_PIX 512
+static int panel_fit(const clg_ctx *c, const cgeom *g) {
+    return g->s > 1 && g->OC >= rows_mr(c) && gK(g) >= c->kp.panel_min_k &&
+           (size_t)g->N * gL(g) >= (c->kp.panel_min_k ? PANEL_MIN_PIX : 1);
+}
 
-static void panel_run(tape *t, const panel_gemm *q, int N, tensor bias, float beta) {
+/* out = beta*out + (bias) + conv(img): K in chunks of whole channels (the weight's OC x Kc slice and a
+ * block's Kc x rows_nb panel stay in cache; later chunks add), the batch in chunks of samples whose
+ * panels fit PANEL_CHUNK floats. conv_rows sees a sample's outputs as one row of L pixels, samples
+ * OC*L apart. */
+static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     clg_ctx *c = t->cl;
-    int kk = q->kh * q->kw, K = q->C * kk, L = q->OHp * q->OWp, nb = rows_nb(c), mr = rows_mr(c);
-    size_t kc = PANEL_KC / q->M < 2048 ? PANEL_KC / q->M : 2048;
-    int Cc = (int)(kc / kk) < 1 ? 1 : (int)(kc / kk) > q->C ? q->C : (int)(kc / kk);
+    int kk = g->k * g->k, K = gK(g), L = gL(g), OC = g->OC, nb = rows_nb(c), mr = rows_mr(c);
+    int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    size_t kc = PANEL_KC / OC < 2048 ? PANEL_KC / OC : 2048;
+    int Cc = (int)(kc / kk) < 1 ? 1 : (int)(kc / kk) > g->C ? g->C : (int)(kc / kk);
     int S = (int)(PANEL_CHUNK / ((size_t)Cc * kk * L));
-    S = S < 1 ? 1 : S > N ? N : S;
-    /* rows one after another in memory: a sample's grid is one row for conv_rows (whole vectors stored) */
-    int flat = q->yX == 1 && q->yR == q->OWp, PW = flat ? L : q->OWp, yH = flat ? 1 : q->OHp;
+    S = S < 1 ? 1 : S > g->N ? g->N : S;
+    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, PANEL_SLACK);
+    tensor A = pack_panels(t, w, g->wowner, 0, OC, g->C, g->k);
     tensor Bp = scratch1(t, (size_t)(S * (size_t)L + nb - 1) / nb * nb * Cc * kk, "pixel panels size");
-    for (int s0 = 0; s0 < N; s0 += S) {
-        int ns = N - s0 < S ? N - s0 : S, NG = ki((size_t)ns * L, "pixel count");
+    for (int s0 = 0; s0 < g->N; s0 += S) {
+        int ns = g->N - s0 < S ? g->N - s0 : S, NG = ki((size_t)ns * L, "pixel count");
         size_t blocks = (size_t)(NG + nb - 1) / nb;
-        for (int c0 = 0; c0 < q->C; c0 += Cc) {
-            int cn = q->C - c0 < Cc ? q->C - c0 : Cc, first = c0 == 0;
-            size_t xoff = q->x.off + (size_t)s0 * q->xZ + (size_t)c0 * q->H * q->W;
-            kl_conv_pack_cols(c, clg_grid_3d(blocks, (size_t)cn, 1, 1, 1, 1), Bp.mem, ki(Bp.off, "offset"),
-                              q->x.mem, ki(xoff, "offset"), q->xZ, cn, q->H, q->W, q->OWp, L, q->kh, q->kw, q->s,
-                              q->ph, q->pw, NG);
-            clg_grid grid = clg_grid_3d((size_t)rows_panels(c, q->M), blocks, 1, 1, (size_t)c->kp.conv_wg, 1);
-            kl_conv_rows(c, grid, q->y.mem, ki(q->y.off + (size_t)s0 * q->yS, "offset"), 0, PW, q->yM, yH, q->yS,
-                         flat ? 0 : q->yR, q->yX, q->A.mem, ki(q->A.off + (size_t)c0 * kk * mr, "offset"), 0,
+        for (int c0 = 0; c0 < g->C; c0 += Cc) {
+            int cn = g->C - c0 < Cc ? g->C - c0 : Cc, first = c0 == 0;
+            size_t xoff = P.off + ((size_t)s0 * g->C + c0) * PH * PW;
+            kl_conv_pack_cols(c, clg_grid_3d(blocks, (size_t)cn, 1, 1, 1, 1), Bp.mem, ki(Bp.off, "offset"), P.mem,
+                              ki(xoff, "offset"), g->C * PH * PW, cn, PH, PW, g->OW, L, g->k, g->k, g->s, NG);
+            clg_grid grid = clg_grid_3d((size_t)rows_panels(c, OC), blocks, 1, 1, (size_t)c->kp.conv_wg, 1);
+            kl_conv_rows(c, grid, out.mem, ki(out.off + (size_t)s0 * OC * L, "offset"), 0, L, L,
+                         ki((size_t)OC * L, "tensor size"), A.mem, ki(A.off + (size_t)c0 * kk * mr, "offset"), 0,
                          ki((size_t)K * mr, "panel size"), Bp.mem, ki(Bp.off, "offset"), 0, nb,
-                         ki((size_t)cn * kk * nb, "pixel panel size"), PW, cn * kk, 1, q->M, NG, 0, NG,
-                         first ? beta : 1.0f, bias.mem ? bias.mem : q->A.mem, ki(bias.off, "offset"),
+                         ki((size_t)cn * kk * nb, "pixel panel size"), L, cn * kk, 1, OC, NG, 0, NG,
+                         first ? beta : 1.0f, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
                          first && bias.mem != NULL, 1);
         }
     }
-}
-
-/* Not chosen by the batch's pixels: a sample's outputs are the same bits at any batch size (test_mpi.sh) */
-static int panel_fit(const clg_ctx *c, const cgeom *g) {
-    return g->s > 1 && !g->reflect && g->OC >= rows_mr(c) && gK(g) >= c->kp.panel_min_k;
-}
-
-static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
-    int L = gL(g);
-    panel_gemm q = {.x = img, .xZ = g->C * g->IH * g->IW, .C = g->C, .H = g->IH, .W = g->IW, .OHp = g->OH,
-                    .OWp = g->OW, .kh = g->k, .kw = g->k, .s = g->s, .ph = g->p, .pw = g->p,
-                    .A = pack_panels(t, w, g->wowner, 0, g->OC, g->C, g->k), .M = g->OC, .y = out,
-                    .yS = g->OC * L, .yM = L, .yR = g->OW, .yX = 1};
-    panel_run(t, &q, g->N, bias, beta);
-}
-
-/* The data gradient (a transposed convolution's forward) of a strided convolution, phase by phase: the
- * image pixels (s*ry + cy, s*rx + cx) of phase (cy, cx) are a stride-1 correlation of src with the
- * phase's ay x ax taps reversed (see gemm_col2im_own), one panel_run each writing its own pixels s apart.
- * The weight as every phase's panels (conv_pack_phase_panels), cached as one. */
-static int panel_adjoint_fit(const clg_ctx *c, const cgeom *g) {
-    int a = (g->k + g->s - 1) / g->s;
-    return g->s > 1 && !g->reflect && g->k >= g->s && g->k <= 4 && g->C >= rows_mr(c) &&
-           g->OC * a * a >= c->kp.panel_min_k;
-}
-
-static void panel_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
-    int s = g->s, p = g->p, k = g->k, OC = g->OC, C = g->C, np = rows_panels(t->cl, C), mr = rows_mr(t->cl);
-    size_t total = 0;
-    for (int ph = 0; ph < s * s; ph++) {
-        int ay = (k - (ph / s + p) % s + s - 1) / s, ax = (k - (ph % s + p) % s + s - 1) / s;
-        total += (size_t)np * mr * OC * ay * ax;
-    }
-    tcache_key key;
-    int args[] = {-3, OC, C, k, s, p, mr}; /* -3: every phase's panels */
-    const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
-    tensor A;
-    if (hit)
-        A = *hit;
-    else {
-        A = packed1(t, g->wowner, total, "packed weight size");
-        kl_conv_pack_phase_panels(t->cl, clg_grid_3d((size_t)OC, (size_t)np, 1, 1, 1, 1), A.mem, ki(A.off, "offset"),
-                                  w.mem, ki(w.off, "offset"), OC, C, k, s, p);
-        tape_cache_put(t, &key, A);
-    }
-    size_t aoff = A.off;
-    for (int cy = 0; cy < s; cy++)
-        for (int cx = 0; cx < s; cx++) {
-            int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, ey = (cy + p - y0) / s;
-            int x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s, ex = (cx + p - x0) / s;
-            int rh = (g->IH - cy + s - 1) / s, rw = (g->IW - cx + s - 1) / s;
-            tensor Af = A, y = img;
-            Af.off = aoff;
-            aoff += (size_t)np * mr * OC * ay * ax;
-            if (rh <= 0 || rw <= 0) continue;
-            y.off += (size_t)cy * g->IW + cx;
-            panel_gemm q = {.x = src, .xZ = OC * g->OH * g->OW, .C = OC, .H = g->OH, .W = g->OW, .OHp = rh, .OWp = rw,
-                            .kh = ay, .kw = ax, .s = 1, .ph = ay - 1 - ey, .pw = ax - 1 - ex, .A = Af, .M = C, .y = y,
-                            .yS = C * g->IH * g->IW, .yM = g->IH * g->IW, .yR = s * g->IW, .yX = s};
-            panel_run(t, &q, g->N, bias, beta);
-        }
 }
 
 /* out (column side) = beta*out + conv(img) (+ bias), any stride. */
@@ -691,10 +633,6 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             kl_conv_fold(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), dst.mem,
                          ki(dst.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, g->reflect,
                          bias.mem ? bias.mem : dst.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
-        return;
-    }
-    if (panel_adjoint_fit(t->cl, g)) {
-        panel_adjoint(t, g, src, w, img, bias, beta);
         return;
     }
     if (!g->reflect && k >= g->s) {
@@ -851,6 +789,43 @@ static void phase_weight_grad_batch(tape *t, const cgeom *g, tensor img, tensor 
     phase_wgrad_gemms(t, g, dw, (nt_a){.mem = F.mem, .off = F.off, .ld = S}, P, phase, 0, S, PWp, S, 1, beta);
 }
 
+/* A strided convolution's weight gradient by pixel panels: dW {OC, K} = the upstream gradient {OC, N*L}
+ * (channel-major over the batch, as conv_rows' 8-channel panels along the pixels) x the column matrix
+ * transposed as panels of rows_nb reduction indices (conv_pack_rows), a GEMM over the batch's pixels on
+ * conv_rows with the pixels as its channels, in chunks of pixels whose panels fit PANEL_CHUNK floats (and
+ * at least twice the output channels, so that adding into dW does not outweigh the chunk's products). The
+ * polyphase split (phase_weight_grad_batch) read the same products as conv_nt's ten strided rows. Each
+ * packed float serves OC products: where OC, like K, is at least panel_min_k (DCGAN's 256- to 1024-channel
+ * layers), and over PANEL_MIN_PIX pixels. */
+static int panel_wgrad_fit(const clg_ctx *c, const cgeom *g) {
+    int lo = c->kp.panel_min_k;
+    return g->s > 1 && g->OC >= rows_mr(c) && g->OC >= lo && gK(g) >= lo &&
+           (size_t)g->N * gL(g) >= (lo ? PANEL_MIN_PIX : 1);
+}
+
+static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    clg_ctx *c = t->cl;
+    int K = gK(g), L = gL(g), OC = g->OC, nb = rows_nb(c), mr = rows_mr(c);
+    int NL = ki((size_t)g->N * L, "pixel count"), blocks = (K + nb - 1) / nb;
+    size_t most = PANEL_CHUNK / K > 2 * (size_t)OC ? PANEL_CHUNK / K : 2 * (size_t)OC;
+    int NLc = most < (size_t)NL ? (int)most : NL;
+    tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, OC, NL, 1); /* A[ob][n][j] = dy[ob*mr + j][n] */
+    int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, 0);
+    tensor Rp = scratch1(t, (size_t)blocks * nb * NLc, "pixel panels size");
+    for (int n0 = 0; n0 < NL; n0 += NLc) {
+        int nl = NL - n0 < NLc ? NL - n0 : NLc;
+        kl_conv_pack_rows(c, clg_grid_3d((size_t)blocks, (size_t)(nl + PACK_ROWS_PX - 1) / PACK_ROWS_PX, 1, 1, 1, 1),
+                          Rp.mem, ki(Rp.off, "offset"), P.mem, ki(P.off, "offset"), g->C * PH * PW, g->C, PH, PW,
+                          g->OW, L, g->k, g->s, n0, nl);
+        clg_grid grid = clg_grid_3d((size_t)rows_panels(c, OC), (size_t)blocks, 1, 1, (size_t)c->kp.conv_wg, 1);
+        kl_conv_rows(c, grid, dw.mem, ki(dw.off, "offset"), 0, K, K, K, A.mem,
+                     ki(A.off + (size_t)n0 * mr, "offset"), 0, ki((size_t)NL * mr, "panel size"), Rp.mem,
+                     ki(Rp.off, "offset"), 0, nb, ki((size_t)nl * nb, "pixel panel size"), K, nl, 1, OC, K, 0, K,
+                     n0 == 0 ? beta : 1.0f, A.mem, 0, 0, 1);
+    }
+}
+
 /* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
  * for the 16-wide reduction). */
 static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
@@ -876,6 +851,10 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
                    .S2 = PW, .S3 = 1};
         gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, Lr, 1, g->N, 1, (tensor){0},
                 beta);
+        return 1;
+    }
+    if (panel_wgrad_fit(t->cl, g)) {
+        panel_weight_grad(t, g, img, src, dw, beta);
         return 1;
     }
     if (phase_wgrad_batch_fit(g)) {
