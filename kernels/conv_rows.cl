@@ -9,10 +9,14 @@
  * vector loads per 24 FMAs from ten separate rows) a work-item streams one panel and a few image rows,
  * whose cache lines serve all k column taps.
  *   Y[g, m, oy, ox] = beta*Y + (bias[m]) + sum_{c, ki, kj} A[m, (c, ki, kj)] * P[g, c, oy + ki, ox + kj]
- * Y {G, M, OH, OW} at Y + yoff (sample stride yZ); P at P + poff, sample stride pZ, channel stride pC;
- * A's panels at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.cl: one per tap);
- * NG = OH*PW. The last vectors read up to CONV_ROWS_NB + k floats past the last sample's padded
- * image (its slack). One work-item per (VW*NV pixels, panel, sample). */
+ * Y[g, m, oy, ox] at Y + yoff + g*yZ + m*yM + oy*yR + ox (an NCHW output: yM = OH*OW, yR = OW); P at
+ * P + poff, sample stride pZ, channel stride pC, and pixel block n / NB (NB = CONV_ROWS_NB) pB floats on
+ * (pB = NB: plain rows; pixel panels, host panel_conv: each block's K x NB floats contiguous); A's panels
+ * at A + aoff + g*aZ (aZ = 0: one weight for every sample; conv_winograd.cl: one per tap), aP floats
+ * apart (K*MR, or the whole K where a launch takes a K-slice); NG = OH*PW. mfirst: the panels are
+ * dimension 0 (every panel of a pixel block before the next block: the block's operand stays in cache
+ * while the weight streams), else dimension 1. The last vectors read up to CONV_ROWS_NB + k floats past
+ * the last sample's padded image (its slack). One work-item per (VW*NV pixels, panel, sample). */
 
 #include "clg_shared.h"
 
@@ -173,7 +177,7 @@ __kernel void conv_pack_s2d(__global float *Ap, int aoff, __global const float *
     for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = ok && m0 + j < O ? src[(long)j * C * k * k] : 0.0f;
 }
 
-/* conv_rows' image as pixel panels (strided convolutions as GEMMs over the batch, host panel_run):
+/* conv_rows' image as pixel panels (strided convolutions as GEMMs over the batch, host panel_conv):
  * Bp[b][r][j] for pixel n = b*NB + j (NB = CONV_ROWS_NB) of the flat batch, n = (sample, oy, ox) over
  * L = OH*OW pixels a sample, and the reduction index r = (c, ki, kj):
  *   Bp = X[sample, c, oy*s + ki, ox*s + kj]   (zero past the NL-th pixel)

@@ -121,6 +121,9 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
  *     of the NCHW padded image with the weight as 8-channel panels (rows_fit), forward and data
  *     gradient;
  *   forward, stride s with k*C <= 12 (first layers): conv_rows on the space-to-depth copy (s2d_fit);
+ *   forward, stride s with K = C*k*k at least the device's panel_min_k, over 512 output pixels a batch:
+ *     one GEMM over the batch on conv_rows, the padded image packed as pixel panels (panel_fit); the
+ *     weight gradient likewise where the output channels are at least panel_min_k too (panel_wgrad_fit);
  *   the rest is conv_nt (both operands read along the reduction index):
  *   forward, any stride: a channels-last padded copy of the image; each output pixel's k x k patch is
  *     k runs of k*C contiguous floats, dotted with the weight packed as {OC, k, k, C}: no column matrix;
