@@ -183,24 +183,24 @@ __kernel void conv_pack_s2d(__global float *Ap, int aoff, __global const float *
  *   Bp = X[sample, c, oy*s + ki, ox*s + kj]   (zero past the NL-th pixel)
  * X: a padded image {N, C, PH, PW} at X + xoff (the origin of the taps; samples xZ apart), read without
  * bounds (the host pads so that every tap is inside, with a vector of slack after the last plane). So
- * conv_rows with k = 1, channels K = C*kh*kw, channel stride NB and block stride K*NB reads each
+ * conv_rows with k = 1, channels K = C*k*k, channel stride NB and block stride K*NB reads each
  * work-item's operand as one contiguous run, which PoCL's loads stream from L2 at nearly the FMA peak
  * where the strided rows of an image stall. A block's pixels are runs along output rows: each tap's run
  * is a stride-s read of an image row, copied in vectors (s = 1, 2) where it is 8 or 16 long. One
- * work-item per (block, c): kh*kw rows of NB floats. */
+ * work-item per (block, c): k*k rows of NB floats. */
 __kernel void conv_pack_cols(__global float *Bp, int boff, __global const float *X, int xoff, int xZ, int C, int PH,
-                             int PW, int OW, int L, int kh, int kw, int s, int NL) {
+                             int PW, int OW, int L, int k, int s, int NL) {
     int b = get_global_id(0), c = get_global_id(1);
     if (c >= C) return;
-    int n = b * CONV_ROWS_NB, smp = n / L, l = n - smp * L, oy = l / OW, ox = l - oy * OW, kk = kh * kw;
-    __global float *d = Bp + boff + ((long)b * C + c) * kk * CONV_ROWS_NB;
+    int n = b * CONV_ROWS_NB, smp = n / L, l = n - smp * L, oy = l / OW, ox = l - oy * OW;
+    __global float *d = Bp + boff + ((long)b * C + c) * k * k * CONV_ROWS_NB;
     for (int j = 0; j < CONV_ROWS_NB;) {
         int len = OW - ox < CONV_ROWS_NB - j ? OW - ox : CONV_ROWS_NB - j;
         if (n + j >= NL) len = 0; /* past the last pixel: zeros to the block's end */
         __global const float *img = X + xoff + (long)smp * xZ + ((long)c * PH + oy * s) * PW + ox * s;
-        for (int ki = 0; ki < kh; ki++)
-            for (int kj = 0; kj < kw; kj++) {
-                __global float *e = d + (ki * kw + kj) * CONV_ROWS_NB + j;
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                __global float *e = d + (ki * k + kj) * CONV_ROWS_NB + j;
                 __global const float *row = img + ki * PW + kj;
                 int i = 0;
                 if (!len) {

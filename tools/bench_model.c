@@ -94,8 +94,9 @@ static double device_memory(const model_desc *m, trainer *tr) {
     return (double)(cap + params) * 4;
 }
 
+/* ab: NULL, or the --ab assignment whose set alt the odd iterations run with. */
 static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, const char *ab,
-                         double *mem, char *err, size_t errlen) {
+                         const clg_kparams *alt, double *mem, char *err, size_t errlen) {
     double t0 = now_seconds();
     trainer *tr = trainer_new(m, c, cl, 0, err, errlen);
     if (!tr) return -1;
@@ -108,11 +109,7 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     /* each iteration timed alone too: on a shared machine the fastest one shows the code's speed, the
      * mean (the ratio's measure) what the machine gave */
     double t1 = now_seconds(), best = 0, side[2] = {0, 0};
-    clg_kparams kp[2] = {cl->kp, cl->kp};
-    if (ab && clg_kparams_set(&kp[1], ab, err, errlen) != 0) {
-        trainer_free(tr);
-        return -1;
-    }
+    clg_kparams kp[2] = {cl->kp, ab ? *alt : cl->kp};
     for (int i = 0; i < iters; i++) {
         cl->kp = kp[i % 2]; /* a launch choice: the kernels stay as built (bench_model_run refused others) */
         double ti = now_seconds();
@@ -270,10 +267,10 @@ int bench_model_run(const bench_model_opts *o) {
     printf("device: %s\n", desc);
     fflush(stdout);
     double mem = 0;
+    clg_kparams alt = cl->kp;
     if (o->ab) { /* only what the kernels are not built with: the same program serves both sides */
-        clg_kparams v = cl->kp;
         char opt0[1024], opt1[1024];
-        if (clg_kparams_set(&v, o->ab, err, sizeof err) != 0) {
+        if (clg_kparams_set(&alt, o->ab, err, sizeof err) != 0) {
             fprintf(stderr, "bench: --ab %s\n", err);
             clg_close(cl);
             cfg_free(c);
@@ -281,10 +278,10 @@ int bench_model_run(const bench_model_opts *o) {
         }
         clg_kernel_options(cl, opt0, sizeof opt0);
         clg_kparams keep = cl->kp;
-        cl->kp = v;
+        cl->kp = alt;
         clg_kernel_options(cl, opt1, sizeof opt1);
         cl->kp = keep;
-        if (strcmp(opt0, opt1) || (o->ab && iters < 2)) {
+        if (strcmp(opt0, opt1) || iters < 2) {
             fprintf(stderr, "bench: --ab %s: %s\n", o->ab,
                     strcmp(opt0, opt1) ? "that field is a -D option of the kernels (compare those with ./bench --tune "
                                          "or two runs)" : "needs --iters 2 or more");
@@ -293,7 +290,7 @@ int bench_model_run(const bench_model_opts *o) {
             return 2;
         }
     }
-    double clg = clgan_time(m, c, cl, warmup, iters, o->ab, &mem, err, sizeof err);
+    double clg = clgan_time(m, c, cl, warmup, iters, o->ab, &alt, &mem, err, sizeof err);
     int is_cpu = !cl->is_gpu;
     clg_close(cl);
     if (clg < 0) {

@@ -348,7 +348,8 @@ static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               ki((size_t)M * OH * OW, "tensor size"), OW,
                                               ki((size_t)OH * OW, "image size"), OW, A.mem, ki(A.off, "offset"), aZ,
-                                              ki((size_t)C * k * k * rows_mr(c), "panel size"), P.mem, ki(P.off, "offset"), pZ, pC, nb, PW, C, k, M, NG, nbase,
+                                              ki((size_t)C * k * k * rows_mr(c), "panel size"), P.mem,
+                                              ki(P.off, "offset"), pZ, pC, nb, PW, C, k, M, NG, nbase,
                                               part || whole > NG ? NG : whole, beta, bias.mem ? bias.mem : A.mem,
                                               ki(bias.off, "offset"), bias.mem != NULL, 0);
     }
@@ -550,7 +551,7 @@ static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out
             int cn = g->C - c0 < Cc ? g->C - c0 : Cc, first = c0 == 0;
             size_t xoff = P.off + ((size_t)s0 * g->C + c0) * PH * PW;
             kl_conv_pack_cols(c, clg_grid_3d(blocks, (size_t)cn, 1, 1, 1, 1), Bp.mem, ki(Bp.off, "offset"), P.mem,
-                              ki(xoff, "offset"), g->C * PH * PW, cn, PH, PW, g->OW, L, g->k, g->k, g->s, NG);
+                              ki(xoff, "offset"), g->C * PH * PW, cn, PH, PW, g->OW, L, g->k, g->s, NG);
             clg_grid grid = clg_grid_3d((size_t)rows_panels(c, OC), blocks, 1, 1, (size_t)c->kp.conv_wg, 1);
             kl_conv_rows(c, grid, out.mem, ki(out.off + (size_t)s0 * OC * L, "offset"), 0, L, L,
                          ki((size_t)OC * L, "tensor size"), A.mem, ki(A.off + (size_t)c0 * kk * mr, "offset"), 0,
@@ -800,11 +801,7 @@ static void phase_weight_grad_batch(tape *t, const cgeom *g, tensor img, tensor 
  * polyphase split (phase_weight_grad_batch) read the same products as conv_nt's ten strided rows. Each
  * packed float serves OC products: where OC, like K, is at least panel_min_k (DCGAN's 256- to 1024-channel
  * layers), and over PANEL_MIN_PIX pixels. */
-static int panel_wgrad_fit(const clg_ctx *c, const cgeom *g) {
-    int lo = c->kp.panel_min_k;
-    return g->s > 1 && g->OC >= rows_mr(c) && g->OC >= lo && gK(g) >= lo &&
-           (size_t)g->N * gL(g) >= (lo ? PANEL_MIN_PIX : 1);
-}
+static int panel_wgrad_fit(const clg_ctx *c, const cgeom *g) { return panel_fit(c, g) && g->OC >= c->kp.panel_min_k; }
 
 static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     clg_ctx *c = t->cl;
