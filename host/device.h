@@ -34,9 +34,10 @@ typedef struct {
      * at least wino_min_w wide, for the weight gradient when both are at least wino_dw_min_c; otherwise
      * the direct kernels. 0 0 0: Winograd wherever it can run (the choice before these fields). */
     int wino_min_c, wino_min_w, wino_dw_min_c;
-    /* Strided convolutions (forward, and data gradient for k <= 4) as GEMMs over the batch on conv_rows
-     * with the image packed as pixel panels, where the reduction K = C*k*k is at least panel_min_k (0:
-     * wherever they can run); otherwise conv_nt (host/ops/conv.c, panel_conv). A launch choice, no -D. */
+    /* Strided convolutions' forward and weight gradient as GEMMs over the batch on conv_rows with the
+     * image packed as pixel panels, where the reduction K = C*k*k is at least panel_min_k (0: wherever they
+     * can run; the weight gradient also needs that many output channels); otherwise conv_nt (host/ops/conv.c,
+     * panel_conv, panel_weight_grad). A launch choice, no -D. */
     int panel_min_k;
 } clg_kparams;
 

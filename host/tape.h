@@ -75,9 +75,10 @@ typedef struct tape {
      * training loops; tests that write weights directly must not). */
     int cache_derived;
     /* With cache_derived, 1: the cached tensors that tape_cache_alloc handed out (the entries without a
-     * variable) outlive tape_reset, in the keep arena. For inference (./translate, generated samples), whose networks do not change while
-     * the tape lives: the packed weights are made on the first forward, not on every one. A network whose
-     * version changes after all loses them at the next reset (they are made again). tape_set_inference. */
+     * variable) outlive tape_reset, in the keep arena. For inference (./translate, generated samples),
+     * whose networks do not change while the tape lives: the packed weights are made on the first
+     * forward, not on every one. A network whose version changes after all loses them at the next reset
+     * (they are made again). tape_set_inference. */
     int cache_keep;
     arena keep;
     tcache_entry *cache;
