@@ -39,6 +39,11 @@ typedef struct {
      * can run; the weight gradient also needs that many output channels); otherwise conv_nt (host/ops/conv.c,
      * panel_conv, panel_weight_grad). A launch choice, no -D. */
     int panel_min_k;
+    /* Strided data gradients and transposed convolutions (zero padding) as the adjoint of a space-to-depth
+     * convolution on conv_rows (host/ops/conv.c, s2d_adjoint): 0 never (the phases on conv_nt), 1 where
+     * the kernel is whole phases (k a multiple of the stride: no tap computed for nothing), 2 for any k
+     * (3x3 stride 2: 16 taps for 9). A launch choice, no -D. */
+    int s2d_dx;
 } clg_kparams;
 
 typedef struct clg_ctx {

@@ -28,7 +28,7 @@ static const kp_field fields[] = {
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
-    KPF(panel_min_k, 0, 65536, 0),
+    KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 2, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -46,7 +46,8 @@ const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, 
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {31, 0, 15},
-          clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024};
+          clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024},
+          clg_tune_s2d_dx[3] = {1, 0, 2};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -102,6 +103,15 @@ static int floor_pow2(cl_uint v) {
  * (panels off on alternate iterations), 2-vCPU AMD EPYC, 2026-12-07, s/iter with / without: dcgan 4.06 /
  * 4.86 (AVX-512), 6.70 / 7.56 (AVX2); cyclegan, cyclegan256, cyclegan64 within 1% either way. */
 #define CLG_DEFAULT_PANEL_MIN_K 256
+/* Strided data gradients and transposed convolutions on conv_rows as the adjoint of space to depth
+ * (kp.s2d_dx): with 16-float vectors where k is whole phases (1), else never (0). ./bench rows, min of
+ * alternating runs, 2-vCPU AMD EPYC, 2026-12-07, ms with 0 / 1: AVX-512 patch64.C128.dx 0.62 / 0.29,
+ * patch64.C256.dx 1.13 / 0.38, patch128.C128.dx 1.69 / 0.87, DCGAN's layers at batch 128 the same within
+ * the noise; the AVX2 set (8-float vectors, 8 pixels a work-item) dcgan.G4.fwd 190 / 254, dcgan.D3.dx
+ * 173 / 295; 3x3 stride 2 (2: 16 taps for 9) mixed, cyc64.d256.dx 0.90 / 0.99, avae.down0.dx 0.70 / 0.39.
+ * Whole models move by less than the noise (`./bench --model X --ab s2d_dx=0`, AVX-512, s/iter ratio of
+ * off to on: cyclegan64 1.009, cyclegan 1.011, bicyclegan 1.006, pix2pix 0.995, dcgan 0.961 and 1.024). */
+#define CLG_DEFAULT_S2D_DX(wide) ((wide) ? 1 : 0)
 
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
@@ -122,7 +132,7 @@ static const struct {
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
-      .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K}},
+      .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0)}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -148,6 +158,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .wino_min_w = CLG_DEFAULT_WINO_MIN_W,
         .wino_dw_min_c = CLG_DEFAULT_WINO_DW_MIN_C,
         .panel_min_k = CLG_DEFAULT_PANEL_MIN_K,
+        .s2d_dx = CLG_DEFAULT_S2D_DX(wide),
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)

@@ -301,6 +301,32 @@ __kernel void conv_pad_hwc(__global float *P, int poff, __global const float *im
         for (int c = 0; c < nc; c++) dst[(long)p * C + c] = inside ? src[(long)c * H * W + ix0 + p] : 0.0f;
 }
 
+/* The adjoint of conv_pad_phase (zero padding): img[g, c, y, x] = beta*img + (bias[c] if has_bias) +
+ * D[g, f*C + c, Y, X] for the padded pixel (py, px) = (y + p, x + p) = (s*Y + fy, s*X + fx), f = fy*s + fx
+ * (zero for Y >= RH or X >= RW: D holds only the phase rows and columns that have contributions;
+ * host s2d_adjoint). D {G, s*s*C, RH, RW}. One work-item per image plane (g, c), launched one per
+ * work-group (PoCL's vectors across work-items would gather and scatter). */
+__kernel void conv_unphase(__global float *img, int ioff, __global const float *D, int doff, int C, int GC, int H,
+                           int W, int p, int s, int RH, int RW, __global const float *bias, int boff, int has_bias,
+                           float beta) {
+    int gc = get_global_id(0);
+    if (gc >= GC) return;
+    int g = gc / C, c = gc - g * C;
+    float bv = has_bias ? bias[boff + c] : 0.0f;
+    long plane = (long)C * RH * RW;
+    for (int y = 0; y < H; y++) {
+        int py = y + p, Y = py / s, fy = py - s * Y;
+        __global float *dst = img + ioff + ((long)gc * H + y) * W;
+        __global const float *src = D + doff + (((long)g * s * s + fy * s) * C + c) * RH * RW + (long)Y * RW;
+        int X = p / s, fx = p - s * X;
+        for (int x = 0; x < W; x++) {
+            float v = bv + (Y < RH && X < RW ? src[fx * plane + X] : 0.0f);
+            dst[x] = beta == 0.0f ? v : v + beta * dst[x];
+            if (++fx == s) fx = 0, X++;
+        }
+    }
+}
+
 /* Polyphase split of the padded image: P[f, g, c, y, x] = padded img[g, c, s*y + fy, s*x + fx] for the
  * s*s phases f = fy*s + fx, {PHp, PWp} per phase (zero outside the padded image {H+2p, W+2p}; inside it,
  * the image with zero or reflection padding), then `slack` zeros. With G > 1 the planes come out

@@ -177,6 +177,44 @@ __kernel void conv_pack_s2d(__global float *Ap, int aoff, __global const float *
     for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = ok && m0 + j < O ? src[(long)j * C * k * k] : 0.0f;
 }
 
+/* The adjoint of conv_pack_s2d's convolution, for a stride-s data gradient (or transposed convolution) on
+ * conv_rows (host s2d_adjoint): rows m = c' = f*C + c of the phase image's gradient, the reduction index
+ * r = (o*kq + a)*kq + b < Kr = O*kq*kq over the upstream gradient's channels and the kq x kq taps rotated:
+ *   Ap[mb][r][j] = W[o, c, s*(kq-1-a) + fy, s*(kq-1-b) + fx]   (zero past k, and for rows m >= s*s*C)
+ * One work-item per o, over every panel, each (o, panel) run of kq*kq*MR floats read from MR runs of k*k
+ * floats. The host launches it one per work-group. Measured (CLGAN_PROFILE=2, CycleGAN's 128->256 3x3):
+ * a work-item per (r, mb), PoCL's vectors of them storing MR floats apart, 1.6 ms; one work-group per
+ * (o, mb), 1.6 ms; one per o, 0.2 ms; one per panel over every o, slower than that in pix2pix. */
+__kernel void conv_pack_s2d_adj(__global float *Ap, int aoff, __global const float *W, int woff, int Kr, int O, int C,
+                                int k, int s, int kq) {
+    int o = get_global_id(0), np = (s * s * C + CONV_ROWS_MR - 1) / CONV_ROWS_MR;
+    if (o >= O) return;
+    for (int mb = 0; mb < np; mb++) {
+        __global float *d = Ap + aoff + ((long)mb * Kr + (long)o * kq * kq) * CONV_ROWS_MR;
+        int m0 = mb * CONV_ROWS_MR, c0 = m0 % C, f0 = m0 / C, fy0 = f0 / s, fx0 = f0 - fy0 * s;
+        if (c0 + CONV_ROWS_MR <= C && f0 < s * s) { /* the panel's rows in one phase: MR channels k*k apart */
+            __global const float *w = W + woff + ((long)o * C + c0) * k * k;
+            for (int a = 0; a < kq; a++)
+                for (int b = 0; b < kq; b++) {
+                    int ki = s * (kq - 1 - a) + fy0, kj = s * (kq - 1 - b) + fx0, in = ki < k && kj < k;
+                    __global const float *src = w + (in ? ki * k + kj : 0);
+#pragma unroll
+                    for (int j = 0; j < CONV_ROWS_MR; j++) d[(a * kq + b) * CONV_ROWS_MR + j] = in ? src[j * k * k] : 0.0f;
+                }
+            continue;
+        }
+        for (int j = 0; j < CONV_ROWS_MR; j++) {
+            int m = m0 + j, c = m % C, f = m / C, fy = f / s, fx = f - fy * s;
+            __global const float *w = W + woff + ((long)o * C + c) * k * k;
+            for (int a = 0; a < kq; a++)
+                for (int b = 0; b < kq; b++) {
+                    int ki = s * (kq - 1 - a) + fy, kj = s * (kq - 1 - b) + fx;
+                    d[(a * kq + b) * CONV_ROWS_MR + j] = f < s * s && ki < k && kj < k ? w[ki * k + kj] : 0.0f;
+                }
+        }
+    }
+}
+
 /* conv_rows' image as pixel panels (strided convolutions as GEMMs over the batch, host panel_conv):
  * Bp[b][r][j] for pixel n = b*NB + j (NB = CONV_ROWS_NB) of the flat batch, n = (sample, oy, ox) over
  * L = OH*OW pixels a sample, and the reduction index r = (c, ki, kj):

@@ -185,6 +185,9 @@ static int winograd_case(const ccase *c) {
  * convolution's data gradient and weight gradient) when the device's panel_min_k allows (host/ops/conv.c,
  * panel_conv and panel_weight_grad). */
 static int panel_case(const ccase *c) { return !c->up && c->s > 1; }
+/* pass 5: the strided data gradients and transposed convolutions as the adjoint of space to depth on conv_rows
+ * (host/ops/conv.c s2d_adjoint, kp.s2d_dx = 2: any k), zero padding */
+static int s2d_adj_case(const ccase *c) { return !c->up && c->s > 1 && !c->reflect; }
 
 static void test_case(const ccase *c) {
     int N = c->N, OH = out_h(c), OW = out_w(c), wa = c->transposed ? c->Cin : c->Cout,
@@ -571,29 +574,32 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 reflect 2x16x3x5->8", 0, 2, 16, 8, 3, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
-    const char *names[4] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] "};
+    const char *names[5] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] ", "[own, s2d adjoint] "};
     const clg_kparams dflt = cl->kp;
-    for (int impl = 1; impl <= 4; impl++) {
+    for (int impl = 1; impl <= 5; impl++) {
         /* pass 3: the own kernels with Winograd wherever it can run (the device's thresholds send these
          * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take; pass 4 likewise with
-         * pixel panels for every strided case */
-        int wino = impl == 3, panels = impl == 4;
+         * pixel panels for every strided case; pass 5 the space-to-depth adjoint for every strided data
+         * gradient and transposed convolution that fits conv_rows (pass 2 has the device's choice) */
+        int wino = impl == 3, panels = impl == 4, s2d = impl == 5;
         conv_set_impl(impl >= 3 ? 2 : impl);
         cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;
         cl->kp.wino_min_w = wino ? 0 : dflt.wino_min_w;
         cl->kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
         cl->kp.panel_min_k = panels ? 0 : dflt.panel_min_k;
+        cl->kp.s2d_dx = s2d ? 2 : dflt.s2d_dx;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i])) &&
-                (!panels || panel_case(&cases[i]))) {
+                (!panels || panel_case(&cases[i])) && (!s2d || s2d_adj_case(&cases[i]))) {
                 test_case(&cases[i]);
                 /* the own kernels cache packings (CLBlast's path has none); under Oclgrind (test_small) the
                  * kernels are test_case's again */
                 if (!cases[i].groups && impl > 1 && !test_small()) keep_case(&cases[i]);
             }
         for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
-            if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i]))) fd_case(&fds[i]);
+            if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i])) && (!s2d || s2d_adj_case(&fds[i])))
+                fd_case(&fds[i]);
     }
     cl->kp = dflt;
     conv_set_impl(0);

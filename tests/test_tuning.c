@@ -93,9 +93,10 @@ static void test_store(const char *dir) {
      * today's parameters: kernels/clg_shared.h's CLG_DEFAULT_* and the launch sizes 128 / 64, and plane
      * reductions of 4 work-items (a CPU's default since they became a parameter), and Winograd from 64
      * channels and 31 columns, 128 channels for the weight gradient (since those became parameters), and
-     * pixel panels for strided convolutions from K = 256 */
+     * pixel panels for strided convolutions from K = 256, and strided data gradients of whole phases as the
+     * space-to-depth adjoint (since 2026-12-07) */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 31, 128, 256};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 31, 128, 256, 1};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -340,6 +341,7 @@ static void test_sets(void) {
         kp.wino_min_w = i % 2 ? dflt.wino_min_w : 0;
         kp.wino_dw_min_c = i % 2 ? dflt.wino_dw_min_c : 0;
         kp.panel_min_k = i % 2 ? dflt.panel_min_k : 0;
+        kp.s2d_dx = i % 3; /* the strided data gradient on conv_nt, and its s2d adjoint for whole phases or any k */
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */

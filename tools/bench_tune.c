@@ -392,6 +392,8 @@ int bench_tune_main(int argc, char **argv) {
     try_values(&s, "Winograd", offsetof(clg_kparams, wino_dw_min_c), clg_tune_wino_dw_min_c);
     /* 3c. where strided convolutions take pixel panels */
     try_values(&s, "panels", offsetof(clg_kparams, panel_min_k), clg_tune_panel_min_k);
+    /* 3d. where strided data gradients take the space-to-depth adjoint on conv_rows */
+    try_values(&s, "s2d adjoint", offsetof(clg_kparams, s2d_dx), clg_tune_s2d_dx);
     /* 4. CLBlast */
     cand base = s.best;
     for (size_t i = 0; i < sizeof clblast_cands / sizeof clblast_cands[0]; i++) {

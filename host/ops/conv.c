@@ -450,6 +450,52 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                       PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
 }
 
+/* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
+ * conv_rows: the gradient of the phase image, dPp[c', Y, X] = sum over o and the kq x kq taps (a, b) of
+ * W'[o, c', a, b] dy[o, Y - a, X - b] (W' the s2d kernel), is a stride-1 convolution of dy zero-padded by
+ * kq - 1 with W' rotated (conv_pack_s2d_adj); conv_unphase scatters the phases back onto the image. Only
+ * the phase rows and columns that receive a contribution and map onto the image are computed (RH x RW).
+ * conv_nt read the phases' products as strided rows of a channels-last copy at a third of the FMA peak
+ * where their pixels are few (PatchGAN's 16x16 layers at batch 1; docs/PERF.md). Zero padding only; with
+ * kp.s2d_dx 1 where k is a multiple of s (every tap of W' is one of W's), 2 for any k. */
+static void s2d_adj_geom(const cgeom *g, int *kq, int *RH, int *RW) {
+    *kq = (g->k + g->s - 1) / g->s;
+    int mh = (g->IH + g->p - 1) / g->s + 1, mw = (g->IW + g->p - 1) / g->s + 1; /* phase rows an image row reads */
+    *RH = g->OH + *kq - 1 < mh ? g->OH + *kq - 1 : mh;
+    *RW = g->OW + *kq - 1 < mw ? g->OW + *kq - 1 : mw;
+}
+static int s2d_adj_fit(const clg_ctx *c, const cgeom *g) {
+    int kq, RH, RW;
+    if (g->s < 2 || g->reflect || !c->kp.s2d_dx) return 0;
+    s2d_adj_geom(g, &kq, &RH, &RW);
+    if (c->kp.s2d_dx < 2 && kq * g->s != g->k) return 0;
+    return rows_fit(c, 1, g->s * g->s * g->C, RH, RW + kq - 1);
+}
+
+static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int s = g->s, k = g->k, kq, RH, RW, C2 = s * s * g->C, mr = rows_mr(t->cl);
+    s2d_adj_geom(g, &kq, &RH, &RW);
+    int QH = RH + kq - 1, QW = RW + kq - 1, Kr = g->OC * kq * kq, panels = rows_panels(t->cl, C2);
+    tcache_key key;
+    int args[] = {-6, s, g->OC, g->C, k, mr}; /* -6: the space-to-depth adjoint's panels */
+    const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
+    tensor Ap;
+    if (hit)
+        Ap = *hit;
+    else {
+        Ap = packed1(t, g->wowner, (size_t)panels * mr * Kr, "packed weight size");
+        kl_conv_pack_s2d_adj(t->cl, clg_grid_1d_local((size_t)g->OC, 1), Ap.mem, ki(Ap.off, "offset"), w.mem,
+                             ki(w.off, "offset"), Kr, g->OC, g->C, k, s, kq);
+        tape_cache_put(t, &key, Ap);
+    }
+    tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, kq - 1, kq - 1, 0, rows_nb(t->cl) + kq);
+    tensor D = scratch1(t, (size_t)g->N * C2 * RH * RW, "phase image size");
+    rows_conv(t->cl, D, Ap, 0, Q, g->N, g->OC, QW, kq, C2, RH, RW, (tensor){0}, 0.0f);
+    kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
+                    ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
+                    bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+}
+
 /* The column-side tensor src {N, OC, OH, OW} as {OC, N*L}: a single sample is that already, else a
  * channel-major copy in scratch. */
 static tensor upstream_cgl(tape *t, const cgeom *g, tensor src) {
@@ -637,6 +683,10 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             kl_conv_fold(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), dst.mem,
                          ki(dst.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, g->reflect,
                          bias.mem ? bias.mem : dst.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+        return;
+    }
+    if (s2d_adj_fit(t->cl, g)) {
+        s2d_adjoint(t, g, src, w, img, bias, beta);
         return;
     }
     if (!g->reflect && k >= g->s) {
