@@ -159,6 +159,38 @@ static void test_kink_at_zero(void) {
     }
 }
 
+/* ELU's negative side over its whole range (kernels/act.cl's own exp): against alpha*expm1 within
+ * 1.5e-7*alpha absolute (PyTorch's exp(x) - 1 is within 6e-8), -alpha exactly where exp underflows,
+ * NaN stays NaN. A wrong polynomial coefficient or reduction constant fails it. */
+static void test_elu_range(void) {
+    const float alpha = 1.3f;
+    enum { NX = 4099 };
+    static float x[NX];
+    for (int i = 0; i < NX - 3; i++) x[i] = -100.0f * powf((float)i / (NX - 4), 3.0f); /* dense near 0 */
+    x[NX - 3] = -INFINITY, x[NX - 2] = NAN, x[NX - 1] = -1e-30f;
+    tape t;
+    tape_init(&t, cl);
+    int xv = grad_leaf(&t, x, 1, 1, 1, NX, 1, 1);
+    float *y = download(tape_val(&t, op_elu(&t, xv, alpha)));
+    double worst = 0;
+    int bad = 0;
+    for (int i = 0; i < NX; i++) {
+        if (isnan(x[i])) {
+            bad += !isnan(y[i]);
+            continue;
+        }
+        double e = fabs(y[i] - alpha * expm1((double)x[i]));
+        worst = e > worst ? e : worst;
+        bad += e > 1.5e-7 * alpha || (x[i] < -90.0f && y[i] != -alpha);
+    }
+    CHECK(!bad, "elu over [-100, 0]: %d of %d wrong (worst abs err %.3g)", bad, NX, worst);
+    printf("%s elu 1.3 over [-100, 0], -inf, NaN n=%d max abs err %.2e (tol %.2e), -alpha below -90, NaN kept\n",
+           bad ? "FAIL" : "ok  ", NX, worst, 1.5e-7 * alpha);
+    free(y);
+    tape_free(&t);
+    release_bufs();
+}
+
 static void test_upsample(void) {
     tape t;
     tape_init(&t, cl);
@@ -729,6 +761,7 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof un / sizeof un[0]; i++) test_unary(&un[i]);
     test_kink_at_zero();
+    test_elu_range();
     test_upsample();
     test_avgpool(2, 2);
     test_avgpool(3, 2);

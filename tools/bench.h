@@ -52,7 +52,7 @@ typedef struct {
     int transposed, N, Ci, Co, H, W, k, s, p, op, reflect, bias;
 } conv_spec;
 
-typedef enum { EL_RELU, EL_LRELU, EL_TANH, EL_ADD, EL_UPSAMPLE, EL_BN, EL_IN } elem_op;
+typedef enum { EL_RELU, EL_LRELU, EL_ELU, EL_TANH, EL_ADD, EL_UPSAMPLE, EL_BN, EL_IN } elem_op;
 
 typedef struct bench_row bench_row;
 struct bench_row {
