@@ -206,6 +206,15 @@ static const tensor *pack_lookup(tape *t, tcache_key *key, tensor w, const net *
     return tape_cache_get(t, key);
 }
 
+/* The packing of w under args if cached (returns 1), else (0) n fresh floats for the caller to pack into
+ * and then tape_cache_put under *key. */
+static int pack_cached(tape *t, tcache_key *key, tensor w, const net *owner, const int *args, size_t nargs, size_t n,
+                       tensor *out) {
+    const tensor *hit = pack_lookup(t, key, w, owner, args, nargs);
+    *out = hit ? *hit : packed1(t, owner, n, "packed weight size");
+    return hit != NULL;
+}
+
 static tensor pack_w_phase(tape *t, tensor w, const net *owner, int M, int Kr, int mode, int O, int I, int k, int seg,
                            int y0, int x0, int s, int ay, int ax) {
     tcache_key key;
@@ -436,12 +445,8 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
     int Kr = C2 * kq * kq, panels = rows_panels(t->cl, g->OC);
     tcache_key key;
     int args[] = {-4, s, g->OC, C, k, mr}; /* -4: the space-to-depth panels */
-    const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
     tensor Ap;
-    if (hit)
-        Ap = *hit;
-    else {
-        Ap = packed1(t, g->wowner, (size_t)panels * mr * Kr, "packed weight size");
+    if (!pack_cached(t, &key, w, g->wowner, args, sizeof args / sizeof args[0], (size_t)panels * mr * Kr, &Ap)) {
         kl_conv_pack_s2d(t->cl, clg_grid_rows((size_t)Kr, (size_t)panels), Ap.mem, ki(Ap.off, "offset"), w.mem,
                          ki(w.off, "offset"), Kr, g->OC, C, k, s, kq);
         tape_cache_put(t, &key, Ap);
@@ -478,12 +483,8 @@ static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     int QH = RH + kq - 1, QW = RW + kq - 1, Kr = g->OC * kq * kq, panels = rows_panels(t->cl, C2);
     tcache_key key;
     int args[] = {-6, s, g->OC, g->C, k, mr}; /* -6: the space-to-depth adjoint's panels */
-    const tensor *hit = pack_lookup(t, &key, w, g->wowner, args, sizeof args / sizeof args[0]);
     tensor Ap;
-    if (hit)
-        Ap = *hit;
-    else {
-        Ap = packed1(t, g->wowner, (size_t)panels * mr * Kr, "packed weight size");
+    if (!pack_cached(t, &key, w, g->wowner, args, sizeof args / sizeof args[0], (size_t)panels * mr * Kr, &Ap)) {
         kl_conv_pack_s2d_adj(t->cl, clg_grid_1d_local((size_t)g->OC, 1), Ap.mem, ki(Ap.off, "offset"), w.mem,
                              ki(w.off, "offset"), Kr, g->OC, g->C, k, s, kq);
         tape_cache_put(t, &key, Ap);
