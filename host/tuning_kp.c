@@ -45,7 +45,7 @@ const int clg_tune_rows[CLG_TUNE_ROWS][3] = {{8, 16, 3}, {8, 16, 2}, {8, 8, 1}, 
                                              {4, 8, 3}};
 const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 4, 8}, {2, 8, 16}, {6, 4, 8}};
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
-const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {31, 0, 15},
+const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {15, 0, 31},
           clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024},
           clg_tune_s2d_dx[3] = {1, 0, 2};
 
@@ -94,9 +94,13 @@ static int floor_pow2(cl_uint v) {
  * kernels, forward ms: avae.l0 16->16 28x28 2.6 / 0.57, avae.l2 48->48 7x7 1.02 / 0.25, cyc64.R256
  * 256->256 16x16 1.39 / 1.13, cyc128.R256 (32x32) 3.4 / 3.9, cyc256.u64up 128->64 256x256 36 / 135;
  * weight gradients: avae.l0 1.17 / 0.53, cyc128.u64up 128->64 128x128 11.8 / 7.9, cyc128.u128up
- * 256->128 7.2 / 7.9, cyc128.R256 3.0 / 5.5. */
+ * 256->128 7.2 / 7.9, cyc128.R256 3.0 / 5.5. Those rows put the width bound at 31 columns; in the whole
+ * step the main job's 16x16 residual blocks (forward and data gradient) run faster on Winograd after all:
+ * `./bench --model cyclegan64 --ab wino_min_w=15`, 2026-12-07, s/iter ratio 0.931, 0.950, 0.975 (0 gave
+ * 0.942, 0.951); cyclegan 1.007, bicyclegan 1.014, pix2pix 1.010 and avae 0.999 with 0 (no layer of
+ * theirs in between, or within the noise). */
 #define CLG_DEFAULT_WINO_MIN_C 64
-#define CLG_DEFAULT_WINO_MIN_W 31
+#define CLG_DEFAULT_WINO_MIN_W 15
 #define CLG_DEFAULT_WINO_DW_MIN_C 128
 /* Where pixel panels pay (kp.panel_min_k): packing the image costs a pass over K x the batch's pixels,
  * which a long reduction and many output channels repay. `./bench --model X --ab panel_min_k=65536`
