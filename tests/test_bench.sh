@@ -66,6 +66,24 @@ env -u GOMP_SPINCOUNT ./bench --model vae --iters 2 --warmup 1 --set vae.hidden=
 check $(grep -q '^pytorch malloc: glibc malloc, defaults .* -- NOT COMPARABLE' "$T/out" &&
         grep -q '^pytorch openmp: libgomp defaults .* -- NOT COMPARABLE' "$T/out" && echo 1 || echo 0) \
     "--torch-tuning none is flagged as not comparable: $(grep '^pytorch [mo]' "$T/out" | tr '\n' ' ')"
+# --rounds: both sides loaded, taking turns; 5 iterations in 3 rounds become 3 blocks of 2 a side, and
+# PyTorch's mean is its blocks' (the rounds' lines average to it)
+./bench --model vae --iters 5 --warmup 1 --set vae.hidden=16 --rounds 3 >"$T/out" 2>&1
+rc=$?
+check $(( rc == 0 )) "--model vae --rounds 3 exits 0 (exit $rc)"
+check $(grep -q '^interleaved: 3 rounds of 2 iterations a side' "$T/out" && [ "$(grep -c '^round [123]: clgan [0-9.e-]* s/iter, pytorch [0-9.e-]* s/iter, ratio [0-9]' "$T/out")" = 3 ] &&
+        grep -q '^clgan [0-9.e-]* s/iter (6 iterations' "$T/out" && grep -q '^rounds: clgan/pytorch per round [0-9.]* to [0-9.]*$' "$T/out" &&
+        tail -1 "$T/out" | grep -q '^ratio clgan/pytorch [0-9]' && echo 1 || echo 0) \
+    "three rounds of two iterations, their range, the ratio last: $(grep '^rounds' "$T/out")"
+check $(awk '/^round [0-9]:/ { s += $7; n++ } /^  seconds_per_iter / { t = $2 }
+             END { m = s / n; print (n == 3 && t > 0 && m / t > 0.99 && m / t < 1.01) ? 1 : 0 }' "$T/out") \
+    "PyTorch's seconds_per_iter is the mean of its three blocks: $(grep '^  seconds_per_iter' "$T/out")"
+./bench --model vae --rounds 1 >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--rounds 1 exits 2 (exit $rc): $(head -1 "$T/err")"
+./bench --model vae --rounds 3 --ab wino_min_c=16 >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--rounds with --ab exits 2 (exit $rc): $(head -1 "$T/err")"
 ./bench --model vae --torch-tuning jemalloc >"$T/out" 2>"$T/err"
 rc=$?
 check $(( rc == 2 )) "--torch-tuning jemalloc exits 2 (exit $rc): $(head -1 "$T/err")"

@@ -49,6 +49,9 @@ static void usage(FILE *f) {
             "                          mallopt), and its OpenMP threads spin briefly (GOMP_SPINCOUNT=10000) so that\n"
             "                          OpenBLAS's threads get the cores; none runs it as installed (ratios flagged)\n"
             "  --no-torch              clgan only\n"
+            "  --rounds R              clgan and PyTorch take turns, R blocks of iterations each (both loaded, each\n"
+            "                          block after a 0.1 s pause): a slow spell of the machine hits both sides; prints\n"
+            "                          each round's ratio and their range (default: one side, then the other)\n"
             "  --ab FIELD=V            iterations alternate between the kernel parameters in force and these with\n"
             "                          FIELD=V (a launch choice: wino_*, panel_min_k, work-group sizes), each\n"
             "                          side's mean and their ratio: an A/B that the machine's drift hits alike\n"
@@ -122,7 +125,7 @@ int main(int argc, char **argv) {
     const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_tuning = "tuned", *ab = NULL;
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
-    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0;
+    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0, rounds = 0;
     double seconds = -1;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); /* tools/bench_tune.c */
@@ -145,6 +148,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--no-torch")) no_torch = 1;
         else if (!strcmp(a, "--profile")) profile = 1;
         else if (!strcmp(a, "--ab") && has) ab = argv[++i], model_only = 1;
+        else if (!strcmp(a, "--rounds") && has) {
+            if (parse_int(argv[++i], 2, &rounds) || rounds > 1000) return bad("--rounds %s: want an integer in [2, 1000]", argv[i]);
+            model_only = 1;
+        }
         else if (!strcmp(a, "--translate")) translate = 1;
         else if (!strcmp(a, "--batch") && has) { if (parse_int(argv[++i], 1, &tbatch) || tbatch > 4096) return bad("--batch %s: want an integer in [1, 4096]", argv[i]); }
         else if (!strcmp(a, "--list")) list = 1;
@@ -163,14 +170,15 @@ int main(int argc, char **argv) {
     find_root(root, sizeof root);
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
-        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --profile, --ab, --translate, --batch and --set only");
+        if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --rounds, --profile, --ab, --translate, --batch and --set only");
+        if (rounds && (ab || translate || no_torch)) return bad("%s", "--rounds times clgan against PyTorch's training step: not with --ab, --translate or --no-torch");
         if (ab) no_torch = 1; /* the twin runs one side: no ratio to it */
         bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_tuning = torch_tuning, .root = root, .warmup = warmup,
-                               .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .ab = ab, .sets = sets, .nsets = nsets};
+                               .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .ab = ab, .rounds = rounds, .sets = sets, .nsets = nsets};
         return bench_model_run(&mo);
     }
     if (iters >= 0 || warmup >= 0 || nsets || no_torch || profile || translate || model_only)
-        return bad("%s", "--iters, --warmup, --set, --torch-tuning, --no-torch, --profile, --ab and --translate go with --model or -c");
+        return bad("%s", "--iters, --warmup, --set, --torch-tuning, --no-torch, --rounds, --profile, --ab and --translate go with --model or -c");
 
     row_list all = {0};
     rows_ceiling(&all, quick);

@@ -7,6 +7,7 @@
 #define CLGAN_BENCH_H
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "device.h"
@@ -128,6 +129,7 @@ typedef struct {
     int profile;   /* --profile: after the timed run, a profiled one (bench_profile.c) */
     int translate; /* --translate: > 0, the generator's inference at batch 1 and this batch instead (bench_translate.c) */
     const char *ab; /* --ab FIELD=V: iterations alternate between the device's kernel parameters and these */
+    int rounds;     /* --rounds R: clgan and PyTorch take turns, R blocks each (0: one after the other) */
     const char **sets;
     int nsets;
 } bench_model_opts;
@@ -150,6 +152,20 @@ typedef struct {
     double ips[8];
 } bench_twin_out;
 int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o);
+/* A twin kept between blocks (argv with --serve; tools/bench_twin.c): bench_twin_start forks it (its
+ * stdin a pipe when with_stdin), bench_twin_ready reads its set-up lines (echoed, into out) up to
+ * "ready", bench_twin_block has it time k iterations (its seconds and fastest), bench_twin_finish ends
+ * it and reads the rest (seconds_per_iter, peak memory). 0, or -1 with a message. */
+typedef struct {
+    pid_t pid;
+    FILE *from, *to;
+    const char *argv0, *script;
+    bench_twin_out out;
+} bench_twin;
+int bench_twin_start(char *const *argv, const char *tuning, int with_stdin, bench_twin *tw);
+int bench_twin_ready(bench_twin *tw);
+int bench_twin_block(bench_twin *tw, int k, double *seconds, double *fastest);
+int bench_twin_finish(bench_twin *tw);
 /* The lines that say what the PyTorch side of a CPU ratio ran on: its BLAS and threads, its malloc, its
  * OpenMP threads' wait; each flags an anchor that handicaps PyTorch. */
 void bench_twin_print_anchor(const bench_twin_out *o, const char *threads);

@@ -8,7 +8,9 @@
  * (--device cpu when clgan runs on a CPU; otherwise the script's default, CUDA when torch has it),
  * times N iterations after W (with torch.cuda.synchronize on CUDA) and prints a line
  *     seconds_per_iter S
- * on stdout; bench echoes the script's output and reads that line. */
+ * on stdout; bench echoes the script's output and reads that line. With --rounds R the script also gets
+ * --serve and stays loaded: after clgan's every N/R iterations it times as many on request
+ * (tools/bench_twin.c, tools/torch_ref/timing.py serve_blocks). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -94,9 +96,31 @@ static double device_memory(const model_desc *m, trainer *tr) {
     return (double)(cap + params) * 4;
 }
 
-/* ab: NULL, or the --ab assignment whose set alt the odd iterations run with. */
+/* The PyTorch side of --rounds: the twin, blocks of k iterations after each of clgan's, their times. */
+typedef struct {
+    bench_twin *tw;
+    int k;
+    double seconds, ratio_min, ratio_max;
+} turns;
+
+/* After clgan's block of k iterations (seconds s): the twin's block, and the round's line. */
+static int twin_turn(turns *tn, int round, double s) {
+    double ts, fast;
+    if (bench_twin_block(tn->tw, tn->k, &ts, &fast) != 0) return -1;
+    double r = s / ts;
+    tn->seconds += ts;
+    if (round == 0 || r < tn->ratio_min) tn->ratio_min = r;
+    if (round == 0 || r > tn->ratio_max) tn->ratio_max = r;
+    printf("round %d: clgan %.4g s/iter, pytorch %.4g s/iter, ratio %.3f\n", round + 1, s / tn->k, ts / tn->k, r);
+    fflush(stdout);
+    return 0;
+}
+
+/* ab: NULL, or the --ab assignment whose set alt the odd iterations run with. tn: NULL, or the twin that
+ * takes a turn after every tn->k iterations (each of clgan's blocks starts after a 0.1 s pause, as the
+ * twin's do: the other side's threads stop spinning). */
 static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int warmup, int iters, const char *ab,
-                         const clg_kparams *alt, double *mem, char *err, size_t errlen) {
+                         const clg_kparams *alt, turns *tn, double *mem, char *err, size_t errlen) {
     double t0 = now_seconds();
     trainer *tr = trainer_new(m, c, cl, 0, err, errlen);
     if (!tr) return -1;
@@ -108,16 +132,26 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     clg_finish(cl);
     /* each iteration timed alone too: on a shared machine the fastest one shows the code's speed, the
      * mean (the ratio's measure) what the machine gave */
-    double t1 = now_seconds(), best = 0, side[2] = {0, 0};
+    double t1 = now_seconds(), best = 0, side[2] = {0, 0}, timed = 0, block = 0;
     clg_kparams kp[2] = {cl->kp, ab ? *alt : cl->kp};
     for (int i = 0; i < iters; i++) {
+        if (tn && i % tn->k == 0) nanosleep(&(struct timespec){0, 100000000L}, NULL);
         cl->kp = kp[i % 2]; /* a launch choice: the kernels stay as built (bench_model_run refused others) */
         double ti = now_seconds();
         m->iteration(tr);
         clg_finish(cl);
         double d = now_seconds() - ti;
         side[i % 2] += d;
+        timed += d, block += d;
         if (i == 0 || d < best) best = d;
+        if (tn && (i + 1) % tn->k == 0) {
+            if (twin_turn(tn, i / tn->k, block) != 0) {
+                set_err(err, errlen, "the PyTorch twin stopped");
+                trainer_free(tr);
+                return -1;
+            }
+            block = 0;
+        }
     }
     cl->kp = kp[0];
     if (ab) {
@@ -125,92 +159,12 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
         printf("A/B, alternate iterations: as in force %.4g s/iter, with %s %.4g s/iter: ratio %.3f\n", a, ab, b,
                b / a);
     }
-    double spi = (now_seconds() - t1) / iters;
+    double spi = (tn ? timed : now_seconds() - t1) / iters;
     printf("clgan fastest iteration %.4g s\n", best);
     *mem = device_memory(m, tr);
     trainer_free(tr);
     return spi;
 }
-/* dst = the rest of line after prefix, without its newline, when line starts with prefix. */
-static void take_field(char *dst, size_t n, const char *line, const char *prefix) {
-    size_t len = strlen(prefix);
-    if (strncmp(line, prefix, len)) return;
-    snprintf(dst, n, "%.500s", line + len);
-    dst[strcspn(dst, "\n")] = 0;
-}
-
-/* bench.h: runs argv, echoing its output, and reads its lines into o. */
-int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o) {
-    memset(o, 0, sizeof *o);
-    o->spi = -1, o->mem = -1;
-    snprintf(o->blas, sizeof o->blas, "not reported");
-    snprintf(o->malloc, sizeof o->malloc, "not reported");
-    snprintf(o->openmp, sizeof o->openmp, "not reported");
-    int fd[2];
-    if (pipe(fd) != 0) die("bench: pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) die("bench: fork: %s", strerror(errno));
-    if (pid == 0) {
-        /* PyTorch's OpenMP threads spin 300000 times (libgomp's default) after each parallel region,
-         * taking the cores from OpenBLAS's own threads (Debian's libopenblas0-pthread) when PyTorch
-         * calls a GEMM: on 2 cores its BicycleGAN step took 0.62 s against 0.40 s, its VAE's 0.013 s
-         * against 0.006 s. A short spin loses nothing elsewhere; libgomp reads it at load time. */
-        if (!strcmp(tuning, "tuned") && !getenv("GOMP_SPINCOUNT")) setenv("GOMP_SPINCOUNT", "10000", 1);
-        dup2(fd[1], STDOUT_FILENO);
-        close(fd[0]);
-        close(fd[1]);
-        execvp(argv[0], argv);
-        fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    if (!f) die("bench: fdopen: %s", strerror(errno));
-    char line[2048];
-    while (fgets(line, sizeof line, f)) {
-        printf("  %s", line);
-        fflush(stdout);
-        if (!strncmp(line, "seconds_per_iter ", 17)) o->spi = strtod(line + 17, NULL);
-        if (!strncmp(line, "images_per_s ", 13) && o->nips < 8) { /* "images_per_s N R" (translate_torch.py) */
-            char *end;
-            o->ips_batch[o->nips] = (int)strtol(line + 13, &end, 10);
-            o->ips[o->nips++] = strtod(end, NULL);
-        }
-        if (!strncmp(line, "peak_memory_bytes ", 18)) { /* "peak_memory_bytes N how it was measured" */
-            char *end;
-            o->mem = strtod(line + 18, &end);
-            snprintf(o->memhow, sizeof o->memhow, "%.400s", end + strspn(end, " "));
-            o->memhow[strcspn(o->memhow, "\n")] = 0;
-        }
-        take_field(o->blas, sizeof o->blas, line, "blas ");
-        take_field(o->malloc, sizeof o->malloc, line, "malloc ");
-        take_field(o->openmp, sizeof o->openmp, line, "openmp ");
-    }
-    fclose(f);
-    int status;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "bench: %s %s failed (%s %d)\n", argv[0], argv[1], WIFEXITED(status) ? "exit status" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-        return -1;
-    }
-    return 0;
-}
-
-void bench_twin_print_anchor(const bench_twin_out *o, const char *threads) {
-    /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
-     * OpenBLAS), nor one against glibc's malloc defaults, under which PyTorch maps and page-faults its
-     * large tensors afresh every step (timing.py's tune_malloc), nor one where its OpenMP threads spin
-     * on the cores OpenBLAS's threads need (bench_twin_run). */
-    printf("pytorch blas: %s, %s threads%s\n", o->blas, threads,
-           strncmp(o->blas, "OpenBLAS", 8) ? " -- NOT COMPARABLE: PyTorch is not on an optimised BLAS" : "");
-    printf("pytorch malloc: %s%s\n", o->malloc,
-           strstr(o->malloc, "1 GiB") ? "" : " -- NOT COMPARABLE: PyTorch page-faults its tensors in every step");
-    printf("pytorch openmp: %s%s\n", o->openmp,
-           strstr(o->openmp, "GOMP_SPINCOUNT=") ? "" : " -- NOT COMPARABLE: its threads spin on OpenBLAS's cores");
-}
-
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
 static void print_ratio(double r) {
     int decimals = r > 0 ? 2 - (int)floor(log10(r)) : 2;
@@ -290,11 +244,44 @@ int bench_model_run(const bench_model_opts *o) {
             return 2;
         }
     }
-    double clg = clgan_time(m, c, cl, warmup, iters, o->ab, &alt, &mem, err, sizeof err);
-    int is_cpu = !cl->is_gpu;
+    int is_cpu = !cl->is_gpu, rounds = o->rounds > 1 && twin && !o->no_torch ? o->rounds : 0;
+    if (rounds) iters = (iters + rounds - 1) / rounds * rounds; /* whole blocks a side */
+    char script[4300], s_iters[24], s_warmup[24], s_threads[24];
+    snprintf(script, sizeof script, "%s/%s", o->root, m->torch_script ? m->torch_script : "");
+    snprintf(s_iters, sizeof s_iters, "%d", iters);
+    snprintf(s_warmup, sizeof s_warmup, "%d", warmup);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(s_threads, sizeof s_threads, "%ld", cores > 0 ? cores : 1);
+    char *argv[MAXARGS + 16];
+    int n = 0;
+    argv[n++] = (char *)o->python;
+    argv[n++] = script;
+    for (int i = 0; i < tn; i++) argv[n++] = targ[i];
+    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", !strcmp(o->torch_tuning, "tuned") ? "tuned" : "default"};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
+    if (rounds) argv[n++] = "--serve";
+    argv[n] = NULL;
+    bench_twin twp;
+    turns turn = {.tw = &twp, .k = rounds ? iters / rounds : 1};
+    if (rounds) {
+        /* both stay loaded and take turns, so a slow spell of the machine hits both sides alike */
+        printf("pytorch:");
+        for (int i = 0; i < n; i++) printf(" %s", argv[i]);
+        printf("\ninterleaved: %d rounds of %d iteration%s a side, clgan first, each block after a 0.1 s pause\n",
+               rounds, turn.k, turn.k == 1 ? "" : "s");
+        bench_twin_start(argv, o->torch_tuning, 1, &twp);
+        if (bench_twin_ready(&twp) != 0) {
+            bench_twin_finish(&twp);
+            clg_close(cl);
+            cfg_free(c);
+            return 1;
+        }
+    }
+    double clg = clgan_time(m, c, cl, warmup, iters, o->ab, &alt, rounds ? &turn : NULL, &mem, err, sizeof err);
     clg_close(cl);
-    if (clg < 0) {
-        fprintf(stderr, "bench: %s\n", err);
+    int trc = rounds ? bench_twin_finish(&twp) : 0;
+    if (clg < 0 || trc != 0) {
+        if (clg < 0) fprintf(stderr, "bench: %s\n", err);
         cfg_free(c);
         return 1;
     }
@@ -307,26 +294,16 @@ int bench_model_run(const bench_model_opts *o) {
         printf("no ratio: %s\n", why);
         return 0;
     }
-
-    char script[4300], s_iters[24], s_warmup[24], s_threads[24];
-    snprintf(script, sizeof script, "%s/%s", o->root, m->torch_script);
-    snprintf(s_iters, sizeof s_iters, "%d", iters);
-    snprintf(s_warmup, sizeof s_warmup, "%d", warmup);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(s_threads, sizeof s_threads, "%ld", cores > 0 ? cores : 1);
-    char *argv[MAXARGS + 16];
-    int n = 0;
-    argv[n++] = (char *)o->python;
-    argv[n++] = script;
-    for (int i = 0; i < tn; i++) argv[n++] = targ[i];
-    char *tail[] = {"--iters", s_iters, "--warmup", s_warmup, "--threads", s_threads, "--device", "cpu", "--malloc", !strcmp(o->torch_tuning, "tuned") ? "tuned" : "default"};
-    for (size_t i = 0; i < sizeof tail / sizeof tail[0] - (is_cpu ? 0 : 4); i++) argv[n++] = tail[i];
-    argv[n] = NULL;
-    printf("pytorch:");
-    for (int i = 0; i < n; i++) printf(" %s", argv[i]);
-    printf("\n");
     bench_twin_out tw;
-    if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
+    if (rounds) {
+        tw = twp.out;
+        printf("rounds: clgan/pytorch per round %.3f to %.3f\n", turn.ratio_min, turn.ratio_max);
+    } else {
+        printf("pytorch:");
+        for (int i = 0; i < n; i++) printf(" %s", argv[i]);
+        printf("\n");
+        if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
+    }
     if (!(tw.spi > 0)) {
         fprintf(stderr, "bench: %s printed no 'seconds_per_iter S' line\n", argv[1]);
         return 1;

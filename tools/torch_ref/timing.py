@@ -1,8 +1,10 @@
 """What the PyTorch timing twins of `./bench --model` share: the common options, the set-up, and the
 timed loop (warm-up, then the mean of --iters iterations, synchronised on CUDA), which prints the line
-tools/bench_model.c reads: seconds_per_iter S."""
+tools/bench_model.c reads: seconds_per_iter S; or with --serve, blocks of iterations on request, taking
+turns with clgan (./bench --rounds)."""
 import ctypes
 import os
+import sys
 import time
 
 import torch
@@ -38,6 +40,8 @@ def add_args(ap, iters, warmup):
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--malloc", choices=["tuned", "default"], default="tuned")
+    ap.add_argument("--serve", action="store_true",
+                    help="after the warm-up, time blocks on request (./bench --rounds): see serve_blocks")
 
 
 _rss0 = None
@@ -109,11 +113,50 @@ def setup(a):
     return torch.device(a.device)
 
 
+def serve_blocks(iteration, sync):
+    """./bench --rounds: clgan and this twin take turns on the machine. Prints `ready`, then per line
+    `run K` on stdin sleeps 0.1 s (the other side's threads go idle: OpenBLAS's spin after a GEMM, PoCL's
+    after a kernel), times K iterations and prints `block SECONDS FASTEST`; `end` (or EOF) stops. Returns
+    the iterations' count, total seconds and the fastest."""
+    print("ready", flush=True)
+    n, total, best = 0, 0.0, None
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "end":
+            break
+        if cmd[0] != "run" or len(cmd) != 2 or not cmd[1].isdigit() or int(cmd[1]) < 1:
+            raise SystemExit(f"timing.py --serve: expected 'run K' or 'end', got {line.strip()!r}")
+        time.sleep(0.1)
+        block, fast = 0.0, None
+        for _ in range(int(cmd[1])):
+            ti = time.perf_counter()
+            iteration()
+            sync()
+            d = time.perf_counter() - ti
+            block += d
+            fast = d if fast is None else min(fast, d)
+        print(f"block {block:.6g} {fast:.6g}", flush=True)
+        n, total = n + int(cmd[1]), total + block
+        best = fast if best is None else min(best, fast)
+    return n, total, best
+
+
 def time_iterations(a, dev, iteration, what):
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     for _ in range(a.warmup):
         iteration()
     sync()
+    if a.serve:
+        print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
+        print(f"blas {blas_info()}")
+        print(f"malloc {malloc_info()}")
+        print(f"openmp {openmp_info()}")
+        n, total, best = serve_blocks(iteration, sync)
+        if n:
+            print(f"fastest iteration {best:.6g} s")
+            print(peak_memory_line(dev))
+            print(f"seconds_per_iter {total / n:.6g}")
+        return
     t0 = time.perf_counter()
     best = None
     for _ in range(a.iters):
