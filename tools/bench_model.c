@@ -12,11 +12,9 @@
  * --serve and stays loaded: after clgan's every N/R iterations it times as many on request
  * (tools/bench_twin.c, tools/torch_ref/timing.py serve_blocks). */
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,11 +94,12 @@ static double device_memory(const model_desc *m, trainer *tr) {
     return (double)(cap + params) * 4;
 }
 
-/* The PyTorch side of --rounds: the twin, blocks of k iterations after each of clgan's, their times. */
+/* The PyTorch side of --rounds: the twin, blocks of k iterations after each of clgan's, the range of the
+ * rounds' ratios. */
 typedef struct {
     bench_twin *tw;
     int k;
-    double seconds, ratio_min, ratio_max;
+    double ratio_min, ratio_max;
 } turns;
 
 /* After clgan's block of k iterations (seconds s): the twin's block, and the round's line. */
@@ -108,7 +107,6 @@ static int twin_turn(turns *tn, int round, double s) {
     double ts, fast;
     if (bench_twin_block(tn->tw, tn->k, &ts, &fast) != 0) return -1;
     double r = s / ts;
-    tn->seconds += ts;
     if (round == 0 || r < tn->ratio_min) tn->ratio_min = r;
     if (round == 0 || r > tn->ratio_max) tn->ratio_max = r;
     printf("round %d: clgan %.4g s/iter, pytorch %.4g s/iter, ratio %.3f\n", round + 1, s / tn->k, ts / tn->k, r);
