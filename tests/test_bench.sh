@@ -62,6 +62,8 @@ check $(( rc == 0 )) "--model vae (tiny) against PyTorch exits 0 (exit $rc)"
 check $(grep -qx 'pytorch malloc: glibc malloc, mmap and trim thresholds 1 GiB (mallopt)' "$T/out" &&
         grep -qx 'pytorch openmp: GOMP_SPINCOUNT=10000' "$T/out" && tail -1 "$T/out" | grep -q '^ratio clgan/pytorch [0-9]' && echo 1 || echo 0) \
     "the tuned malloc and OpenMP wait are named, the ratio is the last line: $(grep '^pytorch [mo]' "$T/out" | tr '\n' ' ')"
+check $(grep -q '^interleaved: 2 rounds of 1 iteration a side' "$T/out" && [ "$(grep -c '^round [12]: ' "$T/out")" = 2 ] && echo 1 || echo 0) \
+    "by default the two sides take turns (2 iterations: one a turn): $(grep '^interleaved' "$T/out")"
 env -u GOMP_SPINCOUNT ./bench --model vae --iters 2 --warmup 1 --set vae.hidden=16 --torch-tuning none >"$T/out" 2>&1
 check $(grep -q '^pytorch malloc: glibc malloc, defaults .* -- NOT COMPARABLE' "$T/out" &&
         grep -q '^pytorch openmp: libgomp defaults .* -- NOT COMPARABLE' "$T/out" && echo 1 || echo 0) \
@@ -78,9 +80,13 @@ check $(grep -q '^interleaved: 3 rounds of 2 iterations a side' "$T/out" && [ "$
 check $(awk '/^round [0-9]:/ { s += $7; n++ } /^  seconds_per_iter / { t = $2 }
              END { m = s / n; print (n == 3 && t > 0 && m / t > 0.99 && m / t < 1.01) ? 1 : 0 }' "$T/out") \
     "PyTorch's seconds_per_iter is the mean of its three blocks: $(grep '^  seconds_per_iter' "$T/out")"
-./bench --model vae --rounds 1 >"$T/out" 2>"$T/err"
+./bench --model vae --iters 2 --warmup 1 --set vae.hidden=16 --rounds 1 >"$T/out" 2>&1
 rc=$?
-check $(( rc == 2 )) "--rounds 1 exits 2 (exit $rc): $(head -1 "$T/err")"
+check $([ $rc = 0 ] && ! grep -q '^round \|^interleaved' "$T/out" && tail -1 "$T/out" | grep -q '^ratio clgan/pytorch [0-9]' && echo 1 || echo 0) \
+    "--rounds 1 runs clgan, then PyTorch, no rounds (exit $rc)"
+./bench --model vae --rounds 0 >"$T/out" 2>"$T/err"
+rc=$?
+check $(( rc == 2 )) "--rounds 0 exits 2 (exit $rc): $(head -1 "$T/err")"
 ./bench --model vae --rounds 3 --ab wino_min_c=16 >"$T/out" 2>"$T/err"
 rc=$?
 check $(( rc == 2 )) "--rounds with --ab exits 2 (exit $rc): $(head -1 "$T/err")"

@@ -41,7 +41,7 @@ static void usage(FILE *f) {
             "--model NAME (ini/bench/NAME.ini: vae, dcgan, cyclegan64, cyclegan, cyclegan256, pix2pix, avae,\n"
             "bicyclegan) or -c FILE.ini (any model's INI): seconds per training iteration in clgan (the INI's\n"
             "settings, the model's own training step, fixed random batches), then in PyTorch (the model's twin\n"
-            "in tools/torch_ref/), back to back; last line 'ratio clgan/pytorch R'.\n"
+            "in tools/torch_ref/), taking turns (--rounds); last line 'ratio clgan/pytorch R'.\n"
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
             "  --torch-tuning tuned|none  PyTorch on a CPU: tuned (the default) keeps freed memory in the process, as\n"
@@ -50,8 +50,9 @@ static void usage(FILE *f) {
             "                          OpenBLAS's threads get the cores; none runs it as installed (ratios flagged)\n"
             "  --no-torch              clgan only\n"
             "  --rounds R              clgan and PyTorch take turns, R blocks of iterations each (both loaded, each\n"
-            "                          block after a 0.1 s pause): a slow spell of the machine hits both sides; prints\n"
-            "                          each round's ratio and their range (default: one side, then the other)\n"
+            "                          block after a 0.1 s pause), so a slow spell of the machine hits both sides;\n"
+            "                          prints each round's ratio and their range. Default 5 (one a side for fewer\n"
+            "                          iterations); 1: all of clgan's iterations, then all of PyTorch's\n"
             "  --ab FIELD=V            iterations alternate between the kernel parameters in force and these with\n"
             "                          FIELD=V (a launch choice: wino_*, panel_min_k, work-group sizes), each\n"
             "                          side's mean and their ratio: an A/B that the machine's drift hits alike\n"
@@ -125,7 +126,7 @@ int main(int argc, char **argv) {
     const char *device = NULL, *csv = "bench.csv", *model = NULL, *config = NULL, *python = "/usr/bin/python3", *torch_tuning = "tuned", *ab = NULL;
     const char **filters = xcalloc((size_t)argc, sizeof *filters), **gemms = xcalloc((size_t)argc, sizeof *gemms);
     const char **sets = xcalloc((size_t)argc, sizeof *sets);
-    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0, rounds = 0;
+    int nfilters = 0, ngemms = 0, nsets = 0, quick = 0, list = 0, runs = 0, iters = -1, warmup = -1, no_torch = 0, profile = 0, translate = 0, tbatch = 8, model_only = 0, rounds = -1;
     double seconds = -1;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--tune")) return bench_tune_main(argc, argv); /* tools/bench_tune.c */
@@ -149,7 +150,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--profile")) profile = 1;
         else if (!strcmp(a, "--ab") && has) ab = argv[++i], model_only = 1;
         else if (!strcmp(a, "--rounds") && has) {
-            if (parse_int(argv[++i], 2, &rounds) || rounds > 1000) return bad("--rounds %s: want an integer in [2, 1000]", argv[i]);
+            if (parse_int(argv[++i], 1, &rounds) || rounds > 1000) return bad("--rounds %s: want an integer in [1, 1000]", argv[i]);
             model_only = 1;
         }
         else if (!strcmp(a, "--translate")) translate = 1;
@@ -171,7 +172,7 @@ int main(int argc, char **argv) {
     if (model && config) return bad("%s", "--model and -c exclude each other");
     if (model || config) {
         if (nfilters || ngemms || quick || runs || seconds >= 0 || list) return bad("%s", "--model / -c take -d, --iters, --warmup, --torch, --torch-tuning, --no-torch, --rounds, --profile, --ab, --translate, --batch and --set only");
-        if (rounds && (ab || translate || no_torch)) return bad("%s", "--rounds times clgan against PyTorch's training step: not with --ab, --translate or --no-torch");
+        if (rounds > 1 && (ab || translate || no_torch)) return bad("%s", "--rounds times clgan against PyTorch's training step: not with --ab, --translate or --no-torch");
         if (ab) no_torch = 1; /* the twin runs one side: no ratio to it */
         bench_model_opts mo = {.model = model, .config = config, .device = device, .python = python, .torch_tuning = torch_tuning, .root = root, .warmup = warmup,
                                .iters = iters, .no_torch = no_torch, .profile = profile, .translate = translate ? tbatch : 0, .ab = ab, .rounds = rounds, .sets = sets, .nsets = nsets};

@@ -129,7 +129,7 @@ typedef struct {
     int profile;   /* --profile: after the timed run, a profiled one (bench_profile.c) */
     int translate; /* --translate: > 0, the generator's inference at batch 1 and this batch instead (bench_translate.c) */
     const char *ab; /* --ab FIELD=V: iterations alternate between the device's kernel parameters and these */
-    int rounds;     /* --rounds R: clgan and PyTorch take turns, R blocks each (0: one after the other) */
+    int rounds;     /* --rounds R: clgan and PyTorch take turns, R blocks each (1: one after the other; < 1: 5) */
     const char **sets;
     int nsets;
 } bench_model_opts;

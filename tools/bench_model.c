@@ -1,7 +1,8 @@
 /* ./bench --model NAME | -c FILE.ini: seconds per training iteration of any model, built from its INI
  * through the trainer interface (models/model.h: init without data, so it trains on fixed random
- * batches, and iteration), then of its PyTorch twin (the model's torch_script) on the same machine, back
- * to back; the last line is "ratio clgan/pytorch R". --model NAME reads ini/bench/NAME.ini.
+ * batches, and iteration), and of its PyTorch twin (the model's torch_script) on the same machine, the two
+ * taking turns in --rounds blocks (or one after the other with --rounds 1); the last line is "ratio
+ * clgan/pytorch R". --model NAME reads ini/bench/NAME.ini.
  *
  * A torch script is run as
  *     PYTHON SCRIPT ARGS... --iters N --warmup W --threads T [--device cpu]
@@ -242,7 +243,9 @@ int bench_model_run(const bench_model_opts *o) {
             return 2;
         }
     }
-    int is_cpu = !cl->is_gpu, rounds = o->rounds > 1 && twin && !o->no_torch ? o->rounds : 0;
+    /* --rounds: by default 5 turns a side (one iteration a turn for fewer), 1 for one side then the other */
+    int want = o->rounds > 0 ? o->rounds : iters < 5 ? iters : 5;
+    int is_cpu = !cl->is_gpu, rounds = want > 1 && twin && !o->no_torch ? want : 0;
     if (rounds) iters = (iters + rounds - 1) / rounds * rounds; /* whole blocks a side */
     char script[4300], s_iters[24], s_warmup[24], s_threads[24];
     snprintf(script, sizeof script, "%s/%s", o->root, m->torch_script ? m->torch_script : "");
