@@ -40,7 +40,7 @@ static void usage(FILE *f) {
             "\n"
             "--model NAME (ini/bench/NAME.ini: vae, dcgan, cyclegan64, cyclegan, cyclegan256, pix2pix, avae,\n"
             "bicyclegan) or -c FILE.ini (any model's INI): seconds per training iteration in clgan (the INI's\n"
-            "settings, the model's own training step, fixed random batches), then in PyTorch (the model's twin\n"
+            "settings, the model's own training step, fixed random batches) and in PyTorch (the model's twin\n"
             "in tools/torch_ref/), taking turns (--rounds); last line 'ratio clgan/pytorch R'.\n"
             "  --iters N, --warmup N   timed and warm-up iterations (defaults per model)\n"
             "  --torch PYTHON          the interpreter for the torch script (default /usr/bin/python3)\n"
