@@ -484,6 +484,11 @@ int main(void) {
         {"ResNet G block reflect 1x32x8x8->32", 0, 1, 32, 32, 8, 8, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"ResNet G up conv 1x32x16x16->16", 0, 1, 32, 16, 16, 16, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"ResNet G up conv 1x16x32x32->8", 0, 1, 16, 8, 32, 32, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        /* the weight gradient on the data gradient's padded copy of dy (cgeom.dy_pad): a batch of planes
+         * narrower than the grid's rounding (8x9: PW 11), and k5 p2; the third small enough for Oclgrind */
+        {"conv k3 s1 p1 zero 6x9x8x9->10", 0, 6, 9, 10, 8, 9, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
+        {"conv k5 s1 p2 zero 2x8x17x19->9", 0, 2, 8, 9, 17, 19, 5, 1, 2, 0, 0, 0, 1, 0, 0, 0},
+        {"conv k3 s1 p1 zero 4x8x9x9->2", 0, 4, 8, 2, 9, 9, 3, 1, 1, 0, 0, 1, 1, 0, 0, 0},
         {"ResNet G c7s1 reflect 1x8x32x32->3", 0, 1, 8, 3, 32, 32, 7, 1, 3, 0, 1, 1, 1, 0, 0, 0},
         /* stride 1 with 8 or more output channels (kernels/conv_rows.cl on the own path): panels of 8
          * channels with a partial last one, rows of the padded width, several samples */

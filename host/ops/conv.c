@@ -43,6 +43,9 @@ typedef struct {
     int OC, OH, OW;   /* column side */
     int k, s, p, reflect;
     const net *wowner; /* the weight's network when it is a parameter: packed copies are reused */
+    /* conv2d_backward: where the data gradient leaves its copy of the upstream gradient zero-padded by p on
+     * every side (stride 1, "same" zero padding, conv_rows), for the weight gradient to read (NULL: none) */
+    tensor *dy_pad;
 } cgeom;
 
 static int gK(const cgeom *g) { return g->C * g->k * g->k; }
@@ -668,6 +671,8 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
         } else if (rows_fit(t->cl, 1, g->C, RH, QW)) {
             tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, rows_nb(t->cl) + k);
+            /* q = p: the weight gradient's grid, its rounding read on into the zero borders (p >= 1) */
+            if (g->dy_pad && direct && g->p >= 1 && 2 * g->p == k - 1) *g->dy_pad = Q;
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
             rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta);
         } else {
@@ -896,7 +901,19 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
         int Lr = round16(g->OH * PW), FH = (Lr + PW - 1) / PW;
         tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, 16 + k);
-        tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PW, 0, 0, 0, 0);
+        tensor F;
+        if (g->dy_pad && g->dy_pad->mem) {
+            /* the data gradient's copy (gemm_col2im_own: "same" zero padding, so PH x PW planes): from row
+             * p, column p on, src on the padded width with zeros between its rows, and zeros past its last
+             * row (the bottom border, the next plane's top border, the copy's slack: 2p*PW - p >= 19 floats
+             * for the grid's rounding to Lr, at most 15), a saved pad_image launch (the adversarial VAE:
+             * some 30 of 250 a step) */
+            F = *g->dy_pad;
+            F.off += (size_t)g->p * PW + (size_t)g->p;
+            FH = PH;
+        } else {
+            F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PW, 0, 0, 0, 0);
+        }
         nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PW, .zr = g->OC * FH * PW};
         nt_b Bm = {.mem = P.mem, .off = P.off, .zr = (size_t)g->C * PH * PW, .D2 = k, .D3 = k, .S1 = PH * PW,
                    .S2 = PW, .S3 = 1};
@@ -1031,6 +1048,8 @@ static void conv2d_backward(tape *t, const tnode *nd) {
     tape_scratch_begin(t);
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
     cgeom g = conv_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
+    tensor dy_pad = {0};
+    g.dy_pad = &dy_pad;
     float beta;
     tensor dx = tape_grad(t, nd->in[0], &beta);
     if (dx.mem) gemm_col2im(t, &g, dy, w, dx, (tensor){0}, beta);
