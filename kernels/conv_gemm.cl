@@ -320,8 +320,7 @@ __kernel void conv_unphase(__global float *img, int ioff, __global const float *
         __global const float *src = D + doff + (((long)g * s * s + fy * s) * C + c) * RH * RW + (long)Y * RW;
         int X = p / s, fx = p - s * X;
         for (int x = 0; x < W; x++) {
-            float v = bv + (Y < RH && X < RW ? src[fx * plane + X] : 0.0f);
-            dst[x] = beta == 0.0f ? v : v + beta * dst[x];
+            ACC(dst[x], bv + (Y < RH && X < RW ? src[fx * plane + X] : 0.0f));
             if (++fx == s) fx = 0, X++;
         }
     }

@@ -409,12 +409,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
     int NT = ki((size_t)N * TH * TW, "winograd tile count");
     tcache_key key;
     int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
-    const tensor *hit = pack_lookup(t, &key, w, owner, args, sizeof args / sizeof args[0]);
     tensor U;
-    if (hit)
-        U = *hit;
-    else {
-        U = packed1(t, owner, (size_t)16 * Mp * C, "winograd weight size");
+    if (!pack_cached(t, &key, w, owner, args, sizeof args / sizeof args[0], (size_t)16 * Mp * C, &U)) {
         kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"),
                        w.mem, ki(w.off, "offset"), M, Mp, C, rotated);
         tape_cache_put(t, &key, U);
