@@ -154,7 +154,7 @@ typedef struct {
 int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o);
 /* A twin kept between blocks (argv with --serve; tools/bench_twin.c): bench_twin_start forks it (its
  * stdin a pipe when with_stdin), bench_twin_ready reads its set-up lines (echoed, into out) up to
- * "ready", bench_twin_block has it time k iterations (its seconds and fastest), bench_twin_finish ends
+ * "ready", bench_twin_block has it time k iterations (their seconds), bench_twin_finish ends
  * it and reads the rest (seconds_per_iter, peak memory). 0, or -1 with a message. */
 typedef struct {
     pid_t pid;
@@ -164,7 +164,7 @@ typedef struct {
 } bench_twin;
 int bench_twin_start(char *const *argv, const char *tuning, int with_stdin, bench_twin *tw);
 int bench_twin_ready(bench_twin *tw);
-int bench_twin_block(bench_twin *tw, int k, double *seconds, double *fastest);
+int bench_twin_block(bench_twin *tw, int k, double *seconds);
 int bench_twin_finish(bench_twin *tw);
 /* The lines that say what the PyTorch side of a CPU ratio ran on: its BLAS and threads, its malloc, its
  * OpenMP threads' wait; each flags an anchor that handicaps PyTorch. */

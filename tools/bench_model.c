@@ -105,8 +105,8 @@ typedef struct {
 
 /* After clgan's block of k iterations (seconds s): the twin's block, and the round's line. */
 static int twin_turn(turns *tn, int round, double s) {
-    double ts, fast;
-    if (bench_twin_block(tn->tw, tn->k, &ts, &fast) != 0) return -1;
+    double ts;
+    if (bench_twin_block(tn->tw, tn->k, &ts) != 0) return -1;
     double r = s / ts;
     if (round == 0 || r < tn->ratio_min) tn->ratio_min = r;
     if (round == 0 || r > tn->ratio_max) tn->ratio_max = r;
@@ -164,6 +164,13 @@ static double clgan_time(const model_desc *m, const cfg *c, clg_ctx *cl, int war
     trainer_free(tr);
     return spi;
 }
+/* "pytorch: ARGV..." */
+static void print_twin_argv(char *const *argv, int n) {
+    printf("pytorch:");
+    for (int i = 0; i < n; i++) printf(" %s", argv[i]);
+    printf("\n");
+}
+
 /* R with 3 significant digits, trailing zeros kept (0.190, 1.50, 12.3, 123). */
 static void print_ratio(double r) {
     int decimals = r > 0 ? 2 - (int)floor(log10(r)) : 2;
@@ -266,9 +273,8 @@ int bench_model_run(const bench_model_opts *o) {
     turns turn = {.tw = &twp, .k = rounds ? iters / rounds : 1};
     if (rounds) {
         /* both stay loaded and take turns, so a slow spell of the machine hits both sides alike */
-        printf("pytorch:");
-        for (int i = 0; i < n; i++) printf(" %s", argv[i]);
-        printf("\ninterleaved: %d rounds of %d iteration%s a side, clgan first, each block after a 0.1 s pause\n",
+        print_twin_argv(argv, n);
+        printf("interleaved: %d rounds of %d iteration%s a side, clgan first, each block after a 0.1 s pause\n",
                rounds, turn.k, turn.k == 1 ? "" : "s");
         bench_twin_start(argv, o->torch_tuning, 1, &twp);
         if (bench_twin_ready(&twp) != 0) {
@@ -300,9 +306,7 @@ int bench_model_run(const bench_model_opts *o) {
         tw = twp.out;
         printf("rounds: clgan/pytorch per round %.3f to %.3f\n", turn.ratio_min, turn.ratio_max);
     } else {
-        printf("pytorch:");
-        for (int i = 0; i < n; i++) printf(" %s", argv[i]);
-        printf("\n");
+        print_twin_argv(argv, n);
         if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
     }
     if (!(tw.spi > 0)) {

@@ -106,10 +106,10 @@ int bench_twin_ready(bench_twin *tw) {
     return -1;
 }
 
-int bench_twin_block(bench_twin *tw, int k, double *seconds, double *fastest) {
+int bench_twin_block(bench_twin *tw, int k, double *seconds) {
     char line[256];
     if (fprintf(tw->to, "run %d\n", k) < 0 || fflush(tw->to) != 0 || read_until(tw, "block ", line, sizeof line) != 0 ||
-        sscanf(line + 6, "%lf %lf", seconds, fastest) != 2) {
+        sscanf(line + 6, "%lf", seconds) != 1) {
         fprintf(stderr, "bench: %s did not time a block of %d iterations\n", tw->script, k);
         return -1;
     }

@@ -116,7 +116,7 @@ def setup(a):
 def serve_blocks(iteration, sync):
     """./bench --rounds: clgan and this twin take turns on the machine. Prints `ready`, then per line
     `run K` on stdin sleeps 0.1 s (the other side's threads go idle: OpenBLAS's spin after a GEMM, PoCL's
-    after a kernel), times K iterations and prints `block SECONDS FASTEST`; `end` (or EOF) stops. Returns
+    after a kernel), times K iterations and prints `block SECONDS`; `end` (or EOF) stops. Returns
     the iterations' count, total seconds and the fastest."""
     print("ready", flush=True)
     n, total, best = 0, 0.0, None
@@ -135,7 +135,7 @@ def serve_blocks(iteration, sync):
             d = time.perf_counter() - ti
             block += d
             fast = d if fast is None else min(fast, d)
-        print(f"block {block:.6g} {fast:.6g}", flush=True)
+        print(f"block {block:.6g}", flush=True)
         n, total = n + int(cmd[1]), total + block
         best = fast if best is None else min(best, fast)
     return n, total, best
