@@ -338,6 +338,11 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
     return a;
 }
 
+/* The multiply-adds (x2) a launch of conv_rows1 costs on a CPU: some 30 us at 200 GFLOP/s. The Winograd
+ * products of a 16x16 image at batch 1 (64 tiles: conv_rows over 96 columns, or 48 and conv_rows1 over 16)
+ * took 1.41 ms rounded up and 0.7-0.9 ms split (256 channels, 2-vCPU AMD EPYC, AVX-512, 2026-12-07). */
+#define ROWS_LAUNCH_FLOPS 6e6
+
 /* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P, sample g's channel c at
  * P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1 of them; the last sample's last channel then
  * at least rows_nb + k floats of slack, or with `exact`, k = 1 and OH*PW a multiple of rows_vw, none: no
@@ -348,9 +353,10 @@ static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
      * alone over blocks rounded up (the kernel stores no pixel past NG) where the vectors computed for
-     * nothing cost less than a second launch (PoCL: some 30 us): on small grids, or at most a 16th more
-     * (the adversarial VAE's 28x28: 864 for 840, one launch of 1900 a step less per convolution) */
-    if (!exact && whole < NG && (NG < 8 * nb || (up - NG) * 16 <= NG)) whole = up;
+     * nothing cost less than a second launch (PoCL: some 30 us, ROWS_LAUNCH_FLOPS), or at most a 16th
+     * more (the adversarial VAE's 28x28: 864 for 840, one launch of 1900 a step less per convolution) */
+    double waste = 2.0 * (up - NG) * rows_panels(c, M) * rows_mr(c) * C * k * k * N;
+    if (!exact && whole < NG && (waste <= ROWS_LAUNCH_FLOPS || (up - NG) * 16 <= NG)) whole = up;
     for (int part = 0; part < 2; part++) {
         int nbase = part ? whole : 0;
         size_t blocks = part ? (size_t)(NG - whole + vw - 1) / vw : (size_t)whole / nb;
