@@ -28,7 +28,7 @@ static const kp_field fields[] = {
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
-    KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 2, 0),
+    KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 2, 0), KPF(wino4_min_w, 0, 4096, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -47,7 +47,7 @@ const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {15, 0, 31},
           clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024},
-          clg_tune_s2d_dx[3] = {1, 0, 2};
+          clg_tune_s2d_dx[3] = {1, 0, 2}, clg_tune_wino4_min_w[3] = {31, 61, 4096};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -116,6 +116,15 @@ static int floor_pow2(cl_uint v) {
  * Whole models move by less than the noise (`./bench --model X --ab s2d_dx=0`, AVX-512, s/iter ratio of
  * off to on: cyclegan64 1.009, cyclegan 1.011, bicyclegan 1.006, pix2pix 0.995, dcgan 0.961 and 1.024). */
 #define CLG_DEFAULT_S2D_DX(wide) ((wide) ? 1 : 0)
+/* Where Winograd F(4x4, 3x3) replaces F(2x2, 3x3) (kp.wino4_min_w): 36 products per 4x4 outputs instead of
+ * 64, and transforms that stream 2.25 floats a pixel instead of 4, but 16x16 outputs at batch 1 give 16
+ * tiles, a third of conv_rows' 48-pixel block. A 256 -> 256 channel 3x3 convolution at batch 1, forward
+ * and data gradient, F(4x4, 3x3) / F(2x2, 3x3) ms (kernel events, 2-vCPU AMD EPYC, AVX-512, 2026-12-07):
+ * 16x16 1.7-2.1 / 2.0-2.1, 32x32 2.2 / 2.9-4.3, 64x64 8.9 / 15.5. Whole models, `./bench --model X
+ * --no-torch --ab wino4_min_w=4096` (F(2x2, 3x3) on alternate iterations), s/iter ratio F(2x2)/F(4x4):
+ * AVX-512 cyclegan 1.075, cyclegan256 1.141, bicyclegan 0.991, pix2pix 1.038; AVX2 set cyclegan 1.184,
+ * cyclegan256 1.256, and with wino4_min_w=0 (16x16 too) cyclegan64 0.977 and 0.992: within the noise. */
+#define CLG_DEFAULT_WINO4_MIN_W 31
 
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
@@ -136,7 +145,8 @@ static const struct {
     {"pthread-haswell",
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
-      .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0)}},
+      .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0),
+      .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -163,6 +173,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .wino_dw_min_c = CLG_DEFAULT_WINO_DW_MIN_C,
         .panel_min_k = CLG_DEFAULT_PANEL_MIN_K,
         .s2d_dx = CLG_DEFAULT_S2D_DX(wide),
+        .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)

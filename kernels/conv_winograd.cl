@@ -10,6 +10,7 @@
  * vectorise the strided loads and 16-plane stores of a tile per work-item. */
 
 #include "clg_shared.h"
+#include "wino_panel.clh"
 
 /* The 4x4 tile transform B^T d B of 16 tiles at once: d[i][j] holds element (i, j) of each tile. */
 #define WINO_BT(x0, x1, x2, x3, y0, y1, y2, y3) \
@@ -57,16 +58,16 @@
         WINO_BT_STORE(T, VSTORE, t_, v + tx, plane);                                                   \
     }
 
-/* V[xi, c, n*T + ty*TW + tx] = (B^T d B)[xi] (row stride NTp, plane stride C*NTp), d the 4x4 tile at
+/* V[xi, c, n*T + ty*TW + tx] = (B^T d B)[xi] (row stride NTp, plane stride vplane >= C*NTp), d the 4x4 tile at
  * row 2*ty, column 2*tx of the padded image P {N, C, PH, PW} (PH >= 2*TH + 2, PW >= 2*TW + 2). One
  * work-item per tile row (n, c, ty). */
 __kernel void wino_in(__global float *V, int voff, __global const float *P, int poff, int N, int C, int PH, int PW,
-                      int TH, int TW, int NTp) {
+                      int TH, int TW, int NTp, int vplane) {
     int row = get_global_id(0);
     if (row >= N * C * TH) return;
     int ty = row % TH, nc = row / TH, c = nc % C, n = nc / C;
     __global const float *s = P + poff + ((long)nc * PH + 2 * ty) * PW;
-    long plane = (long)C * NTp;
+    long plane = vplane;
     __global float *v = V + voff + (long)c * NTp + ((long)n * TH + ty) * TW;
     int tx = 0;
     WINO_IN_TILES(float16, vload16, vstore16, 16)
@@ -94,44 +95,17 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
     }
 }
 
-/* U[xi] as conv_rows' panels, U + xi*Mp*C + ((m / MR)*C + c)*MR + m % MR (MR = CONV_ROWS_MR, rows m >= M
- * zero): (G g G^T)[xi] for the 3x3 kernel g of output channel m and input channel c; from W {M, C, 3, 3}
- * as it is (rotated = 0), or for a stride-1 data gradient from W {C, M, 3, 3} rotated by 180 degrees
- * (rotated = 1: output channel m = the weight's input channel). One work-item per (c, panel): the
- * panel's CONV_ROWS_MR rows as one vector. The loops are unrolled so that gl lives in registers (a loop
- * PoCL does not unroll indexes memory: 0.76 -> 0.38 ms for 256 x 256 channels, non-rotated, AVX2). */
-#ifndef CONV_ROWS_MR
-#error "conv_winograd.cl needs -DCONV_ROWS_MR (host/tuning.c, clg_kernel_params)"
-#elif CONV_ROWS_MR == 8
-#define WINO_FLOATMR float8
-#define WINO_VLOADMR vload8
-#define WINO_VSTOREMR vstore8
-#elif CONV_ROWS_MR == 4
-#define WINO_FLOATMR float4
-#define WINO_VLOADMR vload4
-#define WINO_VSTOREMR vstore4
-#elif CONV_ROWS_MR == 16
-#define WINO_FLOATMR float16
-#define WINO_VLOADMR vload16
-#define WINO_VSTOREMR vstore16
-#else
-#error "conv_winograd.cl: the panel vectors are written for CONV_ROWS_MR 4, 8 or 16"
-#endif
+/* U[xi] as conv_rows' panels, U + xi*uplane + ((m / MR)*C + c)*MR + m % MR (uplane >= Mp*C, MR =
+ * CONV_ROWS_MR, rows m >= M zero): (G g G^T)[xi] for the 3x3 kernel g of output channel m and input
+ * channel c; from W {M, C, 3, 3} as it is (rotated = 0), or for a stride-1 data gradient from W {C, M,
+ * 3, 3} rotated by 180 degrees (rotated = 1: output channel m = the weight's input channel). One
+ * work-item per (c, panel): the panel's CONV_ROWS_MR rows as one vector (WINO_PANEL_TAPS). */
 __kernel void wino_filter(__global float *U, int uoff, __global const float *W, int woff, int M, int Mp, int C,
-                          int rotated) {
+                          int rotated, int uplane) {
     int c = get_global_id(0), mb = get_global_id(1);
     if (c >= C || mb * CONV_ROWS_MR >= Mp) return;
-    float gl[9][CONV_ROWS_MR];
-    int m0 = mb * CONV_ROWS_MR, full = m0 + CONV_ROWS_MR <= M;
-    long js = rotated ? 9 : (long)C * 9; /* between rows m and m + 1 */
-    __global const float *w0 = W + woff + (rotated ? ((long)c * M + m0) * 9 : ((long)m0 * C + c) * 9);
-#pragma unroll
-    for (int j = 0; j < CONV_ROWS_MR; j++)
-#pragma unroll
-        for (int t = 0; t < 9; t++) gl[t][j] = full || m0 + j < M ? w0[j * js + (rotated ? 8 - t : t)] : 0.0f;
     WINO_FLOATMR g[3][3], a[4][3];
-#pragma unroll
-    for (int t = 0; t < 9; t++) g[t / 3][t % 3] = WINO_VLOADMR(0, gl[t]);
+    WINO_PANEL_TAPS(g, W, woff, M, C, c, mb, rotated);
 #pragma unroll
     for (int j = 0; j < 3; j++) {
         a[0][j] = g[0][j];
@@ -139,7 +113,7 @@ __kernel void wino_filter(__global float *U, int uoff, __global const float *W, 
         a[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
         a[3][j] = g[2][j];
     }
-    long plane = (long)Mp * C;
+    long plane = uplane;
     __global float *u = U + uoff + ((long)mb * C + c) * CONV_ROWS_MR;
 #pragma unroll
     for (int i = 0; i < 4; i++) {
@@ -178,14 +152,16 @@ __kernel void wino_filter(__global float *U, int uoff, __global const float *W, 
     }
 
 /* out[n, m, 2*ty + i, 2*tx + j] = beta*out + (bias[m]) + (A^T Y A)[i, j] for the tile's 16 products
- * Y[xi, m, n*T + ty*TW + tx] (row stride NTp, plane stride M*NTp); outputs past OH, OW are not written.
+ * Y[xi, m, n*T + ty*TW + tx] (row stride NTp, plane stride yplane >= M*NTp); outputs past OH, OW are not
+ * written.
  * out {N, M, OH, OW}. One work-item per tile row (n, m, ty). */
 __kernel void wino_out(__global float *out, int ooff, __global const float *Y, int yoff, int N, int M, int OH, int OW,
-                       int TH, int TW, int NTp, float beta, __global const float *bias, int boff, int has_bias) {
+                       int TH, int TW, int NTp, int yplane, float beta, __global const float *bias, int boff,
+                       int has_bias) {
     int row = get_global_id(0);
     if (row >= N * M * TH) return;
     int ty = row % TH, nm = row / TH, m = nm % M, n = nm / M;
-    long plane = (long)M * NTp;
+    long plane = yplane;
     __global const float *y = Y + yoff + (long)m * NTp + ((long)n * TH + ty) * TW;
     __global float *o0 = out + ooff + ((long)nm * OH + 2 * ty) * OW, *o1 = o0 + OW;
     int two = 2 * ty + 1 < OH; /* the tile row's second output row exists */

@@ -343,12 +343,13 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
  * took 1.41 ms rounded up and 0.7-0.9 ms split (256 channels, 2-vCPU AMD EPYC, AVX-512, 2026-12-07). */
 #define ROWS_LAUNCH_FLOPS 6e6
 
-/* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 convolution of P, sample g's channel c at
- * P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1 of them; the last sample's last channel then
- * at least rows_nb + k floats of slack, or with `exact`, k = 1 and OH*PW a multiple of rows_vw, none: no
- * vector is read past a channel's OH*PW floats) with the panels A (sample g's at A + g*aZ). */
-static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C, int PW,
-                              int k, int M, int OH, int OW, tensor bias, float beta, int exact) {
+/* out {N, M, OH, OW} (sample g at out + g*oZ, oZ 0: M*OH*OW) = beta*out + (bias) + the stride-1
+ * convolution of P, sample g's channel c at P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1
+ * of them; the last sample's last channel then at least rows_nb + k floats of slack, or with `exact`,
+ * k = 1 and OH*PW a multiple of rows_vw, none: no vector is read past a channel's OH*PW floats) with the
+ * panels A (sample g's at A + g*aZ). */
+static void rows_conv_strided(clg_ctx *c, tensor out, int oZ, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C,
+                              int PW, int k, int M, int OH, int OW, tensor bias, float beta, int exact) {
     int NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
@@ -364,7 +365,7 @@ static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P
         /* the kernels return early past this part's last pixel: any multiple of conv_wg is safe */
         clg_grid grid = clg_grid_3d(blocks, (size_t)rows_panels(c, M), (size_t)N, (size_t)c->kp.conv_wg, 1, 1);
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
-                                              ki((size_t)M * OH * OW, "tensor size"), OW,
+                                              oZ ? oZ : ki((size_t)M * OH * OW, "tensor size"), OW,
                                               ki((size_t)OH * OW, "image size"), OW, A.mem, ki(A.off, "offset"), aZ,
                                               ki((size_t)C * k * k * rows_mr(c), "panel size"), P.mem,
                                               ki(P.off, "offset"), pZ, pC, nb, PW, C, k, M, NG, nbase,
@@ -377,8 +378,8 @@ static void rows_conv_strided(clg_ctx *c, tensor out, tensor A, int aZ, tensor P
 static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
                       int OW, tensor bias, float beta) {
     size_t plane = (size_t)(OH + k - 1) * PW;
-    rows_conv_strided(c, out, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"), N, C,
-                      PW, k, M, OH, OW, bias, beta, 0);
+    rows_conv_strided(c, out, 0, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"),
+                      N, C, PW, k, M, OH, OW, bias, beta, 0);
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
@@ -392,42 +393,74 @@ static int wino_fit(const clg_ctx *c, const cgeom *g) {
     return wino_shape(c, g) && g->C >= kp->wino_min_c && g->OC >= kp->wino_min_c && g->OW >= kp->wino_min_w;
 }
 
-/* The padded side that n outputs' 4x4 tiles read: 2*ceil(n/2) + 2. */
-static int wino_padded(int n) { return (n + 1) / 2 * 2 + 2; }
+/* The padded side that n outputs' tiles read, F(2x2, 3x3)'s 4x4 or F(4x4, 3x3)'s 6x6 (e = 2 or 4 outputs
+ * a tile side): e*ceil(n/e) + 2. */
+static int wino_padded(int n, int e) { return (n + e - 1) / e * e + 2; }
 
-/* The tiles V[xi] {C, NTp} (B^T d B of every 4x4 tile of P {N, C, PH, PW}; columns NT..NTp-1 zero), then
- * `slack` floats. One work-item per group: the kernel is written in explicit vectors. */
-static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int slack) {
-    tensor V = scratch1(t, (size_t)16 * C * NTp + (size_t)slack, "winograd tiles size");
-    kl_wino_in(t->cl, clg_grid_1d_local((size_t)N * C * TH, 1), V.mem, ki(V.off, "offset"), P.mem,
-               ki(P.off, "offset"), N, C, PH, PW, TH, TW, NTp);
+/* F(4x4, 3x3) (kernels/conv_winograd4.cl, 36 products per 4x4 outputs for F(2x2, 3x3)'s 64) where the
+ * output is at least kp.wino4_min_w wide: fewer tiles leave conv_rows' last pixel block of the products
+ * mostly empty. The forward and data gradient; the weight gradient stays F(2x2, 3x3). */
+static int wino4_fit(const clg_ctx *c, int OW) { return OW >= c->kp.wino4_min_w; }
+
+/* Winograd's planes (the 16 or 36 of U, V and Y) lie WINO_PLANE_PAD floats further apart than their
+ * size: at a power-of-two stride (256 channels, 64 tiles) a transform's 36 streams map to the same cache
+ * sets and evict each other (F(4x4, 3x3)'s weight transform of 256 x 256 channels took 0.9 ms with its 36
+ * planes 65536 floats apart, 0.16 ms writing 16 of them, 0.19 ms padded; F(2x2, 3x3)'s some 10% less
+ * padded). A cache line keeps conv_rows' vectors aligned. */
+#define WINO_PLANE_PAD 16
+
+/* The tiles V[xi] {C, NTp} (B^T d B of every tile of P {N, C, PH, PW}, e outputs a tile side: 16 planes
+ * of 4x4 tiles for e = 2, 36 of 6x6 for e = 4, vplane >= C*NTp floats apart; columns NT..NTp-1 zero),
+ * then `slack` floats. One work-item per tile row: the kernels are written in explicit vectors. */
+static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int e, int vplane,
+                         int slack) {
+    size_t n = (size_t)(e == 4 ? 36 : 16) * vplane;
+    tensor V = scratch1(t, n + (size_t)slack, "winograd tiles size");
+    clg_grid grid = clg_grid_1d_local((size_t)N * C * TH, 1);
+    if (e == 4)
+        kl_wino4_in(t->cl, grid, V.mem, ki(V.off, "offset"), P.mem, ki(P.off, "offset"), N, C, PH, PW, TH, TW, NTp,
+                    vplane);
+    else kl_wino_in(t->cl, grid, V.mem, ki(V.off, "offset"), P.mem, ki(P.off, "offset"), N, C, PH, PW, TH, TW, NTp,
+                    vplane);
     return V;
 }
 
 /* out {N, M, OH, OW} = beta*out + (bias) + the stride-1 3x3 convolution of src {N, C, H, W} padded by p
- * (zeros, or reflection) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}. The
- * transformed weight is kept on the tape like a packed one. */
+ * (zeros, or reflection) with w {M, C, 3, 3}, or rotated (a data gradient) w {C, M, 3, 3}; F(4x4, 3x3)
+ * where wino4_fit, else F(2x2, 3x3). The transformed weight is kept on the tape like a packed one. */
 static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotated, tensor src, int N, int C, int H,
                       int W, int p, int reflect, int M, int OH, int OW, tensor bias, float beta) {
-    int PH = wino_padded(OH), PW = wino_padded(OW);
+    int e = wino4_fit(t->cl, OW) ? 4 : 2, planes = e == 4 ? 36 : 16, pad = WINO_PLANE_PAD;
+    int PH = wino_padded(OH, e), PW = wino_padded(OW, e);
     tensor P = pad_image(t, src, N, C, H, W, PH, PW, p, p, reflect, 0);
-    int TH = (OH + 1) / 2, TW = (OW + 1) / 2, Mp = rows_panels(t->cl, M) * rows_mr(t->cl);
+    int TH = (OH + e - 1) / e, TW = (OW + e - 1) / e, Mp = rows_panels(t->cl, M) * rows_mr(t->cl);
     int NT = ki((size_t)N * TH * TW, "winograd tile count");
+    int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
+    int uplane = ki((size_t)Mp * C + pad, "winograd weight size");
+    int vplane = ki((size_t)C * NTp + pad, "winograd tiles size"), yplane = ki((size_t)M * NTp + pad, "winograd products size");
     tcache_key key;
-    int args[] = {-2, rotated, M, C}; /* -2: the Winograd transform */
+    int args[] = {e == 4 ? -7 : -2, rotated, M, C}; /* -2, -7: the Winograd transforms */
     tensor U;
-    if (!pack_cached(t, &key, w, owner, args, sizeof args / sizeof args[0], (size_t)16 * Mp * C, &U)) {
-        kl_wino_filter(t->cl, clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M)), U.mem, ki(U.off, "offset"),
-                       w.mem, ki(w.off, "offset"), M, Mp, C, rotated);
+    if (!pack_cached(t, &key, w, owner, args, sizeof args / sizeof args[0], (size_t)planes * uplane, &U)) {
+        clg_grid grid = clg_grid_rows((size_t)C, (size_t)rows_panels(t->cl, M));
+        if (e == 4)
+            kl_wino4_filter(t->cl, grid, U.mem, ki(U.off, "offset"), w.mem, ki(w.off, "offset"), M, Mp, C, rotated,
+                            uplane);
+        else kl_wino_filter(t->cl, grid, U.mem, ki(U.off, "offset"), w.mem, ki(w.off, "offset"), M, Mp, C, rotated,
+                            uplane);
         tape_cache_put(t, &key, U);
     }
-    int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
-    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, rows_nb(t->cl) + 1);
-    tensor Y = scratch1(t, (size_t)16 * M * NTp, "winograd products size");
-    rows_conv(t->cl, Y, U, ki((size_t)Mp * C, "winograd weight size"), V, 16, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f);
-    kl_wino_out(t->cl, clg_grid_1d_local((size_t)N * M * TH, 1), out.mem, ki(out.off, "offset"), Y.mem,
-                ki(Y.off, "offset"), N, M, OH, OW, TH, TW, NTp, beta, bias.mem ? bias.mem : Y.mem,
-                ki(bias.off, "offset"), bias.mem != NULL);
+    tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, e, vplane, rows_nb(t->cl) + 1);
+    tensor Y = scratch1(t, (size_t)planes * yplane, "winograd products size");
+    rows_conv_strided(t->cl, Y, yplane, U, uplane, V, vplane, NTp, planes, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f, 0);
+    clg_grid grid = clg_grid_1d_local((size_t)N * M * TH, 1);
+    cl_mem bm = bias.mem ? bias.mem : Y.mem;
+    int boff = ki(bias.off, "offset"), ooff = ki(out.off, "offset"), yoff = ki(Y.off, "offset");
+    if (e == 4)
+        kl_wino4_out(t->cl, grid, out.mem, ooff, Y.mem, yoff, N, M, OH, OW, TH, TW, NTp, yplane, beta, bm, boff,
+                     bias.mem != NULL);
+    else kl_wino_out(t->cl, grid, out.mem, ooff, Y.mem, yoff, N, M, OH, OW, TH, TW, NTp, yplane, beta, bm, boff,
+                     bias.mem != NULL);
 }
 
 /* A strided convolution with few input channels (k*C <= 12: conv_nt's 16-float reduction vectors would be
@@ -456,7 +489,7 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                          ki(w.off, "offset"), Kr, g->OC, C, k, s, kq);
         tape_cache_put(t, &key, Ap);
     }
-    rows_conv_strided(t->cl, out, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N, C2,
+    rows_conv_strided(t->cl, out, 0, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N, C2,
                       PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
 }
 
@@ -552,7 +585,7 @@ static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     int K = gK(g), NL = g->N * gL(g);
     tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
     tensor R = scratch1(t, (size_t)NL * K, "column matrix size");
-    rows_conv_strided(t->cl, R, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
+    rows_conv_strided(t->cl, R, 0, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
     kl_conv_row2im(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), R.mem,
                    ki(R.off, "offset"), bias.mem ? bias.mem : R.mem, ki(bias.off, "offset"), bias.mem != NULL, g->N,
                    g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, beta);
@@ -762,7 +795,7 @@ static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
 }
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
-    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH), WW = wino_padded(g->OW), C = g->C,
+    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH, 2), WW = wino_padded(g->OW, 2), C = g->C,
         M = g->OC;
     int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(t->cl, M);
     tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
