@@ -44,9 +44,9 @@ typedef struct {
      * the kernel is whole phases (k a multiple of the stride: no tap computed for nothing), 2 for any k
      * (3x3 stride 2: 16 taps for 9). A launch choice, no -D. */
     int s2d_dx;
-    /* Where Winograd runs the forward or data gradient (wino_min_*): F(4x4, 3x3) (36 products per 4x4
-     * outputs) where the output is at least wino4_min_w wide, else F(2x2, 3x3) (16 per 2x2); 0: F(4x4,
-     * 3x3) wherever Winograd runs, 4096 never. A launch choice, no -D. */
+    /* Where Winograd runs (wino_min_*, wino_dw_min_c): F(4x4, 3x3) (36 products per 4x4 outputs) where
+     * the output is at least wino4_min_w wide, else F(2x2, 3x3) (16 per 2x2); 0: F(4x4, 3x3) wherever
+     * Winograd runs, 4096 never. A launch choice, no -D. */
     int wino4_min_w;
 } clg_kparams;
 

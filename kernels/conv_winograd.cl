@@ -191,14 +191,14 @@ __kernel void wino_out(__global float *out, int ooff, __global const float *Y, i
  * dy_t (2x2, zero past OH, OW), dU[xi] = Yh[xi] V[xi]^T summed over the tiles t, and dW[m, c] =
  * G^T dU[., m, c] G. The sum over tiles runs in conv_rows (k = 1, the tiles as its reduction): Yh as
  * its panels, Ah[xi][m / MR][t][m % MR], and the tiles transposed, Vt[xi][t][c] (wino_in_t).
- * wino_dy: Ah from dy {N, M, OH, OW}, t < NTp (rows NT..NTp-1 and panel rows m >= M zero). One
- * work-item per (tile row (n, ty) or a padding row; panel). */
+ * wino_dy: Ah from dy {N, M, OH, OW} (plane stride aplane >= panels*NTp*MR), t < NTp (rows NT..NTp-1
+ * and panel rows m >= M zero). One work-item per (tile row (n, ty) or a padding row; panel). */
 __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, int doff, int N, int M, int OH, int OW,
-                      int TH, int TW, int NTp) {
+                      int TH, int TW, int NTp, int aplane) {
     int row = get_global_id(0), mb = get_global_id(1);
     int rows = N * TH + (NTp - N * TH * TW + TW - 1) / TW; /* tile rows, then rows of padding */
     if (row >= rows) return;
-    long plane = (long)((M + CONV_ROWS_MR - 1) / CONV_ROWS_MR) * NTp * CONV_ROWS_MR;
+    long plane = aplane;
     __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
     if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
         for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
@@ -235,13 +235,13 @@ __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, in
 }
 
 /* Vt[xi, t, c] = (B^T d B)[xi] of tile t = (n*TH + ty)*TW + tx of the channels-last padded image
- * Q {N, PH, PW, C} (C a multiple of 16; rows t = NT..NTp-1 zero), then the rows' slack. One work-item
- * per tile or padding row, 16 channels at a time. */
+ * Q {N, PH, PW, C} (C a multiple of 16; plane stride vplane >= NTp*C; rows t = NT..NTp-1 zero). One
+ * work-item per tile or padding row, 16 channels at a time. */
 __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, int qoff, int N, int C, int PH, int PW,
-                        int TH, int TW, int NTp) {
+                        int TH, int TW, int NTp, int vplane) {
     int t = get_global_id(0);
     if (t >= NTp) return;
-    long plane = (long)NTp * C;
+    long plane = vplane;
     __global float *v = Vt + voff + (long)t * C;
     if (t >= N * TH * TW) {
 #pragma unroll
@@ -261,15 +261,14 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     }
 }
 
-/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride M*C), C a multiple of 16
- * (host/ops/conv.c, wino_wgrad_fit). One work-item per (16 channels c; m), in 16-float vectors along c;
- * the 16 channels' 144 contiguous outputs are transposed in registers (unrolled, constant lanes) into 9
- * vector stores: scalar stores from a private array (in memory: PoCL does not unroll that loop) took
- * twice as long. */
-__kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU, int uoff, int M, int C, float beta) {
+/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride uplane >= M*C), C a multiple of 16
+ * (host/ops/conv.c, wino_wgrad_fit). One work-item per (16 channels c; m), in 16-float vectors along c,
+ * stored by WINO_TAPS16_STORE. */
+__kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU, int uoff, int M, int C, int uplane,
+                         float beta) {
     int c0 = get_global_id(0) * 16, m = get_global_id(1);
     if (c0 >= C || m >= M) return;
-    long plane = (long)M * C;
+    long plane = uplane;
     __global const float *u = dU + uoff + (long)m * C + c0;
     float16 q[4][4], h[3][4];
 #pragma unroll
@@ -289,16 +288,5 @@ __kernel void wino_wgrad(__global float *dW, int woff, __global const float *dU,
         r[3 * i + 2] = 0.5f * (h[i][1] + h[i][2]) + h[i][3];
     }
     __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the 16 channels */
-    float rr[9][16], lane[16];
-    float16 o[9];
-#pragma unroll
-    for (int k = 0; k < 9; k++) vstore16(r[k], 0, rr[k]);
-#pragma unroll
-    for (int e = 0; e < 9; e++) { /* output floats 16e .. 16e+15: channel (16e + l) / 9, tap (16e + l) % 9 */
-#pragma unroll
-        for (int l = 0; l < 16; l++) lane[l] = rr[(16 * e + l) % 9][(16 * e + l) / 9];
-        o[e] = vload16(0, lane);
-    }
-#pragma unroll
-    for (int e = 0; e < 9; e++) vstore16(beta == 0.0f ? o[e] : o[e] + beta * vload16(e, w), e, w);
+    WINO_TAPS16_STORE(r, w, beta);
 }

@@ -1,5 +1,5 @@
-/* Winograd F(4x4, 3x3) for stride-1 3x3 convolutions on CPUs (host/ops/conv.c, wino_conv with
- * kp.wino4_min_w): each 4x4 block of outputs from a 6x6 input tile, 36 multiplies per (input, output)
+/* Winograd F(4x4, 3x3) for stride-1 3x3 convolutions on CPUs (host/ops/conv.c, wino_conv and
+ * wino_weight_grad with kp.wino4_min_w): each 4x4 block of outputs from a 6x6 input tile, 36 multiplies per (input, output)
  * channel pair where direct convolution takes 144 and F(2x2, 3x3) 64 (Lavin and Gray, "Fast
  * Algorithms for Convolutional Neural Networks", 2016, interpolation points 0, 1, -1, 2, -2):
  *   Y = A^T [ (G g G^T) . (B^T d B) ] A,
@@ -8,7 +8,7 @@
  *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
  * The layout is conv_winograd.cl's with 36 planes for 16: the products U[xi] {M, C} x V[xi] {C, NT} run
  * on conv_rows (k = 1, one panel set per xi), the transforms 16 (or 8) tiles per step in vectors. The
- * larger transform constants cost accuracy: a few times F(2x2, 3x3)'s rounding (tests/test_conv.c). */
+ * larger transform constants cost accuracy: some 20 times F(2x2, 3x3)'s rounding (tests/test_conv.c). */
 
 #include "clg_shared.h"
 #include "wino_panel.clh"
@@ -249,4 +249,129 @@ __kernel void wino4_out(__global float *out, int ooff, __global const float *Y, 
         }
     }
 #undef T
+}
+
+/* The weight gradient by the same transform, as conv_winograd.cl's for F(2x2, 3x3): with Yh[xi, m, t] =
+ * (A dy_t A^T)[xi] for each 4x4 output block dy_t (zero past OH, OW; A = (A^T)^T, 6x4), dU[xi] = Yh[xi]
+ * V[xi]^T summed over the tiles t (conv_rows, the tiles as its reduction), and dW[m, c] = G^T dU[., m, c] G.
+ * One row of A dy: the six values of the four d0..d3. */
+#define WINO4_A(d0, d1, d2, d3, y0, y1, y2, y3, y4, y5) \
+    do {                                                \
+        T p_ = (d0) + (d2), q_ = (d1) + (d3);           \
+        T r_ = (d0) + 4.0f * (d2), s_ = 2.0f * (d1) + 8.0f * (d3); \
+        y0 = (d0);                                      \
+        y1 = p_ + q_;                                   \
+        y2 = p_ - q_;                                   \
+        y3 = r_ + s_;                                   \
+        y4 = r_ - s_;                                   \
+        y5 = (d3);                                      \
+    } while (0)
+
+/* Ah[xi][m / MR][t][m % MR] (plane stride aplane >= panels*NTp*MR) from dy {N, M, OH, OW}, t < NTp (rows
+ * NT..NTp-1 and panel rows m >= M zero). One work-item per (tile row (n, ty) or a padding row; panel). */
+__kernel void wino4_dy(__global float *Ah, int aoff, __global const float *dy, int doff, int N, int M, int OH,
+                       int OW, int TH, int TW, int NTp, int aplane) {
+    int row = get_global_id(0), mb = get_global_id(1);
+    int rows = N * TH + (NTp - N * TH * TW + TW - 1) / TW; /* tile rows, then rows of padding */
+    if (row >= rows) return;
+    long plane = aplane;
+    __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
+    if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
+        for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
+#pragma unroll
+            for (int xi = 0; xi < 36; xi++)
+                WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
+        return;
+    }
+    int ty = row % TH, n = row / TH;
+#define T WINO_FLOATMR
+    for (int tx = 0; tx < TW; tx++) {
+        float d[16][CONV_ROWS_MR];
+        for (int j = 0; j < CONV_ROWS_MR; j++) {
+            int m = mb * CONV_ROWS_MR + j, ok = m < M;
+            __global const float *d0 = dy + doff + (((long)n * M + (ok ? m : 0)) * OH + 4 * ty) * OW + 4 * tx;
+#pragma unroll
+            for (int e = 0; e < 16; e++)
+                d[e][j] = ok && 4 * ty + e / 4 < OH && 4 * tx + e % 4 < OW ? d0[(e / 4) * OW + e % 4] : 0.0f;
+        }
+        T v[4][4], z[6][4];
+#pragma unroll
+        for (int e = 0; e < 16; e++) v[e / 4][e % 4] = WINO_VLOADMR(0, d[e]);
+#pragma unroll
+        for (int j = 0; j < 4; j++) WINO4_A(v[0][j], v[1][j], v[2][j], v[3][j], z[0][j], z[1][j], z[2][j], z[3][j],
+                                            z[4][j], z[5][j]);
+        __global float *o = a + ((long)(n * TH + ty) * TW + tx) * CONV_ROWS_MR;
+#pragma unroll
+        for (int i = 0; i < 6; i++) {
+            T y[6];
+            WINO4_A(z[i][0], z[i][1], z[i][2], z[i][3], y[0], y[1], y[2], y[3], y[4], y[5]);
+#pragma unroll
+            for (int j = 0; j < 6; j++) WINO_VSTOREMR(y[j], 0, o + (6 * i + j) * plane);
+        }
+    }
+#undef T
+}
+
+/* Vt[xi, t, c] = (B^T d B)[xi] of tile t = (n*TH + ty)*TW + tx of the channels-last padded image Q {N, PH,
+ * PW, C} (C a multiple of 16; plane stride vplane >= NTp*C; rows t = NT..NTp-1 zero). One work-item per
+ * tile or padding row, 16 channels at a time. */
+__kernel void wino4_in_t(__global float *Vt, int voff, __global const float *Q, int qoff, int N, int C, int PH,
+                         int PW, int TH, int TW, int NTp, int vplane) {
+    int t = get_global_id(0);
+    if (t >= NTp) return;
+    long plane = vplane;
+    __global float *v = Vt + voff + (long)t * C;
+    if (t >= N * TH * TW) {
+#pragma unroll
+        for (int xi = 0; xi < 36; xi++)
+            for (int c = 0; c < C; c += 16) vstore16((float16)0.0f, 0, v + xi * plane + c);
+        return;
+    }
+    int tx = t % TW, r = t / TW, ty = r % TH, n = r / TH;
+    __global const float *q = Q + qoff + (((long)n * PH + 4 * ty) * PW + 4 * tx) * C;
+#define T float16
+    for (int c = 0; c < C; c += 16) {
+        T d[6][6];
+#pragma unroll
+        for (int i = 0; i < 6; i++)
+#pragma unroll
+            for (int j = 0; j < 6; j++) d[i][j] = vload16(0, q + ((long)i * PW + j) * C + c);
+        WINO4_BT_STORE(vstore16, d, v + c, plane);
+    }
+#undef T
+}
+
+/* One column of G^T q: the three taps of the six products q0..q5 (G^T = [1/4 -1/6 -1/6 1/24 1/24 0;
+ * 0 -1/6 1/6 1/12 -1/12 0; 0 -1/6 -1/6 1/6 1/6 1]). */
+#define WINO4_GT(q0, q1, q2, q3, q4, q5, h0, h1, h2)                                       \
+    do {                                                                                  \
+        T a_ = (q1) + (q2), s_ = (q3) + (q4);                                             \
+        h0 = 0.25f * (q0) - (1.0f / 6.0f) * a_ + (1.0f / 24.0f) * s_;                     \
+        h1 = (1.0f / 6.0f) * ((q2) - (q1)) + (1.0f / 12.0f) * ((q3) - (q4));              \
+        h2 = (1.0f / 6.0f) * (s_ - a_) + (q5);                                            \
+    } while (0)
+
+/* dW[m, c, 3x3] = beta*dW + G^T dU[., m, c] G, dU[xi] {M, C} (plane stride uplane >= M*C), C a multiple of
+ * 16. One work-item per (16 channels c; m), in 16-float vectors along c. */
+__kernel void wino4_wgrad(__global float *dW, int woff, __global const float *dU, int uoff, int M, int C, int uplane,
+                          float beta) {
+    int c0 = get_global_id(0) * 16, m = get_global_id(1);
+    if (c0 >= C || m >= M) return;
+    long plane = uplane;
+    __global const float *u = dU + uoff + (long)m * C + c0;
+#define T float16
+    T h[3][6], r[9];
+#pragma unroll
+    for (int j = 0; j < 6; j++) {
+        T q[6];
+#pragma unroll
+        for (int i = 0; i < 6; i++) q[i] = vload16(0, u + (6 * i + j) * plane);
+        WINO4_GT(q[0], q[1], q[2], q[3], q[4], q[5], h[0][j], h[1][j], h[2][j]);
+    }
+#pragma unroll
+    for (int i = 0; i < 3; i++)
+        WINO4_GT(h[i][0], h[i][1], h[i][2], h[i][3], h[i][4], h[i][5], r[3 * i + 0], r[3 * i + 1], r[3 * i + 2]);
+#undef T
+    __global float *w = dW + woff + ((long)m * C + c0) * 9; /* 9 taps of each of the 16 channels */
+    WINO_TAPS16_STORE(r, w, beta);
 }

@@ -152,7 +152,7 @@ static int cmp(const char *what, const float *got, const double *ref, long n, do
     return check_close(what, got, ref, n, rtol, rms > 0 ? 0.1 * rms : 1e-30);
 }
 
-/* The forward's and data gradient's tolerance: 1e-4, and 5e-4 for Winograd F(4x4, 3x3) (pass 6), whose
+/* The forward's, data and weight gradients' tolerance: 1e-4, and 5e-4 for Winograd F(4x4, 3x3) (pass 6), whose
  * transforms (constants up to 8 and 1/24) amplify float32 rounding some 20 times over F(2x2, 3x3)'s: a
  * float32 simulation of both on random 6x6 tiles (8 to 256 channels) errs by up to 2.2e-6 and 9.5e-8 of
  * the sum of |terms|; here up to 1.5e-4 against 6e-6 of the reference. A missing or misplaced term is
@@ -273,7 +273,7 @@ static void test_case(const ccase *c) {
         CHECK(t.vars[xv].grad.mem == NULL, "%s: an input that wants no gradient got one", c->name);
     }
     snprintf(what, sizeof what, "%s%s dw (added to existing)", impl_name, c->name);
-    cmp(what, gall + nt.p[wi].off, dw, (long)nw, 1e-4);
+    cmp(what, gall + nt.p[wi].off, dw, (long)nw, fwd_rtol);
     if (b) {
         snprintf(what, sizeof what, "%s%s db (added to existing)", impl_name, c->name);
         cmp(what, gall + nt.p[bi].off, db, c->Cout, 1e-4);
@@ -600,7 +600,7 @@ int main(void) {
          * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take; pass 4 likewise with
          * pixel panels for every strided case; pass 5 the space-to-depth adjoint for every strided data
          * gradient and transposed convolution that fits conv_rows (pass 2 has the device's choice); pass 3
-         * Winograd's F(2x2, 3x3) only, pass 6 its F(4x4, 3x3) for every forward and data gradient */
+         * Winograd's F(2x2, 3x3) only, pass 6 its F(4x4, 3x3) for every forward, data and weight gradient */
         int wino = impl == 3 || impl == 6, panels = impl == 4, s2d = impl == 5;
         conv_set_impl(impl >= 3 ? 2 : impl);
         cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;

@@ -117,9 +117,10 @@ static void scratch(tape *t, const cgeom *g, int G, tensor *cols, tensor *tmp) {
  *     number of vectors (U-Net's inner layers): the weight read unpacked, conv_nt against the transposed
  *     column matrix, or conv_rows with the weight's rows as the image and conv_row2im (few_fit);
  *   3x3, stride 1, 8+ channels on both sides and as many as the device's kp.wino_* ask (on a CPU 64
- *     and 31 columns, 128 for the weight gradient): Winograd F(2x2, 3x3), forward and data gradient
- *     (the 16 per-tap products in conv_rows), weight gradient too when the input channels are a
- *     multiple of 16 (wino_fit, wino_wgrad_fit);
+ *     and 15 columns, 128 for the weight gradient): Winograd F(2x2, 3x3), or F(4x4, 3x3) from
+ *     kp.wino4_min_w columns (31), forward and data gradient (the 16 or 36 per-tap products in
+ *     conv_rows), weight gradient too when the input channels are a multiple of 16 (wino_fit,
+ *     wino_wgrad_fit);
  *   stride 1, 8+ output channels and a work-item's pixels: conv_rows, an outer product over the rows
  *     of the NCHW padded image with the weight as 8-channel panels (rows_fit), forward and data
  *     gradient;
@@ -399,14 +400,15 @@ static int wino_padded(int n, int e) { return (n + e - 1) / e * e + 2; }
 
 /* F(4x4, 3x3) (kernels/conv_winograd4.cl, 36 products per 4x4 outputs for F(2x2, 3x3)'s 64) where the
  * output is at least kp.wino4_min_w wide: fewer tiles leave conv_rows' last pixel block of the products
- * mostly empty. The forward and data gradient; the weight gradient stays F(2x2, 3x3). */
+ * mostly empty. The forward, data gradient (wino_conv) and weight gradient (wino_weight_grad). */
 static int wino4_fit(const clg_ctx *c, int OW) { return OW >= c->kp.wino4_min_w; }
 
 /* Winograd's planes (the 16 or 36 of U, V and Y) lie WINO_PLANE_PAD floats further apart than their
  * size: at a power-of-two stride (256 channels, 64 tiles) a transform's 36 streams map to the same cache
  * sets and evict each other (F(4x4, 3x3)'s weight transform of 256 x 256 channels took 0.9 ms with its 36
- * planes 65536 floats apart, 0.16 ms writing 16 of them, 0.19 ms padded; F(2x2, 3x3)'s some 10% less
- * padded). A cache line keeps conv_rows' vectors aligned. */
+ * planes 65536 floats apart, 0.16 ms writing 16 of them, 0.19 ms padded; F(2x2, 3x3)'s transforms of
+ * the main job's 16x16 residual blocks, forward, data and weight gradient, 0.75-0.95 -> 0.51-0.55 ms).
+ * A cache line keeps conv_rows' vectors aligned. */
 #define WINO_PLANE_PAD 16
 
 /* The tiles V[xi] {C, NTp} (B^T d B of every tile of P {N, C, PH, PW}, e outputs a tile side: 16 planes
@@ -437,7 +439,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
     int NT = ki((size_t)N * TH * TW, "winograd tile count");
     int NTp = round16(NT); /* aligned rows for conv_rows' vectors */
     int uplane = ki((size_t)Mp * C + pad, "winograd weight size");
-    int vplane = ki((size_t)C * NTp + pad, "winograd tiles size"), yplane = ki((size_t)M * NTp + pad, "winograd products size");
+    int vplane = ki((size_t)C * NTp + pad, "winograd tiles size");
+    int yplane = ki((size_t)M * NTp + pad, "winograd products size");
     tcache_key key;
     int args[] = {e == 4 ? -7 : -2, rotated, M, C}; /* -2, -7: the Winograd transforms */
     tensor U;
@@ -489,8 +492,8 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                          ki(w.off, "offset"), Kr, g->OC, C, k, s, kq);
         tape_cache_put(t, &key, Ap);
     }
-    rows_conv_strided(t->cl, out, 0, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N, C2,
-                      PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
+    rows_conv_strided(t->cl, out, 0, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N,
+                      C2, PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
 }
 
 /* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
@@ -786,7 +789,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
 }
 
 /* dW = beta*dW + the weight gradient of a stride-1 3x3 convolution by Winograd F(2x2, 3x3)
- * (kernels/conv_winograd.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
+ * (kernels/conv_winograd.cl; F(4x4, 3x3) where wino4_fit, kernels/conv_winograd4.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
  * tiles transposed (from a channels-last padded copy), 16 products dU[xi] = Yh[xi] V[xi]^T summed over the
  * tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
 static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
@@ -795,22 +798,32 @@ static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
 }
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
-    int TH = (g->OH + 1) / 2, TW = (g->OW + 1) / 2, WH = wino_padded(g->OH, 2), WW = wino_padded(g->OW, 2), C = g->C,
-        M = g->OC;
+    int e = wino4_fit(t->cl, g->OW) ? 4 : 2, planes = e == 4 ? 36 : 16, pad = WINO_PLANE_PAD;
+    int TH = (g->OH + e - 1) / e, TW = (g->OW + e - 1) / e, WH = wino_padded(g->OH, e), WW = wino_padded(g->OW, e),
+        C = g->C, M = g->OC, mr = rows_mr(t->cl);
     int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(t->cl, M);
+    int vplane = ki((size_t)NTp * C + pad, "winograd tiles size");
+    int aplane = ki((size_t)panels * NTp * mr + pad, "winograd gradient size");
+    int uplane = ki((size_t)M * C + pad, "winograd weight size");
     tensor Q = pad_hwc(t, img, g->N, C, g->IH, g->IW, WH, WW, g->p, g->p, g->reflect);
-    tensor Vt = scratch1(t, (size_t)16 * NTp * C + (size_t)rows_nb(t->cl) + 1, "winograd tiles size");
-    kl_wino_in_t(t->cl, clg_grid_1d((size_t)NTp), Vt.mem, ki(Vt.off, "offset"), Q.mem, ki(Q.off, "offset"), g->N, C, WH,
-                 WW, TH, TW, NTp);
-    tensor Ah = scratch1(t, (size_t)16 * panels * NTp * rows_mr(t->cl), "winograd gradient size");
+    tensor Vt = scratch1(t, (size_t)planes * vplane + (size_t)rows_nb(t->cl) + 1, "winograd tiles size");
+    tensor Ah = scratch1(t, (size_t)planes * aplane, "winograd gradient size");
+    tensor dU = scratch1(t, (size_t)planes * uplane, "winograd weight size");
+    clg_grid tgrid = clg_grid_1d((size_t)NTp);
     size_t rows = (size_t)g->N * TH + (size_t)(NTp - NT + TW - 1) / TW;
-    kl_wino_dy(t->cl, clg_grid_rows(rows, (size_t)panels), Ah.mem, ki(Ah.off, "offset"), src.mem, ki(src.off, "offset"),
-               g->N, M, g->OH, g->OW, TH, TW, NTp);
-    tensor dU = scratch1(t, (size_t)16 * M * C, "winograd weight size");
-    rows_conv(t->cl, dU, Ah, ki((size_t)panels * NTp * rows_mr(t->cl), "winograd gradient size"), Vt, 16, NTp, C, 1, M,
-              1, C, (tensor){0}, 0.0f);
-    kl_wino_wgrad(t->cl, clg_grid_rows((size_t)(C + 15) / 16, (size_t)M), dw.mem, ki(dw.off, "offset"), dU.mem,
-                  ki(dU.off, "offset"), M, C, beta);
+    clg_grid dgrid = clg_grid_rows(rows, (size_t)panels), wgrid = clg_grid_rows((size_t)(C + 15) / 16, (size_t)M);
+    int voff = ki(Vt.off, "offset"), qoff = ki(Q.off, "offset"), aoff = ki(Ah.off, "offset");
+    int soff = ki(src.off, "offset"), woff = ki(dw.off, "offset"), uoff = ki(dU.off, "offset");
+    if (e == 4) {
+        kl_wino4_in_t(t->cl, tgrid, Vt.mem, voff, Q.mem, qoff, g->N, C, WH, WW, TH, TW, NTp, vplane);
+        kl_wino4_dy(t->cl, dgrid, Ah.mem, aoff, src.mem, soff, g->N, M, g->OH, g->OW, TH, TW, NTp, aplane);
+    } else {
+        kl_wino_in_t(t->cl, tgrid, Vt.mem, voff, Q.mem, qoff, g->N, C, WH, WW, TH, TW, NTp, vplane);
+        kl_wino_dy(t->cl, dgrid, Ah.mem, aoff, src.mem, soff, g->N, M, g->OH, g->OW, TH, TW, NTp, aplane);
+    }
+    rows_conv_strided(t->cl, dU, uplane, Ah, aplane, Vt, vplane, C, planes, NTp, C, 1, M, 1, C, (tensor){0}, 0.0f, 0);
+    if (e == 4) kl_wino4_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
+    else kl_wino_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
 }
 
 /* Few output pixels over the whole batch (at most ROWS_WGRAD_MAX of them) and a long K: the weight
