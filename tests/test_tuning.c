@@ -294,8 +294,9 @@ static double run_case(clg_ctx *cl, const ccase *c) {
 
 static void test_sets(void) {
     /* each path of the own kernels (host/ops/conv.c) at panel sizes up to 16 with partial panels:
-     * Winograd (3x3 s1, C and M >= MR, C % 16 == 0 for its weight gradient; in every other set, the
-     * others take the default's thresholds and with them conv_rows), conv_rows direct (k != 3;
+     * Winograd (3x3 s1, C and M >= MR, C % 16 == 0 for its weight gradient; F(4x4, 3x3) or F(2x2, 3x3); in
+     * every other set of 4- and 8-row panels, the others take the default's thresholds and with them
+     * conv_rows), conv_rows direct (k != 3;
      * CycleGAN's c7s1, 390 pixels: a tail for conv_rows1 at 48 and 32 a block), conv_nt (stride 2: forward, data gradient by phases,
      * weight gradient; and the data gradient of the 7x7 case, C < MR) */
     const ccase cases[] = {
@@ -369,15 +370,14 @@ static void test_sets(void) {
         clg_close(cl);
     }
     conv_set_impl(0);
-    printf("%d sets (%s) x %d cases in %.0f s, %d failed, worst error %.1e (tolerance 1e-4, 5e-4 F(4x4, 3x3))\n", nsets,
-           full ? "every legal combination, TEST_TUNING_ALL" : "what ./bench --tune chooses from", ncases,
+    printf("%d sets (%s) x %d cases in %.0f s, %d failed, worst error %.1e (tolerance 1e-4, 5e-4 F(4x4, 3x3))\n",
+           nsets, full ? "every legal combination, TEST_TUNING_ALL" : "what ./bench --tune chooses from", ncases,
            now_seconds() - t0, bad, worst_all);
 }
 
 /* The kernel files part 2 needs, expanded, the others empty, in folder kdir. */
-static const char *const needed[] = {"conv.cl", "conv_gemm.cl", "conv_rows.cl", "conv_winograd.cl", "conv_winograd4.cl",
-                                     "elementwise.cl",
-                                     "loss.cl"};
+static const char *const needed[] = {"conv.cl",           "conv_gemm.cl",   "conv_rows.cl", "conv_winograd.cl",
+                                     "conv_winograd4.cl", "elementwise.cl", "loss.cl"};
 static void kernel_subset(const char *kdir) {
     char err[512];
     CHECK(mkdir_p(kdir, err, sizeof err) == 0, "mkdir %s: %s", kdir, err);
