@@ -200,13 +200,7 @@ __kernel void wino_dy(__global float *Ah, int aoff, __global const float *dy, in
     if (row >= rows) return;
     long plane = aplane;
     __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
-    if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
-        for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
-#pragma unroll
-            for (int xi = 0; xi < 16; xi++)
-                WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
-        return;
-    }
+    if (wino_dy_padding(a, plane, 16, row, N, TH, TW, NTp)) return;
     int ty = row % TH, n = row / TH, two = 2 * ty + 1 < OH;
     float d[4][CONV_ROWS_MR];
     for (int tx = 0; tx < TW; tx++) {
@@ -243,12 +237,7 @@ __kernel void wino_in_t(__global float *Vt, int voff, __global const float *Q, i
     if (t >= NTp) return;
     long plane = vplane;
     __global float *v = Vt + voff + (long)t * C;
-    if (t >= N * TH * TW) {
-#pragma unroll
-        for (int xi = 0; xi < 16; xi++)
-            for (int c = 0; c < C; c += 16) vstore16((float16)0.0f, 0, v + xi * plane + c);
-        return;
-    }
+    if (wino_tile_padding(v, plane, 16, t, N * TH * TW, C)) return;
     int tx = t % TW, r = t / TW, ty = r % TH, n = r / TH;
     __global const float *q = Q + qoff + (((long)n * PH + 2 * ty) * PW + 2 * tx) * C;
     for (int c = 0; c < C; c += 16) {

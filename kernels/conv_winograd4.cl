@@ -1,7 +1,7 @@
 /* Winograd F(4x4, 3x3) for stride-1 3x3 convolutions on CPUs (host/ops/conv.c, wino_conv and
- * wino_weight_grad with kp.wino4_min_w): each 4x4 block of outputs from a 6x6 input tile, 36 multiplies per (input, output)
- * channel pair where direct convolution takes 144 and F(2x2, 3x3) 64 (Lavin and Gray, "Fast
- * Algorithms for Convolutional Neural Networks", 2016, interpolation points 0, 1, -1, 2, -2):
+ * wino_weight_grad with kp.wino4_min_w): each 4x4 block of outputs from a 6x6 input tile, 36 multiplies
+ * per (input, output) channel pair where direct convolution takes 144 and F(2x2, 3x3) 64 (Lavin and Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016, interpolation points 0, 1, -1, 2, -2):
  *   Y = A^T [ (G g G^T) . (B^T d B) ] A,
  *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
  *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
@@ -276,13 +276,7 @@ __kernel void wino4_dy(__global float *Ah, int aoff, __global const float *dy, i
     if (row >= rows) return;
     long plane = aplane;
     __global float *a = Ah + aoff + (long)mb * NTp * CONV_ROWS_MR;
-    if (row >= N * TH) { /* zeros for the tiles NT + (row - N*TH)*TW .. (up to NTp) */
-        for (int q = N * TH * TW + (row - N * TH) * TW, e = q + TW; q < e && q < NTp; q++)
-#pragma unroll
-            for (int xi = 0; xi < 36; xi++)
-                WINO_VSTOREMR((WINO_FLOATMR)0.0f, 0, a + xi * plane + (long)q * CONV_ROWS_MR);
-        return;
-    }
+    if (wino_dy_padding(a, plane, 36, row, N, TH, TW, NTp)) return;
     int ty = row % TH, n = row / TH;
 #define T WINO_FLOATMR
     for (int tx = 0; tx < TW; tx++) {
@@ -321,12 +315,7 @@ __kernel void wino4_in_t(__global float *Vt, int voff, __global const float *Q, 
     if (t >= NTp) return;
     long plane = vplane;
     __global float *v = Vt + voff + (long)t * C;
-    if (t >= N * TH * TW) {
-#pragma unroll
-        for (int xi = 0; xi < 36; xi++)
-            for (int c = 0; c < C; c += 16) vstore16((float16)0.0f, 0, v + xi * plane + c);
-        return;
-    }
+    if (wino_tile_padding(v, plane, 36, t, N * TH * TW, C)) return;
     int tx = t % TW, r = t / TW, ty = r % TH, n = r / TH;
     __global const float *q = Q + qoff + (((long)n * PH + 4 * ty) * PW + 4 * tx) * C;
 #define T float16

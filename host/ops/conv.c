@@ -789,9 +789,9 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
 }
 
 /* dW = beta*dW + the weight gradient of a stride-1 3x3 convolution by Winograd F(2x2, 3x3)
- * (kernels/conv_winograd.cl; F(4x4, 3x3) where wino4_fit, kernels/conv_winograd4.cl): the upstream gradient's transform Yh as conv_rows' panels, the image's
- * tiles transposed (from a channels-last padded copy), 16 products dU[xi] = Yh[xi] V[xi]^T summed over the
- * tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
+ * (kernels/conv_winograd.cl; F(4x4, 3x3) where wino4_fit, kernels/conv_winograd4.cl): the upstream
+ * gradient's transform Yh as conv_rows' panels, the image's tiles transposed (from a channels-last padded
+ * copy), 16 (36) products dU[xi] = Yh[xi] V[xi]^T summed over the tiles by conv_rows, then G^T dU G. Needs C a multiple of 16 (the transposed tiles' vectors). */
 static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
     int lo = c->kp.wino_dw_min_c;
     return wino_shape(c, g) && g->C % 16 == 0 && g->C >= lo && g->OC >= lo;
