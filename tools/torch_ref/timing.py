@@ -113,6 +113,26 @@ def setup(a):
     return torch.device(a.device)
 
 
+def timed(iteration, sync, k):
+    """k iterations, each waited for: their total seconds and the fastest one's."""
+    total, fast = 0.0, None
+    for _ in range(k):
+        ti = time.perf_counter()
+        iteration()
+        sync()
+        d = time.perf_counter() - ti
+        total += d
+        fast = d if fast is None else min(fast, d)
+    return total, fast
+
+
+def print_setup(dev, what):
+    print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
+    print(f"blas {blas_info()}")
+    print(f"malloc {malloc_info()}")
+    print(f"openmp {openmp_info()}")
+
+
 def serve_blocks(iteration, sync):
     """./bench --rounds: clgan and this twin take turns on the machine. Prints `ready`, then per line
     `run K` on stdin sleeps 0.1 s (the other side's threads go idle: OpenBLAS's spin after a GEMM, PoCL's
@@ -127,14 +147,7 @@ def serve_blocks(iteration, sync):
         if cmd[0] != "run" or len(cmd) != 2 or not cmd[1].isdigit() or int(cmd[1]) < 1:
             raise SystemExit(f"timing.py --serve: expected 'run K' or 'end', got {line.strip()!r}")
         time.sleep(0.1)
-        block, fast = 0.0, None
-        for _ in range(int(cmd[1])):
-            ti = time.perf_counter()
-            iteration()
-            sync()
-            d = time.perf_counter() - ti
-            block += d
-            fast = d if fast is None else min(fast, d)
+        block, fast = timed(iteration, sync, int(cmd[1]))
         print(f"block {block:.6g}", flush=True)
         n, total = n + int(cmd[1]), total + block
         best = fast if best is None else min(best, fast)
@@ -147,29 +160,16 @@ def time_iterations(a, dev, iteration, what):
         iteration()
     sync()
     if a.serve:
-        print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
-        print(f"blas {blas_info()}")
-        print(f"malloc {malloc_info()}")
-        print(f"openmp {openmp_info()}")
+        print_setup(dev, what)
         n, total, best = serve_blocks(iteration, sync)
         if n:
             print(f"fastest iteration {best:.6g} s")
             print(peak_memory_line(dev))
             print(f"seconds_per_iter {total / n:.6g}")
         return
-    t0 = time.perf_counter()
-    best = None
-    for _ in range(a.iters):
-        ti = time.perf_counter()
-        iteration()
-        sync()
-        d = time.perf_counter() - ti
-        best = d if best is None else min(best, d)
-    dt = (time.perf_counter() - t0) / a.iters
-    print(f"torch {torch.__version__} on {dev.type}, {torch.get_num_threads()} threads, {what}")
-    print(f"blas {blas_info()}")
-    print(f"malloc {malloc_info()}")
-    print(f"openmp {openmp_info()}")
+    total, best = timed(iteration, sync, a.iters)
+    dt = total / a.iters
+    print_setup(dev, what)
     print(f"fastest iteration {best:.6g} s")
     print(peak_memory_line(dev))
     print(f"seconds_per_iter {dt:.6g}")
