@@ -398,6 +398,9 @@ static int wino_fit(const clg_ctx *c, const cgeom *g) {
  * a tile side): e*ceil(n/e) + 2. */
 static int wino_padded(int n, int e) { return (n + e - 1) / e * e + 2; }
 
+/* The products per tile, one plane each: the (e+2) x (e+2) tile's elements, 16 or 36. */
+static int wino_planes(int e) { return (e + 2) * (e + 2); }
+
 /* F(4x4, 3x3) (kernels/conv_winograd4.cl, 36 products per 4x4 outputs for F(2x2, 3x3)'s 64) where the
  * output is at least kp.wino4_min_w wide: fewer tiles leave conv_rows' last pixel block of the products
  * mostly empty. The forward, data gradient (wino_conv) and weight gradient (wino_weight_grad). */
@@ -416,7 +419,7 @@ static int wino4_fit(const clg_ctx *c, int OW) { return OW >= c->kp.wino4_min_w;
  * then `slack` floats. One work-item per tile row: the kernels are written in explicit vectors. */
 static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH, int TW, int NTp, int e, int vplane,
                          int slack) {
-    size_t n = (size_t)(e == 4 ? 36 : 16) * vplane;
+    size_t n = (size_t)wino_planes(e) * vplane;
     tensor V = scratch1(t, n + (size_t)slack, "winograd tiles size");
     clg_grid grid = clg_grid_1d_local((size_t)N * C * TH, 1);
     if (e == 4)
@@ -432,7 +435,7 @@ static tensor wino_tiles(tape *t, tensor P, int N, int C, int PH, int PW, int TH
  * where wino4_fit, else F(2x2, 3x3). The transformed weight is kept on the tape like a packed one. */
 static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotated, tensor src, int N, int C, int H,
                       int W, int p, int reflect, int M, int OH, int OW, tensor bias, float beta) {
-    int e = wino4_fit(t->cl, OW) ? 4 : 2, planes = e == 4 ? 36 : 16, pad = WINO_PLANE_PAD;
+    int e = wino4_fit(t->cl, OW) ? 4 : 2, planes = wino_planes(e), pad = WINO_PLANE_PAD;
     int PH = wino_padded(OH, e), PW = wino_padded(OW, e);
     tensor P = pad_image(t, src, N, C, H, W, PH, PW, p, p, reflect, 0);
     int TH = (OH + e - 1) / e, TW = (OW + e - 1) / e, Mp = rows_panels(t->cl, M) * rows_mr(t->cl);
@@ -798,7 +801,7 @@ static int wino_wgrad_fit(const clg_ctx *c, const cgeom *g) {
 }
 
 static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
-    int e = wino4_fit(t->cl, g->OW) ? 4 : 2, planes = e == 4 ? 36 : 16, pad = WINO_PLANE_PAD;
+    int e = wino4_fit(t->cl, g->OW) ? 4 : 2, planes = wino_planes(e), pad = WINO_PLANE_PAD;
     int TH = (g->OH + e - 1) / e, TW = (g->OW + e - 1) / e, WH = wino_padded(g->OH, e), WW = wino_padded(g->OW, e),
         C = g->C, M = g->OC, mr = rows_mr(t->cl);
     int NT = ki((size_t)g->N * TH * TW, "winograd tile count"), NTp = round16(NT), panels = rows_panels(t->cl, M);
