@@ -35,7 +35,7 @@ void net_alloc(net *n) {
     n->w = clg_alloc(n->cl, n->total);
     n->g = clg_alloc(n->cl, n->total);
     clg_fill(n->cl, n->w, 0, n->total, 0.0f); /* padding between parameters stays 0 */
-    net_zero_grad(n);
+    clg_fill(n->cl, n->g, 0, n->total, 0.0f); /* so does the gradient's: no backward writes it */
 }
 
 void net_free(net *n) {
@@ -63,7 +63,24 @@ static tensor view(const param *p, cl_mem m) {
 tensor net_tensor(const net *n, int i) { return view(&n->p[i], n->w); }
 tensor net_grad(const net *n, int i) { return view(&n->p[i], n->g); }
 
-void net_zero_grad(net *n) { clg_fill(n->cl, n->g, 0, n->total, 0.0f); }
+void net_zero_grad(net *n) {
+    for (int i = 0; i < n->np; i++) n->p[i].grad_zero_pending = 1;
+}
+
+void net_grad_settle(net *n) {
+    /* one fill per run of adjacent pending parameters (all of them, where no backward ran) */
+    for (int i = 0; i < n->np;) {
+        if (!n->p[i].grad_zero_pending) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < n->np && n->p[j].grad_zero_pending) n->p[j++].grad_zero_pending = 0;
+        size_t end = j < n->np ? n->p[j].off : n->total;
+        clg_fill(n->cl, n->g, n->p[i].off, end - n->p[i].off, 0.0f);
+        i = j;
+    }
+}
 
 void net_download(net *n, float *host) { clg_read(n->cl, n->w, 0, n->total, host); }
 void net_upload(net *n, const float *host) {

@@ -9,6 +9,9 @@ typedef struct {
     char name[128]; /* as long as the reference networks need: pix2pix unet_256 names reach 100 */
     int ndim, shape[4];
     size_t off, numel;
+    /* Its gradient is zero, but the buffer still holds what the last step left there (net_zero_grad):
+     * the first backward to reach it overwrites (tape_grad hands it beta 0), net_grad_settle fills it. */
+    int grad_zero_pending;
 } param;
 
 typedef struct {
@@ -32,7 +35,13 @@ int net_find(const net *n, const char *pname); /* -1 if absent */
 /* The parameter as a tensor: 1-D {numel,1,1,1}; 2-D {rows, cols, 1, 1}; 4-D as is. */
 tensor net_tensor(const net *n, int i);
 tensor net_grad(const net *n, int i);
+/* Every gradient to zero, lazily: no kernel runs here. The first contribution of a backward overwrites a
+ * parameter's slice (tape_grad's beta 0) instead of adding to a filled zero, which saves the fill and
+ * the read of the old values; net_grad_settle zero-fills the slices nothing wrote. */
 void net_zero_grad(net *n);
+/* Zero-fills the slices still pending from net_zero_grad: call before reading n->g as a whole (the
+ * optimizer step, the data-parallel allreduce, tests). */
+void net_grad_settle(net *n);
 /* Host copies of all weights (total floats), e.g. for checkpoints. */
 void net_download(net *n, float *host);
 void net_upload(net *n, const float *host);

@@ -51,6 +51,7 @@ static void allreduce_grad(net *n) {
 void optim_step(optim *o) {
     o->t++;
     net *n = o->net;
+    net_grad_settle(n);
     if (comm_active()) allreduce_grad(n);
     n->version++;
     if (o->kind == OPT_RMSPROP) {

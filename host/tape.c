@@ -93,7 +93,7 @@ int tape_input(tape *t, tensor v) { return push_var(t, (tvar){.val = v}); }
 
 int tape_param(tape *t, net *n, int i) {
     return push_var(t, (tvar){.val = net_tensor(n, i), .grad = net_grad(n, i), .requires_grad = n->requires_grad,
-                              .is_param = 1, .owner = n});
+                              .is_param = 1, .param = i, .owner = n});
 }
 
 int tape_new(tape *t, int n, int c, int h, int w, int requires_grad) {
@@ -166,7 +166,11 @@ tensor tape_grad(tape *t, int v, float *beta) {
     }
     tvar *x = &t->vars[v];
     if (x->is_param) {
-        *beta = 1;
+        /* the caller writes the whole slice (every op's backward does, like an activation's first write);
+         * a gradient buffer set by hand (no owner) is always added to */
+        param *p = x->owner ? &x->owner->p[x->param] : NULL;
+        *beta = p && p->grad_zero_pending ? 0.0f : 1.0f;
+        if (p) p->grad_zero_pending = 0;
         return x->grad;
     }
     if (!x->grad.mem) {

@@ -3,8 +3,8 @@
  * gradients of its inputs. A variable (an int handle) is a tensor on the tape plus its gradient.
  *
  * Gradients of activations are written the first time (beta 0, no zero-fill needed) and added to
- * after that (beta 1); gradients of parameters always add into the network's gradient buffer,
- * which the training step zeroes. An activation's gradient is dead once the node that produced the
+ * after that (beta 1); gradients of parameters add into the network's gradient buffer, which the
+ * training step zeroes lazily (net_zero_grad: there too the first write overwrites). An activation's gradient is dead once the node that produced the
  * activation has run (it is that node's input): tape_backward returns it to a pool that later
  * gradients of the same size take from, so after a backward only leaves' gradients are readable.
  * tape_detach() and net.requires_grad cut the graph the way GAN
@@ -20,7 +20,9 @@ typedef struct {
     tensor val, grad;
     int requires_grad; /* a gradient is wanted for this variable */
     int grad_state;    /* 0: not written yet this backward; 1: written */
-    int is_param;      /* grad is a slice of a network's gradient buffer: always accumulate */
+    int is_param;      /* grad is a slice of a network's gradient buffer: accumulate (after net_zero_grad the
+                          first write overwrites: param.grad_zero_pending) */
+    int param;         /* is_param: the parameter's index in owner */
     int grad_pooled;   /* grad came from the tape's gradient pool (returned once its node has run) */
     const net *owner;  /* the network of a parameter (tape_param), else NULL */
 } tvar;

@@ -30,13 +30,17 @@ static void make_linear(net *n, clg_ctx *cl, const char *name, int in, int out, 
     net_init_uniform(n, 1, 0.3f, seed + 1);
 }
 
-static float *grads(clg_ctx *cl, const net *n) {
+static float *grads(clg_ctx *cl, net *n) {
     float *g = xmalloc(n->total * sizeof *g);
+    net_grad_settle(n);
     clg_read(cl, n->g, 0, n->total, g);
     return g;
 }
 
-static void fill_grads(clg_ctx *cl, net *n, float v) { clg_fill(cl, n->g, 0, n->total, v); }
+/* every parameter's gradient (the padding between them stays the zeros net_alloc wrote) */
+static void fill_grads(clg_ctx *cl, net *n, float v) {
+    for (int i = 0; i < n->np; i++) clg_fill(cl, n->g, n->p[i].off, n->p[i].numel, v);
+}
 
 /* x {5, 3} -> E -> h {5, 4} -> relu -> G -> g {5, 6} -> D -> d {5, 2}; loss = mean|d - 0.5| + mean|h - 0.1| */
 static int forward(tape *t, net *e, net *g, net *d, const float *x) {
@@ -94,7 +98,8 @@ int main(void) {
             if (i == k) continue;
             float *other = grads(cl, &nets[i]);
             int untouched = 1;
-            for (size_t j = 0; j < nets[i].total; j++) untouched &= other[j] == SENTINEL;
+            for (int q = 0; q < nets[i].np; q++)
+                for (size_t j = 0; j < nets[i].p[q].numel; j++) untouched &= other[nets[i].p[q].off + j] == SENTINEL;
             CHECK(untouched, "the backward for %s leaves %s's gradient buffer alone", nets[k].name, nets[i].name);
             free(other);
         }

@@ -135,6 +135,7 @@ static void fd_case(void) {
     int L = fd_forward(&n, target);
     double L0 = tape_read_scalar(&FT, L);
     tape_backward(&FT, L);
+    net_grad_settle(&n);
     clg_read(cl, n.g, 0, n.total, an);
     for (int p = 0; p < n.np; p++) {
         const param *pp = &n.p[p];

@@ -693,6 +693,7 @@ static void fd_case(const char *name, int kind, int k, int s) {
     int L = fd_forward(&c);
     double L0 = tape_read_scalar(&FT, L);
     tape_backward(&FT, L);
+    net_grad_settle(&c.n);
     clg_read(cl, c.n.g, 0, c.n.total, an);
     for (size_t i = 0; i < c.n.total; i++) an[i] -= g0[i];
     for (int pi = 0; pi < c.n.np; pi++) {

@@ -187,6 +187,7 @@ static int run_scenario(clg_ctx *cl, const scenario *sc) {
     for (int k = 0; k < 2; k++) {
         net *n = nets[k];
         grads[k] = xmalloc(n->total * sizeof(float));
+        net_grad_settle(n);
         clg_read(cl, n->g, 0, n->total, grads[k]);
         CHECK(all_finite(grads[k], n->total), "%s: %s gradients not finite", sc->name, n->name);
         CHECK(nt + n->np <= (int)(sizeof tr / sizeof tr[0]), "%s: %s has %d parameters, more than the trace holds",

@@ -77,6 +77,7 @@ static int run(clg_ctx *cl, const model_desc *m, const cfg *c, int impl, run_out
         net *n = parts[i].net;
         o->n[i] = n->total;
         o->g[i] = xmalloc(n->total * sizeof(float));
+        net_grad_settle(n);
         clg_read(cl, n->g, 0, n->total, o->g[i]);
         snprintf(o->name[i], sizeof o->name[i], "%s", n->name);
     }

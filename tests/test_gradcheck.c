@@ -219,6 +219,7 @@ static void gstate_begin(gstate *s, const gcase *gc) {
     for (int i = 0; i < s->nrelu; i++)
         if (fabs(s->relu0[i]) < m) m = fabs(s->relu0[i]);
     tape_backward(&T, L);
+    net_grad_settle(n);
     clg_read(cl, n->g, 0, n->total, s->an);
     for (size_t i = 0; i < n->total; i++) s->an[i] -= g0[i];
     free(g0);

@@ -183,6 +183,7 @@ static int run_ours(const pcase *pc) {
     add(l, "", "T", 4, (int[]){yv.n, yv.c, yv.h, yv.w}, T);
     add_tensor(l, "grad.x", t.vars[xv].grad);
     if (pc->nz) add_tensor(l, "grad.z", t.vars[zv].grad);
+    net_grad_settle(&s.params);
     add_net(l, "grad.", &s.params, s.params.g);
     add_net(l, "after.", &s.buffers, s.buffers.w);
     char path[256], err[1024];

@@ -86,6 +86,7 @@ static void case_ref(int impl, int act, int B, int in, int out) {
     float *gy1 = tape_download_new(&t, y1, NULL), *gy2 = tape_download_new(&t, y2, NULL);
     tensor dxt = t.vars[xv].grad;
     float *gdx = dev_download(cl, dxt), *gg = xmalloc(nt.total * sizeof *gg);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, gg);
 
     double *ry = dvec(ny), *my = dvec(ny), *rdx = dvec(nx), *mdx = dvec(nx), *rg = dvec(nt.total), *mg = dvec(nt.total);
@@ -181,6 +182,7 @@ static void case_fd(int impl, int act) {
     }
     net_upload(&nt, p);
     fd_loss(&t, &nt, wi, bi, x, T, B, in, out, act, gx);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, gp);
     static const char *acts[] = {"none", "relu", "sigmoid"};
     for (int which = 0; which < 2; which++) { /* 0: x, 1: W and b */

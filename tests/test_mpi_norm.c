@@ -122,6 +122,7 @@ static void run_case(int N, int C, int H, int W, unsigned seed) {
     snprintf(what, sizeof what, "rank %d: its rows of dx", r);
     check_close(what, dxg, dx + (size_t)row0 * row, (long)mine, 1e-4, 1e-2);
     float *gall = xmalloc(nt.total * sizeof *gall);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, gall);
     snprintf(what, sizeof what, "rank %d: dgamma summed over the ranks", r);
     check_close(what, gall + nt.p[gi].off, dg, C, 1e-4, 1e-2);

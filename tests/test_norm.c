@@ -286,6 +286,7 @@ static void run_case(const ncase *k) {
         free(dxg);
     }
     float *gall = xmalloc(nt.total * sizeof *gall);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, gall);
     if (k->has_gamma) {
         snprintf(what, sizeof what, "%s dgamma (added to existing)", k->name);
@@ -438,6 +439,7 @@ static void fd_case(const char *name, int bn, int training, int N, int C, int H,
     int L = fd_build(&c, 1);
     double L0 = tape_read_scalar(&FT, L);
     tape_backward(&FT, L);
+    net_grad_settle(&n);
     clg_read(cl, n.g, 0, n.total, an);
     double Le = tape_read_scalar(&FT, fd_build(&c, 0));
     double Lh = fd_host_loss(&c);
@@ -553,6 +555,7 @@ static float *device_run(const tcase *k) {
                      1e-5f);
     clg_read(cl, tape_val(&t, y).mem, tape_val(&t, y).off, (size_t)n, res);
     clg_read(cl, t.vars[xv].grad.mem, t.vars[xv].grad.off, (size_t)n, res + n);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, nt.p[gi].off, (size_t)C, res + 2 * n);
     clg_read(cl, nt.g, nt.p[bi].off, (size_t)C, res + 2 * n + C);
     clg_read(cl, rm.mem, rm.off, (size_t)C, res + 2 * n + 2 * C);

@@ -84,6 +84,7 @@ static void test_linear(void) {
     for (int i = 0; i < OUT; i++) db[i] += g0[nt.p[bi].off + i];
     float *dxg = download(t.vars[xv].grad);
     float *gall = xmalloc(nt.total * sizeof *gall);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, gall);
     check_close("linear backward dx", dxg, dx, B * IN, 1e-4, 1e-2);
     check_close("linear backward dW (added to existing)", gall + nt.p[wi].off, dw, OUT * IN, 1e-4, 1e-2);
@@ -201,7 +202,9 @@ static void test_tape_semantics(void) {
     int T = tape_input(&t, upload_at((float[]){1, 2, 3}, 3, 1, 1, 1, 0));
     tape_backward(&t, op_sqerr_sum(&t, y, T, 1.0f));
     float *ga = xmalloc(a.total * 4), *gb = xmalloc(b.total * 4);
+    net_grad_settle(&a);
     clg_read(cl, a.g, 0, a.total, ga);
+    net_grad_settle(&b);
     clg_read(cl, b.g, 0, b.total, gb);
     double na = 0, nb = 0;
     for (size_t i = 0; i < a.total; i++) na += fabs(ga[i]);
@@ -216,7 +219,9 @@ static void test_tape_semantics(void) {
     y = op_linear(&t, h, tape_param(&t, &b, wb), -1);
     T = tape_input(&t, upload_at((float[]){1, 2, 3}, 3, 1, 1, 1, 0));
     tape_backward(&t, op_sqerr_sum(&t, y, T, 1.0f));
+    net_grad_settle(&a);
     clg_read(cl, a.g, 0, a.total, ga);
+    net_grad_settle(&b);
     clg_read(cl, b.g, 0, b.total, gb);
     na = nb = 0;
     for (size_t i = 0; i < a.total; i++) na += fabs(ga[i]);

@@ -191,6 +191,7 @@ static void fd_case(const char *name, int kind) {
     int L = fd_forward(&n, kind, target);
     double L0 = tape_read_scalar(&FT, L);
     tape_backward(&FT, L);
+    net_grad_settle(&n);
     clg_read(cl, n.g, 0, n.total, an);
     double as = 0, ws = 0;
     for (size_t i = 0; i < nx; i++) {

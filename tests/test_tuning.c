@@ -279,6 +279,7 @@ static double run_case(clg_ctx *cl, const ccase *c) {
     ref_conv(c, x, w, b, NULL, dy, dx, dw, db);
     float *yg = dev_download(cl, tape_val(&t, y)), *dxg = dev_download(cl, t.vars[xv].grad);
     float *g = xmalloc(nt.total * sizeof *g);
+    net_grad_settle(&nt);
     clg_read(cl, nt.g, 0, nt.total, g);
     double e[4] = {rel_err(yg, yr, ny), rel_err(dxg, dx, nx), rel_err(g + nt.p[wi].off, dw, nw),
                    rel_err(g + nt.p[bi].off, db, (size_t)c->M)}, worst = 0;
