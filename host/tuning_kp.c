@@ -28,7 +28,7 @@ static const kp_field fields[] = {
     KPF(conv_wg, 1, 256, 1),     KPF(wg, 1, 1024, 1),         KPF(rows_wg, 1, 256, 1),
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
-    KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 2, 0), KPF(wino4_min_w, 0, 4096, 0),
+    KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 3, 0), KPF(wino4_min_w, 0, 4096, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -47,7 +47,7 @@ const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {15, 0, 31},
           clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024},
-          clg_tune_s2d_dx[3] = {1, 0, 2}, clg_tune_wino4_min_w[3] = {31, 61, 4096};
+          clg_tune_s2d_dx[3] = {3, 0, 2}, clg_tune_wino4_min_w[3] = {31, 61, 4096};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -114,8 +114,12 @@ static int floor_pow2(cl_uint v) {
  * the noise; the AVX2 set (8-float vectors, 8 pixels a work-item) dcgan.G4.fwd 190 / 254, dcgan.D3.dx
  * 173 / 295; 3x3 stride 2 (2: 16 taps for 9) mixed, cyc64.d256.dx 0.90 / 0.99, avae.down0.dx 0.70 / 0.39.
  * Whole models move by less than the noise (`./bench --model X --ab s2d_dx=0`, AVX-512, s/iter ratio of
- * off to on: cyclegan64 1.009, cyclegan 1.011, bicyclegan 1.006, pix2pix 0.995, dcgan 0.961 and 1.024). */
-#define CLG_DEFAULT_S2D_DX(wide) ((wide) ? 1 : 0)
+ * off to on: cyclegan64 1.009, cyclegan 1.011, bicyclegan 1.006, pix2pix 0.995, dcgan 0.961 and 1.024).
+ * 3 (the other k phase by phase with each phase's own taps) against 1, `--ab s2d_dx=3`, AVX-512,
+ * 2026-12-07: cyclegan64 0.985, 0.987 and 0.987, cyclegan 0.978, avae 0.955 and 0.966, bicyclegan 0.998;
+ * on the AVX2 set against its 0, cyclegan64 1.100, cyclegan 1.017, avae 0.997 (3 brings the whole-phase
+ * adjoint with it, slower there as above). */
+#define CLG_DEFAULT_S2D_DX(wide) ((wide) ? 3 : 0)
 /* Where Winograd F(4x4, 3x3) replaces F(2x2, 3x3) (kp.wino4_min_w): 36 products per 4x4 outputs instead of
  * 64, and transforms that stream 2.25 floats a pixel instead of 4, but 16x16 outputs at batch 1 give 16
  * tiles, a third of conv_rows' 48-pixel block. A 256 -> 256 channel 3x3 convolution at batch 1, forward

@@ -1,6 +1,6 @@
 /* conv_rows: a stride-1 convolution as an outer-product GEMM over the rows of an NCHW padded image,
  * for CPUs (host/ops/conv.c, own kernels). Every pixel of the flat grid n = oy*PW + ox of the padded
- * width PW is computed (the columns ox >= OW are not stored), so the k*k taps of channel c are plain
+ * width PW is computed (the columns ox >= OW are not stored), so the k x kw taps of channel c are plain
  * shifts of one contiguous run: B[(c, ki, kj), n] = P[c*pC + ki*PW + kj + n]. The weight comes packed
  * as panels of CONV_ROWS_MR output channels, A[mb][(c, ki, kj)][r] (conv_pack_panels), so a reduction
  * step is CONV_ROWS_MR broadcasts from one contiguous run and NV loads of CONV_ROWS_VW floats for MR*NV
@@ -9,6 +9,7 @@
  * vector loads per 24 FMAs from ten separate rows) a work-item streams one panel and a few image rows,
  * whose cache lines serve all k column taps.
  *   Y[g, m, oy, ox] = beta*Y + (bias[m]) + sum_{c, ki, kj} A[m, (c, ki, kj)] * P[g, c, oy + ki, ox + kj]
+ * (ki < k, kj < kw: square kernels, and the rectangular taps of one phase of a strided data gradient)
  * Y[g, m, oy, ox] at Y + yoff + g*yZ + m*yM + oy*yR + ox (an NCHW output: yM = OH*OW, yR = OW); P at
  * P + poff, sample stride pZ, channel stride pC, and pixel block n / NB (NB = CONV_ROWS_NB) pB floats on
  * (pB = NB: plain rows; pixel panels, host panel_conv: each block's K x NB floats contiguous); A's panels
@@ -50,12 +51,12 @@
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, int yM, int yR, __global const float *A, int aoff, \
                         int aZ, int aP, __global const float *P, int poff, int pZ, int pC, int pB, int PW, int C, int k,   \
+                        int kw,                                                                                     \
                         int M, int NG, int nbase, int nend, float beta, __global const float *bias, int boff,       \
                         int has_bias, int mfirst) {                                                                 \
     int n0 = nbase + get_global_id(mfirst) * (CONV_ROWS_VW * NV), mb = get_global_id(1 - mfirst);               \
     int g = get_global_id(2);                                                                                   \
     if (n0 >= nend) return;                                                                                     \
-    int K = C * k * k;                                                                                          \
     __global const float *a = A + aoff + (long)g * aZ + (long)mb * aP;                                          \
     __global const float *p = P + poff + (long)g * pZ + (long)(n0 / CONV_ROWS_NB) * pB + n0 % CONV_ROWS_NB;     \
     ROWS_V acc[CONV_ROWS_MR][NV];                                                                              \
@@ -66,7 +67,7 @@ _Pragma("unroll")                                                               
     for (int c = 0; c < C; c++)                                                                                 \
         for (int ki = 0; ki < k; ki++) {                                                                        \
             __global const float *row = p + (long)c * pC + ki * PW;                                             \
-            for (int kj = 0; kj < k; kj++) {                                                                    \
+            for (int kj = 0; kj < kw; kj++) {                                                                   \
                 ROWS_V b[NV];                                                                                   \
 _Pragma("unroll")                                                                                               \
                 for (int v = 0; v < NV; v++) b[v] = ROWS_VLOAD(0, row + kj + CONV_ROWS_VW * v);                              \
@@ -210,6 +211,30 @@ __kernel void conv_pack_s2d_adj(__global float *Ap, int aoff, __global const flo
                 for (int b = 0; b < kq; b++) {
                     int ki = s * (kq - 1 - a) + fy, kj = s * (kq - 1 - b) + fx;
                     d[(a * kq + b) * CONV_ROWS_MR + j] = f < s * s && ki < k && kj < k ? w[ki * k + kj] : 0.0f;
+                }
+        }
+    }
+}
+
+/* conv_rows' panels for one phase (fy, fx) of a stride-s data gradient (or transposed convolution) with
+ * its own taps only (host phase_rows_adjoint): the image pixels s*Y + fy - p (and likewise in x) receive
+ * the ay x ax taps ki = s*a + fy < k of W {O, C, k, k}, rotated for a stride-1 correlation of the
+ * upstream gradient: rows m = c, the reduction index r = (o*ay + a)*ax + b < Kr = O*ay*ax,
+ *   Ap[mb][r][j] = W[o, c, s*(ay-1-a) + fy, s*(ax-1-b) + fx]              (zero for rows m >= C)
+ * One work-item per o over every panel, launched one per work-group (as conv_pack_s2d_adj). */
+__kernel void conv_pack_phase_panels(__global float *Ap, int aoff, __global const float *W, int woff, int O, int C,
+                                     int k, int s, int fy, int fx, int ay, int ax) {
+    int o = get_global_id(0), np = (C + CONV_ROWS_MR - 1) / CONV_ROWS_MR, Kr = O * ay * ax;
+    if (o >= O) return;
+    for (int mb = 0; mb < np; mb++) {
+        __global float *d = Ap + aoff + ((long)mb * Kr + (long)o * ay * ax) * CONV_ROWS_MR;
+        for (int j = 0; j < CONV_ROWS_MR; j++) {
+            int c = mb * CONV_ROWS_MR + j;
+            __global const float *w = W + woff + ((long)o * C + (c < C ? c : 0)) * k * k;
+            for (int a = 0; a < ay; a++)
+                for (int b = 0; b < ax; b++) {
+                    int ki = s * (ay - 1 - a) + fy, kj = s * (ax - 1 - b) + fx;
+                    d[(a * ax + b) * CONV_ROWS_MR + j] = c < C ? w[ki * k + kj] : 0.0f;
                 }
         }
     }

@@ -193,8 +193,10 @@ static int winograd_case(const ccase *c) {
  * panel_conv and panel_weight_grad). */
 static int panel_case(const ccase *c) { return !c->up && c->s > 1; }
 /* pass 5: the strided data gradients and transposed convolutions as the adjoint of space to depth on conv_rows
- * (host/ops/conv.c s2d_adjoint, kp.s2d_dx = 2: any k), zero padding */
+ * (host/ops/conv.c s2d_adjoint, kp.s2d_dx = 2: any k), zero padding; pass 7 (kp.s2d_dx = 3) those whose k
+ * is not a multiple of s phase by phase with each phase's own taps (phase_rows_adjoint) */
 static int s2d_adj_case(const ccase *c) { return !c->up && c->s > 1 && !c->reflect; }
+static int phase_rows_case(const ccase *c) { return s2d_adj_case(c) && c->k % c->s != 0 && c->k >= c->s; }
 
 /* 1: test_case's parameter gradients start as NaN zeroed by net_zero_grad (lazily: the backward's first
  * write must overwrite them, never read them), 0: as random values the backward must add to */
@@ -595,6 +597,17 @@ int main(void) {
          1, 1, 1, 0, 0},
         {"conv k3 s2 p1 zero 3x20x11x13->17 (pixel panels, 3x3 taps)", 0, 3, 20, 17, 11, 13, 3, 2, 1, 0, 0, 1, 1, 0, 0,
          0},
+        /* the data gradient phase by phase with each phase's own taps (phase_rows_adjoint, kp.s2d_dx 3 and
+         * pass 7): 5x5 stride 2 (3x3, 3x2, 2x3, 2x2 taps), 5x5 stride 3 (phases of 2 and 1 taps), a transposed
+         * 3x3 stride 2 with output padding (the ResNet generator's up-sampling) accumulated, a partial panel
+         * of channels, odd sizes; the last two small enough for Oclgrind */
+        {"conv k5 s2 p2 zero twice 2x9x13x15->10 (phases with their own taps)", 0, 2, 9, 10, 13, 15, 5, 2, 2, 0, 0, 1, 1,
+         1, 0, 0},
+        {"conv k5 s3 p1 zero 1x12x20x17->8 (phases with their own taps)", 0, 1, 12, 8, 20, 17, 5, 3, 1, 0, 0, 1, 1, 0, 0,
+         0},
+        {"convT k3 s2 p1 op1 twice 1x8x6x7->9 (phases with their own taps)", 1, 1, 8, 9, 6, 7, 3, 2, 1, 1, 0, 1, 1, 1, 0,
+         0},
+        {"conv k3 s2 p1 zero 1x9x13x13->8 (phases with their own taps)", 0, 1, 9, 8, 13, 13, 3, 2, 1, 0, 0, 1, 1, 0, 0, 0},
     };
     const ccase fds[] = {
         {"conv k3 s1 p2 reflect 2x3x5x6->4", 0, 2, 3, 4, 5, 6, 3, 1, 2, 0, 1, 1, 1, 0, 0, 0},
@@ -604,28 +617,30 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 reflect 2x16x3x5->8", 0, 2, 16, 8, 3, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
-    const char *names[6] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] ", "[own, s2d adjoint] ",
-                            "[own, Winograd 4x4] "};
+    const char *names[7] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] ", "[own, s2d adjoint] ",
+                            "[own, Winograd 4x4] ", "[own, phases with their own taps] "};
     const clg_kparams dflt = cl->kp;
-    for (int impl = 1; impl <= 6; impl++) {
+    for (int impl = 1; impl <= 7; impl++) {
         /* pass 3: the own kernels with Winograd wherever it can run (the device's thresholds send these
          * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take; pass 4 likewise with
          * pixel panels for every strided case; pass 5 the space-to-depth adjoint for every strided data
          * gradient and transposed convolution that fits conv_rows (pass 2 has the device's choice); pass 3
-         * Winograd's F(2x2, 3x3) only, pass 6 its F(4x4, 3x3) for every forward, data and weight gradient */
-        int wino = impl == 3 || impl == 6, panels = impl == 4, s2d = impl == 5;
+         * Winograd's F(2x2, 3x3) only, pass 6 its F(4x4, 3x3) for every forward, data and weight gradient;
+         * pass 7 the strided data gradients whose k is not whole phases phase by phase on conv_rows */
+        int wino = impl == 3 || impl == 6, panels = impl == 4, s2d = impl == 5, phases = impl == 7;
         conv_set_impl(impl >= 3 ? 2 : impl);
         cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;
         cl->kp.wino_min_w = wino ? 0 : dflt.wino_min_w;
         cl->kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
         cl->kp.panel_min_k = panels ? 0 : dflt.panel_min_k;
-        cl->kp.s2d_dx = s2d ? 2 : dflt.s2d_dx;
+        cl->kp.s2d_dx = s2d ? 2 : phases ? 3 : dflt.s2d_dx;
         cl->kp.wino4_min_w = impl == 3 ? 4096 : impl == 6 ? 0 : dflt.wino4_min_w;
         fwd_rtol = impl == 6 ? 5e-4 : 1e-4;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i])) &&
-                (!panels || panel_case(&cases[i])) && (!s2d || s2d_adj_case(&cases[i]))) {
+                (!panels || panel_case(&cases[i])) && (!s2d || s2d_adj_case(&cases[i])) &&
+                (!phases || phase_rows_case(&cases[i]))) {
                 lazy_zero = (int)((i + (size_t)impl) % 2); /* each case both ways over the passes */
                 test_case(&cases[i]);
                 /* the own kernels cache packings (CLBlast's path has none); under Oclgrind (test_small) the
@@ -633,7 +648,8 @@ int main(void) {
                 if (!cases[i].groups && impl > 1 && !test_small()) keep_case(&cases[i]);
             }
         for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
-            if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i])) && (!s2d || s2d_adj_case(&fds[i])))
+            if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i])) && (!s2d || s2d_adj_case(&fds[i])) &&
+                (!phases || phase_rows_case(&fds[i])))
                 fd_case(&fds[i]);
     }
     cl->kp = dflt;

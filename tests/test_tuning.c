@@ -95,10 +95,10 @@ static void test_store(const char *dir) {
      * reductions of 4 work-items (a CPU's default since they became a parameter), and Winograd from 64
      * channels and 31 columns (15 since 2026-12-07), 128 channels for the weight gradient (since those became parameters), and
      * pixel panels for strided convolutions from K = 256, and strided data gradients of whole phases as the
-     * space-to-depth adjoint (since 2026-12-07), and Winograd F(4x4, 3x3) from 31 columns (since its
-     * kernels, 2026-12-07) */
+     * space-to-depth adjoint (since 2026-12-07) and the other k phase by phase on conv_rows (s2d_dx 3, since
+     * 2026-12-07, session 34), and Winograd F(4x4, 3x3) from 31 columns (since its kernels, 2026-12-07) */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 1, 31};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 3, 31};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -305,6 +305,8 @@ static void test_sets(void) {
         {"conv7 s1 p3 refl 1x3x15x20->17 (conv_rows, c7s1)", 1, 3, 17, 15, 20, 7, 1, 3, 1},
         {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
         {"conv4 s2 p1 zero 2x20x12x14->18 (conv_nt, or pixel panels)", 2, 20, 18, 12, 14, 4, 2, 1, 0},
+        {"conv3 s2 p1 zero 2x12x13x11->10 (data gradient: phases on conv_nt or conv_rows, s2d adjoint)", 2, 12, 10, 13,
+         11, 3, 2, 1, 0},
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     static const int v3[] = {4, 8, 16}, v2[] = {8, 16}, ev[] = {2, 4, 6, 8};
@@ -348,7 +350,9 @@ static void test_sets(void) {
         kp.wino_dw_min_c = wino ? 0 : dflt.wino_dw_min_c;
         kp.wino4_min_w = !wino ? dflt.wino4_min_w : i / 2 % 2 ? 4096 : 0;
         kp.panel_min_k = i % 2 ? dflt.panel_min_k : 0;
-        kp.s2d_dx = i % 3; /* the strided data gradient on conv_nt, and its s2d adjoint for whole phases or any k */
+        /* the strided data gradient on conv_nt; its s2d adjoint for whole phases, for any k, and for whole
+         * phases with the other k phase by phase on conv_rows */
+        kp.s2d_dx = i % 4;
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */

@@ -345,19 +345,19 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
 #define ROWS_LAUNCH_FLOPS 6e6
 
 /* out {N, M, OH, OW} (sample g at out + g*oZ, oZ 0: M*OH*OW) = beta*out + (bias) + the stride-1
- * convolution of P, sample g's channel c at P + g*pZ + c*pC, rows of PW floats (padded, at least OH+k-1
- * of them; the last sample's last channel then at least rows_nb + k floats of slack, or with `exact`,
- * k = 1 and OH*PW a multiple of rows_vw, none: no vector is read past a channel's OH*PW floats) with the
- * panels A (sample g's at A + g*aZ). */
+ * convolution (k x kw taps) of P, sample g's channel c at P + g*pZ + c*pC, rows of PW floats (padded, at
+ * least OH+k-1 of them; the last sample's last channel then at least rows_nb + kw floats of slack, or with
+ * `exact`, k = kw = 1 and OH*PW a multiple of rows_vw, none: no vector is read past a channel's OH*PW
+ * floats) with the panels A (sample g's at A + g*aZ). */
 static void rows_conv_strided(clg_ctx *c, tensor out, int oZ, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C,
-                              int PW, int k, int M, int OH, int OW, tensor bias, float beta, int exact) {
+                              int PW, int k, int kw, int M, int OH, int OW, tensor bias, float beta, int exact) {
     int NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
      * alone over blocks rounded up (the kernel stores no pixel past NG) where the vectors computed for
      * nothing cost less than a second launch (PoCL: some 30 us, ROWS_LAUNCH_FLOPS), or at most a 16th
      * more (the adversarial VAE's 28x28: 864 for 840, one launch of 1900 a step less per convolution) */
-    double waste = 2.0 * (up - NG) * rows_panels(c, M) * rows_mr(c) * C * k * k * N;
+    double waste = 2.0 * (up - NG) * rows_panels(c, M) * rows_mr(c) * C * k * kw * N;
     if (!exact && whole < NG && (waste <= ROWS_LAUNCH_FLOPS || (up - NG) * 16 <= NG)) whole = up;
     for (int part = 0; part < 2; part++) {
         int nbase = part ? whole : 0;
@@ -368,8 +368,8 @@ static void rows_conv_strided(clg_ctx *c, tensor out, int oZ, tensor A, int aZ, 
         (part ? kl_conv_rows1 : kl_conv_rows)(c, grid, out.mem, ki(out.off, "offset"),
                                               oZ ? oZ : ki((size_t)M * OH * OW, "tensor size"), OW,
                                               ki((size_t)OH * OW, "image size"), OW, A.mem, ki(A.off, "offset"), aZ,
-                                              ki((size_t)C * k * k * rows_mr(c), "panel size"), P.mem,
-                                              ki(P.off, "offset"), pZ, pC, nb, PW, C, k, M, NG, nbase,
+                                              ki((size_t)C * k * kw * rows_mr(c), "panel size"), P.mem,
+                                              ki(P.off, "offset"), pZ, pC, nb, PW, C, k, kw, M, NG, nbase,
                                               part || whole > NG ? NG : whole, beta, bias.mem ? bias.mem : A.mem,
                                               ki(bias.off, "offset"), bias.mem != NULL, 0);
     }
@@ -380,7 +380,7 @@ static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N,
                       int OW, tensor bias, float beta) {
     size_t plane = (size_t)(OH + k - 1) * PW;
     rows_conv_strided(c, out, 0, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"),
-                      N, C, PW, k, M, OH, OW, bias, beta, 0);
+                      N, C, PW, k, k, M, OH, OW, bias, beta, 0);
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
@@ -458,7 +458,8 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
     }
     tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, e, vplane, rows_nb(t->cl) + 1);
     tensor Y = scratch1(t, (size_t)planes * yplane, "winograd products size");
-    rows_conv_strided(t->cl, Y, yplane, U, uplane, V, vplane, NTp, planes, C, NTp, 1, M, 1, NTp, (tensor){0}, 0.0f, 0);
+    rows_conv_strided(t->cl, Y, yplane, U, uplane, V, vplane, NTp, planes, C, NTp, 1, 1, M, 1, NTp, (tensor){0}, 0.0f,
+                      0);
     clg_grid grid = clg_grid_1d_local((size_t)N * M * TH, 1);
     cl_mem bm = bias.mem ? bias.mem : Y.mem;
     int boff = ki(bias.off, "offset"), ooff = ki(out.off, "offset"), yoff = ki(Y.off, "offset");
@@ -496,7 +497,7 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
         tape_cache_put(t, &key, Ap);
     }
     rows_conv_strided(t->cl, out, 0, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N,
-                      C2, PWp, kq, g->OC, g->OH, g->OW, bias, beta, 0);
+                      C2, PWp, kq, kq, g->OC, g->OH, g->OW, bias, beta, 0);
 }
 
 /* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
@@ -506,7 +507,7 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
  * the phase rows and columns that receive a contribution and map onto the image are computed (RH x RW).
  * conv_nt read the phases' products as strided rows of a channels-last copy at a third of the FMA peak
  * where their pixels are few (PatchGAN's 16x16 layers at batch 1; docs/PERF.md). Zero padding only; with
- * kp.s2d_dx 1 where k is a multiple of s (every tap of W' is one of W's), 2 for any k. */
+ * kp.s2d_dx 1 or 3 where k is a multiple of s (every tap of W' is one of W's), 2 for any k. */
 static void s2d_adj_geom(const cgeom *g, int *kq, int *RH, int *RW) {
     *kq = (g->k + g->s - 1) / g->s;
     int mh = (g->IH + g->p - 1) / g->s + 1, mw = (g->IW + g->p - 1) / g->s + 1; /* phase rows an image row reads */
@@ -517,7 +518,7 @@ static int s2d_adj_fit(const clg_ctx *c, const cgeom *g) {
     int kq, RH, RW;
     if (g->s < 2 || g->reflect || !c->kp.s2d_dx) return 0;
     s2d_adj_geom(g, &kq, &RH, &RW);
-    if (c->kp.s2d_dx < 2 && kq * g->s != g->k) return 0;
+    if (c->kp.s2d_dx != 2 && kq * g->s != g->k) return 0;
     return rows_fit(c, 1, g->s * g->s * g->C, RH, RW + kq - 1);
 }
 
@@ -536,6 +537,50 @@ static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, kq - 1, kq - 1, 0, rows_nb(t->cl) + kq);
     tensor D = scratch1(t, (size_t)g->N * C2 * RH * RW, "phase image size");
     rows_conv(t->cl, D, Ap, 0, Q, g->N, g->OC, QW, kq, C2, RH, RW, (tensor){0}, 0.0f);
+    kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
+                    ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
+                    bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+}
+
+/* The same data gradient phase by phase, each with its own taps only: where k is not a multiple of s the
+ * space-to-depth kernel's kq x kq taps are partly zeros (3x3 stride 2: 16 taps computed for 9), while
+ * phase (fy, fx) has ay x ax = ceil((k - fy)/s) x ceil((k - fx)/s) of them (2x2, 2x1, 1x2, 1x1). One
+ * conv_rows launch per phase (rectangular taps) into the phase image's block of C channels, reading the
+ * same zero-padded upstream gradient from row kq - ay, column kq - ax; conv_unphase as above. With
+ * kp.s2d_dx 3 (k a multiple of s takes s2d_adjoint). */
+static int phase_rows_fit(const clg_ctx *c, const cgeom *g) {
+    int kq, RH, RW;
+    if (g->s < 2 || g->reflect || g->k % g->s == 0 || g->k < g->s || c->kp.s2d_dx != 3) return 0;
+    s2d_adj_geom(g, &kq, &RH, &RW);
+    return rows_fit(c, 1, g->C, RH, RW + kq - 1);
+}
+
+static void phase_rows_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int s = g->s, k = g->k, kq, RH, RW, mr = rows_mr(t->cl);
+    s2d_adj_geom(g, &kq, &RH, &RW);
+    int QH = RH + kq - 1, QW = RW + kq - 1;
+    size_t plane = (size_t)g->C * RH * RW;
+    tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, kq - 1, kq - 1, 0, rows_nb(t->cl) + kq);
+    tensor D = scratch1(t, (size_t)g->N * s * s * plane, "phase image size");
+    for (int fy = 0; fy < s; fy++)
+        for (int fx = 0; fx < s; fx++) {
+            int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s;
+            tcache_key key;
+            int args[] = {-7, s, g->OC, g->C, k, mr, fy, fx}; /* -7: one phase's panels */
+            tensor Ap;
+            if (!pack_cached(t, &key, w, g->wowner, args, sizeof args / sizeof args[0],
+                             (size_t)rows_panels(t->cl, g->C) * mr * g->OC * ay * ax, &Ap)) {
+                kl_conv_pack_phase_panels(t->cl, clg_grid_1d_local((size_t)g->OC, 1), Ap.mem, ki(Ap.off, "offset"),
+                                          w.mem, ki(w.off, "offset"), g->OC, g->C, k, s, fy, fx, ay, ax);
+                tape_cache_put(t, &key, Ap);
+            }
+            tensor out = D, P = Q;
+            out.off += (size_t)(fy * s + fx) * plane;
+            P.off += (size_t)(kq - ay) * QW + (size_t)(kq - ax);
+            rows_conv_strided(t->cl, out, ki((size_t)s * s * plane, "phase image size"), Ap, 0, P,
+                              ki((size_t)g->OC * QH * QW, "padded image size"), ki((size_t)QH * QW, "padded image size"),
+                              g->N, g->OC, QW, ay, ax, g->C, RH, RW, (tensor){0}, 0.0f, 0);
+        }
     kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
                     ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
                     bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
@@ -591,7 +636,7 @@ static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     int K = gK(g), NL = g->N * gL(g);
     tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
     tensor R = scratch1(t, (size_t)NL * K, "column matrix size");
-    rows_conv_strided(t->cl, R, 0, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
+    rows_conv_strided(t->cl, R, 0, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
     kl_conv_row2im(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), R.mem,
                    ki(R.off, "offset"), bias.mem ? bias.mem : R.mem, ki(bias.off, "offset"), bias.mem != NULL, g->N,
                    g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, beta);
@@ -647,7 +692,7 @@ static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out
             kl_conv_rows(c, grid, out.mem, ki(out.off + (size_t)s0 * OC * L, "offset"), 0, L, L,
                          ki((size_t)OC * L, "tensor size"), A.mem, ki(A.off + (size_t)c0 * kk * mr, "offset"), 0,
                          ki((size_t)K * mr, "panel size"), Bp.mem, ki(Bp.off, "offset"), 0, nb,
-                         ki((size_t)cn * kk * nb, "pixel panel size"), L, cn * kk, 1, OC, NG, 0, NG,
+                         ki((size_t)cn * kk * nb, "pixel panel size"), L, cn * kk, 1, 1, OC, NG, 0, NG,
                          first ? beta : 1.0f, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
                          first && bias.mem != NULL, 1);
         }
@@ -734,6 +779,10 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
     }
     if (s2d_adj_fit(t->cl, g)) {
         s2d_adjoint(t, g, src, w, img, bias, beta);
+        return;
+    }
+    if (phase_rows_fit(t->cl, g)) {
+        phase_rows_adjoint(t, g, src, w, img, bias, beta);
         return;
     }
     if (!g->reflect && k >= g->s) {
@@ -824,7 +873,8 @@ static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
         kl_wino_in_t(t->cl, tgrid, Vt.mem, voff, Q.mem, qoff, g->N, C, WH, WW, TH, TW, NTp, vplane);
         kl_wino_dy(t->cl, dgrid, Ah.mem, aoff, src.mem, soff, g->N, M, g->OH, g->OW, TH, TW, NTp, aplane);
     }
-    rows_conv_strided(t->cl, dU, uplane, Ah, aplane, Vt, vplane, C, planes, NTp, C, 1, M, 1, C, (tensor){0}, 0.0f, 0);
+    rows_conv_strided(t->cl, dU, uplane, Ah, aplane, Vt, vplane, C, planes, NTp, C, 1, 1, M, 1, C, (tensor){0}, 0.0f,
+                      0);
     if (e == 4) kl_wino4_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
     else kl_wino_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
 }
@@ -928,7 +978,7 @@ static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, t
         clg_grid grid = clg_grid_3d((size_t)rows_panels(c, OC), (size_t)blocks, 1, 1, (size_t)c->kp.conv_wg, 1);
         kl_conv_rows(c, grid, dw.mem, ki(dw.off, "offset"), 0, K, K, K, A.mem,
                      ki(A.off + (size_t)n0 * mr, "offset"), 0, ki((size_t)NL * mr, "panel size"), Rp.mem,
-                     ki(Rp.off, "offset"), 0, nb, ki((size_t)nl * nb, "pixel panel size"), K, nl, 1, OC, K, 0, K,
+                     ki(Rp.off, "offset"), 0, nb, ki((size_t)nl * nb, "pixel panel size"), K, nl, 1, 1, OC, K, 0, K,
                      n0 == 0 ? beta : 1.0f, A.mem, 0, 0, 1);
     }
 }
