@@ -9,6 +9,9 @@
 /* y = conv2d(x, w) + b. x {N, Cin, H, W}; w {Cout, Cin, k, k} (PyTorch layout); b {Cout} or -1.
    Output H' = (H + 2*pad - k)/stride + 1. Reflection padding as torch.nn.ReflectionPad2d (requires pad < H, W). */
 int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode);
+/* op_elu(op_conv2d(...), alpha), the ELU in the convolution's epilogue where the forward runs on
+   conv_rows (no pass over y of its own), else a kernel over y in place: the same values and gradients. */
+int op_conv2d_elu(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float alpha);
 
 /* Transposed convolution as torch.nn.ConvTranspose2d: w {Cin, Cout, k, k}; H' = (H-1)*stride - 2*pad + k + output_padding.
    Requires 0 <= output_padding < stride (as PyTorch does). b {Cout} or -1. */

@@ -62,26 +62,6 @@ __kernel void tanh_bwd(__global float *dx, int dxoff, __global const float *dy, 
     ACC(dx[dxoff + i], dy[dyoff + i] * (1.0f - t * t));
 }
 
-/* exp(v) for v <= 0 to within 2 ulp (Cephes' expf: n = round(v / ln 2), r = v - n ln 2 in two parts, a
- * degree-7 polynomial on |r| <= ln2 / 2, times 2^n built in the exponent bits). PoCL's exp() kept
- * elu_fwd at half the copy bandwidth (./bench --filter elu). Below -87.3 the result is 2^-126 rather than
- * a denormal or 0 (an ELU of -1 + 1e-38 either way); NaN stays NaN through the arithmetic (the clamp's
- * compare is false for it). */
-static float exp_nonpos(float v) {
-    v = v < -87.3f ? -87.3f : v > 0.0f ? 0.0f : v;
-    int k = (int)(v * 1.44269504088896341f - 0.5f); /* round(v / ln 2), v <= 0 (rint() is a call in PoCL) */
-    float n = (float)k;
-    float r = v - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    return p * as_float((k + 127) << 23);
-}
-
 /* ELU: x > 0 ? x : alpha*(exp(x) - 1). */
 __kernel void elu_fwd(__global float *y, int yoff, __global const float *x, int xoff, int n, float alpha) {
     int i = get_global_id(0);

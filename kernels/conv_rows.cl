@@ -17,9 +17,11 @@
  * apart (K*MR, or the whole K where a launch takes a K-slice); NG = OH*PW. mfirst: the panels are
  * dimension 0 (every panel of a pixel block before the next block: the block's operand stays in cache
  * while the weight streams), else dimension 1. The last vectors read up to CONV_ROWS_NB + k floats past
- * the last sample's padded image (its slack). One work-item per (VW*NV pixels, panel, sample). */
+ * the last sample's padded image (its slack). One work-item per (VW*NV pixels, panel, sample). elu > 0:
+ * the output is ELU(y) with that alpha, computed as act.cl's elu_fwd does (beta must be 0). */
 
 #include "clg_shared.h"
+#include "common.clh"
 
 #if !defined(CONV_ROWS_MR) || !defined(CONV_ROWS_VW) || !defined(CONV_ROWS_NV)
 #error "conv_rows.cl needs -DCONV_ROWS_MR, -DCONV_ROWS_VW and -DCONV_ROWS_NV (host/tuning.c, clg_kernel_params)"
@@ -29,14 +31,17 @@
 #define ROWS_V float16
 #define ROWS_VLOAD vload16
 #define ROWS_VSTORE vstore16
+CLG_EXP_NONPOS(rows_exp_nonpos, float16, int16, as_float16, convert_float16, convert_int16)
 #elif CONV_ROWS_VW == 8
 #define ROWS_V float8
 #define ROWS_VLOAD vload8
 #define ROWS_VSTORE vstore8
+CLG_EXP_NONPOS(rows_exp_nonpos, float8, int8, as_float8, convert_float8, convert_int8)
 #elif CONV_ROWS_VW == 4
 #define ROWS_V float4
 #define ROWS_VLOAD vload4
 #define ROWS_VSTORE vstore4
+CLG_EXP_NONPOS(rows_exp_nonpos, float4, int4, as_float4, convert_float4, convert_int4)
 #else
 #error "conv_rows.cl: CONV_ROWS_VW must be 4, 8 or 16"
 #endif
@@ -53,7 +58,7 @@ __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, int yM, int yR, 
                         int aZ, int aP, __global const float *P, int poff, int pZ, int pC, int pB, int PW, int C, int k,   \
                         int kw,                                                                                     \
                         int M, int NG, int nbase, int nend, float beta, __global const float *bias, int boff,       \
-                        int has_bias, int mfirst) {                                                                 \
+                        int has_bias, int mfirst, float elu) {                                                      \
     int n0 = nbase + get_global_id(mfirst) * (CONV_ROWS_VW * NV), mb = get_global_id(1 - mfirst);               \
     int g = get_global_id(2);                                                                                   \
     if (n0 >= nend) return;                                                                                     \
@@ -89,6 +94,7 @@ _Pragma("unroll")                                                               
         for (int v = 0; v < NV; v++) {                                                                          \
             int n = n0 + CONV_ROWS_VW * v, oy = n / PW, ox = n - oy * PW;                                       \
             ROWS_V o = acc[r][v] + bv;                                                                          \
+            if (elu > 0.0f) o = o > (ROWS_V)0.0f ? o : elu * (rows_exp_nonpos(o) - 1.0f); /* as elu_fwd */      \
             __global float *d = y + (long)m * yM + (long)oy * yR + ox;                                          \
             if (m >= M || n >= NG) {                                                                            \
             } else if (ox + CONV_ROWS_VW <= OW) { /* the vector's pixels in one output row */                   \

@@ -109,8 +109,12 @@ void avae_free(avae_nets *m) {
 
 static int conv(tape *t, net *n, const avae_part *p, int i, int x, int elu) {
     int w = tape_param(t, n, p->conv_w[i]), b = tape_param(t, n, p->conv_b[i]);
-    int y = p->stride[i] == 0 ? op_upsample2x_conv3x3(t, x, w, b) : op_conv2d(t, x, w, b, p->stride[i], 1, PAD_ZERO);
-    return elu ? op_elu(t, y, 1.0f) : y;
+    if (p->stride[i] == 0) {
+        int y = op_upsample2x_conv3x3(t, x, w, b);
+        return elu ? op_elu(t, y, 1.0f) : y;
+    }
+    int s = p->stride[i];
+    return elu ? op_conv2d_elu(t, x, w, b, s, 1, PAD_ZERO, 1.0f) : op_conv2d(t, x, w, b, s, 1, PAD_ZERO);
 }
 
 static int run_encoder(tape *t, net *n, const avae_part *p, int x, int *lv) {

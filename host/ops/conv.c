@@ -46,6 +46,9 @@ typedef struct {
     /* conv2d_backward: where the data gradient leaves its copy of the upstream gradient zero-padded by p on
      * every side (stride 1, "same" zero padding, conv_rows), for the weight gradient to read (NULL: none) */
     tensor *dy_pad;
+    /* op_conv2d_elu's forward: > 0, the paths that can (conv_rows) write ELU(y) with this alpha, and
+     * cols_gemm says so; 0 (every other use): y */
+    float elu;
 } cgeom;
 
 static int gK(const cgeom *g) { return g->C * g->k * g->k; }
@@ -348,9 +351,10 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
  * convolution (k x kw taps) of P, sample g's channel c at P + g*pZ + c*pC, rows of PW floats (padded, at
  * least OH+k-1 of them; the last sample's last channel then at least rows_nb + kw floats of slack, or with
  * `exact`, k = kw = 1 and OH*PW a multiple of rows_vw, none: no vector is read past a channel's OH*PW
- * floats) with the panels A (sample g's at A + g*aZ). */
+ * floats) with the panels A (sample g's at A + g*aZ). elu > 0: out = ELU(that) instead (beta 0). */
 static void rows_conv_strided(clg_ctx *c, tensor out, int oZ, tensor A, int aZ, tensor P, int pZ, int pC, int N, int C,
-                              int PW, int k, int kw, int M, int OH, int OW, tensor bias, float beta, int exact) {
+                              int PW, int k, int kw, int M, int OH, int OW, tensor bias, float beta, int exact,
+                              float elu) {
     int NG = ki((size_t)OH * PW, "image size"), nb = rows_nb(c), vw = rows_vw(c);
     int whole = NG / nb * nb, up = (NG + nb - 1) / nb * nb;
     /* conv_rows over the whole blocks of nb pixels, conv_rows1 (vw per work-item) the rest; or conv_rows
@@ -371,16 +375,16 @@ static void rows_conv_strided(clg_ctx *c, tensor out, int oZ, tensor A, int aZ, 
                                               ki((size_t)C * k * kw * rows_mr(c), "panel size"), P.mem,
                                               ki(P.off, "offset"), pZ, pC, nb, PW, C, k, kw, M, NG, nbase,
                                               part || whole > NG ? NG : whole, beta, bias.mem ? bias.mem : A.mem,
-                                              ki(bias.off, "offset"), bias.mem != NULL, 0);
+                                              ki(bias.off, "offset"), bias.mem != NULL, 0, elu);
     }
 }
 
 /* rows_conv_strided on P {N, C, OH+k-1, PW} (NCHW). */
 static void rows_conv(clg_ctx *c, tensor out, tensor A, int aZ, tensor P, int N, int C, int PW, int k, int M, int OH,
-                      int OW, tensor bias, float beta) {
+                      int OW, tensor bias, float beta, float elu) {
     size_t plane = (size_t)(OH + k - 1) * PW;
     rows_conv_strided(c, out, 0, A, aZ, P, ki((size_t)C * plane, "padded image size"), ki(plane, "padded image size"),
-                      N, C, PW, k, k, M, OH, OW, bias, beta, 0);
+                      N, C, PW, k, k, M, OH, OW, bias, beta, 0, elu);
 }
 
 /* Winograd F(2x2, 3x3) (kernels/conv_winograd.cl): stride-1 3x3 convolutions with at least
@@ -459,7 +463,7 @@ static void wino_conv(tape *t, tensor out, tensor w, const net *owner, int rotat
     tensor V = wino_tiles(t, P, N, C, PH, PW, TH, TW, NTp, e, vplane, rows_nb(t->cl) + 1);
     tensor Y = scratch1(t, (size_t)planes * yplane, "winograd products size");
     rows_conv_strided(t->cl, Y, yplane, U, uplane, V, vplane, NTp, planes, C, NTp, 1, 1, M, 1, NTp, (tensor){0}, 0.0f,
-                      0);
+                      0, 0.0f);
     clg_grid grid = clg_grid_1d_local((size_t)N * M * TH, 1);
     cl_mem bm = bias.mem ? bias.mem : Y.mem;
     int boff = ki(bias.off, "offset"), ooff = ki(out.off, "offset"), yoff = ki(Y.off, "offset");
@@ -497,7 +501,7 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
         tape_cache_put(t, &key, Ap);
     }
     rows_conv_strided(t->cl, out, 0, Ap, 0, P, ki(A, "padded image size"), ki((size_t)N * A, "padded image size"), N,
-                      C2, PWp, kq, kq, g->OC, g->OH, g->OW, bias, beta, 0);
+                      C2, PWp, kq, kq, g->OC, g->OH, g->OW, bias, beta, 0, 0.0f);
 }
 
 /* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
@@ -536,7 +540,7 @@ static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     }
     tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, kq - 1, kq - 1, 0, rows_nb(t->cl) + kq);
     tensor D = scratch1(t, (size_t)g->N * C2 * RH * RW, "phase image size");
-    rows_conv(t->cl, D, Ap, 0, Q, g->N, g->OC, QW, kq, C2, RH, RW, (tensor){0}, 0.0f);
+    rows_conv(t->cl, D, Ap, 0, Q, g->N, g->OC, QW, kq, C2, RH, RW, (tensor){0}, 0.0f, 0.0f);
     kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
                     ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
                     bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
@@ -579,7 +583,7 @@ static void phase_rows_adjoint(tape *t, const cgeom *g, tensor src, tensor w, te
             P.off += (size_t)(kq - ay) * QW + (size_t)(kq - ax);
             rows_conv_strided(t->cl, out, ki((size_t)s * s * plane, "phase image size"), Ap, 0, P,
                               ki((size_t)g->OC * QH * QW, "padded image size"), ki((size_t)QH * QW, "padded image size"),
-                              g->N, g->OC, QW, ay, ax, g->C, RH, RW, (tensor){0}, 0.0f, 0);
+                              g->N, g->OC, QW, ay, ax, g->C, RH, RW, (tensor){0}, 0.0f, 0, 0.0f);
         }
     kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
                     ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
@@ -636,7 +640,7 @@ static void few_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     int K = gK(g), NL = g->N * gL(g);
     tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 1, g->OC, NL, 1); /* "rotated" 1x1: A[n][o] = dy[o][n] */
     tensor R = scratch1(t, (size_t)NL * K, "column matrix size");
-    rows_conv_strided(t->cl, R, 0, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, 1, NL, 1, K, (tensor){0}, 0.0f, 1);
+    rows_conv_strided(t->cl, R, 0, A, 0, w, g->OC * K, K, 1, g->OC, K, 1, 1, NL, 1, K, (tensor){0}, 0.0f, 1, 0.0f);
     kl_conv_row2im(t->cl, clg_grid_1d((size_t)g->N * g->C * g->IH), img.mem, ki(img.off, "offset"), R.mem,
                    ki(R.off, "offset"), bias.mem ? bias.mem : R.mem, ki(bias.off, "offset"), bias.mem != NULL, g->N,
                    g->C, g->IH, g->IW, g->OH, g->OW, g->k, g->s, g->p, beta);
@@ -694,37 +698,39 @@ static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out
                          ki((size_t)K * mr, "panel size"), Bp.mem, ki(Bp.off, "offset"), 0, nb,
                          ki((size_t)cn * kk * nb, "pixel panel size"), L, cn * kk, 1, 1, OC, NG, 0, NG,
                          first ? beta : 1.0f, bias.mem ? bias.mem : A.mem, ki(bias.off, "offset"),
-                         first && bias.mem != NULL, 1);
+                         first && bias.mem != NULL, 1, 0.0f);
         }
     }
 }
 
-/* out (column side) = beta*out + conv(img) (+ bias), any stride. */
-static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+/* out (column side) = beta*out + conv(img) (+ bias), any stride; 1 where it wrote ELU of that instead
+ * (g->elu > 0 and beta 0, on conv_rows), else 0. */
+static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int k = g->k, C = g->C, L = gL(g);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
     if (few_fit(t->cl, g)) {
         few_conv(t, g, img, w, out, bias, beta);
-        return;
+        return 0;
     }
     if (wino_fit(t->cl, g)) {
         wino_conv(t, out, w, g->wowner, 0, img, g->N, C, g->IH, g->IW, g->p, g->reflect, g->OC, g->OH, g->OW, bias,
                   beta);
-        return;
+        return 0;
     }
     if (rows_fit(t->cl, g->s, g->OC, g->OH, PW)) {
         tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, rows_nb(t->cl) + k);
         tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
-        rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta);
-        return;
+        float elu = beta == 0.0f ? g->elu : 0.0f;
+        rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta, elu);
+        return elu > 0.0f;
     }
     if (s2d_fit(t->cl, g)) {
         s2d_conv(t, g, img, w, out, bias, beta);
-        return;
+        return 0;
     }
     if (panel_fit(t->cl, g)) {
         panel_conv(t, g, img, w, out, bias, beta);
-        return;
+        return 0;
     }
     tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
     int seg = round16(k * C);
@@ -734,6 +740,7 @@ static void cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor 
     nt_b Bm = {.mem = P.mem, .off = P.off, .zg = (size_t)PH * PW * C, .zr = 0, .t = PW * C, .D2 = INT_MAX, .D3 = g->OW,
                .S1 = 0, .S2 = g->s * PW * C, .S3 = g->s * C};
     gemm_nt(t->cl, Cm, Am, Bm, g->OC, L, seg, k, 1, g->N, bias, beta);
+    return 0;
 }
 
 /* img = beta*img + (adjoint of the conv)(src) (+ bias). */
@@ -760,7 +767,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
             /* q = p: the weight gradient's grid, its rounding read on into the zero borders (p >= 1) */
             if (g->dy_pad && direct && g->p >= 1 && 2 * g->p == k - 1) *g->dy_pad = Q;
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
-            rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta);
+            rows_conv(t->cl, dst, A, 0, Q, g->N, OC, QW, k, g->C, RH, RW, dbias, dbeta, 0.0f);
         } else {
             tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0);
             int seg = round16(k * OC);
@@ -874,7 +881,7 @@ static void wino_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
         kl_wino_dy(t->cl, dgrid, Ah.mem, aoff, src.mem, soff, g->N, M, g->OH, g->OW, TH, TW, NTp, aplane);
     }
     rows_conv_strided(t->cl, dU, uplane, Ah, aplane, Vt, vplane, C, planes, NTp, C, 1, 1, M, 1, C, (tensor){0}, 0.0f,
-                      0);
+                      0, 0.0f);
     if (e == 4) kl_wino4_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
     else kl_wino_wgrad(t->cl, wgrid, dw.mem, woff, dU.mem, uoff, M, C, uplane, beta);
 }
@@ -903,7 +910,7 @@ static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = im2row(t, g, img, nb + 1);
     tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, g->OC, NL, 1);
-    rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta);
+    rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta, 0.0f);
 }
 
 /* The polyphase weight gradient's products, one conv_nt per phase (fy, fx): tap (ki, kj) = (s*a + fy,
@@ -979,7 +986,7 @@ static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, t
         kl_conv_rows(c, grid, dw.mem, ki(dw.off, "offset"), 0, K, K, K, A.mem,
                      ki(A.off + (size_t)n0 * mr, "offset"), 0, ki((size_t)NL * mr, "panel size"), Rp.mem,
                      ki(Rp.off, "offset"), 0, nb, ki((size_t)nl * nb, "pixel panel size"), K, nl, 1, 1, OC, K, 0, K,
-                     n0 == 0 ? beta : 1.0f, A.mem, 0, 0, 1);
+                     n0 == 0 ? beta : 1.0f, A.mem, 0, 0, 1, 0.0f);
     }
 }
 
@@ -1065,11 +1072,9 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
 }
 
 /* out (column side) = beta*out + Wm * im2col(img) (+ bias). */
-static void cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
-    if (own_gemm(t->cl)) {
-        cols_gemm_own(t, g, img, w, out, bias, beta);
-        return;
-    }
+/* cols_gemm_own's contract, on CLBlast too (which writes y: 0). */
+static int cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    if (own_gemm(t->cl)) return cols_gemm_own(t, g, img, w, out, bias, beta);
     int G = group_size(g), K = gK(g), L = gL(g);
     tensor cols, tmp;
     scratch(t, g, G, &cols, &tmp);
@@ -1081,6 +1086,7 @@ static void cols_gemm(tape *t, const cgeom *g, tensor img, tensor w, tensor out,
                   0.0f, tmp.mem, tmp.off, GL);
         from_cgl(t->cl, g, out, n0, gs, tmp, bias, beta);
     }
+    return 0;
 }
 
 /* img = beta*img + col2im(Wm^T * src) (+ bias), src on the column side. */
@@ -1176,7 +1182,8 @@ static int conv2d_grad_graph(tape *t, const tnode *nd, int i, int g) {
     return op_conv_transpose2d(t, g, nd->in[1], -1, s, p, outpad);
 }
 
-int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) {
+/* op_conv2d, and with elu > 0 op_conv2d_elu's convolution: *elu_done where it wrote ELU(y) (conv_rows). */
+static int conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float elu, int *elu_done) {
     tensor xv = tape_val(t, x), wv = tape_val(t, w);
     check_weight_bias(t, "op_conv2d", wv, b, wv.n);
     if (wv.c != xv.c)
@@ -1195,8 +1202,9 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
     int y = tape_new(t, xv.n, wv.n, oh, ow, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y);
     cgeom g = conv_geom(t, w, xv, wv, yv, stride, pad, mode == PAD_REFLECT);
+    g.elu = elu;
     tape_scratch_begin(t);
-    cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
+    *elu_done = cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, conv2d_backward, "conv2d", y, 3, ins);
     if (nd) {
         nd->iarg[0] = stride;
@@ -1205,6 +1213,19 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
         nd->grad_graph = conv2d_grad_graph;
     }
     return y;
+}
+
+int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) {
+    int done;
+    return conv2d(t, x, w, b, stride, pad, mode, 0.0f, &done);
+}
+
+/* The convolution node's output variable holds ELU(y) where the epilogue wrote it: its backward never
+ * reads its output, and the ELU node's reads only its own (the same buffer). */
+int op_conv2d_elu(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float alpha) {
+    if (!(alpha > 0.0f)) die("op_conv2d_elu: alpha %g: must be positive", alpha);
+    int done, y = conv2d(t, x, w, b, stride, pad, mode, alpha, &done);
+    return op_elu_over(t, y, alpha, done);
 }
 
 /* ---- nearest x2 upsampling + 3x3 convolution, by phases (kernels/conv.cl explains) ---------------- */

@@ -1,0 +1,108 @@
+/* op_conv2d_elu (host/ops_conv.h): a convolution with the ELU in its epilogue where the forward runs on
+ * conv_rows, against op_elu(op_conv2d(...)) on the same inputs: y, and the gradients of x, w and b
+ * (leaves whose gradient buffers start as NaN), compared to 1e-6 relative (the epilogue computes
+ * elu_fwd's operations on its vectors: on PoCL they agree bit for bit, and the test says whether they
+ * did). Two cases on the own kernels with Winograd off: a stride-1 3x3 convolution with 16 output
+ * channels, which conv_rows computes (no elu_fwd launch may be left), and a stride-2 one, which runs
+ * elu_fwd over the output in place; negative and positive pre-activations both. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "devtest.h"
+#include "kernel_test.h"
+#include "ops.h"
+#include "rng.h"
+#include "util.h"
+
+typedef struct {
+    const char *name;
+    int N, C, OC, H, W, s, bias, fused; /* fused: the forward must leave no elu_fwd launch */
+} ecase;
+
+/* y and the three gradients of one build: fused 0 op_elu(op_conv2d), 1 op_conv2d_elu. */
+static void run(const ecase *k, int fused, const float *x, const float *w, const float *b, const float *T, float **out,
+                long *elu_launches) {
+    tape t;
+    tape_init(&t, cl);
+    int xv = grad_leaf(&t, x, k->N, k->C, k->H, k->W, 29, 31);
+    int wv = grad_leaf(&t, w, k->OC, k->C, 3, 3, 7, 13);
+    int bv = k->bias ? grad_leaf(&t, b, k->OC, 1, 1, 1, 5, 3) : -1;
+    long before;
+    clg_finish(cl);
+    clg_prof_total(cl, "elu_fwd", &before);
+    int y = fused ? op_conv2d_elu(&t, xv, wv, bv, k->s, 1, PAD_ZERO, 1.0f)
+                  : op_elu(&t, op_conv2d(&t, xv, wv, bv, k->s, 1, PAD_ZERO), 1.0f);
+    clg_finish(cl);
+    clg_prof_total(cl, "elu_fwd", elu_launches);
+    *elu_launches -= before;
+    tensor yt = tape_val(&t, y);
+    tape_backward(&t, op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f));
+    out[0] = dev_download(cl, yt);
+    out[1] = dev_download(cl, t.vars[xv].grad);
+    out[2] = dev_download(cl, t.vars[wv].grad);
+    out[3] = k->bias ? dev_download(cl, t.vars[bv].grad) : NULL;
+    tape_free(&t);
+}
+
+static void test_case(const ecase *k) {
+    int OH = (k->H + 2 - 3) / k->s + 1, OW = (k->W + 2 - 3) / k->s + 1;
+    size_t n[4] = {(size_t)k->N * k->OC * OH * OW, (size_t)k->N * k->C * k->H * k->W, (size_t)k->OC * k->C * 9,
+                   (size_t)k->OC};
+    float *x = randnz(n[1], 0.05f, 1.0f), *w = randnz(n[2], 0.05f, 0.5f), *b = randnz(n[3], 0.1f, 1.0f);
+    float *T = randnz(n[0], 0.0f, 1.0f);
+    float *ref[4], *got[4];
+    long lref, lgot;
+    run(k, 0, x, w, b, T, ref, &lref);
+    run(k, 1, x, w, b, T, got, &lgot);
+    const char *what[4] = {"y", "dx", "dw", "db"};
+    for (int i = 0; i < (k->bias ? 4 : 3); i++) {
+        double worst = 0;
+        int bitwise = memcmp(got[i], ref[i], n[i] * sizeof *got[i]) == 0;
+        for (size_t j = 0; j < n[i]; j++) {
+            double e = fabs((double)got[i][j] - ref[i][j]) / fmax(fabs((double)ref[i][j]), 1e-3);
+            if (!(e <= worst)) worst = e; /* NaN too */
+        }
+        CHECK(worst <= 1e-6, "%s: %s of op_conv2d_elu against op_elu(op_conv2d): max rel err %.3g", k->name, what[i],
+              worst);
+        printf("%s %s %s: %zu values, max rel err %.3g%s\n", worst <= 1e-6 ? "ok  " : "FAIL", k->name, what[i], n[i],
+               worst, bitwise ? " (bit for bit)" : "");
+    }
+    long negative = 0;
+    for (size_t j = 0; j < n[0]; j++) negative += ref[0][j] < 0.0f;
+    CHECK(negative > 0 && negative < (long)n[0], "%s: both signs of the pre-activation (%ld of %zu negative)", k->name,
+          negative, n[0]);
+    CHECK(lref == 1, "%s: op_elu launched elu_fwd once (%ld)", k->name, lref);
+    long want = k->fused ? 0 : 1;
+    CHECK(lgot == want, "%s: op_conv2d_elu launched elu_fwd %ld times, want %ld", k->name, lgot, want);
+    printf("%s %s: elu_fwd launches %ld (want %ld: the ELU %s)\n", lgot == want ? "ok  " : "FAIL", k->name, lgot, want,
+           k->fused ? "in conv_rows' epilogue" : "in place over y");
+    for (int i = 0; i < 4; i++) {
+        free(ref[i]);
+        free(got[i]);
+    }
+    free(x); free(w); free(b); free(T);
+    release_bufs();
+}
+
+int main(void) {
+    char err[2048];
+    cl = clg_open(NULL, 1, err, sizeof err); /* profiling: elu_fwd's launches are counted */
+    if (!cl) {
+        printf("FAIL clg_open: %s\n", err);
+        return 1;
+    }
+    R = rng_seq_make(43, RNG_STREAM_TEST, 3);
+    conv_set_impl(2);           /* the own kernels (conv_rows) on any device */
+    cl->kp.wino_min_c = 4096;   /* not Winograd: the 16-channel case on conv_rows whatever the set */
+    static const ecase cases[] = {
+        {"conv3x3 s1 2x5x12x13->16 with bias (conv_rows)", 2, 5, 16, 12, 13, 1, 1, 1},
+        {"conv3x3 s1 1x16x9x11->16 no bias (conv_rows)", 1, 16, 16, 9, 11, 1, 0, 1},
+        {"conv3x3 s2 2x6x11x9->7 with bias (not conv_rows)", 2, 6, 7, 11, 9, 2, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+    conv_set_impl(0);
+    clg_close(cl);
+    TEST_END();
+}
