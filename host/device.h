@@ -43,8 +43,7 @@ typedef struct {
      * convolution on conv_rows (host/ops/conv.c, s2d_adjoint): 0 never (the phases on conv_nt), 1 where
      * the kernel is whole phases (k a multiple of the stride: no tap computed for nothing), 2 for any k
      * (3x3 stride 2: 16 taps for 9), 3 as 1 and the other k phase by phase on conv_rows, each with its
-     * own taps (phase_rows_adjoint: 3x3 stride 2 as 2x2, 2x1, 1x2 and 1x1); with 3 the strided forwards
-     * that would take conv_nt run on conv_rows too (phase_rows_conv). A launch choice, no -D. */
+     * own taps (phase_rows_adjoint: 3x3 stride 2 as 2x2, 2x1, 1x2 and 1x1). A launch choice, no -D. */
     int s2d_dx;
     /* Where Winograd runs (wino_min_*, wino_dw_min_c): F(4x4, 3x3) (36 products per 4x4 outputs) where
      * the output is at least wino4_min_w wide, else F(2x2, 3x3) (16 per 2x2); 0: F(4x4, 3x3) wherever

@@ -222,21 +222,6 @@ __kernel void conv_pack_s2d_adj(__global float *Ap, int aoff, __global const flo
     }
 }
 
-/* conv_rows' panels for one phase (fy, fx) of a stride-s convolution's padded image (host
- * phase_rows_conv: the phase's channels as a stride-1 image) with that phase's own taps ki = s*a + fy < k,
- * kj = s*b + fx < k: rows m = o, the reduction index r = (c*ay + a)*ax + b < Kr = C*ay*ax,
- *   Ap[mb][r][j] = W[o, c, s*a + fy, s*b + fx]                               (zero for rows m >= O)
- * One work-item per (r, mb), as conv_pack_s2d. */
-__kernel void conv_pack_phase_fwd(__global float *Ap, int aoff, __global const float *W, int woff, int O, int C,
-                                  int k, int s, int fy, int fx, int ay, int ax) {
-    int r = get_global_id(0), mb = get_global_id(1), Kr = C * ay * ax;
-    if (r >= Kr) return;
-    int b = r % ax, q = r / ax, a = q % ay, c = q / ay, m0 = mb * CONV_ROWS_MR;
-    __global const float *src = W + woff + ((long)m0 * C + c) * k * k + (s * a + fy) * k + s * b + fx;
-    __global float *d = Ap + aoff + ((long)mb * Kr + r) * CONV_ROWS_MR;
-    for (int j = 0; j < CONV_ROWS_MR; j++) d[j] = m0 + j < O ? src[(long)j * C * k * k] : 0.0f;
-}
-
 /* conv_rows' panels for one phase (fy, fx) of a stride-s data gradient (or transposed convolution) with
  * its own taps only (host phase_rows_adjoint): the image pixels s*Y + fy - p (and likewise in x) receive
  * the ay x ax taps ki = s*a + fy < k of W {O, C, k, k}, rotated for a stride-1 correlation of the

@@ -504,47 +504,6 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                       C2, PWp, kq, kq, g->OC, g->OH, g->OW, bias, beta, 0, 0.0f);
 }
 
-/* A strided convolution that would otherwise take conv_nt (too few pixels over the batch for pixel panels,
- * or too short a reduction: the ResNet generator's 128 -> 256 layer at batch 1, PatchGAN's 4x4 layers at
- * 16x16 and 8x8, the adversarial VAE's first down-sampling) on conv_rows, with kp.s2d_dx 3: where k is a
- * multiple of s s2d_conv (every tap real), else the s*s phases of the padded image one launch each with
- * that phase's own ay x ax taps (3x3 stride 2: 2x2, 2x1, 1x2, 1x1), adding into the output. */
-static int phase_fwd_fit(const clg_ctx *c, const cgeom *g) {
-    int PWp = phase_side(g->IW, g->p, g->s);
-    return g->s > 1 && g->k >= g->s && c->kp.s2d_dx == 3 && g->OC >= rows_mr(c) &&
-           (size_t)g->OH * PWp >= (size_t)rows_nb(c);
-}
-
-static void phase_rows_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
-    if (g->k % g->s == 0) {
-        s2d_conv(t, g, img, w, out, bias, beta);
-        return;
-    }
-    int s = g->s, k = g->k, kq = (k + s - 1) / s, N = g->N, C = g->C, mr = rows_mr(t->cl);
-    int PHp = phase_side(g->IH, g->p, s), PWp = phase_side(g->IW, g->p, s);
-    size_t A = (size_t)PHp * PWp;
-    int slack = rows_nb(t->cl) + (kq + 1) * PWp + kq;
-    tensor P = pad_phases(t, img, N, C, g->IH, g->IW, g->p, s, PHp, PWp, g->reflect, N, slack);
-    for (int fy = 0; fy < s; fy++)
-        for (int fx = 0; fx < s; fx++) {
-            int ay = (k - fy + s - 1) / s, ax = (k - fx + s - 1) / s, Kr = C * ay * ax, first = fy == 0 && fx == 0;
-            tcache_key key;
-            int args[] = {-8, s, g->OC, C, k, mr, fy, fx}; /* -8: one phase's forward panels */
-            tensor Ap;
-            size_t panels = (size_t)rows_panels(t->cl, g->OC);
-            if (!pack_cached(t, &key, w, g->wowner, args, sizeof args / sizeof args[0], panels * mr * Kr, &Ap)) {
-                kl_conv_pack_phase_fwd(t->cl, clg_grid_rows((size_t)Kr, panels), Ap.mem, ki(Ap.off, "offset"), w.mem,
-                                       ki(w.off, "offset"), g->OC, C, k, s, fy, fx, ay, ax);
-                tape_cache_put(t, &key, Ap);
-            }
-            tensor Pf = P;
-            Pf.off += (size_t)(fy * s + fx) * C * N * A;
-            int pZ = ki(A, "padded image size"), pC = ki((size_t)N * A, "padded image size");
-            rows_conv_strided(t->cl, out, 0, Ap, 0, Pf, pZ, pC, N, C, PWp, ay, ax, g->OC, g->OH, g->OW,
-                              first ? bias : (tensor){0}, first ? beta : 1.0f, 0, 0.0f);
-        }
-}
-
 /* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
  * conv_rows: the gradient of the phase image, dPp[c', Y, X] = sum over o and the kq x kq taps (a, b) of
  * W'[o, c', a, b] dy[o, Y - a, X - b] (W' the s2d kernel), is a stride-1 convolution of dy zero-padded by
@@ -771,10 +730,6 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
     }
     if (panel_fit(t->cl, g)) {
         panel_conv(t, g, img, w, out, bias, beta);
-        return 0;
-    }
-    if (phase_fwd_fit(t->cl, g)) {
-        phase_rows_conv(t, g, img, w, out, bias, beta);
         return 0;
     }
     tensor P = pad_hwc(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect);
