@@ -72,9 +72,7 @@ __kernel void wino_in(__global float *V, int voff, __global const float *P, int 
     int tx = 0;
     WINO_IN_TILES(float16, vload16, vstore16, 16)
     WINO_IN_TILES(float8, vload8, vstore8, 8) /* 16x16 images: 8 tiles a row */
-    if (n == N - 1 && ty == TH - 1) /* the padding columns NT..NTp-1 of this channel's rows: zeros */
-        for (int xi = 0; xi < 16; xi++)
-            for (long q = (long)N * TH * TW; q < NTp; q++) V[voff + xi * plane + (long)c * NTp + q] = 0.0f;
+    if (n == N - 1 && ty == TH - 1) wino_in_padding(V, voff, plane, 16, c, (long)N * TH * TW, NTp);
     for (; tx < TW; tx++) {
         float d[4][4], u[4][4];
 #pragma unroll

@@ -111,9 +111,7 @@ __kernel void wino4_in(__global float *V, int voff, __global const float *P, int
         }
 #undef T
     }
-    if (n == N - 1 && ty == TH - 1) /* the padding columns NT..NTp-1 of this channel's rows: zeros */
-        for (int xi = 0; xi < 36; xi++)
-            for (long q = (long)N * TH * TW; q < NTp; q++) V[voff + xi * plane + (long)c * NTp + q] = 0.0f;
+    if (n == N - 1 && ty == TH - 1) wino_in_padding(V, voff, plane, 36, c, (long)N * TH * TW, NTp);
     {
 #define T float
         for (; tx < TW; tx++) {
