@@ -526,6 +526,13 @@ static int s2d_adj_fit(const clg_ctx *c, const cgeom *g) {
     return rows_fit(c, 1, g->s * g->s * g->C, RH, RW + kq - 1);
 }
 
+/* img = beta*img + (bias) + the phase image D {N, s*s*C, RH, RW} scattered back onto it (conv_unphase). */
+static void unphase(clg_ctx *c, const cgeom *g, tensor D, int RH, int RW, tensor img, tensor bias, float beta) {
+    kl_conv_unphase(c, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
+                    ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, g->s, RH, RW,
+                    bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+}
+
 static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
     int s = g->s, k = g->k, kq, RH, RW, C2 = s * s * g->C, mr = rows_mr(t->cl);
     s2d_adj_geom(g, &kq, &RH, &RW);
@@ -541,9 +548,7 @@ static void s2d_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor im
     tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, kq - 1, kq - 1, 0, rows_nb(t->cl) + kq);
     tensor D = scratch1(t, (size_t)g->N * C2 * RH * RW, "phase image size");
     rows_conv(t->cl, D, Ap, 0, Q, g->N, g->OC, QW, kq, C2, RH, RW, (tensor){0}, 0.0f, 0.0f);
-    kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
-                    ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
-                    bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+    unphase(t->cl, g, D, RH, RW, img, bias, beta);
 }
 
 /* The same data gradient phase by phase, each with its own taps only: where k is not a multiple of s the
@@ -585,9 +590,7 @@ static void phase_rows_adjoint(tape *t, const cgeom *g, tensor src, tensor w, te
                               ki((size_t)g->OC * QH * QW, "padded image size"), ki((size_t)QH * QW, "padded image size"),
                               g->N, g->OC, QW, ay, ax, g->C, RH, RW, (tensor){0}, 0.0f, 0, 0.0f);
         }
-    kl_conv_unphase(t->cl, clg_grid_1d_local((size_t)g->N * g->C, 1), img.mem, ki(img.off, "offset"), D.mem,
-                    ki(D.off, "offset"), g->C, g->N * g->C, g->IH, g->IW, g->p, s, RH, RW,
-                    bias.mem ? bias.mem : D.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
+    unphase(t->cl, g, D, RH, RW, img, bias, beta);
 }
 
 /* The column-side tensor src {N, OC, OH, OW} as {OC, N*L}: a single sample is that already, else a
@@ -1223,7 +1226,6 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
 /* The convolution node's output variable holds ELU(y) where the epilogue wrote it: its backward never
  * reads its output, and the ELU node's reads only its own (the same buffer). */
 int op_conv2d_elu(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float alpha) {
-    if (!(alpha > 0.0f)) die("op_conv2d_elu: alpha %g: must be positive", alpha);
     int done, y = conv2d(t, x, w, b, stride, pad, mode, alpha, &done);
     return op_elu_over(t, y, alpha, done);
 }
