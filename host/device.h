@@ -49,6 +49,12 @@ typedef struct {
      * the output is at least wino4_min_w wide, else F(2x2, 3x3) (16 per 2x2); 0: F(4x4, 3x3) wherever
      * Winograd runs, 4096 never. A launch choice, no -D. */
     int wino4_min_w;
+    /* Strided convolutions on conv_oc (kernels/conv_oc.cl: vectors of output channels, the image's pixels
+     * broadcast, so the stride costs nothing; host/ops/conv.c, oc_conv and oc_adjoint): the forward where
+     * its reduction K = C*k*k is at most oc_max_k, the data gradient (zero padding, k >= s) where its
+     * reduction OC*k*k is; each with at least half a vector of output channels. 0: never. A launch
+     * choice, no -D. */
+    int oc_max_k;
 } clg_kparams;
 
 typedef struct clg_ctx {

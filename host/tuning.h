@@ -66,7 +66,7 @@ extern const int clg_tune_rows[CLG_TUNE_ROWS][3], clg_tune_nt[CLG_TUNE_NT][3];
 extern const int clg_tune_conv_wg[3], clg_tune_wg[3], clg_tune_reduce_wg[3];
 /* The Winograd thresholds (kp.wino_*), the CPU default first. */
 extern const int clg_tune_wino_min_c[3], clg_tune_wino_min_w[3], clg_tune_wino_dw_min_c[3], clg_tune_panel_min_k[3],
-    clg_tune_s2d_dx[3], clg_tune_wino4_min_w[3];
+    clg_tune_s2d_dx[3], clg_tune_wino4_min_w[3], clg_tune_oc_max_k[3];
 
 /* A stored set: kernel parameters, CLBlast parameters (CLGAN_CLBLAST_PARAMS syntax, merged over the
  * table's entry and under CLGAN_CLBLAST_PARAMS), when and how it was made. */

@@ -29,6 +29,7 @@ static const kp_field fields[] = {
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
     KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 3, 0), KPF(wino4_min_w, 0, 4096, 0),
+    KPF(oc_max_k, 0, 65536, 0),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -47,7 +48,8 @@ const int clg_tune_nt[CLG_TUNE_NT][3] = {{4, 6, 16}, {4, 4, 16}, {2, 6, 8}, {4, 
 const int clg_tune_conv_wg[3] = {1, 4, 16}, clg_tune_wg[3] = {128, 64, 256}, clg_tune_reduce_wg[3] = {4, 2, 8};
 const int clg_tune_wino_min_c[3] = {64, 16, 128}, clg_tune_wino_min_w[3] = {15, 0, 31},
           clg_tune_wino_dw_min_c[3] = {128, 16, 64}, clg_tune_panel_min_k[3] = {256, 0, 1024},
-          clg_tune_s2d_dx[3] = {3, 0, 2}, clg_tune_wino4_min_w[3] = {31, 61, 4096};
+          clg_tune_s2d_dx[3] = {3, 0, 2}, clg_tune_wino4_min_w[3] = {31, 61, 4096},
+          clg_tune_oc_max_k[3] = {512, 0, 2048};
 
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen) {
     for (int i = 0; i < NFIELDS; i++) {
@@ -129,6 +131,15 @@ static int floor_pow2(cl_uint v) {
  * AVX-512 cyclegan 1.075, cyclegan256 1.141, bicyclegan 0.991, pix2pix 1.038; AVX2 set cyclegan 1.184,
  * cyclegan256 1.256, and with wino4_min_w=0 (16x16 too) cyclegan64 0.977 and 0.992: within the noise. */
 #define CLG_DEFAULT_WINO4_MIN_W 31
+/* Strided convolutions on conv_oc where the reduction is short (kp.oc_max_k). ./bench rows, alternating
+ * runs with conv_oc on and off, 2-vCPU AMD EPYC, 2026-12-07, median ms on / off: AVX-512 avae.down0.fwd
+ * 0.21 / 0.46, avae.down0.dx 0.27-0.29 / 0.52-0.73, avae.down1.dx 0.21-0.24 / 0.35-0.46, dcgan.D1c.fwd
+ * (ini/cdcgan.ini's first layer, K 176) 24-30 / 88-89; AVX2 set avae.down0.dx 0.48-0.65 / 0.83-1.35,
+ * dcgan.D1c.fwd 50-58 / 88-104. Longer reductions gain nothing: `./bench --model X --no-torch --ab
+ * oc_max_k=2048` (CycleGAN's 64 -> 128 stride-2 layer, K 576, on conv_oc too) cyclegan64 1.008 and 0.994,
+ * cyclegan 1.023. Whole models, `--ab oc_max_k=0` (s/iter off / on): avae 1.037-1.072 (AVX-512),
+ * 1.041-1.057 (AVX2); cdcgan 1.062 and 1.057 (AVX-512), 0.982 (AVX2, one run of 4 iterations). */
+#define CLG_DEFAULT_OC_MAX_K 512
 
 /* Sets ./bench --tune found on devices this project has measured, matched by a substring of the device
  * name, used as the default there (a stored set for the device still wins): the register blocks above
@@ -150,7 +161,7 @@ static const struct {
      {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
       .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0),
-      .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W}},
+      .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W, .oc_max_k = CLG_DEFAULT_OC_MAX_K}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -178,6 +189,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .panel_min_k = CLG_DEFAULT_PANEL_MIN_K,
         .s2d_dx = CLG_DEFAULT_S2D_DX(wide),
         .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W,
+        .oc_max_k = CLG_DEFAULT_OC_MAX_K,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)

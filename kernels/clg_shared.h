@@ -37,6 +37,9 @@ typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
 #define PACK_PHASES_IC 32
 /* conv_pack_rows (conv_rows.cl): pixels per work-item; the host sizes its grid with it. */
 #define PACK_ROWS_PX 16
+/* conv_oc (conv_oc.cl): output pixels of a row per work-item (8 accumulators: half of AVX2's 16
+ * registers in float8); the host sizes its grid and the copies' slack with it. */
+#define OC_PX 8
 
 /* The parameters of today's kernels on the device they were written for (PoCL, AVX-512: 32 registers
  * of 16 floats). host/tuning.c derives a device's default set from what it reports, which gives these

@@ -197,6 +197,10 @@ static int panel_case(const ccase *c) { return !c->up && c->s > 1; }
  * is not a multiple of s phase by phase with each phase's own taps (phase_rows_adjoint) */
 static int s2d_adj_case(const ccase *c) { return !c->up && c->s > 1 && !c->reflect; }
 static int phase_rows_case(const ccase *c) { return s2d_adj_case(c) && c->k % c->s != 0 && c->k >= c->s; }
+/* pass 8: strided convolutions on conv_oc (host/ops/conv.c oc_conv, oc_adjoint; kp.oc_max_k): the forward
+ * (a transposed convolution's data gradient) with either padding, the data gradient (a transposed
+ * convolution's forward) with zero padding and k >= s, where half a vector of output channels fills */
+static int oc_case(const ccase *c) { return !c->up && c->s > 1; }
 
 /* 1: test_case's parameter gradients start as NaN zeroed by net_zero_grad (lazily: the backward's first
  * write must overwrite them, never read them), 0: as random values the backward must add to */
@@ -617,17 +621,18 @@ int main(void) {
         {"conv k3 s1 p1 reflect 1x9x4x5->10", 0, 1, 9, 10, 4, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
         {"conv k3 s1 p1 reflect 2x16x3x5->8", 0, 2, 16, 8, 3, 5, 3, 1, 1, 0, 1, 1, 1, 0, 0, 0},
     };
-    const char *names[7] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] ", "[own, s2d adjoint] ",
-                            "[own, Winograd 4x4] ", "[own, phases with their own taps] "};
+    const char *names[8] = {"[clblast] ", "[own] ", "[own, Winograd] ", "[own, panels] ", "[own, s2d adjoint] ",
+                            "[own, Winograd 4x4] ", "[own, phases with their own taps] ", "[own, conv_oc] "};
     const clg_kparams dflt = cl->kp;
-    for (int impl = 1; impl <= 7; impl++) {
+    for (int impl = 1; impl <= 8; impl++) {
         /* pass 3: the own kernels with Winograd wherever it can run (the device's thresholds send these
          * small 3x3 stride-1 cases to conv_rows in pass 2), on the cases it can take; pass 4 likewise with
          * pixel panels for every strided case; pass 5 the space-to-depth adjoint for every strided data
          * gradient and transposed convolution that fits conv_rows (pass 2 has the device's choice); pass 3
          * Winograd's F(2x2, 3x3) only, pass 6 its F(4x4, 3x3) for every forward, data and weight gradient;
-         * pass 7 the strided data gradients whose k is not whole phases phase by phase on conv_rows */
-        int wino = impl == 3 || impl == 6, panels = impl == 4, s2d = impl == 5, phases = impl == 7;
+         * pass 7 the strided data gradients whose k is not whole phases phase by phase on conv_rows; pass 8
+         * every strided case that fits on conv_oc (pass 2 has the device's oc_max_k) */
+        int wino = impl == 3 || impl == 6, panels = impl == 4, s2d = impl == 5, phases = impl == 7, oc = impl == 8;
         conv_set_impl(impl >= 3 ? 2 : impl);
         cl->kp.wino_min_c = wino ? 0 : dflt.wino_min_c;
         cl->kp.wino_min_w = wino ? 0 : dflt.wino_min_w;
@@ -635,12 +640,14 @@ int main(void) {
         cl->kp.panel_min_k = panels ? 0 : dflt.panel_min_k;
         cl->kp.s2d_dx = s2d ? 2 : phases ? 3 : dflt.s2d_dx;
         cl->kp.wino4_min_w = impl == 3 ? 4096 : impl == 6 ? 0 : dflt.wino4_min_w;
+        /* conv_oc comes before the panels and the adjoints it would take from passes 3-7 */
+        cl->kp.oc_max_k = oc ? 65536 : impl >= 3 ? 0 : dflt.oc_max_k;
         fwd_rtol = impl == 6 ? 5e-4 : 1e-4;
         impl_name = names[impl - 1];
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if ((!test_small() || small_case(&cases[i])) && (!wino || winograd_case(&cases[i])) &&
                 (!panels || panel_case(&cases[i])) && (!s2d || s2d_adj_case(&cases[i])) &&
-                (!phases || phase_rows_case(&cases[i]))) {
+                (!phases || phase_rows_case(&cases[i])) && (!oc || oc_case(&cases[i]))) {
                 lazy_zero = (int)((i + (size_t)impl) % 2); /* each case both ways over the passes */
                 test_case(&cases[i]);
                 /* the own kernels cache packings (CLBlast's path has none); under Oclgrind (test_small) the
@@ -649,7 +656,7 @@ int main(void) {
             }
         for (size_t i = 0; i < sizeof fds / sizeof fds[0] && !test_small(); i++)
             if ((!wino || winograd_case(&fds[i])) && (!panels || panel_case(&fds[i])) && (!s2d || s2d_adj_case(&fds[i])) &&
-                (!phases || phase_rows_case(&fds[i])))
+                (!phases || phase_rows_case(&fds[i])) && (!oc || oc_case(&fds[i])))
                 fd_case(&fds[i]);
     }
     cl->kp = dflt;

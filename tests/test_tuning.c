@@ -96,9 +96,10 @@ static void test_store(const char *dir) {
      * channels and 31 columns (15 since 2026-12-07), 128 channels for the weight gradient (since those became parameters), and
      * pixel panels for strided convolutions from K = 256, and strided data gradients of whole phases as the
      * space-to-depth adjoint (since 2026-12-07) and the other k phase by phase on conv_rows (s2d_dx 3, since
-     * 2026-12-07, session 34), and Winograd F(4x4, 3x3) from 31 columns (since its kernels, 2026-12-07) */
+     * 2026-12-07, session 34), and Winograd F(4x4, 3x3) from 31 columns (since its kernels, 2026-12-07), and
+     * strided convolutions with reductions up to 512 on conv_oc (since 2026-12-07, session 35) */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 3, 31};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 3, 31, 512};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -303,9 +304,9 @@ static void test_sets(void) {
     const ccase cases[] = {
         {"conv3 s1 p1 refl 2x16x11x13->20 (Winograd, or conv_rows)", 2, 16, 20, 11, 13, 3, 1, 1, 1},
         {"conv7 s1 p3 refl 1x3x15x20->17 (conv_rows, c7s1)", 1, 3, 17, 15, 20, 7, 1, 3, 1},
-        {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
+        {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt, or conv_oc)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
         {"conv4 s2 p1 zero 2x20x12x14->18 (conv_nt, or pixel panels)", 2, 20, 18, 12, 14, 4, 2, 1, 0},
-        {"conv3 s2 p1 zero 2x12x13x11->10 (data gradient: phases on conv_nt or conv_rows, s2d adjoint)", 2, 12, 10, 13,
+        {"conv3 s2 p1 zero 2x12x13x11->10 (data gradient: phases on conv_nt, conv_rows or conv_oc, s2d adjoint)", 2, 12, 10, 13,
          11, 3, 2, 1, 0},
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
@@ -353,6 +354,8 @@ static void test_sets(void) {
         /* the strided data gradient on conv_nt; its s2d adjoint for whole phases, for any k, and for whole
          * phases with the other k phase by phase on conv_rows */
         kp.s2d_dx = i % 4;
+        /* strided convolutions on conv_oc: never, or wherever it can run */
+        kp.oc_max_k = i % 3 ? 0 : 65536;
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */
@@ -381,7 +384,7 @@ static void test_sets(void) {
 }
 
 /* The kernel files part 2 needs, expanded, the others empty, in folder kdir. */
-static const char *const needed[] = {"conv.cl",           "conv_gemm.cl",   "conv_rows.cl", "conv_winograd.cl",
+static const char *const needed[] = {"conv.cl",           "conv_gemm.cl",   "conv_oc.cl", "conv_rows.cl", "conv_winograd.cl",
                                      "conv_winograd4.cl", "elementwise.cl", "loss.cl"};
 static void kernel_subset(const char *kdir) {
     char err[512];

@@ -225,10 +225,10 @@ static int check_losses(const result *r, const result *ref, char *why, size_t wh
 }
 
 static void describe(const cand *k, char *out, size_t outlen) {
-    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d/%d wino %d/%d/%d/%d panels %d s2d %d%s",
+    snprintf(out, outlen, "rows %dx%dx%d nt %dx%dx%d wg %d/%d/%d/%d wino %d/%d/%d/%d panels %d s2d %d oc %d%s",
              k->kp.conv_rows_mr, k->kp.conv_rows_vw, k->kp.conv_rows_nv, k->kp.conv_nt_mr, k->kp.conv_nt_nr,
              k->kp.conv_nt_vw, k->kp.conv_wg, k->kp.wg, k->kp.rows_wg, k->kp.reduce_wg, k->kp.wino_min_c,
-             k->kp.wino_min_w, k->kp.wino_dw_min_c, k->kp.wino4_min_w, k->kp.panel_min_k, k->kp.s2d_dx,
+             k->kp.wino_min_w, k->kp.wino_dw_min_c, k->kp.wino4_min_w, k->kp.panel_min_k, k->kp.s2d_dx, k->kp.oc_max_k,
              k->clblast[0] ? " +CLBlast set" : "");
 }
 
@@ -396,6 +396,8 @@ int bench_tune_main(int argc, char **argv) {
     /* 3d. where strided data gradients take the space-to-depth adjoint on conv_rows */
     try_values(&s, "s2d adjoint", offsetof(clg_kparams, s2d_dx), clg_tune_s2d_dx);
     try_values(&s, "Winograd", offsetof(clg_kparams, wino4_min_w), clg_tune_wino4_min_w);
+    /* 3e. where strided convolutions take conv_oc */
+    try_values(&s, "conv_oc", offsetof(clg_kparams, oc_max_k), clg_tune_oc_max_k);
     /* 4. CLBlast */
     cand base = s.best;
     for (size_t i = 0; i < sizeof clblast_cands / sizeof clblast_cands[0]; i++) {

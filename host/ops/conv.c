@@ -504,6 +504,97 @@ static void s2d_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, 
                       C2, PWp, kq, kq, g->OC, g->OH, g->OW, bias, beta, 0, 0.0f);
 }
 
+/* Strided convolutions and their data gradients on conv_oc (kernels/conv_oc.cl): vectors of output
+ * channels, image pixels broadcast, so the stride costs nothing. */
+static int oc_fit(const clg_ctx *c, const cgeom *g) {
+    return g->s > 1 && gK(g) <= c->kp.oc_max_k && 2 * g->OC >= rows_vw(c);
+}
+
+/* conv_oc's weight blocks (conv_pack_oc), cached as the other packs */
+static tensor pack_oc(tape *t, tensor w, const net *owner, int M, int C, int k, int adj, int s, int y0, int x0, int ah,
+                      int aw) {
+    int vw = rows_vw(t->cl), K = C * ah * aw, nblk = (M + vw - 1) / vw;
+    tcache_key key;
+    int args[] = {-5, M, C, k, adj, s, y0, x0, ah, aw, vw}; /* -5: conv_oc's channel blocks */
+    tensor Wq;
+    if (!pack_cached(t, &key, w, owner, args, sizeof args / sizeof args[0], (size_t)nblk * K * vw, &Wq)) {
+        kl_conv_pack_oc(t->cl, clg_grid_rows((size_t)K, (size_t)nblk), Wq.mem, ki(Wq.off, "offset"), w.mem,
+                        ki(w.off, "offset"), M, C, k, adj, s, y0, x0, ah, aw);
+        tape_cache_put(t, &key, Wq);
+    }
+    return Wq;
+}
+
+/* conv_oc over N samples: Y at out.off + yoff (strides yZ, yM, yR, yS) from P at pof (strides pZ, pC, pR,
+ * pixel stride ps, tap rows tr floats apart) */
+static void oc_launch(clg_ctx *c, tensor out, size_t yoff, int yZ, int yM, int yR, int yS, tensor Wq, tensor P,
+                      size_t pof, int pZ, int pC, int pR, int ps, int tr, int N, int C, int kh, int kw, int M, int OH,
+                      int OW, tensor bias, float beta) {
+    int nblk = (M + rows_vw(c) - 1) / rows_vw(c);
+    clg_grid grid = clg_grid_3d((size_t)(OW + OC_PX - 1) / OC_PX, (size_t)OH, (size_t)N * nblk, 1, 1, 1);
+    kl_conv_oc(c, grid, out.mem, ki(out.off + yoff, "offset"), yZ, yM, yR, yS, Wq.mem, ki(Wq.off, "offset"), P.mem,
+               ki(pof, "offset"), pZ, pC, pR, ps, tr, C, kh, kw, M, OH, OW, nblk, beta, bias.mem ? bias.mem : Wq.mem,
+               ki(bias.off, "offset"), bias.mem != NULL);
+}
+
+static void oc_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
+    int PH = (g->OH - 1) * g->s + g->k, PW = g->IW + 2 * g->p, L = gL(g);
+    if (PH < g->IH + 2 * g->p) PH = g->IH + 2 * g->p;
+    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, OC_PX * g->s + g->k);
+    tensor Wq = pack_oc(t, w, g->wowner, g->OC, g->C, g->k, 0, 1, 0, 0, g->k, g->k);
+    oc_launch(t->cl, out, 0, ki((size_t)g->OC * L, "tensor size"), L, g->OW, 1, Wq, P, P.off,
+              ki((size_t)g->C * PH * PW, "padded image size"), PH * PW, g->s * PW, g->s, PW, g->N, g->C, g->k, g->k,
+              g->OC, g->OH, g->OW, bias, beta);
+}
+
+/* The stride-s data gradient's phases: image pixels (s*ry + cy, s*rx + cx) receive the taps
+ * ki = y0 + s*a (y0 = (cy + p) % s, a < ay) from src row ry + ey - a (ey = (cy + p - y0) / s), and
+ * likewise in x. *qt x *ql: the zero rows above and columns left of src that every phase's first taps
+ * need; *QH x *QW: the padded planes that hold every phase's last. */
+static void adj_phase(int s, int p, int k, int c, int *y0, int *ay, int *ey) {
+    *y0 = (c + p) % s, *ay = (k - *y0 + s - 1) / s, *ey = (c + p - *y0) / s;
+}
+static void adj_phase_pad(const cgeom *g, int *qt, int *ql, int *QH, int *QW) {
+    int s = g->s, y0, ay, ey;
+    *qt = *ql = 0;
+    for (int c = 0; c < s; c++) {
+        adj_phase(s, g->p, g->k, c, &y0, &ay, &ey);
+        if (ay - 1 - ey > *qt) *qt = ay - 1 - ey;
+    }
+    *ql = *qt; /* x as y: square kernels, equal padding */
+    *QH = *qt + g->OH, *QW = *ql + g->OW;
+    for (int c = 0; c < s; c++) { /* rows/columns the phases read below/right of src */
+        adj_phase(s, g->p, g->k, c, &y0, &ay, &ey);
+        int rh = (g->IH - c + s - 1) / s, rw = (g->IW - c + s - 1) / s;
+        if (*qt + ey + rh > *QH) *QH = *qt + ey + rh;
+        if (*ql + ey + rw > *QW) *QW = *ql + ey + rw;
+    }
+}
+
+static int oc_adj_fit(const clg_ctx *c, const cgeom *g) {
+    return g->s > 1 && !g->reflect && g->k >= g->s && g->OC * g->k * g->k <= c->kp.oc_max_k && 2 * g->C >= rows_vw(c);
+}
+
+/* img = beta*img + (bias) + the adjoint of the conv (src), phase by phase on conv_oc: a stride-1
+ * correlation of the padded src with the phase's taps reversed, written every s-th pixel */
+static void oc_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
+    int s = g->s, k = g->k, qt, ql, QH, QW;
+    adj_phase_pad(g, &qt, &ql, &QH, &QW);
+    tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, OC_PX + k);
+    for (int cy = 0; cy < s && cy < g->IH; cy++)
+        for (int cx = 0; cx < s && cx < g->IW; cx++) {
+            int y0, ay, ey, x0, ax, ex;
+            adj_phase(s, g->p, k, cy, &y0, &ay, &ey);
+            adj_phase(s, g->p, k, cx, &x0, &ax, &ex);
+            int rh = (g->IH - cy + s - 1) / s, rw = (g->IW - cx + s - 1) / s;
+            tensor Wq = pack_oc(t, w, g->wowner, g->C, g->OC, k, 1, s, y0, x0, ay, ax);
+            size_t pof = Q.off + (size_t)(qt + ey - ay + 1) * QW + (size_t)(ql + ex - ax + 1);
+            oc_launch(t->cl, img, (size_t)cy * g->IW + cx, ki((size_t)g->C * g->IH * g->IW, "tensor size"),
+                      g->IH * g->IW, s * g->IW, s, Wq, Q, pof, ki((size_t)g->OC * QH * QW, "padded image size"),
+                      QH * QW, QW, 1, QW, g->N, g->OC, ay, ax, g->C, rh, rw, bias, beta);
+        }
+}
+
 /* A stride-s data gradient (the transposed convolution's forward too) as the adjoint of s2d_conv, on
  * conv_rows: the gradient of the phase image, dPp[c', Y, X] = sum over o and the kq x kq taps (a, b) of
  * W'[o, c', a, b] dy[o, Y - a, X - b] (W' the s2d kernel), is a stride-1 convolution of dy zero-padded by
@@ -731,6 +822,10 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
         s2d_conv(t, g, img, w, out, bias, beta);
         return 0;
     }
+    if (oc_fit(t->cl, g)) {
+        oc_conv(t, g, img, w, out, bias, beta);
+        return 0;
+    }
     if (panel_fit(t->cl, g)) {
         panel_conv(t, g, img, w, out, bias, beta);
         return 0;
@@ -787,6 +882,10 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
                          bias.mem ? bias.mem : dst.mem, ki(bias.off, "offset"), bias.mem != NULL, beta);
         return;
     }
+    if (oc_adj_fit(t->cl, g)) {
+        oc_adjoint(t, g, src, w, img, bias, beta);
+        return;
+    }
     if (s2d_adj_fit(t->cl, g)) {
         s2d_adjoint(t, g, src, w, img, bias, beta);
         return;
@@ -801,26 +900,15 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
          * and likewise in x: a stride-1 correlation of src with that phase's ay x ax taps, reversed. All
          * phases read one channels-last copy of src zero-padded by qt above (ql left) and enough below
          * (right); each writes its own pixels. */
-        int s = g->s, p = g->p, qt = 0, ql = 0, QH = 0, QW = 0;
-        for (int c = 0; c < s; c++) {
-            int y0 = (c + p) % s, ay = (k - y0 + s - 1) / s, e = (c + p - y0) / s;
-            if (ay - 1 - e > qt) qt = ay - 1 - e;
-            int x0 = (c + p) % s, ax = (k - x0 + s - 1) / s;
-            if (ax - 1 - e > ql) ql = ax - 1 - e;
-        }
-        QH = qt + g->OH, QW = ql + g->OW;
-        for (int c = 0; c < s; c++) { /* rows/columns the phases read below/right of src */
-            int y0 = (c + p) % s, ay = (k - y0 + s - 1) / s, e = (c + p - y0) / s, rh = (g->IH - c + s - 1) / s;
-            if (qt + e - ay + 1 + rh - 1 + ay > QH) QH = qt + e - ay + 1 + rh - 1 + ay;
-            int rw = (g->IW - c + s - 1) / s;
-            if (ql + e - ay + 1 + rw - 1 + ay > QW) QW = ql + e - ay + 1 + rw - 1 + ay;
-        }
+        int s = g->s, p = g->p, qt, ql, QH, QW;
+        adj_phase_pad(g, &qt, &ql, &QH, &QW);
         tensor Q = pad_hwc(t, src, g->N, OC, g->OH, g->OW, QH, QW, qt, ql, 0);
         pack_phases(t, w, g->wowner, OC, g->C, k, s, p);
         for (int cy = 0; cy < s && cy < g->IH; cy++)
             for (int cx = 0; cx < s && cx < g->IW; cx++) {
-                int y0 = (cy + p) % s, ay = (k - y0 + s - 1) / s, ey = (cy + p - y0) / s;
-                int x0 = (cx + p) % s, ax = (k - x0 + s - 1) / s, ex = (cx + p - x0) / s;
+                int y0, ay, ey, x0, ax, ex;
+                adj_phase(s, p, k, cy, &y0, &ay, &ey);
+                adj_phase(s, p, k, cx, &x0, &ax, &ex);
                 int rh = (g->IH - cy + s - 1) / s, rw = (g->IW - cx + s - 1) / s;
                 int oy0 = qt + ey - ay + 1, ox0 = ql + ex - ax + 1; /* Q pixel of (ry, rx) = (0, 0), tap 0 */
                 int seg = round16(ax * OC);
