@@ -16,10 +16,6 @@ int op_leaky_relu(tape *t, int x, float slope);
 int op_tanh(tape *t, int x);
 /* x > 0 ? x : alpha*(exp(x) - 1); gradient at exactly 0 is alpha (negative side), as PyTorch. */
 int op_elu(tape *t, int x, float alpha);
-/* The ELU node over x for an op that computes x and its ELU together (op_conv2d_elu): done, x's buffer
-   already holds ELU(x); else the ELU is computed there in place. The result views x's buffer, whose
-   pre-activation values are gone: only for an x that nothing else reads. */
-int op_elu_over(tape *t, int x, float alpha, int done);
 /* Inverted dropout as torch: training: keep with prob 1-p and scale by 1/(1-p); the mask is drawn on the device
    from (seed, RNG_STREAM_DROPOUT, step) with element index as counter (kernels/common.clh philox4x32_10), so it
    is reproducible; call sites pass a distinct `step` per layer and training step (e.g. step*16 + layer). Not training: identity.

@@ -1,10 +1,13 @@
 /* op_conv2d_elu (host/ops_conv.h): a convolution with the ELU in its epilogue where the forward runs on
- * conv_rows, against op_elu(op_conv2d(...)) on the same inputs: y, and the gradients of x, w and b
- * (leaves whose gradient buffers start as NaN), compared to 1e-6 relative (the epilogue computes
- * elu_fwd's operations on its vectors: on PoCL they agree bit for bit, and the test says whether they
- * did). Two cases on the own kernels with Winograd off: a stride-1 3x3 convolution with 16 output
- * channels, which conv_rows computes (no elu_fwd launch may be left), and a stride-2 one, which runs
- * elu_fwd over the output in place; negative and positive pre-activations both. */
+ * conv_rows, and the ELU's gradient in the data gradient's padding where that runs on conv_rows
+ * (conv_pad_elu), against op_elu(op_conv2d(...)) on the same inputs: y, and the gradients of x, w and b
+ * (leaves whose gradient buffers start as NaN), compared to 1e-6 relative (the fused kernels compute
+ * elu_fwd's and elu_bwd's operations: on PoCL they agree bit for bit, and the test says whether they
+ * did). Cases on the own kernels with Winograd off: stride-1 3x3 convolutions with 16 output channels,
+ * which conv_rows computes (no elu_fwd launch may be left), whose data gradient (5 image channels: not
+ * conv_rows; 8 and 16: conv_rows, no elu_bwd launch may be left) takes the fused padding or not, and a
+ * stride-2 one, which runs elu_fwd over the output in place and elu_bwd into scratch; negative and
+ * positive pre-activations both. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +22,12 @@
 typedef struct {
     const char *name;
     int N, C, OC, H, W, s, bias, fused; /* fused: the forward must leave no elu_fwd launch */
+    int bwd_fused; /* the backward must leave no elu_bwd launch (the data gradient pads dA * ELU'(A) on conv_rows) */
 } ecase;
 
 /* y and the three gradients of one build: fused 0 op_elu(op_conv2d), 1 op_conv2d_elu. */
 static void run(const ecase *k, int fused, const float *x, const float *w, const float *b, const float *T, float **out,
-                long *elu_launches) {
+                long *elu_launches, long *bwd_launches) {
     tape t;
     tape_init(&t, cl);
     int xv = grad_leaf(&t, x, k->N, k->C, k->H, k->W, 29, 31);
@@ -38,7 +42,13 @@ static void run(const ecase *k, int fused, const float *x, const float *w, const
     clg_prof_total(cl, "elu_fwd", elu_launches);
     *elu_launches -= before;
     tensor yt = tape_val(&t, y);
-    tape_backward(&t, op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f));
+    int loss = op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f);
+    clg_finish(cl);
+    clg_prof_total(cl, "elu_bwd", &before);
+    tape_backward(&t, loss);
+    clg_finish(cl);
+    clg_prof_total(cl, "elu_bwd", bwd_launches);
+    *bwd_launches -= before;
     out[0] = dev_download(cl, yt);
     out[1] = dev_download(cl, t.vars[xv].grad);
     out[2] = dev_download(cl, t.vars[wv].grad);
@@ -53,9 +63,9 @@ static void test_case(const ecase *k) {
     float *x = randnz(n[1], 0.05f, 1.0f), *w = randnz(n[2], 0.05f, 0.5f), *b = randnz(n[3], 0.1f, 1.0f);
     float *T = randnz(n[0], 0.0f, 1.0f);
     float *ref[4], *got[4];
-    long lref, lgot;
-    run(k, 0, x, w, b, T, ref, &lref);
-    run(k, 1, x, w, b, T, got, &lgot);
+    long lref, lgot, bref, bgot;
+    run(k, 0, x, w, b, T, ref, &lref, &bref);
+    run(k, 1, x, w, b, T, got, &lgot, &bgot);
     const char *what[4] = {"y", "dx", "dw", "db"};
     for (int i = 0; i < (k->bias ? 4 : 3); i++) {
         double worst = 0;
@@ -78,6 +88,11 @@ static void test_case(const ecase *k) {
     CHECK(lgot == want, "%s: op_conv2d_elu launched elu_fwd %ld times, want %ld", k->name, lgot, want);
     printf("%s %s: elu_fwd launches %ld (want %ld: the ELU %s)\n", lgot == want ? "ok  " : "FAIL", k->name, lgot, want,
            k->fused ? "in conv_rows' epilogue" : "in place over y");
+    CHECK(bref == 1, "%s: op_elu's backward launched elu_bwd once (%ld)", k->name, bref);
+    want = k->bwd_fused ? 0 : 1;
+    CHECK(bgot == want, "%s: op_conv2d_elu's backward launched elu_bwd %ld times, want %ld", k->name, bgot, want);
+    printf("%s %s: elu_bwd launches %ld (want %ld: ELU's gradient %s)\n", bgot == want ? "ok  " : "FAIL", k->name, bgot,
+           want, k->bwd_fused ? "in the data gradient's padding" : "into scratch");
     for (int i = 0; i < 4; i++) {
         free(ref[i]);
         free(got[i]);
@@ -97,9 +112,11 @@ int main(void) {
     conv_set_impl(2);           /* the own kernels (conv_rows) on any device */
     cl->kp.wino_min_c = 4096;   /* not Winograd: the 16-channel case on conv_rows whatever the set */
     static const ecase cases[] = {
-        {"conv3x3 s1 2x5x12x13->16 with bias (conv_rows)", 2, 5, 16, 12, 13, 1, 1, 1},
-        {"conv3x3 s1 1x16x9x11->16 no bias (conv_rows)", 1, 16, 16, 9, 11, 1, 0, 1},
-        {"conv3x3 s2 2x6x11x9->7 with bias (not conv_rows)", 2, 6, 7, 11, 9, 2, 1, 0},
+        /* 5 input channels: the data gradient (5 output channels) is not conv_rows' */
+        {"conv3x3 s1 2x5x12x13->16 with bias (conv_rows)", 2, 5, 16, 12, 13, 1, 1, 1, 0},
+        {"conv3x3 s1 1x16x9x11->16 no bias (conv_rows)", 1, 16, 16, 9, 11, 1, 0, 1, 1},
+        {"conv3x3 s1 2x8x10x12->16 with bias (conv_rows, both ways)", 2, 8, 16, 10, 12, 1, 1, 1, 1},
+        {"conv3x3 s2 2x6x11x9->7 with bias (not conv_rows)", 2, 6, 7, 11, 9, 2, 1, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     conv_set_impl(0);

@@ -87,17 +87,6 @@ static int leaky_relu_grad_graph(tape *t, const tnode *nd, int i, int g) {
 int op_leaky_relu(tape *t, int x, float slope) {
     return unary_a(t, x, slope, kl_leaky_relu_fwd, leaky_relu_backward, leaky_relu_grad_graph, "leaky_relu");
 }
-int op_elu_over(tape *t, int x, float alpha, int done) {
-    if (!(alpha > 0.0f)) die("op_elu_over: alpha %g: must be positive (the backward reads the output's sign)", alpha);
-    tensor xv = tape_val(t, x);
-    size_t n = tnumel(xv);
-    if (!done) kl_elu_fwd(t->cl, clg_grid_1d(n), xv.mem, (int)xv.off, xv.mem, (int)xv.off, (int)n, alpha);
-    int y = tape_new_view(t, xv, tape_any_grad(t, 1, &x));
-    tnode *nd = tape_record(t, elu_backward, "elu", y, 1, &x);
-    if (nd) nd->farg[0] = alpha;
-    return y;
-}
-
 int op_elu(tape *t, int x, float alpha) {
     if (!(alpha > 0.0f)) die("op_elu: alpha %g: must be positive (the backward reads the sign of the output)", alpha);
     return unary_a(t, x, alpha, kl_elu_fwd, elu_backward, NULL, "elu");

@@ -49,6 +49,12 @@ typedef struct {
     /* op_conv2d_elu's forward: > 0, the paths that can (conv_rows) write ELU(y) with this alpha, and
      * cols_gemm says so; 0 (every other use): y */
     float elu;
+    /* op_conv2d_elu's backward where the data gradient pads the upstream gradient (dx_pads_dy): > 0, the
+     * alpha of dY = dA * ELU'(elu_a), the src gemm_col2im gets being dA (the ELU output's gradient); the
+     * padding (conv_pad_elu) also writes dY into elu_dy and sets *elu_done */
+    float elu_bwd;
+    tensor elu_a, elu_dy;
+    int *elu_done;
 } cgeom;
 
 static int gK(const cgeom *g) { return g->C * g->k * g->k; }
@@ -841,6 +847,14 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
     return 0;
 }
 
+/* Whether gemm_col2im pads src as the data gradient of a stride-1 convolution on conv_rows (its branch
+ * below): op_conv2d_elu's backward then pads dA * ELU'(A) in one pass (conv_pad_elu). */
+static int dx_pads_dy(const clg_ctx *c, const cgeom *g) {
+    if (!own_gemm(c) || few_fit(c, g) || g->s != 1 || wino_fit(c, g)) return 0;
+    int k = g->k, q = !g->reflect && g->p <= k - 1 ? k - 1 - g->p : k - 1;
+    return rows_fit(c, 1, g->C, g->OH + q + q - k + 1, g->OW + 2 * q);
+}
+
 /* img = beta*img + (adjoint of the conv)(src) (+ bias). */
 static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
     int K = gK(g), L = gL(g), k = g->k, OC = g->OC;
@@ -860,8 +874,18 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         float dbeta = direct ? beta : 0.0f;
         if (wino_fit(t->cl, g)) {
             wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
-        } else if (rows_fit(t->cl, 1, g->C, RH, QW)) {
-            tensor Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, rows_nb(t->cl) + k);
+        } else if (rows_fit(t->cl, 1, g->C, RH, QW)) { /* dx_pads_dy */
+            tensor Q;
+            if (g->elu_bwd > 0.0f) {
+                int slack = rows_nb(t->cl) + k;
+                Q = scratch1(t, (size_t)g->N * OC * QH * QW + slack, "padded image size");
+                kl_conv_pad_elu(t->cl, clg_grid_1d((size_t)g->N * OC * QH), Q.mem, ki(Q.off, "offset"), g->elu_dy.mem,
+                                ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem,
+                                ki(g->elu_a.off, "offset"), g->N * OC, g->OH, g->OW, QH, QW, q, q, slack, g->elu_bwd);
+                *g->elu_done = 1;
+            } else {
+                Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, rows_nb(t->cl) + k);
+            }
             /* q = p: the weight gradient's grid, its rounding read on into the zero borders (p >= 1) */
             if (g->dy_pad && direct && g->p >= 1 && 2 * g->p == k - 1) *g->dy_pad = Q;
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
@@ -1226,11 +1250,11 @@ static void bias_grad(clg_ctx *c, tensor db, tensor dy, float beta) {
                       dy.n, dy.c, ki((size_t)dy.h * dy.w, "image size"), beta, wg * sizeof(float));
 }
 
-static void maybe_bias_grad(tape *t, const tnode *nd) {
+static void maybe_bias_grad(tape *t, const tnode *nd, tensor dy) {
     if (nd->in[2] < 0) return;
     float beta;
     tensor db = tape_grad(t, nd->in[2], &beta);
-    if (db.mem) bias_grad(t->cl, db, tape_out_grad(t, nd), beta);
+    if (db.mem) bias_grad(t->cl, db, dy, beta);
 }
 
 static tensor bias_tensor(tape *t, int b) { return b >= 0 ? tape_val(t, b) : (tensor){0}; }
@@ -1242,18 +1266,34 @@ static cgeom conv_geom(const tape *t, int wvar, tensor x, tensor w, tensor y, in
                    .p = pad, .reflect = reflect, .wowner = t->vars[wvar].owner};
 }
 
+/* farg[0] > 0: op_conv2d_elu's node, whose output holds ELU(y) with that alpha and whose upstream
+ * gradient is the ELU output's: dY = dA * ELU'(A), made in the data gradient's padding where that pads
+ * (dx_pads_dy), else by elu_bwd into scratch. */
 static void conv2d_backward(tape *t, const tnode *nd) {
     tape_scratch_begin(t);
-    tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dy = tape_out_grad(t, nd);
+    tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dA = tape_out_grad(t, nd), dy = dA;
     cgeom g = conv_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
     tensor dy_pad = {0};
     g.dy_pad = &dy_pad;
-    float beta;
+    float beta, alpha = nd->farg[0];
+    int elu_done = 0;
     tensor dx = tape_grad(t, nd->in[0], &beta);
-    if (dx.mem) gemm_col2im(t, &g, dy, w, dx, (tensor){0}, beta);
+    if (alpha > 0.0f) {
+        tensor a = tape_val(t, nd->out);
+        size_t n = tnumel(dA);
+        dy = scratch1(t, n, "tensor size");
+        dy.n = dA.n, dy.c = dA.c, dy.h = dA.h, dy.w = dA.w;
+        if (dx.mem && dx_pads_dy(t->cl, &g))
+            g.elu_bwd = alpha, g.elu_a = a, g.elu_dy = dy, g.elu_done = &elu_done;
+        else
+            kl_elu_bwd(t->cl, clg_grid_1d(n), dy.mem, ki(dy.off, "offset"), dA.mem, ki(dA.off, "offset"), a.mem,
+                       ki(a.off, "offset"), ki(n, "tensor size"), alpha, 0.0f);
+    }
+    if (dx.mem) gemm_col2im(t, &g, g.elu_bwd > 0.0f ? dA : dy, w, dx, (tensor){0}, beta);
+    if (g.elu_bwd > 0.0f && !elu_done) die("conv2d: the ELU's gradient was left to a padding that did not run");
     tensor dw = tape_grad(t, nd->in[1], &beta);
     if (dw.mem) weight_grad(t, &g, x, dy, dw, beta);
-    maybe_bias_grad(t, nd);
+    maybe_bias_grad(t, nd, dy);
 }
 
 static void check_weight_bias(tape *t, const char *op, tensor w, int b, int cout) {
@@ -1296,12 +1336,13 @@ static int conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mo
     g.elu = elu;
     tape_scratch_begin(t);
     *elu_done = cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
-    tnode *nd = tape_record(t, conv2d_backward, "conv2d", y, 3, ins);
+    tnode *nd = tape_record(t, conv2d_backward, elu > 0.0f ? "conv2d+elu" : "conv2d", y, 3, ins);
     if (nd) {
         nd->iarg[0] = stride;
         nd->iarg[1] = pad;
         nd->iarg[2] = mode == PAD_REFLECT;
-        nd->grad_graph = conv2d_grad_graph;
+        nd->farg[0] = elu;
+        nd->grad_graph = elu > 0.0f ? NULL : conv2d_grad_graph; /* as op_elu: no gradient graph */
     }
     return y;
 }
@@ -1311,11 +1352,18 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode) 
     return conv2d(t, x, w, b, stride, pad, mode, 0.0f, &done);
 }
 
-/* The convolution node's output variable holds ELU(y) where the epilogue wrote it: its backward never
- * reads its output, and the ELU node's reads only its own (the same buffer). */
+/* One node: its output holds ELU(y), written by conv_rows' epilogue or by elu_fwd over y in place; its
+ * backward makes ELU's gradient (conv2d_backward). */
 int op_conv2d_elu(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float alpha) {
+    if (!(alpha > 0.0f)) die("op_conv2d_elu: alpha %g: must be positive (the backward reads the output's sign)", alpha);
     int done, y = conv2d(t, x, w, b, stride, pad, mode, alpha, &done);
-    return op_elu_over(t, y, alpha, done);
+    if (!done) {
+        tensor yv = tape_val(t, y);
+        size_t n = tnumel(yv);
+        kl_elu_fwd(t->cl, clg_grid_1d(n), yv.mem, ki(yv.off, "offset"), yv.mem, ki(yv.off, "offset"),
+                   ki(n, "tensor size"), alpha);
+    }
+    return y;
 }
 
 /* ---- nearest x2 upsampling + 3x3 convolution, by phases (kernels/conv.cl explains) ---------------- */
@@ -1412,7 +1460,7 @@ static void convt_backward(tape *t, const tnode *nd) {
     if (dx.mem) cols_gemm(t, &g, dy, w, dx, (tensor){0}, beta);
     tensor dw = tape_grad(t, nd->in[1], &beta);
     if (dw.mem) weight_grad(t, &g, dy, x, dw, beta);
-    maybe_bias_grad(t, nd);
+    maybe_bias_grad(t, nd, dy);
 }
 
 int op_conv_transpose2d(tape *t, int x, int w, int b, int stride, int pad, int output_padding) {
