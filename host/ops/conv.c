@@ -577,6 +577,18 @@ static void adj_phase_pad(const cgeom *g, int *qt, int *ql, int *QH, int *QW) {
     }
 }
 
+/* Q {N, OC, QH, QW} (then `slack` zeros) = src zero-padded by qt rows above and ql columns left, or with
+ * g->elu_bwd (dx_pads_dy) dY = src * ELU'(g->elu_a), also written into g->elu_dy */
+static tensor pad_upstream(tape *t, const cgeom *g, tensor src, int QH, int QW, int qt, int ql, int slack) {
+    if (!(g->elu_bwd > 0.0f)) return pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, slack);
+    tensor Q = scratch1(t, (size_t)g->N * g->OC * QH * QW + slack, "padded image size");
+    kl_conv_pad_elu(t->cl, clg_grid_1d((size_t)g->N * g->OC * QH), Q.mem, ki(Q.off, "offset"), g->elu_dy.mem,
+                    ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem, ki(g->elu_a.off, "offset"),
+                    g->N * g->OC, g->OH, g->OW, QH, QW, qt, ql, slack, g->elu_bwd);
+    *g->elu_done = 1;
+    return Q;
+}
+
 static int oc_adj_fit(const clg_ctx *c, const cgeom *g) {
     return g->s > 1 && !g->reflect && g->k >= g->s && g->OC * g->k * g->k <= c->kp.oc_max_k && 2 * g->C >= rows_vw(c);
 }
@@ -586,7 +598,7 @@ static int oc_adj_fit(const clg_ctx *c, const cgeom *g) {
 static void oc_adjoint(tape *t, const cgeom *g, tensor src, tensor w, tensor img, tensor bias, float beta) {
     int s = g->s, k = g->k, qt, ql, QH, QW;
     adj_phase_pad(g, &qt, &ql, &QH, &QW);
-    tensor Q = pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, OC_PX + k);
+    tensor Q = pad_upstream(t, g, src, QH, QW, qt, ql, OC_PX + k);
     for (int cy = 0; cy < s && cy < g->IH; cy++)
         for (int cx = 0; cx < s && cx < g->IW; cx++) {
             int y0, ay, ey, x0, ax, ex;
@@ -847,10 +859,13 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
     return 0;
 }
 
-/* Whether gemm_col2im pads src as the data gradient of a stride-1 convolution on conv_rows (its branch
- * below): op_conv2d_elu's backward then pads dA * ELU'(A) in one pass (conv_pad_elu). */
+/* Whether gemm_col2im pads src with zeros as it is (a stride-1 convolution's data gradient on conv_rows,
+ * a strided one's on conv_oc; its branches below): op_conv2d_elu's backward then pads dA * ELU'(A) in one
+ * pass (conv_pad_elu). */
 static int dx_pads_dy(const clg_ctx *c, const cgeom *g) {
-    if (!own_gemm(c) || few_fit(c, g) || g->s != 1 || wino_fit(c, g)) return 0;
+    if (!own_gemm(c) || few_fit(c, g)) return 0;
+    if (g->s > 1) return oc_adj_fit(c, g);
+    if (wino_fit(c, g)) return 0;
     int k = g->k, q = !g->reflect && g->p <= k - 1 ? k - 1 - g->p : k - 1;
     return rows_fit(c, 1, g->C, g->OH + q + q - k + 1, g->OW + 2 * q);
 }
@@ -875,17 +890,7 @@ static void gemm_col2im_own(tape *t, const cgeom *g, tensor src, tensor w, tenso
         if (wino_fit(t->cl, g)) {
             wino_conv(t, dst, w, g->wowner, 1, src, g->N, OC, g->OH, g->OW, q, 0, g->C, RH, RW, dbias, dbeta);
         } else if (rows_fit(t->cl, 1, g->C, RH, QW)) { /* dx_pads_dy */
-            tensor Q;
-            if (g->elu_bwd > 0.0f) {
-                int slack = rows_nb(t->cl) + k;
-                Q = scratch1(t, (size_t)g->N * OC * QH * QW + slack, "padded image size");
-                kl_conv_pad_elu(t->cl, clg_grid_1d((size_t)g->N * OC * QH), Q.mem, ki(Q.off, "offset"), g->elu_dy.mem,
-                                ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem,
-                                ki(g->elu_a.off, "offset"), g->N * OC, g->OH, g->OW, QH, QW, q, q, slack, g->elu_bwd);
-                *g->elu_done = 1;
-            } else {
-                Q = pad_image(t, src, g->N, OC, g->OH, g->OW, QH, QW, q, q, 0, rows_nb(t->cl) + k);
-            }
+            tensor Q = pad_upstream(t, g, src, QH, QW, q, q, rows_nb(t->cl) + k);
             /* q = p: the weight gradient's grid, its rounding read on into the zero borders (p >= 1) */
             if (g->dy_pad && direct && g->p >= 1 && 2 * g->p == k - 1) *g->dy_pad = Q;
             tensor A = pack_panels(t, w, g->wowner, 1, OC, g->C, k);
