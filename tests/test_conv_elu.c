@@ -4,8 +4,8 @@
  * (leaves whose gradient buffers start as NaN), compared to 1e-6 relative (the fused kernels compute
  * elu_fwd's and elu_bwd's operations: on PoCL they agree bit for bit, and the test says whether they
  * did). Cases on the own kernels with Winograd off: stride-1 3x3 convolutions with 16 output channels,
- * which conv_rows computes (no elu_fwd launch may be left), whose data gradient (5 image channels: not
- * conv_rows; 8 and 16: conv_rows, no elu_bwd launch may be left) takes the fused padding or not, and
+ * which conv_rows computes (no elu_fwd launch may be left), whose data gradient (3 image channels: not
+ * conv_rows; 16: conv_rows under any conv_rows_mr, no elu_bwd launch may be left) takes the fused padding or not, and
  * stride-2 ones, which run elu_fwd over the output in place, and elu_bwd into scratch or (16 image
  * channels: conv_oc's data gradient) the fused padding; negative and positive pre-activations both. */
 #include <math.h>
@@ -113,11 +113,12 @@ int main(void) {
     cl->kp.wino_min_c = 4096;   /* not Winograd: the 16-channel case on conv_rows whatever the set */
     cl->kp.oc_max_k = 512;      /* the 16-channel stride-2 data gradient on conv_oc whatever the set */
     static const ecase cases[] = {
-        /* 5 input channels: the data gradient (5 output channels) is not conv_rows' */
-        {"conv3x3 s1 2x5x12x13->16 with bias (conv_rows)", 2, 5, 16, 12, 13, 1, 1, 1, 0},
+        /* 3 input channels: the data gradient (3 output channels, under any conv_rows_mr) is not conv_rows' */
+        {"conv3x3 s1 2x3x12x13->16 with bias (conv_rows)", 2, 3, 16, 12, 13, 1, 1, 1, 0},
         {"conv3x3 s1 1x16x9x11->16 no bias (conv_rows)", 1, 16, 16, 9, 11, 1, 0, 1, 1},
-        {"conv3x3 s1 2x8x10x12->16 with bias (conv_rows, both ways)", 2, 8, 16, 10, 12, 1, 1, 1, 1},
-        {"conv3x3 s2 2x6x11x9->7 with bias (not conv_rows)", 2, 6, 7, 11, 9, 2, 1, 0, 0},
+        {"conv3x3 s1 2x16x10x12->16 with bias (conv_rows, both ways)", 2, 16, 16, 10, 12, 1, 1, 1, 1},
+        /* 3 image channels: under half of any vector width, so the data gradient is not conv_oc's */
+        {"conv3x3 s2 2x3x11x9->7 with bias (not conv_rows)", 2, 3, 7, 11, 9, 2, 1, 0, 0},
         /* 16 image channels: the data gradient on conv_oc, its padding fused */
         {"conv3x3 s2 2x16x11x9->12 with bias (conv_oc)", 2, 16, 12, 11, 9, 2, 1, 0, 1},
     };
