@@ -306,8 +306,8 @@ static void test_sets(void) {
         {"conv7 s1 p3 refl 1x3x15x20->17 (conv_rows, c7s1)", 1, 3, 17, 15, 20, 7, 1, 3, 1},
         {"conv4 s2 p1 zero 2x7x10x9->10 (conv_nt, or conv_oc)", 2, 7, 10, 10, 9, 4, 2, 1, 0},
         {"conv4 s2 p1 zero 2x20x12x14->18 (conv_nt, or pixel panels)", 2, 20, 18, 12, 14, 4, 2, 1, 0},
-        {"conv3 s2 p1 zero 2x12x13x11->10 (data gradient: phases on conv_nt, conv_rows or conv_oc, s2d adjoint)", 2, 12, 10, 13,
-         11, 3, 2, 1, 0},
+        {"conv3 s2 p1 zero 2x12x13x11->10 (data gradient: phases on conv_nt, conv_rows or conv_oc, s2d adjoint)", 2, 12,
+         10, 13, 11, 3, 2, 1, 0},
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
     static const int v3[] = {4, 8, 16}, v2[] = {8, 16}, ev[] = {2, 4, 6, 8};
@@ -384,8 +384,8 @@ static void test_sets(void) {
 }
 
 /* The kernel files part 2 needs, expanded, the others empty, in folder kdir. */
-static const char *const needed[] = {"conv.cl",           "conv_gemm.cl",   "conv_oc.cl", "conv_rows.cl", "conv_winograd.cl",
-                                     "conv_winograd4.cl", "elementwise.cl", "loss.cl"};
+static const char *const needed[] = {"conv.cl",           "conv_gemm.cl",   "conv_oc.cl", "conv_rows.cl",
+                                     "conv_winograd.cl",  "conv_winograd4.cl", "elementwise.cl", "loss.cl"};
 static void kernel_subset(const char *kdir) {
     char err[512];
     CHECK(mkdir_p(kdir, err, sizeof err) == 0, "mkdir %s: %s", kdir, err);

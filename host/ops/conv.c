@@ -583,8 +583,8 @@ static tensor pad_upstream(tape *t, const cgeom *g, tensor src, int QH, int QW, 
     if (!(g->elu_bwd > 0.0f)) return pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, slack);
     tensor Q = scratch1(t, (size_t)g->N * g->OC * QH * QW + slack, "padded image size");
     kl_conv_pad_elu(t->cl, clg_grid_1d((size_t)g->N * g->OC * QH), Q.mem, ki(Q.off, "offset"), g->elu_dy.mem,
-                    ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem, ki(g->elu_a.off, "offset"),
-                    g->N * g->OC, g->OH, g->OW, QH, QW, qt, ql, slack, g->elu_bwd);
+                    ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem,
+                    ki(g->elu_a.off, "offset"), g->N * g->OC, g->OH, g->OW, QH, QW, qt, ql, slack, g->elu_bwd);
     *g->elu_done = 1;
     return Q;
 }
