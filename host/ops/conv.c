@@ -544,8 +544,7 @@ static void oc_launch(clg_ctx *c, tensor out, size_t yoff, int yZ, int yM, int y
 }
 
 static void oc_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
-    int PH = (g->OH - 1) * g->s + g->k, PW = g->IW + 2 * g->p, L = gL(g);
-    if (PH < g->IH + 2 * g->p) PH = g->IH + 2 * g->p;
+    int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p, L = gL(g);
     tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, OC_PX * g->s + g->k);
     tensor Wq = pack_oc(t, w, g->wowner, g->OC, g->C, g->k, 0, 1, 0, 0, g->k, g->k);
     oc_launch(t->cl, out, 0, ki((size_t)g->OC * L, "tensor size"), L, g->OW, 1, Wq, P, P.off,
