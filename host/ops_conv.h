@@ -12,7 +12,7 @@ int op_conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode);
 /* op_elu(op_conv2d(...), alpha) as one node, the same values and gradients: the ELU in the convolution's
    epilogue where the forward runs on conv_rows (no pass over y of its own), else a kernel over y in place;
    ELU's gradient in the padding of the data gradient's upstream copy where that pads with zeros (conv_rows,
-   conv_oc: conv_pad_elu), else a kernel into scratch. alpha > 0. No gradient graph (as op_elu). */
+   conv_oc: conv_pad with alpha), else a kernel into scratch. alpha > 0. No gradient graph (as op_elu). */
 int op_conv2d_elu(tape *t, int x, int w, int b, int stride, int pad, pad_mode mode, float alpha);
 
 /* Transposed convolution as torch.nn.ConvTranspose2d: w {Cin, Cout, k, k}; H' = (H-1)*stride - 2*pad + k + output_padding.

@@ -10,9 +10,14 @@
 
 /* P {G, C, PH, PW} = img {G, C, H, W} padded by pt rows on top and pl columns on the left (zeros, or
  * reflection with pt, pl < H, W); rows/columns past the image on the other side likewise; then `slack`
- * zeros. One work-item per padded row (g, c, py). */
+ * zeros. alpha > 0 (zero padding): img is dA, the gradient of an ELU's output A, and the padded values are
+ * dY = dA * ELU'(A) (1 where A > 0, else A + alpha, as act.cl's elu_bwd computes it: alpha > 0, so A > 0
+ * exactly where the ELU's input was), also written unpadded into D {G, C, H, W}: the upstream gradient of
+ * a convolution that op_conv2d_elu follows with an ELU, for its data gradient (P) and its bias and weight
+ * gradients (D). One work-item per padded row (g, c, py). */
 __kernel void conv_pad(__global float *P, int poff, __global const float *img, int ioff, int GC, int H, int W,
-                       int PH, int PW, int pt, int pl, int reflect, int slack) {
+                       int PH, int PW, int pt, int pl, int reflect, int slack, __global float *D, int doff,
+                       __global const float *A, int aoff, float alpha) {
     int i = get_global_id(0);
     if (i >= GC * PH) return;
     if (i == 0)
@@ -25,48 +30,28 @@ __kernel void conv_pad(__global float *P, int poff, __global const float *img, i
         for (int px = 0; px < PW; px++) dst[px] = 0.0f;
         return;
     }
-    __global const float *src = img + ioff + ((long)gc * H + iy) * W;
+    long r = ((long)gc * H + iy) * W;
+    __global const float *src = img + ioff + r;
     int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW, px = lo;
     for (int q = 0; q < lo; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
-    for (; px + 8 <= hi; px += 8) vstore8(vload8(0, src + px - pl), 0, dst + px); /* the row's interior */
-    for (; px < hi; px++) dst[px] = src[px - pl];
+    if (alpha > 0.0f) { /* the row's interior */
+        __global const float *a = A + aoff + r;
+        __global float *d = D + doff + r;
+        for (; px + 8 <= hi; px += 8) {
+            float8 v = vload8(0, a + px - pl), g = vload8(0, src + px - pl);
+            float8 e = select(g * (v + alpha), g, v > 0.0f);
+            vstore8(e, 0, dst + px);
+            vstore8(e, 0, d + px - pl);
+        }
+        for (; px < hi; px++) {
+            float v = a[px - pl], g = src[px - pl];
+            dst[px] = d[px - pl] = v > 0.0f ? g : g * (v + alpha);
+        }
+    } else {
+        for (; px + 8 <= hi; px += 8) vstore8(vload8(0, src + px - pl), 0, dst + px);
+        for (; px < hi; px++) dst[px] = src[px - pl];
+    }
     for (int q = hi; q < PW; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
-}
-
-/* conv_pad with zero padding of dY = dA * ELU'(A), which it also writes unpadded into D {G, C, H, W}: the
- * upstream gradient of a convolution that op_conv2d_elu follows with an ELU, from the ELU output's gradient
- * dA and value A (alpha > 0: A > 0 exactly where the input was; there 1, else A + alpha, as act.cl's
- * elu_bwd computes it), for its data gradient (P) and its bias and weight gradients (D). One work-item
- * per padded row (g, c, py). */
-__kernel void conv_pad_elu(__global float *P, int poff, __global float *D, int doff, __global const float *dA,
-                           int aoff, __global const float *A, int voff, int GC, int H, int W, int PH, int PW, int pt,
-                           int pl, int slack, float alpha) {
-    int i = get_global_id(0);
-    if (i >= GC * PH) return;
-    if (i == 0)
-        for (int j = 0; j < slack; j++) P[poff + (long)GC * PH * PW + j] = 0.0f;
-    int gc = i / PH, py = i - gc * PH, iy = py - pt;
-    __global float *dst = P + poff + (long)i * PW;
-    if (iy < 0 || iy >= H) {
-        for (int px = 0; px < PW; px++) dst[px] = 0.0f;
-        return;
-    }
-    long r = ((long)gc * H + iy) * W;
-    __global const float *g = dA + aoff + r, *a = A + voff + r;
-    __global float *d = D + doff + r;
-    int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW, px = lo;
-    for (int q = 0; q < lo; q++) dst[q] = 0.0f;
-    for (; px + 8 <= hi; px += 8) { /* the row's interior */
-        float8 v = vload8(0, a + px - pl), gv = vload8(0, g + px - pl);
-        float8 e = select(gv * (v + alpha), gv, v > 0.0f);
-        vstore8(e, 0, dst + px);
-        vstore8(e, 0, d + px - pl);
-    }
-    for (; px < hi; px++) {
-        float v = a[px - pl], gv = g[px - pl];
-        dst[px] = d[px - pl] = v > 0.0f ? gv : gv * (v + alpha);
-    }
-    for (int q = hi; q < PW; q++) dst[q] = 0.0f;
 }
 
 /* The adjoint of conv_pad with pt = pl = p: img[g, c, y, x] = beta*img + (bias[c] if has_bias) + the sum

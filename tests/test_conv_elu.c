@@ -1,6 +1,6 @@
 /* op_conv2d_elu (host/ops_conv.h): a convolution with the ELU in its epilogue where the forward runs on
  * conv_rows, and the ELU's gradient in the data gradient's padding where that runs on conv_rows
- * (conv_pad_elu), against op_elu(op_conv2d(...)) on the same inputs: y, and the gradients of x, w and b
+ * (conv_pad with alpha), against op_elu(op_conv2d(...)) on the same inputs: y, and the gradients of x, w and b
  * (leaves whose gradient buffers start as NaN), compared to 1e-6 relative (the fused kernels compute
  * elu_fwd's and elu_bwd's operations: on PoCL they agree bit for bit, and the test says whether they
  * did). Cases on the own kernels with Winograd off: stride-1 3x3 convolutions with 16 output channels,

@@ -51,7 +51,7 @@ typedef struct {
     float elu;
     /* op_conv2d_elu's backward where the data gradient pads the upstream gradient (dx_pads_dy): > 0, the
      * alpha of dY = dA * ELU'(elu_a), the src gemm_col2im gets being dA (the ELU output's gradient); the
-     * padding (conv_pad_elu) also writes dY into elu_dy and sets *elu_done */
+     * padding (conv_pad with alpha) also writes dY into elu_dy and sets *elu_done */
     float elu_bwd;
     tensor elu_a, elu_dy;
     int *elu_done;
@@ -293,13 +293,18 @@ static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, i
 }
 
 /* NCHW {n, C, PH, PW} copy of src {n, C, H, W}, padded by pt rows above and pl columns left, then
- * `slack` zeros. */
-static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect,
-                        int slack) {
+ * `slack` zeros; alpha > 0 (zero padding): of src * ELU'(A) instead, also written into D (conv_pad). */
+static tensor pad_image_elu(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl,
+                            int reflect, int slack, tensor D, tensor A, float alpha) {
     tensor P = scratch1(t, (size_t)n * C * PH * PW + slack, "padded image size");
     kl_conv_pad(t->cl, clg_grid_1d((size_t)n * C * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
-                n * C, H, W, PH, PW, pt, pl, reflect, slack);
+                n * C, H, W, PH, PW, pt, pl, reflect, slack, D.mem ? D.mem : P.mem, ki(D.off, "offset"),
+                A.mem ? A.mem : P.mem, ki(A.off, "offset"), alpha);
     return P;
+}
+static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect,
+                        int slack) {
+    return pad_image_elu(t, src, n, C, H, W, PH, PW, pt, pl, reflect, slack, (tensor){0}, (tensor){0}, 0.0f);
 }
 
 /* A side of the s*s phases of an image side n padded by p: ceil((n + 2p) / s). */
@@ -579,13 +584,9 @@ static void adj_phase_pad(const cgeom *g, int *qt, int *ql, int *QH, int *QW) {
 /* Q {N, OC, QH, QW} (then `slack` zeros) = src zero-padded by qt rows above and ql columns left, or with
  * g->elu_bwd (dx_pads_dy) dY = src * ELU'(g->elu_a), also written into g->elu_dy */
 static tensor pad_upstream(tape *t, const cgeom *g, tensor src, int QH, int QW, int qt, int ql, int slack) {
-    if (!(g->elu_bwd > 0.0f)) return pad_image(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, slack);
-    tensor Q = scratch1(t, (size_t)g->N * g->OC * QH * QW + slack, "padded image size");
-    kl_conv_pad_elu(t->cl, clg_grid_1d((size_t)g->N * g->OC * QH), Q.mem, ki(Q.off, "offset"), g->elu_dy.mem,
-                    ki(g->elu_dy.off, "offset"), src.mem, ki(src.off, "offset"), g->elu_a.mem,
-                    ki(g->elu_a.off, "offset"), g->N * g->OC, g->OH, g->OW, QH, QW, qt, ql, slack, g->elu_bwd);
-    *g->elu_done = 1;
-    return Q;
+    if (g->elu_bwd > 0.0f) *g->elu_done = 1;
+    return pad_image_elu(t, src, g->N, g->OC, g->OH, g->OW, QH, QW, qt, ql, 0, slack, g->elu_dy, g->elu_a,
+                         g->elu_bwd);
 }
 
 static int oc_adj_fit(const clg_ctx *c, const cgeom *g) {
@@ -860,7 +861,7 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
 
 /* Whether gemm_col2im pads src with zeros as it is (a stride-1 convolution's data gradient on conv_rows,
  * a strided one's on conv_oc; its branches below): op_conv2d_elu's backward then pads dA * ELU'(A) in one
- * pass (conv_pad_elu). */
+ * pass (conv_pad with alpha). */
 static int dx_pads_dy(const clg_ctx *c, const cgeom *g) {
     if (!own_gemm(c) || few_fit(c, g)) return 0;
     if (g->s > 1) return oc_adj_fit(c, g);
