@@ -1,6 +1,7 @@
 /* Differentiable ops of the norm family (host/ops/norm*.c, kernels/norm*.cl). Included by host/ops.h. */
 #ifndef CLGAN_OPS_NORM_H
 #define CLGAN_OPS_NORM_H
+#include "clg_shared.h"
 #include "tape.h"
 
 /* Batch norm over N, H, W per channel, as torch.nn.BatchNorm2d (BatchNorm1d for {N, C, 1, 1}).
@@ -20,5 +21,14 @@ int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tenso
    default is affine=False, pass -1). gamma, beta: {C} or -1. Biased variance; backward as batch norm's
    with the statistics of each (sample, channel) plane, M = H*W. */
 int op_instancenorm(tape *t, int x, int gamma, int beta, float eps);
+
+/* The norm followed by an activation as one node (tape name "batchnorm+relu", "instancenorm+leaky_relu", ...):
+   act NORM_ACT_RELU is op_relu, NORM_ACT_LRELU op_leaky_relu(slope), slope >= 0 (kernels/clg_shared.h). The
+   normalising kernel applies it, and the backward kernels take its gradient where they read dy, from the
+   node's output: no launch and no tensor of its own, the values and gradients bit for bit those of the two
+   ops (the pre-activation is not kept, so only for a norm whose output nothing else reads). */
+int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, norm_act act, float slope);
+int op_instancenorm_act(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope);
 
 #endif

@@ -25,6 +25,10 @@ enum {
 /* Convolution padding (op_conv2d; the kernels take it as their int `reflect` argument). */
 typedef enum { PAD_ZERO = 0, PAD_REFLECT = 1 } pad_mode;
 
+/* The activation a norm node may apply after normalising (op_batchnorm_act, op_instancenorm_act;
+ * kernels/norm.cl): none, ReLU (relu_fwd's fmax), leaky ReLU with a slope >= 0. */
+typedef enum { NORM_ACT_NONE = 0, NORM_ACT_RELU = 1, NORM_ACT_LRELU = 2 } norm_act;
+
 /* Zeros after an image conv_nt reads (conv_pad_hwc's, conv_pad_phase's copies): its whole-vector
  * reads run up to CONV_NT_VW - 1 (at most 15) floats past the last pixel. */
 #define CONV_NT_SLACK 32

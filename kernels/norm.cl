@@ -16,10 +16,30 @@
  * run on a 2-D grid {8 pixels, plane}: the group and channel are per plane, not per element. Work-items
  * read and write 8-float vectors: PoCL vectorises a work-item's own vector operations, not a loop of
  * strided scalar reads, and that made these kernels 2-4x faster on CPUs. Backward
- * kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held. */
+ * kernels compute dst = beta*dst + grad, beta 0 overwriting whatever dst held.
+ *
+ * An activation may follow the norm in the same node (act, host/ops_norm.h): NORM_ACT_RELU applies
+ * fmax(y, 0) as relu_fwd does, NORM_ACT_LRELU y > 0 ? y : slope*y as leaky_relu_fwd does, in norm_apply;
+ * the backward kernels then read the activation's output A and its gradient dA, and take
+ * dy = A > 0 ? dA : 0 (or slope*dA), relu_bwd's and leaky_relu_bwd's values (with slope >= 0, A > 0
+ * exactly where the norm's output was): no launch and no tensor of their own. */
 
 #include "clg_shared.h"
 #include "common.clh"
+
+/* The activation after the norm (see above), forward on y and backward on dA given A. */
+float8 norm_act8(float8 v, int act, float slope) {
+    return act == NORM_ACT_RELU ? fmax(v, 0.0f) : act == NORM_ACT_LRELU ? select(slope * v, v, v > 0.0f) : v;
+}
+float norm_act1(float v, int act, float slope) {
+    return act == NORM_ACT_RELU ? fmax(v, 0.0f) : act == NORM_ACT_LRELU ? (v > 0.0f ? v : slope * v) : v;
+}
+float8 norm_act_grad8(float8 d, float8 a, int act, float slope) {
+    return act == NORM_ACT_RELU ? select((float8)0.0f, d, a > 0.0f) : act == NORM_ACT_LRELU ? select(slope * d, d, a > 0.0f) : d;
+}
+float norm_act_grad1(float d, float a, int act, float slope) {
+    return act == NORM_ACT_RELU ? (a > 0.0f ? d : 0.0f) : act == NORM_ACT_LRELU ? (a > 0.0f ? d : slope * d) : d;
+}
 
 /* Tree sum of tmp[0, wg) into tmp[0] (all work-items of the group must call it). */
 void norm_tree_sum(__local float *tmp, int l, int wg) {
@@ -114,11 +134,12 @@ __kernel void norm_stats_from_running(__global float *st, int soff, __global con
     st[soff + 2 * C + c] = v;
 }
 
-/* y = (x - mean) * invstd * gamma + beta on the grid {8 pixels, plane}; has_gamma / has_beta 0 mean
+/* y = act((x - mean) * invstd * gamma + beta) on the grid {8 pixels, plane}; has_gamma / has_beta 0 mean
  * gamma 1 / beta 0 (their buffers are then placeholders and never read). */
 __kernel void norm_apply(__global float *y, int yoff, __global const float *x, int xoff,
                          __global const float *st, int soff, __global const float *gamma, int goff, int has_gamma,
-                         __global const float *bta, int boff, int has_beta, int HW, int G, int C) {
+                         __global const float *bta, int boff, int has_beta, int HW, int G, int C, int act,
+                         float slope) {
     int p = 8 * get_global_id(0), plane = get_global_id(1);
     if (p >= HW) return;
     int i = plane * HW + p, g = plane % G, c = g % C;
@@ -128,35 +149,39 @@ __kernel void norm_apply(__global float *y, int yoff, __global const float *x, i
         float8 v = (vload8(0, x + xoff + i) - mean) * invstd;
         if (has_gamma) v *= gm;
         if (has_beta) v += bt;
-        vstore8(v, 0, y + yoff + i);
+        vstore8(norm_act8(v, act, slope), 0, y + yoff + i);
         return;
     }
     for (int k = 0; k < HW - p; k++) {
         float v = (x[xoff + i + k] - mean) * invstd;
         if (has_gamma) v *= gm;
         if (has_beta) v += bt;
-        y[yoff + i + k] = v;
+        y[yoff + i + k] = norm_act1(v, act, slope);
     }
 }
 
 /* Per-group sums for backward: sums[g] = sum(dy), sums[G + g] = sum(dy * xhat), with
  * xhat = (x - mean) * invstd. Kahan summation per work-item, as norm_stats: the sums cancel (after a
  * later norm sum(dy) is zero up to rounding), and on a CPU (reduce_wg 4) each lane of a work-item adds
- * a long run of a group, not a short one before a tree. tmp: 2*wg floats. */
+ * a long run of a group, not a short one before a tree. tmp: 2*wg floats. With act, dy is dA and dy
+ * the activation's gradient from A (see above). */
 __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const float *x, int xoff,
                             __global const float *st, int soff, int HW, int stride, int M, int G,
-                            __global float *sums, int sumoff, __local float *tmp) {
+                            __global float *sums, int sumoff, __local float *tmp, __global const float *A,
+                            int aoff, int act, float slope) {
     int g = get_group_id(0), l = get_local_id(0), wg = get_local_size(0);
     float mean = st[soff + g], invstd = st[soff + G + g];
     float8 s1 = 0.0f, s2 = 0.0f, c1 = 0.0f, c2 = 0.0f;
     for (int q = 0, k0 = g * HW; q < M / HW; q++, k0 += stride) {
         for (int r = l; r < HW / 8; r += wg) {
             float8 d = vload8(r, dy + dyoff + k0);
+            if (act) d = norm_act_grad8(d, vload8(r, A + aoff + k0), act, slope);
             KAHAN_ADD8(s1, c1, d);
             KAHAN_ADD8(s2, c2, d * ((vload8(r, x + xoff + k0) - mean) * invstd));
         }
         for (int r = HW / 8 * 8 + l; r < HW; r += wg) {
             float d = dy[dyoff + k0 + r];
+            if (act) d = norm_act_grad1(d, A[aoff + k0 + r], act, slope);
             s1.s0 += d;
             s2.s0 += d * ((x[xoff + k0 + r] - mean) * invstd);
         }
@@ -182,11 +207,12 @@ __kernel void norm_param_grad(__global float *d, int doff, __global const float 
 
 /* dx = beta*dx + gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M) through the statistics
  * (through_stats != 0: they were computed from x), or gamma * invstd * dy (fixed statistics), on the
- * grid {8 pixels, plane}. */
+ * grid {8 pixels, plane}; with act, dy from dA and A as in norm_bwd_sums. */
 __kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *dy, int dyoff,
                           __global const float *x, int xoff, __global const float *st, int soff,
                           __global const float *gamma, int goff, int has_gamma, __global const float *sums,
-                          int sumoff, int through_stats, int HW, int G, int C, int M, float beta) {
+                          int sumoff, int through_stats, int HW, int G, int C, int M, float beta,
+                          __global const float *A, int aoff, int act, float slope) {
     int p = 8 * get_global_id(0), plane = get_global_id(1);
     if (p >= HW) return;
     int i = plane * HW + p, g = plane % G, c = g % C;
@@ -195,6 +221,7 @@ __kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *d
     float s1 = through_stats ? sums[sumoff + g] : 0.0f, s2 = through_stats ? sums[sumoff + G + g] : 0.0f;
     if (p + 8 <= HW) {
         float8 v = vload8(0, dy + dyoff + i);
+        if (act) v = norm_act_grad8(v, vload8(0, A + aoff + i), act, slope);
         if (through_stats) v -= (s1 + (vload8(0, x + xoff + i) - mean) * invstd * s2) / (float)M;
         v *= scale;
         if (beta != 0.0f) v += beta * vload8(0, dx + dxoff + i);
@@ -203,6 +230,7 @@ __kernel void norm_bwd_dx(__global float *dx, int dxoff, __global const float *d
     }
     for (int k = 0; k < HW - p; k++) {
         float v = dy[dyoff + i + k];
+        if (act) v = norm_act_grad1(v, A[aoff + i + k], act, slope);
         if (through_stats) v -= (s1 + (x[xoff + i + k] - mean) * invstd * s2) / (float)M;
         ACC(dx[dxoff + i + k], scale * v);
     }

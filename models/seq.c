@@ -183,6 +183,18 @@ static int upsample_conv_fusable(const seqnet *s, int i) {
     return c->src[0] == SEQ_PREV && c->kind == L_CONV && c->k == 3 && c->stride == 1 && c->pad == 1 && c->padmode == PAD_ZERO;
 }
 
+/* Layer i is a norm whose output only the ReLU or leaky ReLU (slope >= 0) right after it reads: the two as
+ * one node (op_batchnorm_act, op_instancenorm_act: the activation in the norm's kernels). Returns the
+ * activation (NORM_ACT_NONE: not fusable). */
+static norm_act norm_act_fusable(const seqnet *s, int i) {
+    if (i + 1 >= s->n) return NORM_ACT_NONE;
+    const layer *a = &s->L[i + 1];
+    if (a->src[0] != SEQ_PREV || !(a->kind == L_RELU || (a->kind == L_LRELU && a->f >= 0.0f))) return NORM_ACT_NONE;
+    for (int j = i + 2; j < s->n; j++) /* the U-Net's skips read a norm's output: then it stays its own node */
+        if (s->L[j].src[0] == i || s->L[j].src[1] == i) return NORM_ACT_NONE;
+    return a->kind == L_RELU ? NORM_ACT_RELU : NORM_ACT_LRELU;
+}
+
 /* ---- graph layers ---- */
 
 void seq_name(seqnet *s, const char *module) {
@@ -277,7 +289,9 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         layer *l = &s->L[i];
         x = SRC(l->src[0]);
         int x2 = l->src[1] == SEQ_PREV ? 0 : SRC(l->src[1]); /* the second input of cat and add */
-        if (x < 0 || x2 < 0) die("seqnet %s: layer %d reads the output of an upsampling fused into its conv", p->name, i);
+        if (x < 0 || x2 < 0)
+            die("seqnet %s: layer %d reads the output of an upsampling fused into its conv or of a norm fused with its "
+                "activation", p->name, i);
         int w = l->w_idx >= 0 ? tape_param(t, p, l->w_idx) : -1;
         int b = l->b_idx >= 0 ? tape_param(t, p, l->b_idx) : -1;
         switch (l->kind) {
@@ -286,10 +300,17 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         case L_CONV_RECT: x = op_conv2d_rect(t, x, w, b, l->stride, l->stride, l->pad, l->padw); break;
         case L_TCONV: x = op_conv_transpose2d(t, x, w, b, l->stride, l->pad, l->outpad); break;
         case L_BN:
-            x = op_batchnorm(t, x, w, b, net_tensor(&s->buffers, l->rm_idx), net_tensor(&s->buffers, l->rv_idx),
-                             ctx->training, l->momentum, l->f);
+        case L_IN: {
+            norm_act act = norm_act_fusable(s, i);
+            float slope = act == NORM_ACT_LRELU ? s->L[i + 1].f : 0.0f;
+            if (l->kind == L_BN)
+                x = op_batchnorm_act(t, x, w, b, net_tensor(&s->buffers, l->rm_idx),
+                                     net_tensor(&s->buffers, l->rv_idx), ctx->training, l->momentum, l->f, act, slope);
+            else
+                x = op_instancenorm_act(t, x, w, b, l->f, act, slope);
+            if (act != NORM_ACT_NONE) val[i++] = -1; /* the activation's layer: done */
             break;
-        case L_IN: x = op_instancenorm(t, x, w, b, l->f); break;
+        }
         case L_RELU: x = op_relu(t, x); break;
         case L_LRELU: x = op_leaky_relu(t, x, l->f); break;
         case L_TANH: x = op_tanh(t, x); break;

@@ -99,7 +99,9 @@ static void norm_backward(tape *t, const tnode *nd) {
     clg_ctx *c = t->cl;
     tensor x = tape_val(t, nd->in[0]), dy = tape_out_grad(t, nd), st = nd->saved[0];
     norm_geom g = geometry(x, nd->iarg[0]);
-    int through_stats = nd->iarg[1];
+    int through_stats = nd->iarg[1], act = nd->iarg[3];
+    float slope = nd->farg[0];
+    tensor a = tape_val(t, nd->out); /* the activation's output: dy is its gradient (read when act) */
     float bx, bg, bb;
     tensor dx = tape_grad(t, nd->in[0], &bx), dg = tape_grad(t, nd->in[1], &bg), db = tape_grad(t, nd->in[2], &bb);
     tensor sums = st; /* a placeholder buffer when the sums are not needed */
@@ -107,7 +109,7 @@ static void norm_backward(tape *t, const tnode *nd) {
         sums = arena_tensor(&t->ar, 2 * g.G, 1, 1, 1);
         size_t wg = clg_plane_reduce_wg(c, "norm_bwd_sums", (size_t)g.HW), gl = (size_t)g.G * wg;
         kl_norm_bwd_sums(c, clg_grid_1d_local(gl, wg), dy.mem, dy.off, x.mem, x.off, st.mem, st.off, g.HW, g.stride,
-                         g.M, g.G, sums.mem, sums.off, 2 * wg * sizeof(float));
+                         g.M, g.G, sums.mem, sums.off, 2 * wg * sizeof(float), a.mem, a.off, act, slope);
     }
     if (dg.mem) /* dgamma = sum(dy * xhat) */
         kl_norm_param_grad(c, clg_grid_1d(g.C), dg.mem, dg.off, sums.mem, sums.off + g.G, g.C, g.reps, bg);
@@ -121,17 +123,20 @@ static void norm_backward(tape *t, const tnode *nd) {
             M = nd->iarg[2];
         }
         kl_norm_bwd_dx(c, planes_grid(&g), dx.mem, dx.off, dy.mem, dy.off, x.mem, x.off, st.mem, st.off, gm.mem, gm.off,
-                       has_gamma, sums.mem, sums.off, through_stats, g.HW, g.G, g.C, M, bx);
+                       has_gamma, sums.mem, sums.off, through_stats, g.HW, g.G, g.C, M, bx, a.mem, a.off, act, slope);
     }
 }
 
 /* The shared forward. stats_from_batch: compute the statistics from x (else from the running
- * tensors); update_running: fold the batch statistics into the running tensors. */
-static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, int beta, tensor rm, tensor rv,
-                        int stats_from_batch, int update_running, float momentum, float eps) {
+ * tensors); update_running: fold the batch statistics into the running tensors; act, slope: the
+ * activation after the norm (kernels/norm.cl). */
+static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm, tensor rv,
+                        int stats_from_batch, int update_running, float momentum, float eps, norm_act act,
+                        float slope) {
     clg_ctx *c = t->cl;
     tensor xv = tape_val(t, x);
     norm_geom g = geometry(xv, kind);
+    const char *name = kind == NORM_BATCH ? "batchnorm" : "instancenorm";
     check_param(t, gamma, g.C, "gamma", name);
     check_param(t, beta, g.C, "beta", name);
     int ins[3] = {x, gamma, beta};
@@ -153,19 +158,30 @@ static int norm_forward(tape *t, int kind, const char *name, int x, int gamma, i
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
     kl_norm_apply(c, planes_grid(&g), yv.mem, yv.off, xv.mem, xv.off, st.mem, st.off, gm.mem, gm.off, gamma >= 0,
-                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C);
-    tnode *nd = tape_record(t, norm_backward, name, y, 3, ins);
+                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C, (int)act, slope);
+    static const char *const names[2][3] = {{"batchnorm", "batchnorm+relu", "batchnorm+leaky_relu"},
+                                            {"instancenorm", "instancenorm+relu", "instancenorm+leaky_relu"}};
+    tnode *nd = tape_record(t, norm_backward, names[kind][act], y, 3, ins);
     if (nd) {
         nd->saved[0] = st;
         nd->iarg[0] = kind;
         nd->iarg[1] = stats_from_batch;
         nd->iarg[2] = M_all;
+        nd->iarg[3] = (int)act;
+        nd->farg[0] = slope;
     }
     return y;
 }
 
-int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
-                 float momentum, float eps) {
+static void check_act(norm_act act, float slope, const char *op) {
+    if (act != NORM_ACT_NONE && act != NORM_ACT_RELU && act != NORM_ACT_LRELU) die("%s: unknown activation %d", op, act);
+    /* the backward reads the sign of the output: a negative slope would flip it */
+    if (act == NORM_ACT_LRELU && !(slope >= 0.0f)) die("%s: leaky ReLU slope %g: must be >= 0", op, slope);
+}
+
+int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, norm_act act, float slope) {
+    check_act(act, slope, "op_batchnorm_act");
     tensor xv = tape_val(t, x);
     int have_running = running_mean.mem != NULL;
     if (have_running != (running_var.mem != NULL))
@@ -177,13 +193,23 @@ int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tenso
     if (training && (long)xv.n * xv.h * xv.w <= 1)
         die("op_batchnorm: training needs more than one value per channel (input %dx%dx%dx%d)", xv.n, xv.c, xv.h,
             xv.w);
-    return norm_forward(t, NORM_BATCH, "batchnorm", x, gamma, beta, running_mean, running_var, training != 0,
-                        training && have_running, momentum, eps);
+    return norm_forward(t, NORM_BATCH, x, gamma, beta, running_mean, running_var, training != 0,
+                        training && have_running, momentum, eps, act, slope);
 }
 
-int op_instancenorm(tape *t, int x, int gamma, int beta, float eps) {
+int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                 float momentum, float eps) {
+    return op_batchnorm_act(t, x, gamma, beta, running_mean, running_var, training, momentum, eps, NORM_ACT_NONE, 0.0f);
+}
+
+int op_instancenorm_act(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope) {
+    check_act(act, slope, "op_instancenorm_act");
     tensor xv = tape_val(t, x);
     if (xv.h * xv.w <= 1)
         die("op_instancenorm: needs more than one spatial element (input %dx%dx%dx%d)", xv.n, xv.c, xv.h, xv.w);
-    return norm_forward(t, NORM_INSTANCE, "instancenorm", x, gamma, beta, (tensor){0}, (tensor){0}, 1, 0, 0.0f, eps);
+    return norm_forward(t, NORM_INSTANCE, x, gamma, beta, (tensor){0}, (tensor){0}, 1, 0, 0.0f, eps, act, slope);
+}
+
+int op_instancenorm(tape *t, int x, int gamma, int beta, float eps) {
+    return op_instancenorm_act(t, x, gamma, beta, eps, NORM_ACT_NONE, 0.0f);
 }
