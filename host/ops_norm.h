@@ -31,4 +31,12 @@ int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, t
                      float momentum, float eps, norm_act act, float slope);
 int op_instancenorm_act(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope);
 
+/* res + the norm of x as one node (tape name "batchnorm+add", "instancenorm+add"): the ResNet block's
+   x + conv_block(x), whose last layer is the norm. res: a variable of x's shape. The sum is op_add's, so
+   the values and gradients are bit for bit those of op_add(t, res, op_instancenorm(...)); one launch and
+   one tensor fewer forward, one copy of the gradient fewer backward. */
+int op_batchnorm_add(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, int res);
+int op_instancenorm_add(tape *t, int x, int gamma, int beta, float eps, int res);
+
 #endif

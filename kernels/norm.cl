@@ -22,7 +22,11 @@
  * fmax(y, 0) as relu_fwd does, NORM_ACT_LRELU y > 0 ? y : slope*y as leaky_relu_fwd does, in norm_apply;
  * the backward kernels then read the activation's output A and its gradient dA, and take
  * dy = A > 0 ? dA : 0 (or slope*dA), relu_bwd's and leaky_relu_bwd's values (with slope >= 0, A > 0
- * exactly where the norm's output was): no launch and no tensor of their own. */
+ * exactly where the norm's output was): no launch and no tensor of their own.
+ *
+ * Or a residual R may be added to the norm's output (has_r: y = R + norm(x), add_tensors_fwd's sum; the
+ * ResNet block's x + conv_block(x) whose last layer is the norm): the backward then reads dy as the
+ * norm's own output gradient, and the host adds it into R's. */
 
 #include "clg_shared.h"
 #include "common.clh"
@@ -134,12 +138,12 @@ __kernel void norm_stats_from_running(__global float *st, int soff, __global con
     st[soff + 2 * C + c] = v;
 }
 
-/* y = act((x - mean) * invstd * gamma + beta) on the grid {8 pixels, plane}; has_gamma / has_beta 0 mean
+/* y = (R +) act((x - mean) * invstd * gamma + beta) on the grid {8 pixels, plane}; has_gamma / has_beta 0 mean
  * gamma 1 / beta 0 (their buffers are then placeholders and never read). */
 __kernel void norm_apply(__global float *y, int yoff, __global const float *x, int xoff,
                          __global const float *st, int soff, __global const float *gamma, int goff, int has_gamma,
                          __global const float *bta, int boff, int has_beta, int HW, int G, int C, int act,
-                         float slope) {
+                         float slope, __global const float *R, int roff, int has_r) {
     int p = 8 * get_global_id(0), plane = get_global_id(1);
     if (p >= HW) return;
     int i = plane * HW + p, g = plane % G, c = g % C;
@@ -149,14 +153,17 @@ __kernel void norm_apply(__global float *y, int yoff, __global const float *x, i
         float8 v = (vload8(0, x + xoff + i) - mean) * invstd;
         if (has_gamma) v *= gm;
         if (has_beta) v += bt;
-        vstore8(norm_act8(v, act, slope), 0, y + yoff + i);
+        v = norm_act8(v, act, slope);
+        if (has_r) v = vload8(0, R + roff + i) + v;
+        vstore8(v, 0, y + yoff + i);
         return;
     }
     for (int k = 0; k < HW - p; k++) {
         float v = (x[xoff + i + k] - mean) * invstd;
         if (has_gamma) v *= gm;
         if (has_beta) v += bt;
-        y[yoff + i + k] = norm_act1(v, act, slope);
+        v = norm_act1(v, act, slope);
+        y[yoff + i + k] = has_r ? R[roff + i + k] + v : v;
     }
 }
 

@@ -183,17 +183,26 @@ static int upsample_conv_fusable(const seqnet *s, int i) {
     return c->src[0] == SEQ_PREV && c->kind == L_CONV && c->k == 3 && c->stride == 1 && c->pad == 1 && c->padmode == PAD_ZERO;
 }
 
-/* Layer i is a norm whose output only the ReLU or leaky ReLU (slope >= 0) right after it reads: the two as
- * one node (op_batchnorm_act, op_instancenorm_act: the activation in the norm's kernels). Returns the
- * activation (NORM_ACT_NONE: not fusable). */
-static norm_act norm_act_fusable(const seqnet *s, int i) {
-    if (i + 1 >= s->n) return NORM_ACT_NONE;
-    const layer *a = &s->L[i + 1];
-    if (a->src[0] != SEQ_PREV || !(a->kind == L_RELU || (a->kind == L_LRELU && a->f >= 0.0f))) return NORM_ACT_NONE;
-    for (int j = i + 2; j < s->n; j++) /* the U-Net's skips read a norm's output: then it stays its own node */
-        if (s->L[j].src[0] == i || s->L[j].src[1] == i) return NORM_ACT_NONE;
-    return a->kind == L_RELU ? NORM_ACT_RELU : NORM_ACT_LRELU;
+/* Layer i is a norm whose output only layer i + 1 reads (the U-Net's skips read a norm's output: then it
+ * stays its own node). */
+static int norm_read_once(const seqnet *s, int i) {
+    if (i + 1 >= s->n || s->L[i + 1].src[0] != SEQ_PREV) return 0;
+    for (int j = i + 2; j < s->n; j++)
+        if (s->L[j].src[0] == i || s->L[j].src[1] == i) return 0;
+    return 1;
 }
+
+/* A norm read once by a ReLU or leaky ReLU (slope >= 0): the two as one node (op_batchnorm_act,
+ * op_instancenorm_act: the activation in the norm's kernels). Returns the activation (NORM_ACT_NONE: not
+ * fusable). */
+static norm_act norm_act_fusable(const seqnet *s, int i) {
+    if (!norm_read_once(s, i)) return NORM_ACT_NONE;
+    const layer *a = &s->L[i + 1];
+    return a->kind == L_RELU ? NORM_ACT_RELU : a->kind == L_LRELU && a->f >= 0.0f ? NORM_ACT_LRELU : NORM_ACT_NONE;
+}
+
+/* A norm read once by the end of a residual block (skip + the norm's output): op_*norm_add. */
+static int norm_add_fusable(const seqnet *s, int i) { return norm_read_once(s, i) && s->L[i + 1].kind == L_RES_END; }
 
 /* ---- graph layers ---- */
 
@@ -303,12 +312,15 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
         case L_IN: {
             norm_act act = norm_act_fusable(s, i);
             float slope = act == NORM_ACT_LRELU ? s->L[i + 1].f : 0.0f;
-            if (l->kind == L_BN)
-                x = op_batchnorm_act(t, x, w, b, net_tensor(&s->buffers, l->rm_idx),
-                                     net_tensor(&s->buffers, l->rv_idx), ctx->training, l->momentum, l->f, act, slope);
-            else
-                x = op_instancenorm_act(t, x, w, b, l->f, act, slope);
-            if (act != NORM_ACT_NONE) val[i++] = -1; /* the activation's layer: done */
+            int res = act == NORM_ACT_NONE && norm_add_fusable(s, i) ? skip : -1;
+            if (l->kind == L_BN) {
+                tensor rm = net_tensor(&s->buffers, l->rm_idx), rv = net_tensor(&s->buffers, l->rv_idx);
+                x = res >= 0 ? op_batchnorm_add(t, x, w, b, rm, rv, ctx->training, l->momentum, l->f, res)
+                             : op_batchnorm_act(t, x, w, b, rm, rv, ctx->training, l->momentum, l->f, act, slope);
+            } else {
+                x = res >= 0 ? op_instancenorm_add(t, x, w, b, l->f, res) : op_instancenorm_act(t, x, w, b, l->f, act, slope);
+            }
+            if (act != NORM_ACT_NONE || res >= 0) val[i++] = -1; /* the activation's or the residual's layer: done */
             break;
         }
         case L_RELU: x = op_relu(t, x); break;

@@ -9,8 +9,8 @@
  *    would lose every digit of the variance). Cases where x wants no gradient (only gamma, beta do) and
  *    where x feeds a second loss term (its gradient is written first by that term and then accumulated)
  *    cover the remaining tape paths.
- * 2. Finite differences through the tape for both ops, alone and with a ReLU or leaky ReLU in the node
- *    (op_*_act; step and tolerance: the comment above fd_case).
+ * 2. Finite differences through the tape for both ops, alone, with a ReLU or leaky ReLU in the node
+ *    (op_*_act) and with a residual (op_*_add; step and tolerance: the comment above fd_case).
  *    TEST_NORM_SEED=n redraws every random input (the tolerances were checked over 60 seeds).
  * 3. Optionally, when /usr/bin/python3 imports torch: torch.nn.functional.batch_norm / instance_norm
  *    on the same inputs (forward, backward, running statistics), which checks the PyTorch semantics
@@ -380,8 +380,9 @@ static void run_case(const ncase *k) {
 typedef struct {
     int bn, training;
     norm_act act; /* an activation in the node (op_*_act), slope 0.2 for the leaky one */
+    int res;      /* a residual in the node (op_*_add): parameter ri */
     net *n;
-    int xi, gi, bi;
+    int xi, gi, bi, ri;
     tensor rm, rv, target;
     const float *T;
     int y; /* the op's output in the last build */
@@ -396,8 +397,14 @@ static int fd_build(fd_ctx *c, int grad_enabled) {
     FT.grad_enabled = grad_enabled;
     int x = tape_param(&FT, c->n, c->xi), g = tape_param(&FT, c->n, c->gi), b = tape_param(&FT, c->n, c->bi);
     float slope = c->act == NORM_ACT_LRELU ? 0.2f : 0.0f;
-    c->y = c->bn ? op_batchnorm_act(&FT, x, g, b, c->rm, c->rv, c->training, 0.1f, 1e-5f, c->act, slope)
-                 : op_instancenorm_act(&FT, x, g, b, 1e-5f, c->act, slope);
+    if (c->res) {
+        int r = tape_param(&FT, c->n, c->ri);
+        c->y = c->bn ? op_batchnorm_add(&FT, x, g, b, c->rm, c->rv, c->training, 0.1f, 1e-5f, r)
+                     : op_instancenorm_add(&FT, x, g, b, 1e-5f, r);
+    } else {
+        c->y = c->bn ? op_batchnorm_act(&FT, x, g, b, c->rm, c->rv, c->training, 0.1f, 1e-5f, c->act, slope)
+                     : op_instancenorm_act(&FT, x, g, b, 1e-5f, c->act, slope);
+    }
     return op_sqerr_sum(&FT, c->y, tape_input(&FT, c->target), 1.0f / (float)tnumel(c->target));
 }
 
@@ -424,17 +431,19 @@ static double fd_loss(fd_ctx *c, float *w, size_t k, float v) {
     return fd_host_loss(c);
 }
 
-static void fd_case(const char *name, int bn, int training, norm_act act, int N, int C, int H, int W) {
+static void fd_case(const char *name, int bn, int training, norm_act act, int res, int N, int C, int H, int W) {
     net n;
     net_init(&n, cl, "fd");
-    fd_ctx c = {.bn = bn, .training = training, .act = act, .n = &n};
+    fd_ctx c = {.bn = bn, .training = training, .act = act, .res = res, .n = &n};
     c.xi = net_add(&n, "x", 4, (int[]){N, C, H, W});
     c.gi = net_add(&n, "gamma", 1, (int[]){C});
     c.bi = net_add(&n, "beta", 1, (int[]){C});
+    if (res) c.ri = net_add(&n, "res", 4, (int[]){N, C, H, W});
     net_alloc(&n);
     long cnt = (long)N * C * H * W;
     float *w = xcalloc(n.total, sizeof *w), *an = xmalloc(n.total * sizeof *an);
     for (long i = 0; i < cnt; i++) w[n.p[c.xi].off + i] = unif(1, 5); /* 3 +- 2 */
+    for (long i = 0; res && i < cnt; i++) w[n.p[c.ri].off + i] = unif(-1, 1);
     for (int i = 0; i < C; i++) {
         w[n.p[c.gi].off + i] = unif(0.5f, 1.5f) * (i % 2 ? -1 : 1);
         w[n.p[c.bi].off + i] = unif(-1, 1);
@@ -486,7 +495,7 @@ static void fd_case(const char *name, int bn, int training, norm_act act, int N,
         double worst = 0, fdat = 0;
         for (int j = 0; j < K; j++) {
             size_t k = p->off + (size_t)idx[j];
-            double s = pi == c.xi ? sd : fmax(fabs(w[k]), rms);
+            double s = pi == c.xi ? sd : fmax(fabs(w[k]), rms); /* res: L is quadratic in it, any scale */
             float vp = (float)(w[k] + FD_STEP * s), vm = (float)(w[k] - FD_STEP * s);
             c.crossed = 0;
             double fd = (fd_loss(&c, w, k, vp) - fd_loss(&c, w, k, vm)) / ((double)vp - vm);
@@ -720,13 +729,15 @@ int main(void) {
         TEST_END();
     }
     tape_init(&FT, cl);
-    fd_case("bn2d train", 1, 1, NORM_ACT_NONE, 3, 5, 7, 9);
-    fd_case("bn2d eval", 1, 0, NORM_ACT_NONE, 3, 5, 7, 9);
-    fd_case("bn1d train", 1, 1, NORM_ACT_NONE, 7, 13, 1, 1);
-    fd_case("in2d", 0, 0, NORM_ACT_NONE, 3, 5, 7, 9);
-    fd_case("in2d N1", 0, 0, NORM_ACT_NONE, 1, 4, 11, 13);
-    fd_case("bn2d+lrelu", 1, 1, NORM_ACT_LRELU, 3, 5, 7, 9);
-    fd_case("in2d+relu", 0, 0, NORM_ACT_RELU, 3, 5, 7, 9);
+    fd_case("bn2d train", 1, 1, NORM_ACT_NONE, 0, 3, 5, 7, 9);
+    fd_case("bn2d eval", 1, 0, NORM_ACT_NONE, 0, 3, 5, 7, 9);
+    fd_case("bn1d train", 1, 1, NORM_ACT_NONE, 0, 7, 13, 1, 1);
+    fd_case("in2d", 0, 0, NORM_ACT_NONE, 0, 3, 5, 7, 9);
+    fd_case("in2d N1", 0, 0, NORM_ACT_NONE, 0, 1, 4, 11, 13);
+    fd_case("bn2d+lrelu", 1, 1, NORM_ACT_LRELU, 0, 3, 5, 7, 9);
+    fd_case("in2d+relu", 0, 0, NORM_ACT_RELU, 0, 3, 5, 7, 9);
+    fd_case("in2d+add", 0, 0, NORM_ACT_NONE, 1, 3, 5, 7, 9);
+    fd_case("bn2d+add", 1, 1, NORM_ACT_NONE, 1, 2, 4, 5, 7);
     tape_free(&FT);
     torch_compare();
     printf("%.1f s\n", now_seconds() - t0);

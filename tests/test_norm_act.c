@@ -1,4 +1,5 @@
-/* A norm and the activation after it as one node (op_batchnorm_act, op_instancenorm_act; kernels/norm.cl).
+/* A norm and the activation after it as one node (op_batchnorm_act, op_instancenorm_act), and a norm plus a
+ * residual (op_batchnorm_add, op_instancenorm_add; kernels/norm.cl).
  *
  * 1. Against the two ops (op_relu / op_leaky_relu over op_batchnorm / op_instancenorm) on the same inputs:
  *    y and the gradients of x, gamma and beta (leaves whose gradient buffers start as NaN, so a missed
@@ -9,10 +10,15 @@
  *    pixels (not a multiple of the kernels' 8-pixel vectors) and of 16, and a plane of one constant value
  *    (its normalised output is exactly beta, 0 without beta: the activations' gradient at 0). The fused
  *    node must launch no activation kernel, forward or backward.
- * 2. models/seq.c fuses a norm with the ReLU or leaky ReLU after it only when nothing else reads the norm's
- *    output: a net conv-IN-ReLU-conv-BN-LReLU launches no activation kernel, and one whose BN output is also
- *    concatenated later (the U-Net's skips) launches leaky_relu_fwd for it; both against the same layers
- *    composed op by op with the same parameters (output and every parameter gradient, bit for bit). */
+ * 2. The residual against op_add(res, norm): y and the gradients of x, gamma, beta and res bit for bit, for
+ *    instance norm and batch norm, res another variable or x itself (both gradients into one buffer); the
+ *    fused node launches no add_tensors_fwd and one axpby (op_add's backward: two).
+ * 3. models/seq.c fuses a norm with the ReLU or leaky ReLU, or the residual block's end, after it only when
+ *    nothing else reads the norm's output: a net conv-IN-ReLU-conv-BN-LReLU launches no activation kernel,
+ *    one whose BN output is also concatenated later (the U-Net's skips) launches leaky_relu_fwd for it, and
+ *    a ResNet block (conv-IN-ReLU-conv-IN, + its input) no activation and no add_tensors_fwd; each against
+ *    the same layers composed op by op with the same parameters (output and every parameter gradient, bit
+ *    for bit). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +119,74 @@ static void test_case(const ncase *k) {
     release_bufs();
 }
 
-/* ---- 2. models/seq.c ---- */
+/* ---- 2. the residual ---- */
+
+/* y and the gradients of x, gamma, beta and res (NULL where res is x) of one build: fused 0 op_add over the
+ * norm, 1 the fused node; adds/axpys: add_tensors_fwd and axpby launches. */
+static void run_res(const ncase *k, int fused, int res_is_x, const float *x, const float *g, const float *b,
+                    const float *r, const float *T, float **out, long *adds, long *axpys) {
+    tape t;
+    tape_init(&t, cl);
+    int xv = grad_leaf(&t, x, k->N, k->C, k->H, k->W, 17, 23);
+    int gv = k->gamma ? grad_leaf(&t, g, k->C, 1, 1, 1, 5, 3) : -1;
+    int bv = k->beta ? grad_leaf(&t, b, k->C, 1, 1, 1, 7, 11) : -1;
+    int rv = res_is_x ? xv : grad_leaf(&t, r, k->N, k->C, k->H, k->W, 13, 19);
+    long a0 = launches("add_tensors_fwd"), x0 = launches("axpby");
+    int y;
+    if (fused)
+        y = k->bn ? op_batchnorm_add(&t, xv, gv, bv, (tensor){0}, (tensor){0}, 1, 0.1f, 1e-5f, rv)
+                  : op_instancenorm_add(&t, xv, gv, bv, 1e-5f, rv);
+    else
+        y = op_add(&t, rv, k->bn ? op_batchnorm(&t, xv, gv, bv, (tensor){0}, (tensor){0}, 1, 0.1f, 1e-5f)
+                                 : op_instancenorm(&t, xv, gv, bv, 1e-5f));
+    tensor yt = tape_val(&t, y);
+    int loss = op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f);
+    tape_backward(&t, loss);
+    *adds = launches("add_tensors_fwd") - a0;
+    *axpys = launches("axpby") - x0;
+    out[0] = dev_download(cl, yt);
+    out[1] = dev_download(cl, t.vars[xv].grad);
+    out[2] = k->gamma ? dev_download(cl, t.vars[gv].grad) : NULL;
+    out[3] = k->beta ? dev_download(cl, t.vars[bv].grad) : NULL;
+    out[4] = res_is_x ? NULL : dev_download(cl, t.vars[rv].grad);
+    tape_free(&t);
+}
+
+static void res_case(const ncase *k, int res_is_x) {
+    size_t nx = (size_t)k->N * k->C * k->H * k->W, n[5] = {nx, nx, (size_t)k->C, (size_t)k->C, nx};
+    float *x = randnz(nx, 0.05f, 2.0f), *g = randnz((size_t)k->C, 0.5f, 1.5f), *b = randnz((size_t)k->C, 0.05f, 0.5f);
+    float *r = randnz(nx, 0.05f, 1.0f), *T = randnz(nx, 0.0f, 1.0f), *ref[5], *got[5];
+    long aref, agot, xref, xgot;
+    run_res(k, 0, res_is_x, x, g, b, r, T, ref, &aref, &xref);
+    run_res(k, 1, res_is_x, x, g, b, r, T, got, &agot, &xgot);
+    const char *what[5] = {"y", "dx", "dgamma", "dbeta", "dres"};
+    for (int i = 0; i < 5; i++) {
+        if (!ref[i]) continue;
+        int bitwise = memcmp(got[i], ref[i], n[i] * sizeof *got[i]) == 0;
+        CHECK(bitwise, "%s + residual%s: %s of the fused node against op_add", k->name, res_is_x ? " x" : "", what[i]);
+        printf("%s %s + residual%s %s: %zu values %s\n", bitwise ? "ok  " : "FAIL", k->name, res_is_x ? " x" : "",
+               what[i], n[i], bitwise ? "bit for bit" : "differ");
+    }
+    CHECK(aref == 1 && xref == 2, "%s: op_add launched add_tensors_fwd %ld, axpby %ld times (want 1, 2)", k->name,
+          aref, xref);
+    CHECK(agot == 0 && xgot == 1, "%s: the fused node launched add_tensors_fwd %ld, axpby %ld times (want 0, 1)",
+          k->name, agot, xgot);
+    printf("%s %s + residual%s: add_tensors_fwd / axpby launches %ld / %ld (op_add %ld / %ld)\n",
+           agot == 0 && xgot == 1 ? "ok  " : "FAIL", k->name, res_is_x ? " x" : "", agot, xgot, aref, xref);
+    for (int i = 0; i < 5; i++) {
+        free(ref[i]);
+        free(got[i]);
+    }
+    free(x); free(g); free(b); free(r); free(T);
+    release_bufs();
+}
+
+/* ---- 3. models/seq.c ---- */
 
 /* The net's layers composed op by op with its parameters (the layers tests build: conv, BN, IN, ReLU,
- * leaky ReLU, cat). */
+ * leaky ReLU, cat, a residual block). */
 static int by_ops(seqnet *s, tape *t, int x) {
-    int *val = xmalloc((size_t)s->n * sizeof *val);
+    int *val = xmalloc((size_t)s->n * sizeof *val), skip = -1;
     for (int i = 0; i < s->n; i++) {
         const layer *l = &s->L[i];
         int in = l->src[0] == SEQ_PREV ? x : l->src[0] == SEQ_INPUT ? -1 : val[l->src[0]];
@@ -134,6 +202,8 @@ static int by_ops(seqnet *s, tape *t, int x) {
         case L_RELU: x = op_relu(t, in); break;
         case L_LRELU: x = op_leaky_relu(t, in, l->f); break;
         case L_CAT: x = op_concat_channels(t, in, val[l->src[1]]); break;
+        case L_RES_BEGIN: skip = x = in; break;
+        case L_RES_END: x = op_add(t, skip, in); break;
         default: die("by_ops: layer kind %d", l->kind);
         }
         val[i] = x;
@@ -169,14 +239,20 @@ static void seq_run(seqnet *s, int fused, const float *x, int N, int C, int H, i
 }
 
 /* s: a built net of stride-1 padded convs with OC output channels at the end. want: the activation launches
- * seq_forward must leave (forward and backward). */
-static void seq_case(const char *name, seqnet *s, int N, int C, int H, int W, int OC, long want) {
+ * seq_forward must leave (forward and backward), want_add its add_tensors_fwd launches. */
+static void seq_case(const char *name, seqnet *s, int N, int C, int H, int W, int OC, long want, long want_add) {
     seq_init_weights(s, INIT_DCGAN, 7);
     size_t nx = (size_t)N * C * H * W, ny = (size_t)N * OC * H * W;
     float *x = randnz(nx, 0.05f, 2.0f), *T = randnz(ny, 0.0f, 1.0f), *ref[2], *got[2];
-    long aref, agot;
+    long aref, agot, a0 = launches("add_tensors_fwd");
     seq_run(s, 0, x, N, C, H, W, T, ref, &aref);
+    long a1 = launches("add_tensors_fwd");
     seq_run(s, 1, x, N, C, H, W, T, got, &agot);
+    long adds = launches("add_tensors_fwd") - a1;
+    CHECK(adds == want_add, "%s: seq_forward launched add_tensors_fwd %ld times, want %ld (op by op %ld)", name, adds,
+          want_add, a1 - a0);
+    printf("%s %s: add_tensors_fwd launches %ld, want %ld (op by op %ld)\n", adds == want_add ? "ok  " : "FAIL", name,
+           adds, want_add, a1 - a0);
     size_t n[2] = {ny, s->params.total};
     const char *what[2] = {"y", "parameter gradients"};
     for (int i = 0; i < 2; i++) {
@@ -214,6 +290,14 @@ int main(void) {
         {"bn eval 3x5x7x9 affine lrelu 0.2", 1, 0, 3, 5, 7, 9, 1, 1, NORM_ACT_LRELU, 0.2f},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+    for (int i = 0; i < 2; i++) {
+        static const ncase rcases[] = {
+            {"in 3x5x7x9 affine", 0, 0, 3, 5, 7, 9, 1, 1, NORM_ACT_NONE, 0.0f},
+            {"bn train 3x4x4x5", 1, 1, 3, 4, 4, 5, 0, 0, NORM_ACT_NONE, 0.0f},
+        };
+        res_case(&rcases[i], 0);
+        res_case(&rcases[i], 1);
+    }
 
     seqnet a; /* CycleGAN's conv-IN-ReLU, PatchGAN's conv-BN-LReLU */
     seq_init(&a, cl, "a");
@@ -225,7 +309,7 @@ int main(void) {
     seq_act(&a, L_LRELU, 0.2f);
     seq_conv(&a, 5, 4, 3, 1, 1, 1, PAD_ZERO);
     seq_build(&a);
-    seq_case("seq conv-IN-ReLU-conv-BN-LReLU-conv (both fused)", &a, 2, 3, 9, 7, 4, 0);
+    seq_case("seq conv-IN-ReLU-conv-BN-LReLU-conv (both fused)", &a, 2, 3, 9, 7, 4, 0, 0);
     seq_free(&a);
 
     seqnet u; /* the BN output also concatenated: that one stays two nodes (forward and backward launches) */
@@ -240,8 +324,23 @@ int main(void) {
     seq_instnorm(&u, 4, 1);
     seq_act(&u, L_RELU, 0);
     seq_build(&u);
-    seq_case("seq conv-BN(-> cat)-LReLU-conv-cat-conv-IN-ReLU (the IN fused)", &u, 2, 3, 9, 7, 4, 2);
+    seq_case("seq conv-BN(-> cat)-LReLU-conv-cat-conv-IN-ReLU (the IN fused)", &u, 2, 3, 9, 7, 4, 2, 0);
     seq_free(&u);
+
+    seqnet r; /* CycleGAN's ResNet block: x + (conv-IN-ReLU-conv-IN)(x), reflection padding */
+    seq_init(&r, cl, "r");
+    seq_conv(&r, 3, 6, 3, 1, 1, 1, PAD_ZERO);
+    seq_res_begin(&r);
+    seq_conv(&r, 6, 6, 3, 1, 1, 1, PAD_REFLECT);
+    seq_instnorm(&r, 6, 0);
+    seq_act(&r, L_RELU, 0);
+    seq_conv(&r, 6, 6, 3, 1, 1, 1, PAD_REFLECT);
+    seq_instnorm(&r, 6, 0);
+    seq_res_end(&r);
+    seq_conv(&r, 6, 4, 3, 1, 1, 1, PAD_ZERO);
+    seq_build(&r);
+    seq_case("seq conv-[conv-IN-ReLU-conv-IN]+-conv (the block's end fused)", &r, 2, 3, 9, 7, 4, 0, 0);
+    seq_free(&r);
 
     cl->profiling = 0; /* the launches were counted: no per-kernel table at clg_close */
     clg_close(cl);

@@ -102,6 +102,12 @@ static void norm_backward(tape *t, const tnode *nd) {
     int through_stats = nd->iarg[1], act = nd->iarg[3];
     float slope = nd->farg[0];
     tensor a = tape_val(t, nd->out); /* the activation's output: dy is its gradient (read when act) */
+    /* the residual first (R may be x: then op_add's order, R's share written before the norm's is added) */
+    if (nd->nin == 4) { /* the gradient of y = R + norm(x) passes to R unchanged */
+        float br;
+        tensor dr = tape_grad(t, nd->in[3], &br);
+        if (dr.mem) k_axpby(c, dr, dy, tnumel(dy), 1.0f, br);
+    }
     float bx, bg, bb;
     tensor dx = tape_grad(t, nd->in[0], &bx), dg = tape_grad(t, nd->in[1], &bg), db = tape_grad(t, nd->in[2], &bb);
     tensor sums = st; /* a placeholder buffer when the sums are not needed */
@@ -132,15 +138,20 @@ static void norm_backward(tape *t, const tnode *nd) {
  * activation after the norm (kernels/norm.cl). */
 static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm, tensor rv,
                         int stats_from_batch, int update_running, float momentum, float eps, norm_act act,
-                        float slope) {
+                        float slope, int res) {
     clg_ctx *c = t->cl;
     tensor xv = tape_val(t, x);
     norm_geom g = geometry(xv, kind);
     const char *name = kind == NORM_BATCH ? "batchnorm" : "instancenorm";
     check_param(t, gamma, g.C, "gamma", name);
     check_param(t, beta, g.C, "beta", name);
-    int ins[3] = {x, gamma, beta};
-    int y = tape_new(t, xv.n, xv.c, xv.h, xv.w, tape_any_grad(t, 3, ins));
+    int ins[4] = {x, gamma, beta, res}, nin = res >= 0 ? 4 : 3;
+    tensor rv_ = res >= 0 ? tape_val(t, res) : xv; /* x's buffer as a placeholder the kernel never reads */
+    if (res >= 0 && !tsame_shape(rv_, xv))
+        die("%s: the residual is %dx%dx%dx%d, the input %dx%dx%dx%d", name, rv_.n, rv_.c, rv_.h, rv_.w, xv.n, xv.c,
+            xv.h, xv.w);
+    if (res >= 0 && act != NORM_ACT_NONE) die("%s: an activation and a residual in one node", name);
+    int y = tape_new(t, xv.n, xv.c, xv.h, xv.w, tape_any_grad(t, nin, ins));
     tensor yv = tape_val(t, y);
     tensor st = arena_tensor(&t->ar, 3 * g.G, 1, 1, 1);
     int M_all = 0; /* > 0: the batch statistics are every rank's (synchronised batch norm), over M_all values */
@@ -158,10 +169,11 @@ static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
     kl_norm_apply(c, planes_grid(&g), yv.mem, yv.off, xv.mem, xv.off, st.mem, st.off, gm.mem, gm.off, gamma >= 0,
-                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C, (int)act, slope);
-    static const char *const names[2][3] = {{"batchnorm", "batchnorm+relu", "batchnorm+leaky_relu"},
-                                            {"instancenorm", "instancenorm+relu", "instancenorm+leaky_relu"}};
-    tnode *nd = tape_record(t, norm_backward, names[kind][act], y, 3, ins);
+                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C, (int)act, slope, rv_.mem, rv_.off, res >= 0);
+    static const char *const names[2][4] = {{"batchnorm", "batchnorm+relu", "batchnorm+leaky_relu", "batchnorm+add"},
+                                            {"instancenorm", "instancenorm+relu", "instancenorm+leaky_relu",
+                                             "instancenorm+add"}};
+    tnode *nd = tape_record(t, norm_backward, names[kind][res >= 0 ? 3 : act], y, nin, ins);
     if (nd) {
         nd->saved[0] = st;
         nd->iarg[0] = kind;
@@ -179,8 +191,9 @@ static void check_act(norm_act act, float slope, const char *op) {
     if (act == NORM_ACT_LRELU && !(slope >= 0.0f)) die("%s: leaky ReLU slope %g: must be >= 0", op, slope);
 }
 
-int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
-                     float momentum, float eps, norm_act act, float slope) {
+/* op_batchnorm_act with a residual res (-1: none). */
+static int batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, norm_act act, float slope, int res) {
     check_act(act, slope, "op_batchnorm_act");
     tensor xv = tape_val(t, x);
     int have_running = running_mean.mem != NULL;
@@ -194,22 +207,41 @@ int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, t
         die("op_batchnorm: training needs more than one value per channel (input %dx%dx%dx%d)", xv.n, xv.c, xv.h,
             xv.w);
     return norm_forward(t, NORM_BATCH, x, gamma, beta, running_mean, running_var, training != 0,
-                        training && have_running, momentum, eps, act, slope);
+                        training && have_running, momentum, eps, act, slope, res);
+}
+
+int op_batchnorm_act(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, norm_act act, float slope) {
+    return batchnorm(t, x, gamma, beta, running_mean, running_var, training, momentum, eps, act, slope, -1);
+}
+
+int op_batchnorm_add(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
+                     float momentum, float eps, int res) {
+    return batchnorm(t, x, gamma, beta, running_mean, running_var, training, momentum, eps, NORM_ACT_NONE, 0.0f, res);
 }
 
 int op_batchnorm(tape *t, int x, int gamma, int beta, tensor running_mean, tensor running_var, int training,
                  float momentum, float eps) {
-    return op_batchnorm_act(t, x, gamma, beta, running_mean, running_var, training, momentum, eps, NORM_ACT_NONE, 0.0f);
+    return batchnorm(t, x, gamma, beta, running_mean, running_var, training, momentum, eps, NORM_ACT_NONE, 0.0f, -1);
 }
 
-int op_instancenorm_act(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope) {
+/* op_instancenorm_act with a residual res (-1: none). */
+static int instancenorm(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope, int res) {
     check_act(act, slope, "op_instancenorm_act");
     tensor xv = tape_val(t, x);
     if (xv.h * xv.w <= 1)
         die("op_instancenorm: needs more than one spatial element (input %dx%dx%dx%d)", xv.n, xv.c, xv.h, xv.w);
-    return norm_forward(t, NORM_INSTANCE, x, gamma, beta, (tensor){0}, (tensor){0}, 1, 0, 0.0f, eps, act, slope);
+    return norm_forward(t, NORM_INSTANCE, x, gamma, beta, (tensor){0}, (tensor){0}, 1, 0, 0.0f, eps, act, slope, res);
+}
+
+int op_instancenorm_act(tape *t, int x, int gamma, int beta, float eps, norm_act act, float slope) {
+    return instancenorm(t, x, gamma, beta, eps, act, slope, -1);
+}
+
+int op_instancenorm_add(tape *t, int x, int gamma, int beta, float eps, int res) {
+    return instancenorm(t, x, gamma, beta, eps, NORM_ACT_NONE, 0.0f, res);
 }
 
 int op_instancenorm(tape *t, int x, int gamma, int beta, float eps) {
-    return op_instancenorm_act(t, x, gamma, beta, eps, NORM_ACT_NONE, 0.0f);
+    return instancenorm(t, x, gamma, beta, eps, NORM_ACT_NONE, 0.0f, -1);
 }
