@@ -39,7 +39,9 @@ float norm_act1(float v, int act, float slope) {
     return act == NORM_ACT_RELU ? fmax(v, 0.0f) : act == NORM_ACT_LRELU ? (v > 0.0f ? v : slope * v) : v;
 }
 float8 norm_act_grad8(float8 d, float8 a, int act, float slope) {
-    return act == NORM_ACT_RELU ? select((float8)0.0f, d, a > 0.0f) : act == NORM_ACT_LRELU ? select(slope * d, d, a > 0.0f) : d;
+    return act == NORM_ACT_RELU    ? select((float8)0.0f, d, a > 0.0f)
+           : act == NORM_ACT_LRELU ? select(slope * d, d, a > 0.0f)
+                                   : d;
 }
 float norm_act_grad1(float d, float a, int act, float slope) {
     return act == NORM_ACT_RELU ? (a > 0.0f ? d : 0.0f) : act == NORM_ACT_LRELU ? (a > 0.0f ? d : slope * d) : d;
@@ -170,8 +172,8 @@ __kernel void norm_apply(__global float *y, int yoff, __global const float *x, i
 /* Per-group sums for backward: sums[g] = sum(dy), sums[G + g] = sum(dy * xhat), with
  * xhat = (x - mean) * invstd. Kahan summation per work-item, as norm_stats: the sums cancel (after a
  * later norm sum(dy) is zero up to rounding), and on a CPU (reduce_wg 4) each lane of a work-item adds
- * a long run of a group, not a short one before a tree. tmp: 2*wg floats. With act, dy is dA and dy
- * the activation's gradient from A (see above). */
+ * a long run of a group, not a short one before a tree. tmp: 2*wg floats. With act, dy holds dA and
+ * the kernel takes the activation's gradient from A (see above). */
 __kernel void norm_bwd_sums(__global const float *dy, int dyoff, __global const float *x, int xoff,
                             __global const float *st, int soff, int HW, int stride, int M, int G,
                             __global float *sums, int sumoff, __local float *tmp, __global const float *A,

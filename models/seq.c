@@ -318,7 +318,8 @@ int seq_forward_z(seqnet *s, tape *t, int x, int z, const seq_ctx *ctx) {
                 x = res >= 0 ? op_batchnorm_add(t, x, w, b, rm, rv, ctx->training, l->momentum, l->f, res)
                              : op_batchnorm_act(t, x, w, b, rm, rv, ctx->training, l->momentum, l->f, act, slope);
             } else {
-                x = res >= 0 ? op_instancenorm_add(t, x, w, b, l->f, res) : op_instancenorm_act(t, x, w, b, l->f, act, slope);
+                x = res >= 0 ? op_instancenorm_add(t, x, w, b, l->f, res)
+                             : op_instancenorm_act(t, x, w, b, l->f, act, slope);
             }
             if (act != NORM_ACT_NONE || res >= 0) val[i++] = -1; /* the activation's or the residual's layer: done */
             break;

@@ -48,6 +48,31 @@ static long launches(const char *prefix) {
 /* The activations' kernels launched so far (forward and backward). */
 static long act_launches(void) { return launches("relu_") + launches("leaky_relu_"); }
 
+/* The backward of 0.5 sum (y - T)^2, then y and the gradients of x, gamma and beta (where given) into out[0..3]. */
+static void backward_out(tape *t, int y, const float *T, int xv, int gv, int bv, float **out) {
+    tensor yt = tape_val(t, y);
+    tape_backward(t, op_sqerr_sum(t, y, tape_input(t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f));
+    out[0] = dev_download(cl, yt);
+    out[1] = dev_download(cl, t->vars[xv].grad);
+    out[2] = gv >= 0 ? dev_download(cl, t->vars[gv].grad) : NULL;
+    out[3] = bv >= 0 ? dev_download(cl, t->vars[bv].grad) : NULL;
+}
+
+/* Checks got[i] against ref[i] bit for bit (n[i] floats; i < count, skipping NULL), and frees both. */
+static void compare_out(const char *name, const char *const *what, float **ref, float **got, const size_t *n,
+                        int count) {
+    for (int i = 0; i < count; i++) {
+        if (ref[i]) {
+            int bitwise = memcmp(got[i], ref[i], n[i] * sizeof *got[i]) == 0;
+            CHECK(bitwise, "%s: %s of the fused node against the separate ops", name, what[i]);
+            printf("%s %s %s: %zu values %s\n", bitwise ? "ok  " : "FAIL", name, what[i], n[i],
+                   bitwise ? "bit for bit" : "differ");
+        }
+        free(ref[i]);
+        free(got[i]);
+    }
+}
+
 /* y and the gradients of x, gamma, beta of one build: fused 0 the two ops, 1 the fused node. */
 static void run(const ncase *k, int fused, const float *x, const float *g, const float *b, const float *rm,
                 const float *rv, const float *T, float **out, long *act) {
@@ -57,7 +82,8 @@ static void run(const ncase *k, int fused, const float *x, const float *g, const
     int gv = k->gamma ? grad_leaf(&t, g, k->C, 1, 1, 1, 5, 3) : -1;
     int bv = k->beta ? grad_leaf(&t, b, k->C, 1, 1, 1, 7, 11) : -1;
     /* the running statistics are updated in training: each build gets its own copy */
-    tensor trm = k->bn ? upload_at(rm, k->C, 1, 1, 1, 2) : (tensor){0}, trv = k->bn ? upload_at(rv, k->C, 1, 1, 1, 9) : (tensor){0};
+    tensor trm = k->bn ? upload_at(rm, k->C, 1, 1, 1, 2) : (tensor){0};
+    tensor trv = k->bn ? upload_at(rv, k->C, 1, 1, 1, 9) : (tensor){0};
     long before = act_launches();
     int y;
     if (fused)
@@ -68,14 +94,8 @@ static void run(const ncase *k, int fused, const float *x, const float *g, const
                   : op_instancenorm(&t, xv, gv, bv, 1e-5f);
         y = k->act == NORM_ACT_RELU ? op_relu(&t, y) : op_leaky_relu(&t, y, k->slope);
     }
-    tensor yt = tape_val(&t, y);
-    int loss = op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f);
-    tape_backward(&t, loss);
+    backward_out(&t, y, T, xv, gv, bv, out);
     *act = act_launches() - before;
-    out[0] = dev_download(cl, yt);
-    out[1] = dev_download(cl, t.vars[xv].grad);
-    out[2] = k->gamma ? dev_download(cl, t.vars[gv].grad) : NULL;
-    out[3] = k->beta ? dev_download(cl, t.vars[bv].grad) : NULL;
     out[4] = k->bn && k->training ? dev_download(cl, trm) : NULL;
     tape_free(&t);
 }
@@ -92,14 +112,6 @@ static void test_case(const ncase *k) {
     long aref, agot;
     run(k, 0, x, g, b, rm, rv, T, ref, &aref);
     run(k, 1, x, g, b, rm, rv, T, got, &agot);
-    const char *what[5] = {"y", "dx", "dgamma", "dbeta", "running_mean"};
-    for (int i = 0; i < 5; i++) {
-        if (!ref[i]) continue;
-        int bitwise = memcmp(got[i], ref[i], n[i] * sizeof *got[i]) == 0;
-        CHECK(bitwise, "%s: %s of the fused node against the two ops", k->name, what[i]);
-        printf("%s %s %s: %zu values %s\n", bitwise ? "ok  " : "FAIL", k->name, what[i], n[i],
-               bitwise ? "bit for bit" : "differ");
-    }
     long below = 0, negzero = 0;
     for (size_t j = 0; j < nx; j++) {
         below += ref[0][j] <= 0.0f;
@@ -111,10 +123,8 @@ static void test_case(const ncase *k) {
     CHECK(aref == 2, "%s: the two ops launched the activation twice (%ld)", k->name, aref);
     CHECK(agot == 0, "%s: the fused node launched %ld activation kernels, want 0", k->name, agot);
     printf("%s %s: activation launches %ld (the two ops %ld)\n", agot == 0 ? "ok  " : "FAIL", k->name, agot, aref);
-    for (int i = 0; i < 5; i++) {
-        free(ref[i]);
-        free(got[i]);
-    }
+    static const char *const what[5] = {"y", "dx", "dgamma", "dbeta", "running_mean"};
+    compare_out(k->name, what, ref, got, n, 5);
     free(x); free(g); free(b); free(rm); free(rv); free(T);
     release_bufs();
 }
@@ -139,15 +149,9 @@ static void run_res(const ncase *k, int fused, int res_is_x, const float *x, con
     else
         y = op_add(&t, rv, k->bn ? op_batchnorm(&t, xv, gv, bv, (tensor){0}, (tensor){0}, 1, 0.1f, 1e-5f)
                                  : op_instancenorm(&t, xv, gv, bv, 1e-5f));
-    tensor yt = tape_val(&t, y);
-    int loss = op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f);
-    tape_backward(&t, loss);
+    backward_out(&t, y, T, xv, gv, bv, out);
     *adds = launches("add_tensors_fwd") - a0;
     *axpys = launches("axpby") - x0;
-    out[0] = dev_download(cl, yt);
-    out[1] = dev_download(cl, t.vars[xv].grad);
-    out[2] = k->gamma ? dev_download(cl, t.vars[gv].grad) : NULL;
-    out[3] = k->beta ? dev_download(cl, t.vars[bv].grad) : NULL;
     out[4] = res_is_x ? NULL : dev_download(cl, t.vars[rv].grad);
     tape_free(&t);
 }
@@ -159,24 +163,16 @@ static void res_case(const ncase *k, int res_is_x) {
     long aref, agot, xref, xgot;
     run_res(k, 0, res_is_x, x, g, b, r, T, ref, &aref, &xref);
     run_res(k, 1, res_is_x, x, g, b, r, T, got, &agot, &xgot);
-    const char *what[5] = {"y", "dx", "dgamma", "dbeta", "dres"};
-    for (int i = 0; i < 5; i++) {
-        if (!ref[i]) continue;
-        int bitwise = memcmp(got[i], ref[i], n[i] * sizeof *got[i]) == 0;
-        CHECK(bitwise, "%s + residual%s: %s of the fused node against op_add", k->name, res_is_x ? " x" : "", what[i]);
-        printf("%s %s + residual%s %s: %zu values %s\n", bitwise ? "ok  " : "FAIL", k->name, res_is_x ? " x" : "",
-               what[i], n[i], bitwise ? "bit for bit" : "differ");
-    }
+    char name[96];
+    snprintf(name, sizeof name, "%s + residual%s", k->name, res_is_x ? " x" : "");
     CHECK(aref == 1 && xref == 2, "%s: op_add launched add_tensors_fwd %ld, axpby %ld times (want 1, 2)", k->name,
           aref, xref);
     CHECK(agot == 0 && xgot == 1, "%s: the fused node launched add_tensors_fwd %ld, axpby %ld times (want 0, 1)",
           k->name, agot, xgot);
-    printf("%s %s + residual%s: add_tensors_fwd / axpby launches %ld / %ld (op_add %ld / %ld)\n",
-           agot == 0 && xgot == 1 ? "ok  " : "FAIL", k->name, res_is_x ? " x" : "", agot, xgot, aref, xref);
-    for (int i = 0; i < 5; i++) {
-        free(ref[i]);
-        free(got[i]);
-    }
+    printf("%s %s: add_tensors_fwd / axpby launches %ld / %ld (op_add %ld / %ld)\n",
+           agot == 0 && xgot == 1 ? "ok  " : "FAIL", name, agot, xgot, aref, xref);
+    static const char *const what[5] = {"y", "dx", "dgamma", "dbeta", "dres"};
+    compare_out(name, what, ref, got, n, 5);
     free(x); free(g); free(b); free(r); free(T);
     release_bufs();
 }
@@ -254,15 +250,8 @@ static void seq_case(const char *name, seqnet *s, int N, int C, int H, int W, in
     printf("%s %s: add_tensors_fwd launches %ld, want %ld (op by op %ld)\n", adds == want_add ? "ok  " : "FAIL", name,
            adds, want_add, a1 - a0);
     size_t n[2] = {ny, s->params.total};
-    const char *what[2] = {"y", "parameter gradients"};
-    for (int i = 0; i < 2; i++) {
-        int bitwise = memcmp(got[i], ref[i], n[i] * sizeof(float)) == 0;
-        CHECK(bitwise, "%s: %s of seq_forward against the layers op by op", name, what[i]);
-        printf("%s %s: %s, %zu values %s\n", bitwise ? "ok  " : "FAIL", name, what[i], n[i],
-               bitwise ? "bit for bit" : "differ");
-        free(ref[i]);
-        free(got[i]);
-    }
+    static const char *const what[2] = {"y", "parameter gradients"};
+    compare_out(name, what, ref, got, n, 2);
     CHECK(agot == want, "%s: seq_forward launched %ld activation kernels, want %ld (op by op %ld)", name, agot, want,
           aref);
     printf("%s %s: activation launches %ld, want %ld (op by op %ld)\n", agot == want ? "ok  " : "FAIL", name, agot,

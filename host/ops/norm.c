@@ -146,9 +146,9 @@ static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm
     check_param(t, gamma, g.C, "gamma", name);
     check_param(t, beta, g.C, "beta", name);
     int ins[4] = {x, gamma, beta, res}, nin = res >= 0 ? 4 : 3;
-    tensor rv_ = res >= 0 ? tape_val(t, res) : xv; /* x's buffer as a placeholder the kernel never reads */
-    if (res >= 0 && !tsame_shape(rv_, xv))
-        die("%s: the residual is %dx%dx%dx%d, the input %dx%dx%dx%d", name, rv_.n, rv_.c, rv_.h, rv_.w, xv.n, xv.c,
+    tensor rt = res >= 0 ? tape_val(t, res) : xv; /* x's buffer as a placeholder the kernel never reads */
+    if (res >= 0 && !tsame_shape(rt, xv))
+        die("%s: the residual is %dx%dx%dx%d, the input %dx%dx%dx%d", name, rt.n, rt.c, rt.h, rt.w, xv.n, xv.c,
             xv.h, xv.w);
     if (res >= 0 && act != NORM_ACT_NONE) die("%s: an activation and a residual in one node", name);
     int y = tape_new(t, xv.n, xv.c, xv.h, xv.w, tape_any_grad(t, nin, ins));
@@ -169,7 +169,7 @@ static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm
     /* absent gamma / beta: x's buffer as a placeholder the kernel never reads */
     tensor gm = gamma >= 0 ? tape_val(t, gamma) : xv, bt = beta >= 0 ? tape_val(t, beta) : xv;
     kl_norm_apply(c, planes_grid(&g), yv.mem, yv.off, xv.mem, xv.off, st.mem, st.off, gm.mem, gm.off, gamma >= 0,
-                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C, (int)act, slope, rv_.mem, rv_.off, res >= 0);
+                  bt.mem, bt.off, beta >= 0, g.HW, g.G, g.C, (int)act, slope, rt.mem, rt.off, res >= 0);
     static const char *const names[2][4] = {{"batchnorm", "batchnorm+relu", "batchnorm+leaky_relu", "batchnorm+add"},
                                             {"instancenorm", "instancenorm+relu", "instancenorm+leaky_relu",
                                              "instancenorm+add"}};
@@ -186,7 +186,8 @@ static int norm_forward(tape *t, int kind, int x, int gamma, int beta, tensor rm
 }
 
 static void check_act(norm_act act, float slope, const char *op) {
-    if (act != NORM_ACT_NONE && act != NORM_ACT_RELU && act != NORM_ACT_LRELU) die("%s: unknown activation %d", op, act);
+    if (act != NORM_ACT_NONE && act != NORM_ACT_RELU && act != NORM_ACT_LRELU)
+        die("%s: unknown activation %d", op, act);
     /* the backward reads the sign of the output: a negative slope would flip it */
     if (act == NORM_ACT_LRELU && !(slope >= 0.0f)) die("%s: leaky ReLU slope %g: must be >= 0", op, slope);
 }
