@@ -156,9 +156,13 @@ static const struct {
      * width (cyc64.R256 256->256 16x16 2.2 / 2.5, avae.l0 16->16 28x28 2.0 / 0.73); the weight
      * gradient from 128 as on AVX-512 (the rows were split: avae.l1 32->32 14x14 0.51 / 0.71, avae.l0
      * 0.92 / 0.73; four alternating runs of ./bench --model avae: 0.184-0.216 s/iter against
-     * 0.193-0.238 with 16). */
+     * 0.193-0.238 with 16). conv_rows' block 4 rows x 3 vectors of 8 (12 accumulators of the 16 registers)
+     * instead of 8 x 1 since session 36: ./bench --tune on ini/bench/dcgan.ini 6.71 against 7.33 s/iter, and
+     * old and new binaries alternating (2026-12-07, s/iter 8 x 1 over 4 x 3): dcgan 1.13, 1.18, 1.01; cyclegan
+     * 1.26, 1.04, 1.11; avae 1.11, 1.07, 1.01, 1.11; cyclegan64 0.90, 1.27, 0.96, 1.06, 1.31, 1.01, 1.24,
+     * 0.92 (docs/PERF.md, session 36). */
     {"pthread-haswell",
-     {.conv_rows_mr = 8, .conv_rows_vw = 8, .conv_rows_nv = 1, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
+     {.conv_rows_mr = 4, .conv_rows_vw = 8, .conv_rows_nv = 3, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
       .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0),
       .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W, .oc_max_k = CLG_DEFAULT_OC_MAX_K}},
