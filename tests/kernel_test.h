@@ -1,7 +1,7 @@
 /* What the op tests of one kernel family share (test_elem, test_pool, test_avgpool_pad, test_conv_rect,
  * test_lpips_diff): the device, the test's random stream, random non-zero data, uploads at odd offsets
- * into buffers released after each case, and gradient leaves whose buffer starts all NaN (the first
- * write, beta 0, must overwrite it). Defines static state: include it once, from the test's .c file. */
+ * into buffers released after each case, gradient leaves whose buffer starts all NaN (the first
+ * write, beta 0, must overwrite it), and kernel launch counts. Defines static state: include it once, from the test's .c file. */
 #ifndef CLGAN_KERNEL_TEST_H
 #define CLGAN_KERNEL_TEST_H
 #include <math.h>
@@ -31,6 +31,13 @@ static inline tensor upload_at(const float *v, int n, int c, int h, int w, size_
     tensor t = dev_upload_at(cl, v, n, c, h, w, off);
     kt_bufs[kt_nbufs++] = t.mem;
     return t;
+}
+/* The launches so far of the kernels whose names start with prefix (cl opened with profiling). */
+static inline long launches(const char *prefix) {
+    long n;
+    clg_finish(cl);
+    clg_prof_total(cl, prefix, &n);
+    return n;
 }
 /* A leaf that wants a gradient, its value at offset off, its gradient at goff of a NaN-filled buffer. */
 static inline int grad_leaf(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {

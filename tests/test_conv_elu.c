@@ -33,22 +33,15 @@ static void run(const ecase *k, int fused, const float *x, const float *w, const
     int xv = grad_leaf(&t, x, k->N, k->C, k->H, k->W, 29, 31);
     int wv = grad_leaf(&t, w, k->OC, k->C, 3, 3, 7, 13);
     int bv = k->bias ? grad_leaf(&t, b, k->OC, 1, 1, 1, 5, 3) : -1;
-    long before;
-    clg_finish(cl);
-    clg_prof_total(cl, "elu_fwd", &before);
+    long before = launches("elu_fwd");
     int y = fused ? op_conv2d_elu(&t, xv, wv, bv, k->s, 1, PAD_ZERO, 1.0f)
                   : op_elu(&t, op_conv2d(&t, xv, wv, bv, k->s, 1, PAD_ZERO), 1.0f);
-    clg_finish(cl);
-    clg_prof_total(cl, "elu_fwd", elu_launches);
-    *elu_launches -= before;
+    *elu_launches = launches("elu_fwd") - before;
     tensor yt = tape_val(&t, y);
     int loss = op_sqerr_sum(&t, y, tape_input(&t, upload_at(T, yt.n, yt.c, yt.h, yt.w, 3)), 0.5f);
-    clg_finish(cl);
-    clg_prof_total(cl, "elu_bwd", &before);
+    before = launches("elu_bwd");
     tape_backward(&t, loss);
-    clg_finish(cl);
-    clg_prof_total(cl, "elu_bwd", bwd_launches);
-    *bwd_launches -= before;
+    *bwd_launches = launches("elu_bwd") - before;
     out[0] = dev_download(cl, yt);
     out[1] = dev_download(cl, t.vars[xv].grad);
     out[2] = dev_download(cl, t.vars[wv].grad);

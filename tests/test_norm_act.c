@@ -38,13 +38,6 @@ typedef struct {
     float slope;
 } ncase;
 
-static long launches(const char *prefix) {
-    long n;
-    clg_finish(cl);
-    clg_prof_total(cl, prefix, &n);
-    return n;
-}
-
 /* The activations' kernels launched so far (forward and backward). */
 static long act_launches(void) { return launches("relu_") + launches("leaky_relu_"); }
 
