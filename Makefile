@@ -96,7 +96,8 @@ test: all tests
 # OpenCL API misuse and data races fail the target (tests/oclgrind.sh).
 OCLGRIND_TESTS := build/tests/test_elem build/tests/test_norm build/tests/test_conv build/tests/test_ops \
                   build/tests/test_conv_rect build/tests/test_lpips_diff \
-                  build/tests/test_linear build/tests/test_bce_vec build/tests/test_conv_elu build/tests/test_norm_act
+                  build/tests/test_linear build/tests/test_bce_vec build/tests/test_conv_elu build/tests/test_norm_act \
+                  build/tests/test_conv_keep_pad
 test-oclgrind: $(OCLGRIND_TESTS)
 	@sh tests/oclgrind.sh $(OCLGRIND_TESTS)
 

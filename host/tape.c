@@ -80,6 +80,11 @@ tensor tape_scratch(tape *t, size_t n) {
     return arena_tensor(&t->scratch, (int)(n ? n : 1), 1, 1, 1);
 }
 
+tensor tape_saved(tape *t, size_t n) {
+    if (n > (size_t)INT_MAX) die("tape_saved: %zu floats do not fit the kernels' int offsets", n);
+    return arena_tensor(&t->ar, (int)(n ? n : 1), 1, 1, 1);
+}
+
 static int push_var(tape *t, tvar v) {
     if (t->nvars == t->vcap) {
         t->vcap = t->vcap ? 2 * t->vcap : 256;

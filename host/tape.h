@@ -102,6 +102,9 @@ void tape_reset(tape *t);
 void tape_scratch_begin(tape *t);
 tensor tape_scratch(tape *t, size_t n);
 
+/* n floats in the step arena for a node to save for its backward (valid until tape_reset). */
+tensor tape_saved(tape *t, size_t n);
+
 int tape_input(tape *t, tensor v);            /* a leaf that wants no gradient */
 int tape_param(tape *t, net *n, int i);       /* a leaf whose gradient adds into n's gradient buffer */
 int tape_new(tape *t, int n, int c, int h, int w, int requires_grad); /* arena storage */

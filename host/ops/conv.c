@@ -46,6 +46,13 @@ typedef struct {
     /* conv2d_backward: where the data gradient leaves its copy of the upstream gradient zero-padded by p on
      * every side (stride 1, "same" zero padding, conv_rows), for the weight gradient to read (NULL: none) */
     tensor *dy_pad;
+    /* The image padded by p on every side (padded_img) where the forward and the weight gradient both
+     * read that copy (conv_rows' stride-1 forward and the grid weight gradient; a strided forward and
+     * weight gradient by panels). Forward: keep_img asks the paths that make it to make it in the step
+     * arena and leave it in *img_pad, for the node to save; backward: *img_pad is that copy (mem NULL:
+     * none was kept, pad again). */
+    int keep_img;
+    tensor *img_pad;
     /* op_conv2d_elu's forward: > 0, the paths that can (conv_rows) write ELU(y) with this alpha, and
      * cols_gemm says so; 0 (every other use): y */
     float elu;
@@ -294,17 +301,40 @@ static tensor pad_hwc(tape *t, tensor src, int n, int C, int H, int W, int PH, i
 
 /* NCHW {n, C, PH, PW} copy of src {n, C, H, W}, padded by pt rows above and pl columns left, then
  * `slack` zeros; alpha > 0 (zero padding): of src * ELU'(A) instead, also written into D (conv_pad). */
+static void pad_into(clg_ctx *c, tensor P, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl,
+                     int reflect, int slack, tensor D, tensor A, float alpha) {
+    kl_conv_pad(c, clg_grid_1d((size_t)n * C * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
+                n * C, H, W, PH, PW, pt, pl, reflect, slack, D.mem ? D.mem : P.mem, ki(D.off, "offset"),
+                A.mem ? A.mem : P.mem, ki(A.off, "offset"), alpha);
+}
 static tensor pad_image_elu(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl,
                             int reflect, int slack, tensor D, tensor A, float alpha) {
     tensor P = scratch1(t, (size_t)n * C * PH * PW + slack, "padded image size");
-    kl_conv_pad(t->cl, clg_grid_1d((size_t)n * C * PH), P.mem, ki(P.off, "offset"), src.mem, ki(src.off, "offset"),
-                n * C, H, W, PH, PW, pt, pl, reflect, slack, D.mem ? D.mem : P.mem, ki(D.off, "offset"),
-                A.mem ? A.mem : P.mem, ki(A.off, "offset"), alpha);
+    pad_into(t->cl, P, src, n, C, H, W, PH, PW, pt, pl, reflect, slack, D, A, alpha);
     return P;
 }
 static tensor pad_image(tape *t, tensor src, int n, int C, int H, int W, int PH, int PW, int pt, int pl, int reflect,
                         int slack) {
     return pad_image_elu(t, src, n, C, H, W, PH, PW, pt, pl, reflect, slack, (tensor){0}, (tensor){0}, 0.0f);
+}
+
+/* The grid weight gradient's padded image: its reduction runs up to 15 floats past a plane's last row
+ * and then a tap offset of up to k */
+static int grid_wgrad_slack(int k) { return 16 + k; }
+
+/* The image padded by p on every side, {N, C, IH+2p, IW+2p} with at least `slack` zeros after it: the
+ * forward's copy where the node kept one (g->img_pad), else a new one, in the step arena for the node
+ * where g->keep_img (with the slack of either reader). */
+static tensor padded_img(tape *t, const cgeom *g, tensor img, int slack) {
+    if (g->img_pad && g->img_pad->mem) return *g->img_pad;
+    int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    if (!g->keep_img) return pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, slack);
+    if (slack < grid_wgrad_slack(g->k)) slack = grid_wgrad_slack(g->k);
+    tensor P = tape_saved(t, (size_t)g->N * g->C * PH * PW + slack);
+    pad_into(t->cl, P, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, slack, (tensor){0}, (tensor){0},
+             0.0f);
+    *g->img_pad = P;
+    return P;
 }
 
 /* A side of the s*s phases of an image side n padded by p: ceil((n + 2p) / s). */
@@ -550,7 +580,7 @@ static void oc_launch(clg_ctx *c, tensor out, size_t yoff, int yZ, int yM, int y
 
 static void oc_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out, tensor bias, float beta) {
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p, L = gL(g);
-    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, OC_PX * g->s + g->k);
+    tensor P = padded_img(t, g, img, OC_PX * g->s + g->k);
     tensor Wq = pack_oc(t, w, g->wowner, g->OC, g->C, g->k, 0, 1, 0, 0, g->k, g->k);
     oc_launch(t->cl, out, 0, ki((size_t)g->OC * L, "tensor size"), L, g->OW, 1, Wq, P, P.off,
               ki((size_t)g->C * PH * PW, "padded image size"), PH * PW, g->s * PW, g->s, PW, g->N, g->C, g->k, g->k,
@@ -793,7 +823,7 @@ static void panel_conv(tape *t, const cgeom *g, tensor img, tensor w, tensor out
     int Cc = (int)(kc / kk) < 1 ? 1 : (int)(kc / kk) > g->C ? g->C : (int)(kc / kk);
     int S = (int)(PANEL_CHUNK / ((size_t)Cc * kk * L));
     S = S < 1 ? 1 : S > g->N ? g->N : S;
-    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, PANEL_SLACK);
+    tensor P = padded_img(t, g, img, PANEL_SLACK);
     tensor A = pack_panels(t, w, g->wowner, 0, OC, g->C, g->k);
     tensor Bp = scratch1(t, (size_t)(S * (size_t)L + nb - 1) / nb * nb * Cc * kk, "pixel panels size");
     for (int s0 = 0; s0 < g->N; s0 += S) {
@@ -830,7 +860,7 @@ static int cols_gemm_own(tape *t, const cgeom *g, tensor img, tensor w, tensor o
         return 0;
     }
     if (rows_fit(t->cl, g->s, g->OC, g->OH, PW)) {
-        tensor P = pad_image(t, img, g->N, C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, rows_nb(t->cl) + k);
+        tensor P = padded_img(t, g, img, rows_nb(t->cl) + k);
         tensor A = pack_panels(t, w, g->wowner, 0, g->OC, C, k);
         float elu = beta == 0.0f ? g->elu : 0.0f;
         rows_conv(t->cl, out, A, 0, P, g->N, C, PW, k, g->OC, g->OH, g->OW, bias, beta, elu);
@@ -1095,7 +1125,7 @@ static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, t
     int NLc = most < (size_t)NL ? (int)most : NL;
     tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, OC, NL, 1); /* A[ob][n][j] = dy[ob*mr + j][n] */
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
-    tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, 0);
+    tensor P = padded_img(t, g, img, 0);
     tensor Rp = scratch1(t, (size_t)blocks * nb * NLc, "pixel panels size");
     for (int n0 = 0; n0 < NL; n0 += NLc) {
         int nl = NL - n0 < NLc ? NL - n0 : NLc;
@@ -1110,74 +1140,86 @@ static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, t
     }
 }
 
-/* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast (too few columns per sample
- * for the 16-wide reduction). */
-static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
-    int K = gK(g), L = gL(g), k = g->k;
-    if (wino_wgrad_fit(t->cl, g)) {
-        wino_weight_grad(t, g, img, src, dw, beta);
-        return 1;
+/* The weight gradient's paths on clgan's own kernels, in the order weight_grad_own tries them. */
+typedef enum {
+    WG_WINO,        /* wino_weight_grad */
+    WG_ROWS,        /* rows_weight_grad on small images */
+    WG_GRID,        /* grid_weight_grad: stride 1 over the padded image's flat grid */
+    WG_PANEL,       /* panel_weight_grad */
+    WG_PHASE_BATCH, /* phase_weight_grad_batch */
+    WG_PHASE,       /* phase_weight_grad */
+    WG_ROWS_BIG,    /* rows_weight_grad at any pixel count */
+    WG_COLS,        /* cols_weight_grad: the column matrix */
+    WG_CLBLAST      /* too few columns per sample for the 16-wide reduction: left to CLBlast */
+} wgrad_path;
+
+static wgrad_path wgrad_choice(const clg_ctx *c, const cgeom *g) {
+    if (wino_wgrad_fit(c, g)) return WG_WINO;
+    if (rows_wgrad_fit(c, g)) return WG_ROWS;
+    if (g->s == 1 && g->OW >= 8) return WG_GRID;
+    if (panel_wgrad_fit(c, g)) return WG_PANEL;
+    if (phase_wgrad_batch_fit(g)) return WG_PHASE_BATCH;
+    /* only where the grid's padding columns and 16-float rounding add at most 30% to the reduction (small
+     * images go through the column matrix) */
+    if (g->s > 1 && 10 * round16(g->OH * phase_side(g->IW, g->p, g->s)) <= 13 * gL(g)) return WG_PHASE;
+    if (rows_wgrad_big_fit(c, g)) return WG_ROWS_BIG;
+    return gL(g) < 16 ? WG_CLBLAST : WG_COLS;
+}
+
+/* Whether the forward keeps its padded image for a weight gradient that reads the same copy
+ * (padded_img). Only copies up to KEEP_PAD_MAX floats: what keeping saves is mostly the launch, while the
+ * memory it holds until the backward grows with the image (DCGAN's 6 copies a step would hold 275 MiB
+ * more for under 1% of its step; the adversarial VAE's 40 hold 19 MiB for some 4%). */
+#define KEEP_PAD_MAX ((size_t)1 << 20)
+static int keep_padded_img(const clg_ctx *c, const cgeom *g) {
+    if (!own_gemm(c) || (size_t)g->N * g->C * (g->IH + 2 * g->p) * (g->IW + 2 * g->p) > KEEP_PAD_MAX) return 0;
+    wgrad_path path = wgrad_choice(c, g);
+    return path == WG_GRID || path == WG_PANEL;
+}
+
+/* dWm[oc, (c, ki, kj)] = sum over the padded-width grid of F[oc, n] * P[c, n + ki*PW + kj], F the column
+ * side with zero columns up to the padded width PW and zero rows so that the grid's length Lr is whole
+ * 16-float vectors (P's zero slack covers the reads past its last row). */
+static void grid_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int k = g->k, PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
+    int Lr = round16(g->OH * PW), FH = (Lr + PW - 1) / PW;
+    tensor P = padded_img(t, g, img, grid_wgrad_slack(k));
+    tensor F;
+    if (g->dy_pad && g->dy_pad->mem) {
+        /* the data gradient's copy (gemm_col2im_own: "same" zero padding, so PH x PW planes): from row p,
+         * column p on, src on the padded width with zeros between its rows, and zeros past its last row
+         * (the bottom border, the next plane's top border, the copy's slack: 2p*PW - p >= 19 floats for the
+         * grid's rounding to Lr, at most 15), a saved pad_image launch (the adversarial VAE: some 30 of 250
+         * a step) */
+        F = *g->dy_pad;
+        F.off += (size_t)g->p * PW + (size_t)g->p;
+        FH = PH;
+    } else {
+        F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PW, 0, 0, 0, 0);
     }
-    if (rows_wgrad_fit(t->cl, g)) {
-        rows_weight_grad(t, g, img, src, dw, beta);
-        return 1;
-    }
-    if (g->s == 1 && g->OW >= 8) {
-        /* dWm[oc, (c, ki, kj)] = sum over the padded-width grid of F[oc, n] * P[c, n + ki*PW + kj], F the
-         * column side with zero columns up to the padded width PW and zero rows so that the grid's length
-         * Lr is whole 16-float vectors (P's zero slack covers the reads past its last row) */
-        int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
-        int Lr = round16(g->OH * PW), FH = (Lr + PW - 1) / PW;
-        tensor P = pad_image(t, img, g->N, g->C, g->IH, g->IW, PH, PW, g->p, g->p, g->reflect, 16 + k);
-        tensor F;
-        if (g->dy_pad && g->dy_pad->mem) {
-            /* the data gradient's copy (gemm_col2im_own: "same" zero padding, so PH x PW planes): from row
-             * p, column p on, src on the padded width with zeros between its rows, and zeros past its last
-             * row (the bottom border, the next plane's top border, the copy's slack: 2p*PW - p >= 19 floats
-             * for the grid's rounding to Lr, at most 15), a saved pad_image launch (the adversarial VAE:
-             * some 30 of 250 a step) */
-            F = *g->dy_pad;
-            F.off += (size_t)g->p * PW + (size_t)g->p;
-            FH = PH;
-        } else {
-            F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PW, 0, 0, 0, 0);
-        }
-        nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PW, .zr = g->OC * FH * PW};
-        nt_b Bm = {.mem = P.mem, .off = P.off, .zr = (size_t)g->C * PH * PW, .D2 = k, .D3 = k, .S1 = PH * PW,
-                   .S2 = PW, .S3 = 1};
-        gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, Lr, 1, g->N, 1, (tensor){0},
-                beta);
-        return 1;
-    }
-    if (panel_wgrad_fit(t->cl, g)) {
-        panel_weight_grad(t, g, img, src, dw, beta);
-        return 1;
-    }
-    if (phase_wgrad_batch_fit(g)) {
-        phase_weight_grad_batch(t, g, img, src, dw, beta);
-        return 1;
-    }
-    if (g->s > 1 && 10 * round16(g->OH * phase_side(g->IW, g->p, g->s)) <= 13 * L) {
-        /* Stride s: in the polyphase split of the padded image (phase (fy, fx) = pixels (s*y + fy,
-         * s*x + fx)), tap (ki, kj) = (s*a + fy, s*b + fx) reads phase pixel (oy + a, ox + b): per phase, a
-         * stride-1 implicit weight gradient over the flat grid of the phase width, written into that
-         * phase's taps of dWm. Only where the grid's padding columns and 16-float rounding add at most
-         * 30% to the reduction (small images go through the column matrix). */
-        int s = g->s, p = g->p, PHp = phase_side(g->IH, p, s), PWp = phase_side(g->IW, p, s);
-        int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
-        size_t phase = (size_t)g->N * g->C * PHp * PWp;
-        tensor P = pad_phases(t, img, g->N, g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect, 1, CONV_NT_SLACK + k);
-        tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
-        nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
-        phase_wgrad_gemms(t, g, dw, Am, P, phase, (size_t)g->C * PHp * PWp, PHp * PWp, PWp, Lr, g->N, beta);
-        return 1;
-    }
-    if (rows_wgrad_big_fit(t->cl, g)) {
-        rows_weight_grad(t, g, img, src, dw, beta);
-        return 1;
-    }
-    if (L < 16) return 0;
-    int G = group_size(g);
+    nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PW, .zr = g->OC * FH * PW};
+    nt_b Bm = {.mem = P.mem, .off = P.off, .zr = (size_t)g->C * PH * PW, .D2 = k, .D3 = k, .S1 = PH * PW, .S2 = PW,
+               .S3 = 1};
+    gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = gK(g)}, Am, Bm, g->OC, gK(g), Lr, 1, g->N, 1,
+            (tensor){0}, beta);
+}
+
+/* Stride s: in the polyphase split of the padded image (phase (fy, fx) = pixels (s*y + fy, s*x + fx)),
+ * tap (ki, kj) = (s*a + fy, s*b + fx) reads phase pixel (oy + a, ox + b): per phase, a stride-1 implicit
+ * weight gradient over the flat grid of the phase width, written into that phase's taps of dWm. */
+static void phase_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int s = g->s, p = g->p, k = g->k, PHp = phase_side(g->IH, p, s), PWp = phase_side(g->IW, p, s);
+    int Lr = round16(g->OH * PWp), FH = (Lr + PWp - 1) / PWp;
+    size_t phase = (size_t)g->N * g->C * PHp * PWp;
+    tensor P = pad_phases(t, img, g->N, g->C, g->IH, g->IW, p, s, PHp, PWp, g->reflect, 1, CONV_NT_SLACK + k);
+    tensor F = pad_image(t, src, g->N, g->OC, g->OH, g->OW, FH, PWp, 0, 0, 0, 0);
+    nt_a Am = {.mem = F.mem, .off = F.off, .ld = FH * PWp, .zr = g->OC * FH * PWp};
+    phase_wgrad_gemms(t, g, dw, Am, P, phase, (size_t)g->C * PHp * PWp, PHp * PWp, PWp, Lr, g->N, beta);
+}
+
+/* The column matrix of a group of samples at a time, reduced along its pixels by conv_nt. */
+static void cols_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    int K = gK(g), L = gL(g), G = group_size(g);
     tensor cols = scratch1(t, (size_t)K * G * L, "column matrix size");
     for (int n0 = 0; n0 < g->N; n0 += G) {
         int gs = g->N - n0 < G ? g->N - n0 : G;
@@ -1188,7 +1230,22 @@ static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tens
         gemm_nt(t->cl, (nt_c){.mem = dw.mem, .off = dw.off, .ld = K}, Am, Bm, g->OC, K, L, 1, gs, 1, (tensor){0},
                 n0 == 0 ? beta : 1.0f);
     }
-    return 1;
+}
+
+/* Own-kernel weight gradient; returns 0 where the shape is left to CLBlast. */
+static int weight_grad_own(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
+    switch (wgrad_choice(t->cl, g)) {
+    case WG_WINO: wino_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_ROWS:
+    case WG_ROWS_BIG: rows_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_GRID: grid_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_PANEL: panel_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_PHASE_BATCH: phase_weight_grad_batch(t, g, img, src, dw, beta); return 1;
+    case WG_PHASE: phase_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_COLS: cols_weight_grad(t, g, img, src, dw, beta); return 1;
+    case WG_CLBLAST: return 0;
+    }
+    return 0;
 }
 
 /* out (column side) = beta*out + Wm * im2col(img) (+ bias). */
@@ -1278,8 +1335,9 @@ static void conv2d_backward(tape *t, const tnode *nd) {
     tape_scratch_begin(t);
     tensor x = tape_val(t, nd->in[0]), w = tape_val(t, nd->in[1]), dA = tape_out_grad(t, nd), dy = dA;
     cgeom g = conv_geom(t, nd->in[1], x, w, dy, nd->iarg[0], nd->iarg[1], nd->iarg[2]);
-    tensor dy_pad = {0};
+    tensor dy_pad = {0}, img_pad = nd->saved[0];
     g.dy_pad = &dy_pad;
+    g.img_pad = &img_pad;
     float beta, alpha = nd->farg[0];
     int elu_done = 0;
     tensor dx = tape_grad(t, nd->in[0], &beta);
@@ -1339,10 +1397,16 @@ static int conv2d(tape *t, int x, int w, int b, int stride, int pad, pad_mode mo
     tensor yv = tape_val(t, y);
     cgeom g = conv_geom(t, w, xv, wv, yv, stride, pad, mode == PAD_REFLECT);
     g.elu = elu;
+    /* a weight gradient to come that reads the forward's padded image: keep it (the adversarial VAE: 40 of
+     * 237 padding launches a step) */
+    tensor img_pad = {0};
+    g.keep_img = tape_wants_grad(t, w) && keep_padded_img(t->cl, &g);
+    g.img_pad = &img_pad;
     tape_scratch_begin(t);
     *elu_done = cols_gemm(t, &g, xv, wv, yv, bias_tensor(t, b), 0.0f);
     tnode *nd = tape_record(t, conv2d_backward, elu > 0.0f ? "conv2d+elu" : "conv2d", y, 3, ins);
     if (nd) {
+        nd->saved[0] = img_pad;
         nd->iarg[0] = stride;
         nd->iarg[1] = pad;
         nd->iarg[2] = mode == PAD_REFLECT;
