@@ -1,6 +1,7 @@
 /* op_conv2d keeps the forward's padded image for the weight gradient that reads the same copy
  * (host/ops/conv.c padded_img: a stride-1 convolution on conv_rows whose weight gradient runs over the
- * padded image's flat grid). Cases on the own kernels with Winograd off, zero and reflection padding:
+ * padded image's flat grid, from 7 x 7 images on). Cases on the own kernels with Winograd off, zero and
+ * reflection padding:
  * - the weight gradient against a double-precision reference (y - T upstream of 0.5 * sum (y - T)^2),
  *   with the image a leaf that wants a gradient and one that does not (a first layer);
  * - conv_pad launches: one in the forward; in the backward only the upstream gradient's (the data
@@ -57,7 +58,8 @@ static void run(const kcase *k, int x_grad, int w_grad, const float *x, const fl
 }
 
 static void test_case(const kcase *k) {
-    size_t nx = (size_t)k->N * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * 9, ny = (size_t)k->N * k->OC * k->H * k->W;
+    size_t nx = (size_t)k->N * k->C * k->H * k->W, nw = (size_t)k->OC * k->C * 9;
+    size_t ny = (size_t)k->N * k->OC * k->H * k->W;
     size_t padded = (size_t)k->N * k->C * (k->H + 2) * (k->W + 2);
     float *x = randnz(nx, 0.05f, 1.0f), *w = randnz(nw, 0.05f, 0.5f), *T = randnz(ny, 0.0f, 1.0f);
     for (int x_grad = 1; x_grad >= 0; x_grad--) {
@@ -127,6 +129,8 @@ int main(void) {
     static const kcase cases[] = {
         {"conv3x3 s1 3x16x19x21->16 zero padding", 3, 16, 16, 19, 21, 0},
         {"conv3x3 s1 2x16x17x23->24 reflection padding", 2, 16, 24, 17, 23, 1},
+        /* 7 columns: the grid weight gradient too (its padding and rounding add at most a third) */
+        {"conv3x3 s1 8x16x7x7->16 zero padding", 8, 16, 16, 7, 7, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     conv_set_impl(0);
