@@ -17,9 +17,9 @@ check $(( rc == 0 )) "./bench --quick --filter $rows exits 0 (exit $rc)"
 [ $rc -eq 0 ] || cat "$T/out"
 head -1 "$T/b.csv" 2>/dev/null | grep -qx 'row,shape,timer,runs,median_ms,min_ms,gflops,gbps,pct_of_peak,max_err,check'
 check $(( $? == 0 )) "the CSV starts with its header"
-# ceilings (5 rows in quick mode) + R256 fwd/dx/dw + the GEMM + relu fwd + instance norm fwd/bwd
+# ceilings (7 rows in quick mode) + R256 fwd/dx/dw + the GEMM + relu fwd + instance norm fwd/bwd
 n=$(awk 'NR > 1' "$T/b.csv" 2>/dev/null | wc -l)
-check $(( n == 12 )) "the CSV has 12 rows: 5 ceilings and 7 selected ($n)"
+check $(( n == 14 )) "the CSV has 14 rows: 7 ceilings and 7 selected ($n)"
 # every row: runs >= 1, finite positive times, its rate finite and positive, a finite error, 'ok'
 bad=$(awk -F, 'NR > 1 {
     # the shape is quoted and holds no comma, so the fields are plain
@@ -29,7 +29,7 @@ bad=$(awk -F, 'NR > 1 {
     if (!ok) print
 }' "$T/b.csv")
 check $([ -z "$bad" ] && echo 1 || echo 0) "every row has finite numbers and passed its check${bad:+: $bad}"
-grep -q "^ceilings: SGEMM [0-9.]* GFLOP/s, copy [0-9.]* GB/s" "$T/out"
+grep -q "^ceilings: arithmetic [0-9.]* GFLOP/s (the best of FMA and SGEMM), copy [0-9.]* GB/s" "$T/out"
 check $(( $? == 0 )) "the ceilings are measured and printed"
 
 ./bench -d nosuchdevice --quick --filter relu --csv "$T/dev.csv" >"$T/out" 2>"$T/err"

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "Kernel rows (convolutions of CycleGAN, PatchGAN and DCGAN forward/dx/dw, GEMM, norms,\n"
             "elementwise ops, Adam): each is checked against a double-precision reference, then timed\n"
             "(median of the runs); rated in GFLOP/s or GB/s and as a share of the ceilings bench\n"
-            "measures first (the best SGEMM, the best large copy). A failed check exits 1.\n"
+            "measures first (the best of FMA throughput and SGEMM, the best large copy). A failed\n"
+            "check exits 1.\n"
             "  -d, --device DEV   an index from --list-devices or part of a platform/device name (as ./train)\n"
             "  --filter S,...     only the rows whose name contains one of the substrings (see --list)\n"
             "  --quick            fewer and shorter runs, smaller ceilings\n"
@@ -265,7 +266,7 @@ int main(int argc, char **argv) {
                 bench_print_row(stdout, &all.r[i], &res[i], &pk, ok);
                 bench_csv_row(out, &all.r[i], &res[i], &pk, ok);
             }
-            printf("ceilings: SGEMM %.1f GFLOP/s, copy %.1f GB/s\n\n", pk.gflops, pk.gbps);
+            printf("ceilings: arithmetic %.1f GFLOP/s (the best of FMA and SGEMM), copy %.1f GB/s\n\n", pk.gflops, pk.gbps);
             fflush(stdout);
         }
     }

@@ -60,7 +60,7 @@ struct bench_row {
     char name[64];   /* group.layer.dir: what --filter matches */
     char shape[96];  /* for people */
     int ceiling;     /* a ceiling row: always run, first, and sets the peaks */
-    double flops;    /* per run; > 0: rated in GFLOP/s against the SGEMM ceiling */
+    double flops;    /* per run; > 0: rated in GFLOP/s against the arithmetic ceiling (FMA or SGEMM) */
     double bytes;    /* per run (compulsory traffic: each input read once, each output written once); GB/s against the copy ceiling */
     bench_dir dir;
     void (*make)(clg_ctx *c, const bench_row *r, bench_work *w);

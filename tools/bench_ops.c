@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "kernel_launch.h"
 #include "blas.h"
 #include "clerr.h"
 #include "ops.h"
@@ -160,9 +161,86 @@ static void add_copy(row_list *l, const char *name, size_t n) {
     r->u.count = n;
 }
 
-/* The device's ceilings, measured by bench itself: the best SGEMM of a few square sizes through
- * blas_gemm (so with clgan's CLBlast tuning), and the best of two large copies. */
+/* ---- FMA throughput (the arithmetic ceiling) ----------------------------------------------- */
+
+/* kernels/peak.cl's fma_peak8 and fma_peak16: work-items x its chains x 8 or 16 lanes, each
+ * a = fma(a, FMA_M, FMA_C) iters times (the fixed point c / (1 - m) = 1 attracts at rate m: float and
+ * double stay within a few roundings of each other) */
+#define FMA_ITEMS 16384
+#define FMA_CHAINS 8
+#define FMA_M 0.75f
+#define FMA_C 0.25f
+
+typedef struct {
+    clg_ctx *c;
+    int iters, width;
+    cl_mem out;
+} fma_state;
+
+static void fma_run(void *p) {
+    fma_state *s = p;
+    if (s->width == 16) kl_fma_peak16(s->c, clg_grid_1d(FMA_ITEMS), s->out, s->iters, FMA_M, FMA_C);
+    else kl_fma_peak8(s->c, clg_grid_1d(FMA_ITEMS), s->out, s->iters, FMA_M, FMA_C);
+}
+
+/* work-item i's sum, as fma_peak computes it, in double */
+static double fma_ref(int i, int iters, int width, double *mag) {
+    double sum = 0;
+    for (int j = 0; j < FMA_CHAINS; j++)
+        for (int l = 0; l < width; l++) {
+            double a = (double)(0.5f + 0.001f * (float)(i % 97) + 0.01f * (float)j + 0.0001f * (float)l);
+            for (int t = 0; t < iters; t++) a = a * FMA_M + FMA_C;
+            sum += a;
+        }
+    *mag = fabs(sum);
+    return sum;
+}
+
+static double fma_check(void *p) {
+    fma_state *s = p;
+    size_t idx[BENCH_SAMPLES];
+    int ns = bench_sample(FMA_ITEMS, 11, idx);
+    float *got = xmalloc(FMA_ITEMS * sizeof *got);
+    clg_read(s->c, s->out, 0, FMA_ITEMS, got);
+    double worst = 0;
+    for (int i = 0; i < ns; i++) {
+        double mag, ref = fma_ref((int)idx[i], s->iters, s->width, &mag);
+        bench_err(&worst, got[idx[i]], ref, mag);
+    }
+    free(got);
+    return worst;
+}
+
+static void fma_done(void *p) {
+    fma_state *s = p;
+    clReleaseMemObject(s->out);
+    free(s);
+}
+
+static void make_fma(clg_ctx *c, const bench_row *r, bench_work *w) {
+    fma_state *s = xcalloc(1, sizeof *s);
+    s->c = c, s->iters = (int)r->u.count, s->out = clg_alloc(c, FMA_ITEMS);
+    s->width = strstr(r->name, "float16") ? 16 : 8;
+    *w = (bench_work){.st = s, .run = fma_run, .check = fma_check, .done = fma_done};
+}
+
+static void add_fma(row_list *l, int width, int iters) {
+    bench_row *r = rows_add(l);
+    snprintf(r->name, sizeof r->name, "peak.fma.float%d", width);
+    snprintf(r->shape, sizeof r->shape, "%d items x %d chains x %d FMAs", FMA_ITEMS, FMA_CHAINS, iters);
+    r->flops = 2.0 * width * FMA_CHAINS * (double)iters * FMA_ITEMS;
+    r->make = make_fma;
+    r->ceiling = 1;
+    r->u.count = (size_t)iters;
+}
+
+/* The device's ceilings, measured by bench itself: the best of a few square SGEMMs through blas_gemm
+ * (so with clgan's CLBlast tuning) and of the FMA throughput (on a CPU, where CLBlast's SGEMM runs far
+ * below what the FMA units do and clgan's own kernels are rated against the units), and the best of two
+ * large copies. */
 void rows_ceiling(row_list *l, int quick) {
+    add_fma(l, 8, quick ? 512 : 2048);
+    add_fma(l, 16, quick ? 256 : 1024);
     add_gemm(l, "peak.sgemm", 0, 0, 512, 512, 512, 1);
     add_gemm(l, "peak.sgemm", 0, 0, 1024, 1024, 1024, 1);
     if (!quick) add_gemm(l, "peak.sgemm", 0, 0, 2048, 2048, 2048, 1);
