@@ -69,6 +69,21 @@ _Pragma("unroll")                                                               
     for (int r = 0; r < CONV_ROWS_MR; r++)                                                                      \
 _Pragma("unroll")                                                                                               \
         for (int v = 0; v < NV; v++) acc[r][v] = (ROWS_V)0.0f;                                                   \
+    if (k == 1 && kw == 1) { /* one tap (pixel panels, Winograd's products): a single loop, less overhead */     \
+        for (int c = 0; c < C; c++) {                                                                           \
+            __global const float *row = p + (long)c * pC;                                                       \
+            ROWS_V b[NV];                                                                                       \
+_Pragma("unroll")                                                                                               \
+            for (int v = 0; v < NV; v++) b[v] = ROWS_VLOAD(0, row + CONV_ROWS_VW * v);                          \
+_Pragma("unroll")                                                                                               \
+            for (int r = 0; r < CONV_ROWS_MR; r++) {                                                            \
+                ROWS_V av = (ROWS_V)a[r];                                                                       \
+_Pragma("unroll")                                                                                               \
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(av, b[v], acc[r][v]);                              \
+            }                                                                                                   \
+            a += CONV_ROWS_MR;                                                                                  \
+        }                                                                                                       \
+    } else                                                                                                      \
     for (int c = 0; c < C; c++)                                                                                 \
         for (int ki = 0; ki < k; ki++) {                                                                        \
             __global const float *row = p + (long)c * pC + ki * PW;                                             \
