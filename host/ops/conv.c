@@ -1191,9 +1191,9 @@ static void grid_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, te
     if (g->dy_pad && g->dy_pad->mem) {
         /* the data gradient's copy (gemm_col2im_own: "same" zero padding, so PH x PW planes): from row p,
          * column p on, src on the padded width with zeros between its rows, and zeros past its last row
-         * (the bottom border, the next plane's top border, the copy's slack: 2p*PW - p >= 19 floats for the
-         * grid's rounding to Lr, at most 15), a saved pad_image launch (the adversarial VAE: some 30 of 250
-         * a step) */
+         * (the bottom border, the next plane's top border, the copy's slack: 2p*PW - p >= 15 floats from the
+         * 6 x 6 images on, PW >= 8, for the grid's rounding to Lr, at most 15), a saved pad_image launch (the
+         * adversarial VAE: some 30 of 250 a step) */
         F = *g->dy_pad;
         F.off += (size_t)g->p * PW + (size_t)g->p;
         FH = PH;
