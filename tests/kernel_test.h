@@ -1,7 +1,9 @@
 /* What the op tests of one kernel family share (test_elem, test_pool, test_avgpool_pad, test_conv_rect,
- * test_lpips_diff): the device, the test's random stream, random non-zero data, uploads at odd offsets
- * into buffers released after each case, gradient leaves whose buffer starts all NaN (the first
- * write, beta 0, must overwrite it), and kernel launch counts. Defines static state: include it once, from the test's .c file. */
+ * test_lpips_diff, test_conv_elu, test_norm_act, test_conv_keep_pad): the device, the test's random
+ * stream, random non-zero data, uploads at odd offsets into buffers released after each case, gradient
+ * leaves whose buffer starts all NaN (the first write, beta 0, must overwrite it), and kernel launch
+ * counts on a device opened for counting them. Defines static state: include it once, from the test's
+ * .c file. */
 #ifndef CLGAN_KERNEL_TEST_H
 #define CLGAN_KERNEL_TEST_H
 #include <math.h>
@@ -38,6 +40,23 @@ static inline long launches(const char *prefix) {
     clg_finish(cl);
     clg_prof_total(cl, prefix, &n);
     return n;
+}
+/* Opens the device into cl with profiling, so that launches can be counted, and starts the test's random
+ * stream (seed, step); 0, after a FAIL line, where no device opens. */
+static inline int open_counting(uint64_t seed, uint32_t step) {
+    char err[2048];
+    cl = clg_open(NULL, 1, err, sizeof err);
+    if (!cl) {
+        printf("FAIL clg_open: %s\n", err);
+        return 0;
+    }
+    R = rng_seq_make(seed, RNG_STREAM_TEST, step);
+    return 1;
+}
+/* Closes open_counting's device: the launches were counted, so no per-kernel table at clg_close. */
+static inline void close_counting(void) {
+    cl->profiling = 0;
+    clg_close(cl);
 }
 /* A leaf that wants a gradient, its value at offset off, its gradient at goff of a NaN-filled buffer. */
 static inline int grad_leaf(tape *t, const float *v, int n, int c, int h, int w, size_t off, size_t goff) {

@@ -95,13 +95,7 @@ static void test_case(const ecase *k) {
 }
 
 int main(void) {
-    char err[2048];
-    cl = clg_open(NULL, 1, err, sizeof err); /* profiling: elu_fwd's launches are counted */
-    if (!cl) {
-        printf("FAIL clg_open: %s\n", err);
-        return 1;
-    }
-    R = rng_seq_make(43, RNG_STREAM_TEST, 3);
+    if (!open_counting(43, 3)) return 1; /* elu_fwd's launches are counted */
     conv_set_impl(2);           /* the own kernels (conv_rows) on any device */
     cl->kp.wino_min_c = 4096;   /* not Winograd: the 16-channel case on conv_rows whatever the set */
     cl->kp.oc_max_k = 512;      /* the 16-channel stride-2 data gradient on conv_oc whatever the set */
@@ -117,7 +111,6 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     conv_set_impl(0);
-    cl->profiling = 0; /* the launches were counted: no per-kernel table at clg_close */
-    clg_close(cl);
+    close_counting();
     TEST_END();
 }

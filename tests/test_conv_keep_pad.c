@@ -115,13 +115,7 @@ static void test_case(const kcase *k) {
 }
 
 int main(void) {
-    char err[2048];
-    cl = clg_open(NULL, 1, err, sizeof err); /* profiling: conv_pad's launches are counted */
-    if (!cl) {
-        printf("FAIL clg_open: %s\n", err);
-        return 1;
-    }
-    R = rng_seq_make(47, RNG_STREAM_TEST, 3);
+    if (!open_counting(47, 3)) return 1; /* conv_pad's launches are counted */
     conv_set_impl(2);         /* the own kernels (conv_rows) on any device */
     cl->kp.wino_min_c = 4096; /* not Winograd: the forward on conv_rows, the weight gradient on the grid */
     cl->kp.wino_dw_min_c = 4096;
@@ -134,7 +128,6 @@ int main(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     conv_set_impl(0);
-    cl->profiling = 0; /* the launches were counted: no per-kernel table at clg_close */
-    clg_close(cl);
+    close_counting();
     TEST_END();
 }

@@ -255,13 +255,7 @@ static void seq_case(const char *name, seqnet *s, int N, int C, int H, int W, in
 }
 
 int main(void) {
-    char err[2048];
-    cl = clg_open(NULL, 1, err, sizeof err); /* profiling: the activations' launches are counted */
-    if (!cl) {
-        printf("FAIL clg_open: %s\n", err);
-        return 1;
-    }
-    R = rng_seq_make(47, RNG_STREAM_TEST, 5);
+    if (!open_counting(47, 5)) return 1; /* the activations' launches are counted */
     /* name, bn, training, N, C, H, W, gamma, beta, act, slope */
     static const ncase cases[] = {
         {"in 3x5x7x9 relu", 0, 0, 3, 5, 7, 9, 0, 0, NORM_ACT_RELU, 0.0f},
@@ -324,7 +318,6 @@ int main(void) {
     seq_case("seq conv-[conv-IN-ReLU-conv-IN]+-conv (the block's end fused)", &r, 2, 3, 9, 7, 4, 0, 0);
     seq_free(&r);
 
-    cl->profiling = 0; /* the launches were counted: no per-kernel table at clg_close */
-    clg_close(cl);
+    close_counting();
     TEST_END();
 }
