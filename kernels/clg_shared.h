@@ -33,6 +33,10 @@ typedef enum { NORM_ACT_NONE = 0, NORM_ACT_RELU = 1, NORM_ACT_LRELU = 2 } norm_a
  * reads run up to CONV_NT_VW - 1 (at most 15) floats past the last pixel. */
 #define CONV_NT_SLACK 32
 
+/* Independent FMA chains per work-item of fma_peak8 and fma_peak16 (kernels/peak.cl; ./bench counts
+ * their operations and checks their sums with it). */
+#define FMA_PEAK_CHAINS 8
+
 /* Channels per work-item of conv_im2row (kernels/conv.cl; the host sizes its grid with it). */
 #define IM2ROW_CB 16
 

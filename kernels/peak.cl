@@ -7,7 +7,7 @@
  * work-item (W = 8, 16). Lane l of chain j of work-item i starts at 0.5 + 0.001 (i % 97) + 0.01 j +
  * 0.0001 l. */
 
-#define FMA_PEAK_CHAINS 8
+#include "clg_shared.h"
 
 #define FMA_PEAK_KERNEL(NAME, V, W)                                                                            \
 __kernel void NAME(__global float *out, int iters, float m, float c) {                                        \
@@ -15,7 +15,8 @@ __kernel void NAME(__global float *out, int iters, float m, float c) {          
     V a[FMA_PEAK_CHAINS];                                                                                     \
     _Pragma("unroll") for (int j = 0; j < FMA_PEAK_CHAINS; j++) {                                             \
         float lanes[W];                                                                                       \
-        for (int l = 0; l < W; l++) lanes[l] = 0.5f + 0.001f * (float)(i % 97) + 0.01f * (float)j + 0.0001f * (float)l; \
+        for (int l = 0; l < W; l++)                                                                           \
+            lanes[l] = 0.5f + 0.001f * (float)(i % 97) + 0.01f * (float)j + 0.0001f * (float)l;              \
         a[j] = vload##W(0, lanes);                                                                            \
     }                                                                                                         \
     for (int t = 0; t < iters; t++) {                                                                         \

@@ -69,6 +69,7 @@ struct bench_row {
         struct { int ta, tb; size_t m, n, k; } gemm;
         struct { elem_op op; int n, c, h, w; } el;
         size_t count; /* Adam parameters, copy floats */
+        struct { int width, iters; } fma; /* kernels/peak.cl: the vector width, FMAs per chain */
     } u;
 };
 

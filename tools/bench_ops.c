@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "bench.h"
-#include "kernel_launch.h"
 #include "blas.h"
 #include "clerr.h"
+#include "clg_shared.h"
+#include "kernel_launch.h"
 #include "ops.h"
 #include "optim.h"
 #include "util.h"
@@ -167,7 +168,6 @@ static void add_copy(row_list *l, const char *name, size_t n) {
  * a = fma(a, FMA_M, FMA_C) iters times (the fixed point c / (1 - m) = 1 attracts at rate m: float and
  * double stay within a few roundings of each other) */
 #define FMA_ITEMS 16384
-#define FMA_CHAINS 8
 #define FMA_M 0.75f
 #define FMA_C 0.25f
 
@@ -186,7 +186,7 @@ static void fma_run(void *p) {
 /* work-item i's sum, as fma_peak computes it, in double */
 static double fma_ref(int i, int iters, int width, double *mag) {
     double sum = 0;
-    for (int j = 0; j < FMA_CHAINS; j++)
+    for (int j = 0; j < FMA_PEAK_CHAINS; j++)
         for (int l = 0; l < width; l++) {
             double a = (double)(0.5f + 0.001f * (float)(i % 97) + 0.01f * (float)j + 0.0001f * (float)l);
             for (int t = 0; t < iters; t++) a = a * FMA_M + FMA_C;
@@ -219,19 +219,18 @@ static void fma_done(void *p) {
 
 static void make_fma(clg_ctx *c, const bench_row *r, bench_work *w) {
     fma_state *s = xcalloc(1, sizeof *s);
-    s->c = c, s->iters = (int)r->u.count, s->out = clg_alloc(c, FMA_ITEMS);
-    s->width = strstr(r->name, "float16") ? 16 : 8;
+    s->c = c, s->iters = r->u.fma.iters, s->width = r->u.fma.width, s->out = clg_alloc(c, FMA_ITEMS);
     *w = (bench_work){.st = s, .run = fma_run, .check = fma_check, .done = fma_done};
 }
 
 static void add_fma(row_list *l, int width, int iters) {
     bench_row *r = rows_add(l);
     snprintf(r->name, sizeof r->name, "peak.fma.float%d", width);
-    snprintf(r->shape, sizeof r->shape, "%d items x %d chains x %d FMAs", FMA_ITEMS, FMA_CHAINS, iters);
-    r->flops = 2.0 * width * FMA_CHAINS * (double)iters * FMA_ITEMS;
+    snprintf(r->shape, sizeof r->shape, "%d items x %d chains x %d FMAs", FMA_ITEMS, FMA_PEAK_CHAINS, iters);
+    r->flops = 2.0 * width * FMA_PEAK_CHAINS * (double)iters * FMA_ITEMS;
     r->make = make_fma;
     r->ceiling = 1;
-    r->u.count = (size_t)iters;
+    r->u.fma.width = width, r->u.fma.iters = iters;
 }
 
 /* The device's ceilings, measured by bench itself: the best of a few square SGEMMs through blas_gemm
