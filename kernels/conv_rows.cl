@@ -47,12 +47,6 @@ CLG_EXP_NONPOS(rows_exp_nonpos, float4, int4, as_float4, convert_float4, convert
 #endif
 #define CONV_ROWS_NB (CONV_ROWS_VW * CONV_ROWS_NV) /* pixels per work-item of conv_rows */
 
-/* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_VW * CONV_ROWS_NV pixels) per work-item; conv_rows1 one,
- * for the last pixels of a row set whose count is not a multiple of that (the host launches both: no vector
- * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
- * not unroll is kept in memory. A launch computes the pixels from nbase up to nend (work-items past it,
- * from rounding the grid to whole work-groups, return: the other launch owns those pixels, and writing
- * them twice would add twice where beta is not 0). */
 /* One reduction step: NV vectors from SRC, each against the panel's CONV_ROWS_MR weights at a, which then
  * moves on to the next step's. */
 #define ROWS_STEP(SRC, NV)                                                                                      \
@@ -70,6 +64,12 @@ _Pragma("unroll")                                                               
         a += CONV_ROWS_MR;                                                                                      \
     }
 
+/* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_VW * CONV_ROWS_NV pixels) per work-item; conv_rows1 one,
+ * for the last pixels of a row set whose count is not a multiple of that (the host launches both: no vector
+ * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
+ * not unroll is kept in memory. A launch computes the pixels from nbase up to nend (work-items past it,
+ * from rounding the grid to whole work-groups, return: the other launch owns those pixels, and writing
+ * them twice would add twice where beta is not 0). */
 #define CONV_ROWS_KERNEL(NAME, NV) \
 __kernel void NAME(__global float *Y, int yoff, int yZ, int OW, int yM, int yR, __global const float *A, int aoff, \
                         int aZ, int aP, __global const float *P, int poff, int pZ, int pC, int pB, int PW, int C, int k,   \
@@ -88,12 +88,13 @@ _Pragma("unroll")                                                               
         for (int v = 0; v < NV; v++) acc[r][v] = (ROWS_V)0.0f;                                                   \
     if (k == 1 && kw == 1) { /* one tap (pixel panels, Winograd's products): a single loop, less overhead */     \
         for (int c = 0; c < C; c++) ROWS_STEP(p + (long)c * pC, NV)                                             \
-    } else                                                                                                      \
-    for (int c = 0; c < C; c++)                                                                                 \
-        for (int ki = 0; ki < k; ki++) {                                                                        \
-            __global const float *row = p + (long)c * pC + ki * PW;                                             \
-            for (int kj = 0; kj < kw; kj++) ROWS_STEP(row + kj, NV)                                             \
-        }                                                                                                       \
+    } else {                                                                                                    \
+        for (int c = 0; c < C; c++)                                                                             \
+            for (int ki = 0; ki < k; ki++) {                                                                    \
+                __global const float *row = p + (long)c * pC + ki * PW;                                         \
+                for (int kj = 0; kj < kw; kj++) ROWS_STEP(row + kj, NV)                                         \
+            }                                                                                                   \
+    }                                                                                                           \
     __global float *y = Y + yoff + (long)g * yZ;                                                                \
 _Pragma("unroll")                                                                                               \
     for (int r = 0; r < CONV_ROWS_MR; r++) {                                                                    \
