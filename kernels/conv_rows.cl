@@ -64,6 +64,32 @@ _Pragma("unroll")                                                               
         a += CONV_ROWS_MR;                                                                                      \
     }
 
+/* d[0, cnt) = src[0, cnt) + beta * d (d not read where beta is 0), cnt < 16, in pieces of 8, 4, 2 and 1
+ * floats: the part of an output vector that falls in one output row (a store lane by lane, with its
+ * bounds test per lane, took a fifth of the 16-channel convolutions of 28x28 images on AVX-512). */
+static inline void rows_store_run(__global float *d, const float *src, int cnt, float beta) {
+    int i = 0;
+    if (cnt >= 8) {
+        float8 v = vload8(0, src);
+        if (beta != 0.0f) v = v + beta * vload8(0, d);
+        vstore8(v, 0, d);
+        i = 8;
+    }
+    if (cnt - i >= 4) {
+        float4 v = vload4(0, src + i);
+        if (beta != 0.0f) v = v + beta * vload4(0, d + i);
+        vstore4(v, 0, d + i);
+        i += 4;
+    }
+    if (cnt - i >= 2) {
+        float2 v = vload2(0, src + i);
+        if (beta != 0.0f) v = v + beta * vload2(0, d + i);
+        vstore2(v, 0, d + i);
+        i += 2;
+    }
+    if (cnt > i) d[i] = beta == 0.0f ? src[i] : src[i] + beta * d[i];
+}
+
 /* conv_rows takes CONV_ROWS_NV vectors (CONV_ROWS_VW * CONV_ROWS_NV pixels) per work-item; conv_rows1 one,
  * for the last pixels of a row set whose count is not a multiple of that (the host launches both: no vector
  * computed for nothing). The unrolled loops matter: an accumulator indexed by a loop variable PoCL does
@@ -110,14 +136,12 @@ _Pragma("unroll")                                                               
             } else if (ox + CONV_ROWS_VW <= OW) { /* the vector's pixels in one output row */                   \
                 if (beta != 0.0f) o += beta * ROWS_VLOAD(0, d);                                                    \
                 ROWS_VSTORE(o, 0, d);                                                                            \
-            } else { /* lane by lane, stepping over the grid's columns past OW and into the next row */         \
-                float lane[CONV_ROWS_VW];                                                                               \
-                ROWS_VSTORE(o, 0, lane);                                                                         \
-                int qx = ox;                                                                                    \
-                for (int l = 0; l < CONV_ROWS_VW && n + l < NG; l++, qx++, d++) {                               \
-                    if (qx == PW) qx = 0, d += yR - PW;                                                         \
-                    if (qx < OW) *d = beta == 0.0f ? lane[l] : lane[l] + beta * *d;                             \
-                }                                                                                               \
+            } else { /* the lanes' runs in output rows, stepping over the grid's columns past OW */          \
+                float lane[CONV_ROWS_VW];                                                                       \
+                ROWS_VSTORE(o, 0, lane);                                                                        \
+                int qx = ox, last = NG - n < CONV_ROWS_VW ? NG - n : CONV_ROWS_VW;                              \
+                for (int l = 0; l < last; l += PW - qx, d += yR - qx, qx = 0)                                   \
+                    if (qx < OW) rows_store_run(d, lane + l, OW - qx < last - l ? OW - qx : last - l, beta);    \
             }                                                                                                   \
         }                                                                                                       \
     }                                                                                                           \
