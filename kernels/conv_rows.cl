@@ -153,6 +153,9 @@ CONV_ROWS_KERNEL(conv_rows1, 1)
 /* conv_rows' panels from a conv weight W {O, I, k, k} (kk = k*k): Ap[mb][r][j] for the row m = mb*MR + j
  * (MR = CONV_ROWS_MR) and the reduction index r < Kr; rows past the weight's are zeros.
  *   rotated = 0: m = o, r = (i, ki, kj), A = W[o, i, ki, kj]               (a convolution, Kr = I*kk)
+ *                read at W[m*ld + (r / seg)*segZ + r % seg]: row m in segments of seg floats segZ apart
+ *                (ld = seg = Kr, a matrix; an NCHW upstream gradient {N, O, L} as {O, N*L}: ld = seg = L,
+ *                segZ = O*L, no channel-major copy first)
  *   rotated = 1: m = i, r = (o, ki, kj), A = W[o, i, k-1-ki, k-1-kj]       (its stride-1 data gradient
  *                                                                           with the rotated kernel)
  * rotated = 0: work-item (q, mb) packs the 16 r from 16q of panel mb (MR vector loads transposed in
@@ -160,7 +163,7 @@ CONV_ROWS_KERNEL(conv_rows1, 1)
  * apart and took twice as long). rotated = 1: work-item q packs o = q's kk r of every panel, each from MR*kk
  * contiguous floats (3x3: through registers); the host launches it one per work-group (grid {O}). */
 __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const float *W, int woff, int Kr, int rotated,
-                               int O, int I, int kk) {
+                               int O, int I, int kk, int ld, int seg, int segZ) {
     int q = get_global_id(0), mb = get_global_id(1), m0 = mb * CONV_ROWS_MR;
     __global float *d = Ap + aoff + (long)mb * Kr * CONV_ROWS_MR;
     if (rotated) {
@@ -187,10 +190,12 @@ __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const floa
     }
     int r0 = q * 16;
     if (r0 >= Kr) return;
-    if (r0 + 16 <= Kr && m0 + CONV_ROWS_MR <= O) {
+    __global const float *w = W + woff + (long)m0 * ld;
+    if (r0 + 16 <= Kr && m0 + CONV_ROWS_MR <= O && r0 % seg + 16 <= seg) { /* 16 r of one segment */
+        __global const float *src = w + (long)(r0 / seg) * segZ + r0 % seg;
         float a[CONV_ROWS_MR][16];
 #pragma unroll
-        for (int j = 0; j < CONV_ROWS_MR; j++) vstore16(vload16(0, W + woff + (long)(m0 + j) * Kr + r0), 0, a[j]);
+        for (int j = 0; j < CONV_ROWS_MR; j++) vstore16(vload16(0, src + (long)j * ld), 0, a[j]);
 #pragma unroll
         for (int i = 0; i < 16; i++)
 #pragma unroll
@@ -199,7 +204,7 @@ __kernel void conv_pack_panels(__global float *Ap, int aoff, __global const floa
     }
     for (int r = r0; r < Kr && r < r0 + 16; r++)
         for (int j = 0; j < CONV_ROWS_MR; j++)
-            d[(long)r * CONV_ROWS_MR + j] = m0 + j < O ? W[woff + (long)(m0 + j) * Kr + r] : 0.0f;
+            d[(long)r * CONV_ROWS_MR + j] = m0 + j < O ? w[(long)j * ld + (long)(r / seg) * segZ + r % seg] : 0.0f;
 }
 
 /* conv_rows' panels for a stride-s convolution run as a stride-1 one on its space-to-depth copy (the

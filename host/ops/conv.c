@@ -378,8 +378,21 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
      * 3x3, ./bench --profile); else a work-item per 16 r and panel */
     clg_grid grid =
         rotated ? clg_grid_3d((size_t)O, 1, 1, 1, 1, 1) : clg_grid_rows((size_t)(K + 15) / 16, (size_t)panels);
-    kl_conv_pack_panels(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), K, rotated, O, I, k * k);
+    kl_conv_pack_panels(t->cl, grid, a.mem, ki(a.off, "offset"), w.mem, ki(w.off, "offset"), K, rotated, O, I, k * k,
+                        K, K, 0);
     tape_cache_put(t, &key, a);
+    return a;
+}
+
+/* The upstream gradient src {N, OC, OH, OW} as conv_rows' panels of its OC channels over the batch's pixels,
+ * A[ob][n][j] = dy[ob*mr + j][n] for n = (sample, pixel) < N*L: read where it is (a sample's L floats of
+ * a channel at a time), not through a channel-major copy. */
+static tensor upstream_panels(tape *t, const cgeom *g, tensor src) {
+    int L = gL(g), NL = ki((size_t)g->N * L, "pixel count"), panels = rows_panels(t->cl, g->OC);
+    tensor a = scratch1(t, (size_t)panels * rows_mr(t->cl) * NL, "packed weight size");
+    kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)(NL + 15) / 16, (size_t)panels), a.mem, ki(a.off, "offset"),
+                        src.mem, ki(src.off, "offset"), NL, 0, g->OC, NL, 1, L, L,
+                        ki((size_t)g->OC * L, "tensor size"));
     return a;
 }
 
@@ -1059,7 +1072,7 @@ static int rows_wgrad_big_fit(const clg_ctx *c, const cgeom *g) {
 static void rows_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, tensor dw, float beta) {
     int K = gK(g), NL = g->N * gL(g), nb = rows_nb(t->cl);
     tensor R = im2row(t, g, img, nb + 1);
-    tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, g->OC, NL, 1);
+    tensor A = upstream_panels(t, g, src);
     rows_conv(t->cl, dw, A, 0, R, 1, NL, K, 1, g->OC, 1, K, (tensor){0}, beta, 0.0f);
 }
 
@@ -1123,7 +1136,7 @@ static void panel_weight_grad(tape *t, const cgeom *g, tensor img, tensor src, t
     int NL = ki((size_t)g->N * L, "pixel count"), blocks = (K + nb - 1) / nb;
     size_t most = PANEL_CHUNK / K > 2 * (size_t)OC ? PANEL_CHUNK / K : 2 * (size_t)OC;
     int NLc = most < (size_t)NL ? (int)most : NL;
-    tensor A = pack_panels(t, upstream_cgl(t, g, src), NULL, 0, OC, NL, 1); /* A[ob][n][j] = dy[ob*mr + j][n] */
+    tensor A = upstream_panels(t, g, src);
     int PH = g->IH + 2 * g->p, PW = g->IW + 2 * g->p;
     tensor P = padded_img(t, g, img, 0);
     tensor Rp = scratch1(t, (size_t)blocks * nb * NLc, "pixel panels size");
