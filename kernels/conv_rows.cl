@@ -357,7 +357,10 @@ __kernel void conv_pack_rows(__global float *Rp, int roff, __global const float 
     for (int q = q0; q < q0 + PACK_ROWS_PX && q < NL; q++) {
         __global const float *img = X + xoff + (long)smp * xZ + (long)oy * s * PW + ox * s;
         __global float *d = Rp + roff + ((long)b * NL + q) * CONV_ROWS_NB;
-        for (int j = 0; j < CONV_ROWS_NB; j++) d[j] = off[j] >= 0 ? img[off[j]] : 0.0f;
+        if (k % 4 == 0) /* a tap row's k floats in runs of 4 (NB and r's start a multiple of 4 too) */
+            for (int j = 0; j < CONV_ROWS_NB; j += 4) vstore4(off[j] >= 0 ? vload4(0, img + off[j]) : 0.0f, 0, d + j);
+        else
+            for (int j = 0; j < CONV_ROWS_NB; j++) d[j] = off[j] >= 0 ? img[off[j]] : 0.0f;
         if (++ox == OW) {
             ox = 0;
             if (++oy * OW == L) oy = 0, smp++;
