@@ -389,7 +389,7 @@ static tensor pack_panels(tape *t, tensor w, const net *owner, int rotated, int 
  * a channel at a time), not through a channel-major copy. */
 static tensor upstream_panels(tape *t, const cgeom *g, tensor src) {
     int L = gL(g), NL = ki((size_t)g->N * L, "pixel count"), panels = rows_panels(t->cl, g->OC);
-    tensor a = scratch1(t, (size_t)panels * rows_mr(t->cl) * NL, "packed weight size");
+    tensor a = scratch1(t, (size_t)panels * rows_mr(t->cl) * NL, "packed gradient size");
     kl_conv_pack_panels(t->cl, clg_grid_rows((size_t)(NL + 15) / 16, (size_t)panels), a.mem, ki(a.off, "offset"),
                         src.mem, ki(src.off, "offset"), NL, 0, g->OC, NL, 1, L, L,
                         ki((size_t)g->OC * L, "tensor size"));
