@@ -65,8 +65,9 @@ _Pragma("unroll")                                                               
     }
 
 /* d[0, cnt) = src[0, cnt) + beta * d (d not read where beta is 0), cnt < 16, in pieces of 8, 4, 2 and 1
- * floats: the part of an output vector that falls in one output row (a store lane by lane, with its
- * bounds test per lane, took a fifth of the 16-channel convolutions of 28x28 images on AVX-512). */
+ * floats: the part of an output vector that falls in one output row (stored lane by lane, each lane
+ * behind a bounds test, the adversarial VAE's 28x28 to 7x7 kernel rows took 1.25x as long on AVX-512:
+ * docs/PERF.md, session 38). */
 static inline void rows_store_run(__global float *d, const float *src, int cnt, float beta) {
     int i = 0;
     if (cnt >= 8) {
