@@ -107,7 +107,9 @@ int main(void) {
         /* 3 image channels: under half of any vector width, so the data gradient is not conv_oc's */
         {"conv3x3 s2 2x3x11x9->7 with bias (not conv_rows)", 2, 3, 7, 11, 9, 2, 1, 0, 0},
         /* 16 image channels: the data gradient on conv_oc, its padding fused */
+        /* the upstream gradient's rows 5 wide (conv_pad's 4-float vectors) and 3 (its floats one by one) */
         {"conv3x3 s2 2x16x11x9->12 with bias (conv_oc)", 2, 16, 12, 11, 9, 2, 1, 0, 1},
+        {"conv3x3 s2 2x16x6x5->12 with bias (conv_oc, 3-wide rows)", 2, 16, 12, 6, 5, 2, 1, 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     conv_set_impl(0);
