@@ -169,7 +169,7 @@ int bench_twin_block(bench_twin *tw, int k, double *seconds);
 int bench_twin_finish(bench_twin *tw);
 /* The lines that say what the PyTorch side of a CPU ratio ran on: its BLAS and threads, its malloc, its
  * OpenMP threads' wait; each flags an anchor that handicaps PyTorch. */
-void bench_twin_print_anchor(const bench_twin_out *o, const char *threads);
+void bench_twin_print_anchor(const bench_twin_out *o, const char *threads, const char *device);
 /* --translate (bench_translate.c): the generator's inference in images/s at batch 1 and batch,
  * against tools/torch_ref/translate_torch.py unless no_torch. Returns the exit status. */
 int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cfg *c, int batch);

@@ -317,7 +317,7 @@ int bench_model_run(const bench_model_opts *o) {
     if (tw.mem >= 0) printf("memory: clgan %.1f MiB on the device, pytorch %.1f MiB (%s)\n", mem / (1 << 20), tw.mem / (1 << 20), tw.memhow);
     else printf("memory: clgan %.1f MiB on the device, pytorch not reported\n", mem / (1 << 20));
     printf("clgan %.4g s/iter, pytorch %.4g s/iter\n", clg, tor);
-    if (is_cpu) bench_twin_print_anchor(&tw, s_threads); /* before the ratio, which stays the last line */
+    if (is_cpu) bench_twin_print_anchor(&tw, s_threads, desc); /* before the ratio, which stays the last line */
     print_ratio(clg / tor);
     return 0;
 }

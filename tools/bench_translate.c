@@ -128,7 +128,7 @@ int bench_translate_run(const bench_model_opts *o, const model_desc *m, const cf
     printf("\n");
     bench_twin_out tw;
     if (bench_twin_run(argv, o->torch_tuning, &tw) != 0) return 1;
-    if (is_cpu) bench_twin_print_anchor(&tw, s_threads);
+    if (is_cpu) bench_twin_print_anchor(&tw, s_threads, desc);
     for (int i = 0; i < nsz; i++)
         for (int j = 0; j < tw.nips; j++)
             if (tw.ips_batch[j] == sizes[i] && tw.ips[j] > 0)

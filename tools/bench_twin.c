@@ -142,7 +142,16 @@ int bench_twin_run(char *const *argv, const char *tuning, bench_twin_out *o) {
     return rc;
 }
 
-void bench_twin_print_anchor(const bench_twin_out *o, const char *threads) {
+/* Whether OpenBLAS's core (its "core NAME" in the twin's blas line) uses AVX-512: the cores of OpenBLAS
+ * 0.3.21 that do (DYNAMIC_ARCH builds pick one by CPU). */
+static int blas_core_avx512(const char *blas) {
+    static const char *const cores[] = {"core SkylakeX", "core Cooperlake", "core SapphireRapids"};
+    for (size_t i = 0; i < sizeof cores / sizeof cores[0]; i++)
+        if (strstr(blas, cores[i])) return 1;
+    return 0;
+}
+
+void bench_twin_print_anchor(const bench_twin_out *o, const char *threads, const char *device) {
     /* A ratio against PyTorch on the unoptimised reference BLAS is not a result (tools/setup.sh installs
      * OpenBLAS), nor one against glibc's malloc defaults, under which PyTorch maps and page-faults its
      * large tensors afresh every step (timing.py's tune_malloc), nor one where its OpenMP threads spin
@@ -153,4 +162,10 @@ void bench_twin_print_anchor(const bench_twin_out *o, const char *threads) {
            strstr(o->malloc, "1 GiB") ? "" : " -- NOT COMPARABLE: PyTorch page-faults its tensors in every step");
     printf("pytorch openmp: %s%s\n", o->openmp,
            strstr(o->openmp, "GOMP_SPINCOUNT=") ? "" : " -- NOT COMPARABLE: its threads spin on OpenBLAS's cores");
+    /* PoCL told to build for AVX2 on an AVX-512 CPU (docs/PERF.md, "AVX2 on this AVX-512 machine") stands in
+     * for an AVX2-only CPU; PyTorch's linear layers then must not run OpenBLAS's AVX-512 kernels (oneDNN's
+     * and ATen's caps, DNNL_MAX_CPU_ISA and ATEN_CPU_CAPABILITY, do not reach OpenBLAS). */
+    if (strstr(device, "pthread-haswell") && blas_core_avx512(o->blas))
+        printf("pytorch isa: OpenBLAS runs AVX-512 kernels, clgan's are built for AVX2 (pthread-haswell) -- NOT "
+               "COMPARABLE as AVX2 against AVX2: give PyTorch OPENBLAS_CORETYPE=Haswell\n");
 }
