@@ -55,6 +55,10 @@ typedef struct {
      * reduction OC*k*k is; each with at least half a vector of output channels. 0: never. A launch
      * choice, no -D. */
     int oc_max_k;
+    /* -DLIN_MR: rows per work-item of the linear layers' kernels (kernels/linear.cl): LIN_MR of the
+     * backward products, LIN_MR / 2 of the forward (4, 8). Not searched by ./bench --tune (its models but
+     * the VAEs and MLP GANs have no linear layer): 8 with 32 vector registers, 4 with 16. */
+    int lin_mr;
 } clg_kparams;
 
 typedef struct clg_ctx {
@@ -69,7 +73,7 @@ typedef struct clg_ctx {
     size_t max_wg;                  /* largest work-group size */
     int is_gpu, profiling;
     clg_kparams kp;                 /* -D options of the kernel build (clg_open sets them) */
-    char kp_origin[512];            /* which set kp is: "default ..." or "stored <path> ..." (clg_open) */
+    char kp_origin[720];            /* which set kp is: "default ..." or "stored <path> ..." (clg_open) */
     char kp_clblast[1024];          /* CLBlast parameters of the stored set ("" if none), see tuning.h */
     cl_program program;             /* every kernels/ (*.cl) file, built once per context */
     clg_kernel_entry *kernels;      /* kernels created so far, looked up by name */

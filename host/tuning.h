@@ -47,7 +47,9 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp);
 /* 1 if every field is in its legal range (kernels/conv*.cl build and are correct there) and the
  * work-group sizes fit max_wg (0: not checked); else 0 with why. */
 int clg_kparams_legal(const clg_kparams *kp, size_t max_wg, char *why, size_t whylen);
-/* "conv_rows_mr=8 conv_rows_vw=16 ..." (every field), and back (every field required; -1 with err). */
+/* "conv_rows_mr=8 conv_rows_vw=16 ..." (every field), and back (every field required; -1 with err). Every field
+ * at its widest legal value fits CLG_KP_TEXT chars. */
+#define CLG_KP_TEXT 384
 void clg_kparams_format(const clg_kparams *kp, char *out, size_t outlen);
 int clg_kparams_parse(const char *s, clg_kparams *kp, char *err, size_t errlen);
 /* kp with one field set from "FIELD=VALUE" (a legal value); -1 with err and kp unchanged otherwise. */

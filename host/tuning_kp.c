@@ -29,7 +29,7 @@ static const kp_field fields[] = {
     KPF(reduce_wg, 1, 256, 1),
     KPF(wino_min_c, 0, 4096, 0), KPF(wino_min_w, 0, 4096, 0), KPF(wino_dw_min_c, 0, 4096, 0),
     KPF(panel_min_k, 0, 65536, 0), KPF(s2d_dx, 0, 3, 0), KPF(wino4_min_w, 0, 4096, 0),
-    KPF(oc_max_k, 0, 65536, 0),
+    KPF(oc_max_k, 0, 65536, 0), KPF(lin_mr, 4, 8, 1),
 };
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -80,7 +80,8 @@ static int floor_pow2(cl_uint v) {
  *    reports 16 for an AVX-512 CPU, and 16 also when told to compile for AVX2; GPUs report 1: 8);
  *  - the register blocks: a CPU with 16-float vectors is taken to have 32 vector registers (AVX-512),
  *    narrower ones 16 (AVX2, NEON): conv_rows keeps CONV_ROWS_MR x CONV_ROWS_NV accumulators, 8 x 3 of
- *    32, else 8 x 1; conv_nt MR x NR, 4 x 6, else 2 x 6;
+ *    32, else 8 x 1; conv_nt MR x NR, 4 x 6, else 2 x 6; the linear layers' kernels 8 rows a work-item,
+ *    else 4 (lin_mr);
  *  - the work-group sizes: 128 (1-D) and 64 (rows), never over the device's maximum; conv_rows and
  *    conv_nt one work-item per group on a CPU (PoCL runs a group per thread, and each item of these
  *    kernels is a whole register block), 64 on a GPU when its compute units want many items;
@@ -160,12 +161,13 @@ static const struct {
      * instead of 8 x 1 since session 36: ./bench --tune on ini/bench/dcgan.ini 6.71 against 7.33 s/iter, and
      * old and new binaries alternating (2026-12-07, s/iter 8 x 1 over 4 x 3): dcgan 1.13, 1.18, 1.01; cyclegan
      * 1.26, 1.04, 1.11; avae 1.11, 1.07, 1.01, 1.11; cyclegan64 0.90, 1.27, 0.96, 1.06, 1.31, 1.01, 1.24,
-     * 0.92 (docs/PERF.md, session 36). */
+     * 0.92 (docs/PERF.md, session 36). lin_mr 4: 8 rows spilled linear_bwd_nn's 16 float8 accumulators to
+     * the stack; the VAE's linear kernels 10-15% less device time (docs/PERF.md, session 39). */
     {"pthread-haswell",
      {.conv_rows_mr = 4, .conv_rows_vw = 8, .conv_rows_nv = 3, .conv_nt_mr = 2, .conv_nt_nr = 6, .conv_nt_vw = 8,
       .conv_wg = 16, .wg = 64, .rows_wg = 64, .reduce_wg = 4, .wino_min_c = 64, .wino_min_w = 0,
       .wino_dw_min_c = 128, .panel_min_k = CLG_DEFAULT_PANEL_MIN_K, .s2d_dx = CLG_DEFAULT_S2D_DX(0),
-      .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W, .oc_max_k = CLG_DEFAULT_OC_MAX_K}},
+      .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W, .oc_max_k = CLG_DEFAULT_OC_MAX_K, .lin_mr = 4}},
 };
 
 void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
@@ -194,6 +196,7 @@ void clg_kparams_default(const clg_ctx *c, clg_kparams *kp) {
         .s2d_dx = CLG_DEFAULT_S2D_DX(wide),
         .wino4_min_w = CLG_DEFAULT_WINO4_MIN_W,
         .oc_max_k = CLG_DEFAULT_OC_MAX_K,
+        .lin_mr = wide ? 8 : 4,
     };
     if (c->is_gpu && c->compute_units > 1) kp->conv_wg = 64;
     for (size_t i = 0; i < sizeof measured / sizeof measured[0]; i++)
@@ -270,8 +273,8 @@ void clg_kernel_options(const clg_ctx *c, char *out, size_t outlen) {
     const clg_kparams *k = &c->kp;
     snprintf(out, outlen,
              "-cl-std=CL1.2 -DCONV_ROWS_MR=%d -DCONV_ROWS_VW=%d -DCONV_ROWS_NV=%d -DCONV_NT_MR=%d -DCONV_NT_NR=%d "
-             "-DCONV_NT_VW=%d",
-             k->conv_rows_mr, k->conv_rows_vw, k->conv_rows_nv, k->conv_nt_mr, k->conv_nt_nr, k->conv_nt_vw);
+             "-DCONV_NT_VW=%d -DLIN_MR=%d",
+             k->conv_rows_mr, k->conv_rows_vw, k->conv_rows_nv, k->conv_nt_mr, k->conv_nt_nr, k->conv_nt_vw, k->lin_mr);
 }
 
 uint64_t clg_kernel_source_hash(void) {
@@ -310,7 +313,7 @@ void clg_tuning_path(const clg_ctx *c, char *out, size_t outlen) {
 /* The file: TUNING_MAGIC, then "key value" lines, then "check <FNV-1a 64 of every byte before this
  * line>" and "end". A file cut short, edited or written by another format fails the check. */
 int clg_tuning_store(const clg_ctx *c, const char *path, const clg_tuned_set *s, char *err, size_t errlen) {
-    char why[256], kp[512];
+    char why[256], kp[CLG_KP_TEXT];
     if (!clg_kparams_legal(&s->kp, c->max_wg, why, sizeof why)) {
         set_err(err, errlen, "not storing an illegal set: %s", why);
         return -1;
@@ -408,23 +411,23 @@ static int no_tuning(void) {
 void clg_kernel_params(clg_ctx *c) {
     clg_kparams_default(c, &c->kp);
     c->kp_clblast[0] = '\0';
-    char path[4400], why[1200], kp[256];
+    char path[4400], why[1200], kp[CLG_KP_TEXT];
     clg_kparams_format(&c->kp, kp, sizeof kp);
     if (no_tuning()) {
-        snprintf(c->kp_origin, sizeof c->kp_origin, "default (CLGAN_NO_TUNING): %.220s", kp);
+        snprintf(c->kp_origin, sizeof c->kp_origin, "default (CLGAN_NO_TUNING): %.380s", kp);
     } else {
         clg_tuning_path(c, path, sizeof path);
         clg_tuned_set s;
         if (access(path, F_OK) != 0) {
-            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.220s", kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.380s", kp);
         } else if (clg_tuning_load(c, path, &s, why, sizeof why) != 0) {
             fprintf(stderr, "clgan: warning: stored tuning set %s refused: %s\n", path, why);
-            snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.220s", kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.380s", kp);
         } else {
             c->kp = s.kp;
             snprintf(c->kp_clblast, sizeof c->kp_clblast, "%s", s.clblast);
             clg_kparams_format(&c->kp, kp, sizeof kp);
-            snprintf(c->kp_origin, sizeof c->kp_origin, "stored %.230s (%.40s): %.220s", path, s.date, kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "stored %.230s (%.40s): %.380s", path, s.date, kp);
         }
     }
     static int said; /* one line per process, however many contexts it opens */

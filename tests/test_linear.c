@@ -1,6 +1,7 @@
 /* The fully-connected layer op_linear_act (host/ops/linear.c, kernels/linear.cl) on both GEMM paths
  * (linear_set_impl: 2 = clgan's own kernels, 1 = CLBlast with the bias/activation kernels), every
- * activation (none, ReLU, sigmoid), against a plain C double-precision reference on random data.
+ * activation (none, ReLU, sigmoid), against a plain C double-precision reference on random data. The own
+ * kernels run at every legal kernel parameter lin_mr (8 and 4 rows a work-item; a program build each).
  *
  * Reference check: x is a variable at an odd offset of a buffer of garbage, used by two layers that
  * share W and b (so dx is written, then accumulated: beta 0 and 1), W's and b's gradients start as
@@ -215,19 +216,27 @@ static void case_fd(int impl, int act) {
 }
 
 int main(void) {
-    cl = dev_open_for_test();
-    if (!cl) return 1;
     R = rng_seq_make(18, 0, 0);
     static const int shapes[][3] = {{7, 93, 13}, {5, 19, 37}, {9, 3, 21}, {6, 40, 5}, {17, 5, 400}, {3, 16, 16}};
     int nshapes = test_small() ? 2 : (int)(sizeof shapes / sizeof shapes[0]);
-    for (int impl = 2; impl >= 1; impl--) {
+    /* the own kernels at every legal lin_mr (rows per work-item, a -D of the program: a context each), then
+     * CLBlast */
+    static const int lin_mrs[] = {8, 4};
+    for (int l = 0; l <= 2; l++) {
+        int impl = l < 2 ? 2 : 1;
+        cl = dev_open_for_test();
+        if (!cl) return 1;
+        if (impl == 2) {
+            cl->kp.lin_mr = lin_mrs[l]; /* before the first kernel: the program is built with it */
+            printf("own kernels with lin_mr = %d (-DLIN_MR)\n", cl->kp.lin_mr);
+        }
         linear_set_impl(impl);
         for (int act = 0; act <= 2; act++)
             for (int s = 0; s < nshapes; s++) case_ref(impl, act, shapes[s][0], shapes[s][1], shapes[s][2]);
         if (!test_small())
             for (int act = 0; act <= 2; act++) case_fd(impl, act);
+        linear_set_impl(0);
+        clg_close(cl);
     }
-    linear_set_impl(0);
-    clg_close(cl);
     TEST_END();
 }

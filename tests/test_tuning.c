@@ -87,7 +87,7 @@ static void test_store(const char *dir) {
     }
     clg_kparams def;
     clg_kparams_default(c, &def);
-    char a[256], b[256];
+    char a[CLG_KP_TEXT], b[CLG_KP_TEXT];
     clg_kparams_format(&def, a, sizeof a);
     printf("default set here: %s\n", a);
     /* on PoCL with AVX-512 (this machine, and the device the kernels were written for) the default is
@@ -97,9 +97,10 @@ static void test_store(const char *dir) {
      * pixel panels for strided convolutions from K = 256, and strided data gradients of whole phases as the
      * space-to-depth adjoint (since 2026-12-07) and the other k phase by phase on conv_rows (s2d_dx 3, since
      * 2026-12-07, session 34), and Winograd F(4x4, 3x3) from 31 columns (since its kernels, 2026-12-07), and
-     * strided convolutions with reductions up to 512 on conv_oc (since 2026-12-07, session 35) */
+     * strided convolutions with reductions up to 512 on conv_oc (since 2026-12-07, session 35), and 8 rows a
+     * work-item in the linear layers' kernels (LIN_BM before it became lin_mr, 2026-12-08) */
     if (strstr(c->device_name, "skylake-avx512")) {
-        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 3, 31, 512};
+        clg_kparams today = {8, 16, 3, 4, 6, 16, 1, 128, 64, 4, 64, 15, 128, 256, 3, 31, 512, 8};
         CHECK(same_kp(&def, &today), "the default here is not today's set: %s", a);
         printf("%s the default on %s is today's set\n", same_kp(&def, &today) ? "ok  " : "FAIL", c->device_name);
     }
@@ -110,10 +111,17 @@ static void test_store(const char *dir) {
     clg_kparams back;
     CHECK(clg_kparams_parse(a, &back, err, sizeof err) == 0 && same_kp(&back, &def), "format/parse: %s", err);
     CHECK(clg_kparams_parse("conv_rows_mr=8", &back, err, sizeof err) != 0, "a set missing fields parsed");
+    /* every field at its widest legal value: the text fits CLG_KP_TEXT (the buffers that hold it) and reads back */
+    clg_kparams wide = {16, 16, 4, 8, 8, 16, 256, 1024, 256, 256, 4096, 4096, 4096, 65536, 3, 4096, 65536, 8};
+    char wtxt[CLG_KP_TEXT];
+    clg_kparams_format(&wide, wtxt, sizeof wtxt);
+    CHECK(clg_kparams_legal(&wide, 0, err, sizeof err), "the widest set is not legal: %s", err);
+    CHECK(strlen(wtxt) + 1 < sizeof wtxt && clg_kparams_parse(wtxt, &back, err, sizeof err) == 0 && same_kp(&back, &wide),
+          "the widest set (%zu chars) does not fit CLG_KP_TEXT or read back: %s", strlen(wtxt), err);
     CHECK(clg_kparams_parse("conv_rows_mr=8 bogus=1", &back, err, sizeof err) != 0, "an unknown field parsed");
 
     /* store, reload, use */
-    clg_tuned_set st = {.kp = {16, 8, 2, 2, 8, 8, 4, 64, 32, 8, 16, 8, 32}};
+    clg_tuned_set st = {.kp = {16, 8, 2, 2, 8, 8, 4, 64, 32, 8, 16, 8, 32, 0, 0, 0, 0, 4}};
     snprintf(st.clblast, sizeof st.clblast, "Copy:COPY_DIMX=16,COPY_DIMY=32,COPY_VW=4,COPY_WPT=1");
     snprintf(st.date, sizeof st.date, "2026-12-06T08:00Z");
     snprintf(st.made_by, sizeof st.made_by, "tests/test_tuning.c");
@@ -334,7 +342,7 @@ static void test_sets(void) {
                                .wg = clg_tune_wg[i % 3], .rows_wg = wgs[(i + 5) % 9],
                                .reduce_wg = clg_tune_reduce_wg[i % 3]};
         }
-        char err[2048], d[256], why[256];
+        char err[2048], d[CLG_KP_TEXT], why[256];
         clg_ctx *cl = clg_open(NULL, 0, err, sizeof err);
         if (!cl) {
             CHECK(0, "clg_open: %s", err);
@@ -356,6 +364,7 @@ static void test_sets(void) {
         kp.s2d_dx = i % 4;
         /* strided convolutions on conv_oc: never, or wherever it can run */
         kp.oc_max_k = i % 3 ? 0 : 65536;
+        kp.lin_mr = i % 2 ? 4 : 8; /* a -D of linear.cl, which this part builds empty (tests/test_linear.c: both) */
         clg_kparams_format(&kp, d, sizeof d);
         if (!clg_kparams_legal(&kp, cl->max_wg, why, sizeof why)) {
             printf("skip %s: %s on this device\n", d, why); /* a work-group size over the device's limit */

@@ -176,7 +176,7 @@ static void run_candidate(const tune_opts *o, const cand *k, result *r) {
 /* The device's name, default set and store path: "info\t<kp>\t<path>\t<description>\n". */
 static void info_fn(const tune_opts *o, const void *arg, int fd) {
     (void)arg;
-    char err[4096], path[4400], kp[256], desc[600], line[6000];
+    char err[4096], path[4400], kp[CLG_KP_TEXT], desc[600], line[6000];
     clg_ctx *cl = clg_open(o->device, 0, err, sizeof err);
     int n;
     if (!cl) n = snprintf(line, sizeof line, "fail %.1000s\n", err);
