@@ -77,7 +77,7 @@ int main(void) {
     CHECK(nfiles >= 10, "only %d kernel files embedded", nfiles);
 
     /* 2. the -D options are needed where a file says so */
-    const char *needs[] = {"conv_rows.cl", "conv_winograd.cl", "conv_winograd4.cl", "conv_gemm.cl"};
+    const char *needs[] = {"conv_rows.cl", "conv_winograd.cl", "conv_winograd4.cl", "conv_gemm.cl", "linear.cl"};
     for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++) {
         cl_int st = build_alone(cl, needs[i], "-cl-std=CL1.2", 1);
         printf("%s %-20s without the -D options: %s (want a build failure)\n", st != CL_SUCCESS ? "ok  " : "FAIL",
