@@ -419,7 +419,8 @@ void clg_kernel_params(clg_ctx *c) {
         clg_tuning_path(c, path, sizeof path);
         clg_tuned_set s;
         if (access(path, F_OK) != 0) {
-            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.380s", kp);
+            snprintf(c->kp_origin, sizeof c->kp_origin, "default (no stored set; ./bench --tune makes one): %.380s",
+                     kp);
         } else if (clg_tuning_load(c, path, &s, why, sizeof why) != 0) {
             fprintf(stderr, "clgan: warning: stored tuning set %s refused: %s\n", path, why);
             snprintf(c->kp_origin, sizeof c->kp_origin, "default (stored set refused): %.380s", kp);

@@ -14,7 +14,7 @@
  * code) and 4 ran the VAE's products 10-15% faster (docs/PERF.md, session 39). A work-item's shape changes
  * which outputs it computes, not how: every output is the same sum in the same order. */
 #ifndef LIN_MR
-#error "linear.cl needs -DLIN_MR (host/tuning.c, clg_kernel_params)"
+#error "linear.cl needs -DLIN_MR (host/tuning_kp.c, clg_kernel_options)"
 #endif
 #if LIN_MR != 4 && LIN_MR != 8
 #error "linear.cl: LIN_MR must be 4 or 8"

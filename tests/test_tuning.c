@@ -116,7 +116,8 @@ static void test_store(const char *dir) {
     char wtxt[CLG_KP_TEXT];
     clg_kparams_format(&wide, wtxt, sizeof wtxt);
     CHECK(clg_kparams_legal(&wide, 0, err, sizeof err), "the widest set is not legal: %s", err);
-    CHECK(strlen(wtxt) + 1 < sizeof wtxt && clg_kparams_parse(wtxt, &back, err, sizeof err) == 0 && same_kp(&back, &wide),
+    CHECK(strlen(wtxt) + 1 < sizeof wtxt && clg_kparams_parse(wtxt, &back, err, sizeof err) == 0 &&
+              same_kp(&back, &wide),
           "the widest set (%zu chars) does not fit CLG_KP_TEXT or read back: %s", strlen(wtxt), err);
     CHECK(clg_kparams_parse("conv_rows_mr=8 bogus=1", &back, err, sizeof err) != 0, "an unknown field parsed");
 

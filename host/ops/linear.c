@@ -32,8 +32,9 @@ static size_t up(size_t n, size_t q) { return (n + q - 1) / q; }
 /* c {M, N} = beta*c + sum_p A(m, p) bm[p][n] (kernels/linear.cl linear_bwd_nn); db as there. */
 static void bwd_nn(clg_ctx *c, tensor cm, tensor a, int a_ms, int a_ps, tensor bm, int M, int N, int P, float beta,
                    tensor db, float beta_db) {
-    kl_linear_bwd_nn(c, clg_grid_rows(up((size_t)N, 16), up((size_t)M, (size_t)c->kp.lin_mr)), cm.mem, cm.off, a.mem, a.off, a_ms, a_ps,
-                     bm.mem, bm.off, M, N, P, beta, db.mem, db.off, beta_db);
+    clg_grid grid = clg_grid_rows(up((size_t)N, 16), up((size_t)M, (size_t)c->kp.lin_mr)); /* lin_mr rows x 16 */
+    kl_linear_bwd_nn(c, grid, cm.mem, cm.off, a.mem, a.off, a_ms, a_ps, bm.mem, bm.off, M, N, P, beta, db.mem, db.off,
+                     beta_db);
 }
 
 static void linear_backward(tape *t, const tnode *nd) {
@@ -91,8 +92,9 @@ int op_linear_act(tape *t, int x, int w, int b, int act) {
     int y = tape_new(t, B, out, 1, 1, tape_any_grad(t, 3, ins));
     tensor yv = tape_val(t, y), bv = b >= 0 ? tape_val(t, b) : (tensor){0};
     if (own(t->cl, B, out)) {
-        kl_linear_fwd(t->cl, clg_grid_rows(up((size_t)out, 4), up((size_t)B, (size_t)t->cl->kp.lin_mr / 2)), yv.mem, yv.off, xv.mem, xv.off, wv.mem,
-                      wv.off, bv.mem, bv.off, B, out, in, act);
+        /* lin_mr / 2 rows x 4 columns a work-item */
+        clg_grid grid = clg_grid_rows(up((size_t)out, 4), up((size_t)B, (size_t)t->cl->kp.lin_mr / 2));
+        kl_linear_fwd(t->cl, grid, yv.mem, yv.off, xv.mem, xv.off, wv.mem, wv.off, bv.mem, bv.off, B, out, in, act);
     } else {
         blas_gemm(t->cl, 0, 1, (size_t)B, (size_t)out, (size_t)in, 1.0f, xv.mem, xv.off, (size_t)in, wv.mem, wv.off,
                   (size_t)in, 0.0f, yv.mem, yv.off, (size_t)out);
