@@ -8,49 +8,42 @@
 #include "clg_shared.h"
 #include "conv_common.clh"
 
-/* dst[0, n) = src[0, n): 8-float vectors, the last one overlapping the one before it, and 4-float ones below 8.
- * dst never aliases src, so the overlap writes what is already there. (A row's tail copied float by float
- * took most of conv_pad's time with short rows: 7, 14, 28 wide.) */
-static void pad_row_copy(__global float *dst, __global const float *src, int n) {
-    if (n >= 8) {
-        for (int j = 0;; j += 8) {
-            if (j + 8 > n) j = n - 8;
-            vstore8(vload8(0, src + j), 0, dst + j);
-            if (j + 8 >= n) break;
-        }
-    } else if (n >= 4) {
-        vstore4(vload4(0, src), 0, dst);
-        vstore4(vload4(0, src + n - 4), 0, dst + n - 4);
-    } else
-        for (int j = 0; j < n; j++) dst[j] = src[j];
-}
-
-/* dst[0, n) = d[0, n) = g * ELU'(a) (a > 0 ? g : g * (a + alpha), as act.cl's elu_bwd), in vectors as
- * pad_row_copy: neither output aliases an input. A scalar tail here also met a hazard of AVX-512 CPUs: PoCL
- * compiles `a > 0 ? g : g * (a + alpha)` to a masked load of the constant 1.0f, which, masked off (a <= 0) on a
- * page not yet read, costs a microcode assist: 135 ns a float on the AMD EPYC (a float8 select has no load). */
-#define PAD_ELU(VW, j)                                                                                                 \
+/* A padded row's interior: dst[0, n) = g[0, n), or with alpha > 0 g * ELU'(a) (a > 0 ? g : g * (a + alpha), as
+ * act.cl's elu_bwd), also written into d[0, n). In 8-float vectors, the last one overlapping the one before
+ * it, 4-float ones below 8 wide, floats one by one below 4: neither output aliases an input, so the overlap
+ * writes what is already there. (A tail float by float took most of conv_pad's time with short rows: 7, 14,
+ * 28 wide. It also met a hazard of AVX-512 CPUs: PoCL compiles the scalar `a > 0 ? g : g * (a + alpha)` to a
+ * masked load of the constant 1.0f, which, masked off (a <= 0) on a page not yet read, costs a microcode
+ * assist: 135 ns a float on the AMD EPYC; a vector select has no load.) */
+#define PAD_RUN(VW, j)                                                                                                 \
     do {                                                                                                               \
-        float##VW v_ = vload##VW(0, a + (j)), g_ = vload##VW(0, g + (j));                                              \
-        float##VW e_ = select(g_ * (v_ + alpha), g_, v_ > 0.0f);                                                       \
+        float##VW e_ = vload##VW(0, g + (j));                                                                          \
+        if (alpha > 0.0f) {                                                                                            \
+            float##VW v_ = vload##VW(0, a + (j));                                                                      \
+            e_ = select(e_ * (v_ + alpha), e_, v_ > 0.0f);                                                             \
+            vstore##VW(e_, 0, d + (j));                                                                                \
+        }                                                                                                              \
         vstore##VW(e_, 0, dst + (j));                                                                                  \
-        vstore##VW(e_, 0, d + (j));                                                                                    \
     } while (0)
-static void pad_row_elu(__global float *dst, __global float *d, __global const float *g, __global const float *a, int n,
-                        float alpha) {
+static void pad_row(__global float *dst, __global float *d, __global const float *g, __global const float *a, int n,
+                    float alpha) {
     if (n >= 8) {
         for (int j = 0;; j += 8) {
             if (j + 8 > n) j = n - 8;
-            PAD_ELU(8, j);
+            PAD_RUN(8, j);
             if (j + 8 >= n) break;
         }
     } else if (n >= 4) {
-        PAD_ELU(4, 0);
-        PAD_ELU(4, n - 4);
+        PAD_RUN(4, 0);
+        PAD_RUN(4, n - 4);
     } else
-        for (int j = 0; j < n; j++) dst[j] = d[j] = a[j] > 0.0f ? g[j] : g[j] * (a[j] + alpha);
+        for (int j = 0; j < n; j++) {
+            float e = g[j];
+            if (alpha > 0.0f) d[j] = e = a[j] > 0.0f ? e : e * (a[j] + alpha);
+            dst[j] = e;
+        }
 }
-#undef PAD_ELU
+#undef PAD_RUN
 
 /* P {G, C, PH, PW} = img {G, C, H, W} padded by pt rows on top and pl columns on the left (zeros, or
  * reflection with pt, pl < H, W); rows/columns past the image on the other side likewise; then `slack`
@@ -78,10 +71,11 @@ __kernel void conv_pad(__global float *P, int poff, __global const float *img, i
     __global const float *src = img + ioff + r;
     int lo = pl < PW ? pl : PW, hi = pl + W < PW ? pl + W : PW;
     for (int q = 0; q < lo; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
+    /* the two calls: each inlined copy with alpha's test decided (one per row instead of one per vector) */
     if (alpha > 0.0f)
-        pad_row_elu(dst + lo, D + doff + r, src, A + aoff + r, hi - lo, alpha);
+        pad_row(dst + lo, D + doff + r, src, A + aoff + r, hi - lo, alpha);
     else
-        pad_row_copy(dst + lo, src, hi - lo);
+        pad_row(dst + lo, D, src, A, hi - lo, 0.0f); /* D and A not read */
     for (int q = hi; q < PW; q++) dst[q] = reflect ? src[conv_reflect(q - pl, W)] : 0.0f;
 }
 
