@@ -219,15 +219,15 @@ int main(void) {
     R = rng_seq_make(18, 0, 0);
     static const int shapes[][3] = {{7, 93, 13}, {5, 19, 37}, {9, 3, 21}, {6, 40, 5}, {17, 5, 400}, {3, 16, 16}};
     int nshapes = test_small() ? 2 : (int)(sizeof shapes / sizeof shapes[0]);
-    /* the own kernels at every legal lin_mr (rows per work-item, a -D of the program: a context each), then
-     * CLBlast */
-    static const int lin_mrs[] = {8, 4};
-    for (int l = 0; l <= 2; l++) {
-        int impl = l < 2 ? 2 : 1;
+    /* {impl, lin_mr}: the own kernels at every legal lin_mr (rows per work-item, a -D of the program: a
+     * context each), then CLBlast (0: the device's lin_mr, unused) */
+    static const int runs[][2] = {{2, 8}, {2, 4}, {1, 0}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        int impl = runs[r][0];
         cl = dev_open_for_test();
         if (!cl) return 1;
-        if (impl == 2) {
-            cl->kp.lin_mr = lin_mrs[l]; /* before the first kernel: the program is built with it */
+        if (runs[r][1]) {
+            cl->kp.lin_mr = runs[r][1]; /* before the first kernel: the program is built with it */
             printf("own kernels with lin_mr = %d (-DLIN_MR)\n", cl->kp.lin_mr);
         }
         linear_set_impl(impl);
